@@ -1,0 +1,97 @@
+import type { OutgoingRecord, RawRecord, TopicPartition } from '../core/record.ts'
+
+/**
+ * The one connector contract. A source yields batches of raw records and commits offsets it is given;
+ * a sink buffers in `add` and makes everything durable in `flush`, which only the checkpoint calls.
+ * Every implementation runs the same contract test (test/integration/connector-contract.test.ts).
+ */
+
+export interface ConnectorStatus {
+  readonly connected: boolean
+  /** Why it is not connected (the last error), for /health and logs. */
+  readonly message?: string
+}
+
+export interface CommitOffset extends TopicPartition {
+  /** The next offset to read, i.e. last processed + 1 (Kafka's convention). */
+  readonly offset: number
+}
+
+/** Called by a source when partitions move. `revoked` resolves once the runtime drained and committed them. */
+export interface RebalanceListener {
+  assigned(partitions: readonly TopicPartition[]): Promise<void>
+  revoked(partitions: readonly TopicPartition[]): Promise<void>
+}
+
+export interface Source {
+  readonly id: string
+  /** Connects and joins; the listener hears of every assignment change. */
+  open(listener: RebalanceListener): Promise<void>
+  /**
+   * Batches of records in per-partition offset order. Not pulling is the backpressure: a source
+   * must not buffer without bound while its consumer is slow.
+   */
+  batches(): AsyncIterable<readonly RawRecord[]>
+  commit(offsets: readonly CommitOffset[]): Promise<void>
+  /** Stops fetching; `batches()` ends after what was already fetched. */
+  stop(): Promise<void>
+  close(): Promise<void>
+  status(): ConnectorStatus
+}
+
+export interface Sink<T> {
+  readonly id: string
+  open(): Promise<void>
+  /** Buffers one item. May start sending in the background, but durability is only promised by flush. */
+  add(item: T): void
+  /** Resolves once every item added before the call is durably written; rejects if any was not. */
+  flush(): Promise<void>
+  /** Items added but not yet flushed; the runtime stops pulling input when this grows too large. */
+  backlog(): number
+  close(): Promise<void>
+  status(): ConnectorStatus
+}
+
+/** A sink of Kafka-shaped records (Kafka itself, or the in-process transport). */
+export type RecordSink = Sink<OutgoingRecord>
+
+/** Topic administration a transport offers: the runtime creates the topics a pipeline declares. */
+export interface TopicSpec {
+  readonly name: string
+  readonly partitions: number
+  readonly replicationFactor: number
+  readonly config?: Readonly<Record<string, string>>
+}
+
+export interface Admin {
+  ensureTopics(topics: readonly TopicSpec[]): Promise<void>
+  /** End offsets (high watermarks) of each partition, for lag. */
+  endOffsets(topics: readonly string[]): Promise<Map<string, number>>
+  close(): Promise<void>
+}
+
+/**
+ * A transport binds topic names to real connectors: Kafka in production, an in-process log for the demo.
+ * The same pipeline code runs on either.
+ */
+export interface Transport {
+  readonly kind: string
+  source(options: SourceOptions): Source
+  sink(options: SinkOptions): RecordSink
+  admin(): Admin
+}
+
+export interface SourceOptions {
+  readonly groupId: string
+  readonly clientId: string
+  readonly topics: readonly string[]
+  readonly fromBeginning: boolean
+  /** Upper bound on records per batch handed to the runtime. */
+  readonly maxBatch?: number
+}
+
+export interface SinkOptions {
+  readonly clientId: string
+  /** When set, the sink writes inside Kafka transactions with this id (exactly-once). */
+  readonly transactionalId?: string
+}

@@ -1,0 +1,31 @@
+/**
+ * The metrics surface the runtime writes to. The implementation (src/ops/metrics.ts) renders it as JSON
+ * and as Prometheus text; keeping the interface here lets operators record without importing HTTP code.
+ */
+export type Labels = Readonly<Record<string, string>>
+
+export interface Counter {
+  inc(labels?: Labels, amount?: number): void
+  /** Current value for these labels (0 if never incremented). */
+  get(labels?: Labels): number
+}
+
+export interface Gauge {
+  set(value: number, labels?: Labels): void
+  get(labels?: Labels): number | undefined
+}
+
+export interface Histogram {
+  /** Observes a value in the histogram's unit (Weir uses seconds for latency, like Prometheus). */
+  observe(value: number, labels?: Labels): void
+  /** Count, sum and quantiles (p50/p95/p99) over everything observed for these labels. */
+  summary(labels?: Labels): { count: number; sum: number; p50: number; p95: number; p99: number }
+}
+
+export interface MetricsRegistry {
+  counter(name: string, help: string): Counter
+  gauge(name: string, help: string): Gauge
+  histogram(name: string, help: string, buckets?: readonly number[]): Histogram
+  /** A computed gauge read at scrape time (memory, lag). */
+  collect(name: string, help: string, read: () => ReadonlyArray<{ labels?: Labels; value: number }>): void
+}
