@@ -1,0 +1,107 @@
+import type { RawRecord, OutgoingRecord } from '../../core/record.ts'
+
+interface TopicLog {
+  readonly partitions: RawRecord[][]
+}
+
+/**
+ * An in-process log with Kafka's shape: topics of partitions of offset-ordered records, and committed
+ * offsets per consumer group. It backs the demo and the test driver; it is not durable.
+ */
+export class MemoryBroker {
+  readonly #topics = new Map<string, TopicLog>()
+  readonly #committed = new Map<string, Map<string, number>>()
+  #waiters: Array<() => void> = []
+  #roundRobin = 0
+  readonly defaultPartitions: number
+
+  constructor(options: { defaultPartitions?: number } = {}) {
+    this.defaultPartitions = options.defaultPartitions ?? 1
+  }
+
+  createTopic(name: string, partitions = this.defaultPartitions): void {
+    if (this.#topics.has(name)) return
+    this.#topics.set(name, { partitions: Array.from({ length: Math.max(1, partitions) }, () => []) })
+  }
+
+  topics(): string[] {
+    return [...this.#topics.keys()]
+  }
+
+  partitionCount(topic: string): number {
+    return this.#topics.get(topic)?.partitions.length ?? 0
+  }
+
+  /** Appends a record, choosing the partition by key hash (or round robin for null keys). */
+  append(record: OutgoingRecord, now: number): RawRecord {
+    this.createTopic(record.topic)
+    const log = this.#topics.get(record.topic)!
+    const n = log.partitions.length
+    const partition =
+      record.partition ?? (record.key === null ? this.#roundRobin++ % n : hashBytes(record.key) % n)
+    const list = log.partitions[partition]
+    if (list === undefined) throw new RangeError(`topic ${record.topic} has no partition ${partition}`)
+    const raw: RawRecord = {
+      topic: record.topic,
+      partition,
+      offset: list.length,
+      key: record.key,
+      value: record.value,
+      headers: record.headers ?? {},
+      timestamp: record.timestamp ?? now,
+    }
+    list.push(raw)
+    const waiters = this.#waiters
+    this.#waiters = []
+    for (const w of waiters) w()
+    return raw
+  }
+
+  read(topic: string, partition: number, from: number, max: number): RawRecord[] {
+    const list = this.#topics.get(topic)?.partitions[partition]
+    return list === undefined ? [] : list.slice(from, from + max)
+  }
+
+  endOffset(topic: string, partition: number): number {
+    return this.#topics.get(topic)?.partitions[partition]?.length ?? 0
+  }
+
+  /** All records of a topic, partition by partition. */
+  all(topic: string): RawRecord[] {
+    return this.#topics.get(topic)?.partitions.flat() ?? []
+  }
+
+  commit(group: string, topic: string, partition: number, offset: number): void {
+    let g = this.#committed.get(group)
+    if (g === undefined) {
+      g = new Map()
+      this.#committed.set(group, g)
+    }
+    g.set(`${topic}:${partition}`, offset)
+  }
+
+  committed(group: string, topic: string, partition: number): number | undefined {
+    return this.#committed.get(group)?.get(`${topic}:${partition}`)
+  }
+
+  /** Resolves on the next append (or after `ms`). */
+  waitForData(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms)
+      this.#waiters.push(() => {
+        clearTimeout(t)
+        resolve()
+      })
+    })
+  }
+}
+
+/** FNV-1a over the key bytes: stable, so a key always lands on the same partition. */
+function hashBytes(b: Buffer): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < b.length; i++) {
+    h ^= b[i]!
+    h = Math.imul(h, 0x01000193)
+  }
+  return h >>> 0
+}

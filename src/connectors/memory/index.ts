@@ -1,0 +1,2 @@
+export { MemoryBroker } from './broker.ts'
+export { memoryTransport } from './transport.ts'

@@ -1,0 +1,293 @@
+import type { Sink } from '../connectors/contract.ts'
+import { ErrorCode, WeirError } from '../core/errors.ts'
+import type { WeirRecord } from '../core/record.ts'
+import { json, string, type Serde } from '../core/serde.ts'
+import type { Processor } from '../runtime/processor.ts'
+import { type ErrorHandling, type GraphNode, Topology } from './graph.ts'
+import { filter } from './operators/filter.ts'
+import { flatMap } from './operators/flat-map.ts'
+import { mapAsync } from './operators/map-async.ts'
+import { mapRecord, mapValues, type RecordUpdate } from './operators/map.ts'
+import { passThrough } from './operators/pass-through.ts'
+import { peek } from './operators/peek.ts'
+import { split } from './operators/split.ts'
+import { validate, type Invalid, type Validator } from './operators/validate.ts'
+
+/** Options every operator takes: a stable name and its own error handling. */
+export interface OperatorOptions extends ErrorHandling {
+  readonly name?: string
+}
+
+export interface MapAsyncOptions extends OperatorOptions {
+  /** Calls running at once; results are still emitted in input order. Default 16. */
+  readonly concurrency?: number
+}
+
+export interface ToTopicOptions<K, V> extends OperatorOptions {
+  readonly key?: Serde<K>
+  readonly value?: Serde<V>
+  /** Partitions to create the topic with if it does not exist (default: the pipeline's). */
+  readonly partitions?: number
+  readonly config?: Readonly<Record<string, string>>
+}
+
+export interface ToSinkOptions<K, V, T> extends OperatorOptions {
+  /** Turns a record into the sink's item. */
+  readonly map: (record: WeirRecord<K, V>) => T
+}
+
+/**
+ * A typed, immutable stream of records. Every method checks its arguments, adds a node to the
+ * pipeline's graph and returns a new stream; `this` is never changed.
+ *
+ * @example
+ * const p = pipeline('traffic')
+ * p.stream('traffic-raw', { value: json<Raw>() })
+ *   .map(flatten)
+ *   .filter((e) => e.speed > 0)
+ *   .to('traffic-events')
+ */
+export class Stream<K, V> {
+  readonly #topology: Topology
+  readonly #node: GraphNode
+
+  constructor(topology: Topology, node: GraphNode) {
+    this.#topology = topology
+    this.#node = node
+  }
+
+  /** The operator name of the node this stream reads from. */
+  get name(): string {
+    return this.#node.name
+  }
+
+  map<R>(fn: (value: V, record: WeirRecord<K, V>) => R, options: OperatorOptions = {}): Stream<K, R> {
+    checkFn(fn, 'map')
+    return this.#then('map', options, (name) => mapValues(name, fn))
+  }
+
+  /** Changes key and value at once (and optionally headers and timestamp). */
+  mapRecord<K2, V2>(fn: (record: WeirRecord<K, V>) => RecordUpdate<K2, V2>, options: OperatorOptions = {}): Stream<K2, V2> {
+    checkFn(fn, 'mapRecord')
+    return this.#then('map-record', options, (name) => mapRecord(name, fn))
+  }
+
+  selectKey<K2>(fn: (value: V, record: WeirRecord<K, V>) => K2, options: OperatorOptions = {}): Stream<K2, V> {
+    checkFn(fn, 'selectKey')
+    return this.#then('select-key', options, (name) =>
+      mapRecord<K, V, K2, V>(name, (r) => ({ key: fn(r.value, r), value: r.value })),
+    )
+  }
+
+  filter<S extends V>(predicate: (value: V, record: WeirRecord<K, V>) => value is S, options?: OperatorOptions): Stream<K, S>
+  filter(predicate: (value: V, record: WeirRecord<K, V>) => boolean, options?: OperatorOptions): Stream<K, V>
+  filter(predicate: (value: V, record: WeirRecord<K, V>) => boolean, options: OperatorOptions = {}): Stream<K, V> {
+    checkFn(predicate, 'filter')
+    return this.#then('filter', options, (name) => filter(name, predicate))
+  }
+
+  flatMap<R>(fn: (value: V, record: WeirRecord<K, V>) => Iterable<R>, options: OperatorOptions = {}): Stream<K, R> {
+    checkFn(fn, 'flatMap')
+    return this.#then('flat-map', options, (name) => flatMap(name, fn))
+  }
+
+  peek(fn: (value: V, record: WeirRecord<K, V>) => void, options: OperatorOptions = {}): Stream<K, V> {
+    checkFn(fn, 'peek')
+    return this.#then('peek', options, (name) => peek(name, fn))
+  }
+
+  /** An async map with bounded concurrency; output order is input order. */
+  mapAsync<R>(fn: (value: V, record: WeirRecord<K, V>) => Promise<R>, options: MapAsyncOptions = {}): Stream<K, R> {
+    checkFn(fn, 'mapAsync')
+    const concurrency = options.concurrency ?? 16
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `mapAsync: concurrency must be a positive integer, got ${concurrency}`)
+    }
+    return this.#then('map-async', options, (name) => mapAsync(name, fn, concurrency))
+  }
+
+  /**
+   * Splits the stream by predicates; a record goes to the first branch that matches, or to `default`.
+   *
+   * @example
+   * const { fast, slow } = s.split({ fast: (v) => v.speed > 60, slow: () => true })
+   */
+  split<B extends string>(
+    branches: Record<B, (value: V, record: WeirRecord<K, V>) => boolean>,
+    options: OperatorOptions = {},
+  ): Record<B | 'default', Stream<K, V>> {
+    const entries = Object.entries(branches) as Array<[B, (value: V, record: WeirRecord<K, V>) => boolean]>
+    if (entries.length === 0) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'split: give at least one branch')
+    for (const [b, fn] of entries) {
+      checkFn(fn, `split branch "${b}"`)
+      if (b === 'default') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'split: "default" is reserved for unmatched records')
+    }
+    const router = this.#then<K, V>('split', options, (name) => split(name, entries))
+    const out = {} as Record<B | 'default', Stream<K, V>>
+    for (const b of [...entries.map(([b]) => b), 'default' as const]) {
+      out[b] = router.#port(b)
+    }
+    return out
+  }
+
+  /** Two-way split: `[matching, rest]`. */
+  branch(predicate: (value: V, record: WeirRecord<K, V>) => boolean, options: OperatorOptions = {}): [Stream<K, V>, Stream<K, V>] {
+    const { match, default: rest } = this.split({ match: predicate }, options)
+    return [match, rest]
+  }
+
+  /** One stream of the records of this and the others. */
+  merge(...others: Stream<K, V>[]): Stream<K, V> {
+    const topology = this.#topology
+    for (const o of others) {
+      if (o.#topology !== topology) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'merge: streams belong to different pipelines')
+    }
+    const parents = [this.#node.id, ...others.map((o) => o.#node.id)]
+    const name = topology.nameFor('merge', undefined)
+    const node = topology.add((id) => ({
+      kind: 'processor' as const,
+      id,
+      name,
+      parents,
+      create: () => passThrough(name),
+      errors: {},
+    }))
+    return new Stream(topology, node)
+  }
+
+  /**
+   * Validates each value. `valid` is typed as the validator's output; `invalid` carries every violation.
+   * If nothing reads `invalid`, invalid records go to the error policy (dead-letter topic by default).
+   */
+  validate<T>(validator: Validator<V, T>, options: OperatorOptions = {}): { valid: Stream<K, T>; invalid: Stream<K, Invalid<V>> } {
+    if (validator === null || (typeof validator !== 'function' && typeof validator.safeParse !== 'function')) {
+      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'validate: give a zod-like schema (with safeParse) or a function')
+    }
+    const router = this.#then<K, T>('validate', options, (name) => validate(name, validator))
+    return { valid: router, invalid: router.#port('invalid') }
+  }
+
+  /** Writes to a Kafka topic (created at start if missing). Default serdes: string key, JSON value. */
+  to(topic: string, options: ToTopicOptions<K, V> = {}): void {
+    if (typeof topic !== 'string' || topic.length === 0) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'to: topic must be a non-empty string')
+    const topology = this.#topology
+    const name = topology.nameFor(`to-${topic}`, options.name)
+    topology.declareTopic({ name: topic, role: 'output', partitions: options.partitions, config: options.config })
+    const parent = this.#node.id
+    topology.add((id) => ({
+      kind: 'topic-sink' as const,
+      id,
+      name,
+      parents: [parent],
+      topic,
+      key: (options.key ?? string()) as Serde<unknown>,
+      value: (options.value ?? json()) as Serde<unknown>,
+      errors: { onError: options.onError, retry: options.retry },
+    }))
+  }
+
+  /** Writes to an external sink (Redis, PostgreSQL, …); its flush is part of the checkpoint. */
+  toSink<T>(sink: Sink<T>, options: ToSinkOptions<K, V, T>): void {
+    checkFn(options.map, 'toSink map')
+    const topology = this.#topology
+    const name = topology.nameFor(`sink-${sink.id}`, options.name)
+    const parent = this.#node.id
+    topology.add((id) => ({
+      kind: 'external-sink' as const,
+      id,
+      name,
+      parents: [parent],
+      sink: sink as Sink<unknown>,
+      toItem: options.map as (r: WeirRecord<unknown, unknown>) => unknown,
+      errors: { onError: options.onError, retry: options.retry },
+    }))
+  }
+
+  /** Adds a custom processor (the extension point behind stateful operators). */
+  process<K2, V2>(kind: string, create: (name: string) => Processor, options: OperatorOptions = {}): Stream<K2, V2> {
+    return this.#then(kind, options, create)
+  }
+
+  #then<K2, V2>(kind: string, options: OperatorOptions, create: (name: string) => Processor): Stream<K2, V2> {
+    const topology = this.#topology
+    const name = topology.nameFor(kind, options.name)
+    const parent = this.#node.id
+    const node = topology.add((id) => ({
+      kind: 'processor' as const,
+      id,
+      name,
+      parents: [parent],
+      create: () => create(name),
+      errors: { onError: options.onError, retry: options.retry },
+    }))
+    return new Stream(topology, node)
+  }
+
+  #port<K2, V2>(port: string): Stream<K2, V2> {
+    const topology = this.#topology
+    const of = this.#node.id
+    const name = topology.nameFor(`${this.#node.name}.${port}`, undefined)
+    const node = topology.add((id) => ({
+      kind: 'processor' as const,
+      id,
+      name,
+      parents: [of],
+      create: () => passThrough(name),
+      errors: {},
+      port: { of, name: port },
+    }))
+    return new Stream(topology, node)
+  }
+}
+
+function checkFn(fn: unknown, what: string): void {
+  if (typeof fn !== 'function') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: expected a function, got ${typeof fn}`)
+}
+
+export interface StreamOptions<K, V> {
+  readonly key?: Serde<K>
+  readonly value?: Serde<V>
+  readonly name?: string
+  readonly partitions?: number
+}
+
+/**
+ * A pipeline under construction: its streams, and the graph they build.
+ *
+ * @example
+ * const p = pipeline('traffic')
+ * p.stream('traffic-raw').map((v) => v).to('traffic-events')
+ * await run(p, { transport: kafkaTransport({ brokers: ['127.0.0.1:9092'] }) })
+ */
+export class Pipeline {
+  readonly topology: Topology
+
+  constructor(name: string) {
+    this.topology = new Topology(name)
+  }
+
+  get name(): string {
+    return this.topology.name
+  }
+
+  /** A stream of the records of a topic. Default serdes: string key, JSON value. */
+  stream<V = unknown, K = string | null>(topic: string, options: StreamOptions<K, V> = {}): Stream<K, V> {
+    if (typeof topic !== 'string' || topic.length === 0) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'stream: topic must be a non-empty string')
+    const t = this.topology
+    const name = t.nameFor(`source-${topic}`, options.name)
+    t.declareTopic({ name: topic, role: 'input', partitions: options.partitions })
+    const node = t.add((id) => ({
+      kind: 'source' as const,
+      id,
+      name,
+      topic,
+      key: (options.key ?? string()) as Serde<unknown>,
+      value: (options.value ?? json()) as Serde<unknown>,
+    }))
+    return new Stream<K, V>(t, node)
+  }
+}
+
+export function pipeline(name: string): Pipeline {
+  return new Pipeline(name)
+}

@@ -1,0 +1,40 @@
+import type { CommitOffset, RecordSink, Sink } from '../connectors/contract.ts'
+import type { OffsetTracker } from './offset-tracker.ts'
+import type { Processor } from './processor.ts'
+
+export interface CheckpointParts {
+  readonly tracker: OffsetTracker
+  /** External sinks (Redis, PostgreSQL, …). */
+  readonly sinks: ReadonlyArray<Sink<unknown>>
+  /** Stateful processors write their changelogs through the producer in `flushState`. */
+  readonly processors: readonly Processor[]
+  /** The Kafka producer: output topics, dead letters and changelogs. */
+  readonly producer: RecordSink
+  /** Commits offsets: the consumer group (at-least-once) or the producer's transaction (exactly-once). */
+  readonly commit: (offsets: readonly CommitOffset[]) => Promise<void>
+}
+
+/**
+ * The checkpoint, the one place that decides when an offset may be committed. In this order:
+ *
+ *   0. note the offsets that are committable now: every record below them is fully processed, so
+ *      everything derived from them has been handed to a sink or a state store;
+ *   1. flush external sinks: their writes are durable;
+ *   2. flush state: changelog records are handed to the producer;
+ *   3. flush the producer: outputs, dead letters and changelogs are acknowledged by Kafka;
+ *   4. commit the offsets noted in step 0.
+ *
+ * If any step fails nothing is committed; the next checkpoint tries again, and on a crash the
+ * records are read again (at-least-once, nothing lost).
+ */
+export async function runCheckpoint(parts: CheckpointParts): Promise<readonly CommitOffset[]> {
+  const offsets = parts.tracker.committable()
+  for (const sink of parts.sinks) await sink.flush()
+  for (const p of parts.processors) await p.flushState?.()
+  await parts.producer.flush()
+  if (offsets.length > 0) {
+    await parts.commit(offsets)
+    parts.tracker.markCommitted(offsets)
+  }
+  return offsets
+}

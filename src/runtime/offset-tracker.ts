@@ -1,0 +1,156 @@
+import type { CommitOffset } from '../connectors/contract.ts'
+import type { TopicPartition } from '../core/record.ts'
+import { tpKey } from '../core/record.ts'
+
+/**
+ * Tracks, per partition, which input offsets are fully processed. A record is done when its processing
+ * finished and every hold on it (an output not yet safely written, a window not yet emitted) was
+ * released. The committable offset is the lowest offset not yet done: never past a record in flight.
+ */
+export interface InFlight {
+  /** Adds a hold; the record is not done until every hold is released. */
+  hold(): () => void
+  /** Marks the processing itself finished (releases the initial hold). */
+  done(): void
+}
+
+class Entry implements InFlight {
+  remaining = 1
+  readonly offset: number
+  readonly partition: PartitionTracker
+
+  constructor(partition: PartitionTracker, offset: number) {
+    this.partition = partition
+    this.offset = offset
+  }
+
+  hold(): () => void {
+    this.remaining++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.#release()
+    }
+  }
+
+  done(): void {
+    this.#release()
+  }
+
+  #release(): void {
+    if (--this.remaining === 0) this.partition.advance()
+  }
+}
+
+class PartitionTracker {
+  readonly tp: TopicPartition
+  /** In-flight entries in offset order; `head` skips the ones already popped without shifting the array. */
+  #queue: Entry[] = []
+  #head = 0
+  /** Next offset to read once everything before it is done (Kafka commit convention). */
+  committable = -1
+  /** Last committable offset that was actually committed. */
+  committed = -1
+  #onIdle: Array<() => void> = []
+
+  constructor(tp: TopicPartition) {
+    this.tp = tp
+  }
+
+  get inFlight(): number {
+    return this.#queue.length - this.#head
+  }
+
+  begin(offset: number): Entry {
+    const entry = new Entry(this, offset)
+    this.#queue.push(entry)
+    return entry
+  }
+
+  advance(): void {
+    const q = this.#queue
+    while (this.#head < q.length && q[this.#head]!.remaining === 0) {
+      this.committable = q[this.#head]!.offset + 1
+      this.#head++
+    }
+    if (this.#head === q.length) {
+      this.#queue = []
+      this.#head = 0
+      const waiters = this.#onIdle
+      this.#onIdle = []
+      for (const w of waiters) w()
+    } else if (this.#head > 1024 && this.#head * 2 > q.length) {
+      this.#queue = q.slice(this.#head)
+      this.#head = 0
+    }
+  }
+
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#onIdle.push(resolve))
+  }
+}
+
+export class OffsetTracker {
+  #partitions = new Map<string, PartitionTracker>()
+  #inFlightTotal = 0
+
+  /** Starts tracking a record; the returned handle marks it done or holds it. */
+  begin(tp: TopicPartition, offset: number): InFlight {
+    const key = tpKey(tp)
+    let p = this.#partitions.get(key)
+    if (p === undefined) {
+      p = new PartitionTracker({ topic: tp.topic, partition: tp.partition })
+      this.#partitions.set(key, p)
+    }
+    return p.begin(offset)
+  }
+
+  /** Records started but not yet done, over all partitions. */
+  inFlight(): number {
+    let n = 0
+    for (const p of this.#partitions.values()) n += p.inFlight
+    this.#inFlightTotal = n
+    return n
+  }
+
+  /** Offsets that may be committed now and were not committed yet. */
+  committable(partitions?: readonly TopicPartition[]): CommitOffset[] {
+    const out: CommitOffset[] = []
+    const keys = partitions ? partitions.map(tpKey) : [...this.#partitions.keys()]
+    for (const key of keys) {
+      const p = this.#partitions.get(key)
+      if (p && p.committable > p.committed) out.push({ ...p.tp, offset: p.committable })
+    }
+    return out
+  }
+
+  /** Notes that these offsets were committed (so they are not committed again). */
+  markCommitted(offsets: readonly CommitOffset[]): void {
+    for (const o of offsets) {
+      const p = this.#partitions.get(tpKey(o))
+      if (p && o.offset > p.committed) p.committed = o.offset
+    }
+  }
+
+  /** Resolves when nothing is in flight on these partitions (all, if none given). */
+  async idle(partitions?: readonly TopicPartition[]): Promise<void> {
+    const keys = partitions ? partitions.map(tpKey) : [...this.#partitions.keys()]
+    await Promise.all(keys.map((k) => this.#partitions.get(k)?.idle()))
+  }
+
+  /** Forgets partitions that were revoked. */
+  drop(partitions: readonly TopicPartition[]): void {
+    for (const tp of partitions) this.#partitions.delete(tpKey(tp))
+  }
+
+  /** Last committed offset per partition, for lag. */
+  positions(): CommitOffset[] {
+    return [...this.#partitions.values()].map((p) => ({ ...p.tp, offset: Math.max(p.committable, p.committed) }))
+  }
+
+  get lastInFlightCount(): number {
+    return this.#inFlightTotal
+  }
+}

@@ -1,0 +1,63 @@
+import type { Clock } from '../core/clock.ts'
+import type { WeirError } from '../core/errors.ts'
+import type { MetricsRegistry } from '../core/metrics.ts'
+import type { RawRecord, TopicPartition, WeirRecord } from '../core/record.ts'
+import type { Logger } from '../log/logger.ts'
+
+/** Any record between two processors; the DSL keeps the real types, the runtime doesn't need them. */
+// biome-ignore lint/suspicious/noExplicitAny: the compiled graph is type-erased; the DSL carries the types
+export type AnyRecord = WeirRecord<any, any>
+
+/** Hands a record to the next processors. May return a promise when a downstream step is async. */
+export type Emit = (record: AnyRecord, ctx: RecordContext) => void | Promise<void>
+
+/** Named outputs of a router (split's branches, validate's `invalid`); undefined when nothing listens. */
+export interface Outputs {
+  port(name: string): Emit | undefined
+}
+
+/**
+ * What a processor knows about the input record behind the record it is handling: the original bytes
+ * (for dead letters) and a way to hold the input's offset uncommitted until an output derived from it
+ * is safely written (a window that will emit later holds it).
+ */
+export interface RecordContext {
+  readonly raw: RawRecord
+  /** Keeps the input offset from being committed until the returned release is called. */
+  hold(): () => void
+  /** Attempt number of the current operator call (1 on the first try). */
+  readonly attempt: number
+}
+
+/** Services a processor may use; given once when the task starts. */
+export interface ProcessorInit {
+  readonly appName: string
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly metrics: MetricsRegistry
+  /** Emits records the processor produces on its own (timers, window closes), not in reply to an input. */
+  readonly emit: Emit
+  /** Reports an error raised outside `process` (e.g. in a timer) to the pipeline's error policy. */
+  readonly fail: (err: WeirError, ctx: RecordContext) => void
+}
+
+/** A node of the compiled graph. One small file per operator implements one of these. */
+export interface Processor {
+  /** Name used in metrics, logs, dead-letter headers and (for stateful ones) state and changelog names. */
+  readonly name: string
+  process(record: AnyRecord, ctx: RecordContext, emit: Emit, outputs: Outputs): void | Promise<void>
+  init?(init: ProcessorInit): void | Promise<void>
+  /** Partitions arrive (restore state for them before their records are processed). */
+  assigned?(partitions: readonly TopicPartition[]): void | Promise<void>
+  /** Partitions leave (flush what depends on them; drop their state). */
+  revoked?(partitions: readonly TopicPartition[]): void | Promise<void>
+  /** Makes state durable; called by the checkpoint between flushing sinks and flushing the producer. */
+  flushState?(): void | Promise<void>
+  /** Emits what is pending at a clean shutdown (e.g. wall-clock windows), before the final checkpoint. */
+  drain?(): void | Promise<void>
+  close?(): void | Promise<void>
+}
+
+export function isPromise<T>(v: unknown): v is Promise<T> {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function'
+}

@@ -1,0 +1,278 @@
+import type { CommitOffset, ConnectorStatus, RecordSink, Source, TopicSpec, Transport } from '../connectors/contract.ts'
+import { systemClock, type Cancel, type Clock } from '../core/clock.ts'
+import { ErrorCode, toWeirError, WeirError } from '../core/errors.ts'
+import type { MetricsRegistry } from '../core/metrics.ts'
+import type { Pipeline } from '../dsl/stream.ts'
+import { createLogger, type Logger } from '../log/logger.ts'
+import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
+import { Task } from './task.ts'
+
+export interface RunOptions {
+  readonly transport: Transport
+  /** Consumer group; default: the pipeline name. */
+  readonly groupId?: string
+  readonly clientId?: string
+  /** Where a group with no committed offset starts. Default true (earliest): nothing is skipped. */
+  readonly fromBeginning?: boolean
+  /** How often the checkpoint runs. Default 1000 ms. */
+  readonly checkpointIntervalMs?: number
+  /** Records in flight before fetching pauses. Default 10,000. */
+  readonly maxInFlight?: number
+  /** Unflushed sink items before fetching pauses. Default 100,000. */
+  readonly maxBacklog?: number
+  /** Time allowed for a graceful stop (drain, flush, commit). Default 30 s. */
+  readonly shutdownTimeoutMs?: number
+  /** Default `<pipeline>-dlq`. */
+  readonly deadLetterTopic?: string
+  readonly topics?: {
+    readonly partitions?: number
+    readonly replicationFactor?: number
+    /** Also create the input topics (with `partitions`) when missing. Default true. */
+    readonly createInputs?: boolean
+  }
+  readonly errorPolicy?: ErrorPolicy
+  readonly retry?: Partial<RetryOptions>
+  readonly clock?: Clock
+  readonly logger?: Logger
+  readonly metrics: MetricsRegistry
+  readonly maxBatch?: number
+}
+
+export type PipelineState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+
+export interface PipelineStatus {
+  readonly state: PipelineState
+  readonly source: ConnectorStatus
+  readonly producer: ConnectorStatus
+  readonly sinks: Readonly<Record<string, ConnectorStatus>>
+  /** Set while checkpoints fail (a sink down); offsets are not committed meanwhile. */
+  readonly checkpointError: string | undefined
+  readonly lastCheckpointAt: number | undefined
+}
+
+export interface RunningPipeline {
+  readonly task: Task
+  /** Settles when the pipeline has stopped: resolves on a clean stop, rejects on failure. */
+  readonly done: Promise<void>
+  stop(reason?: string): Promise<void>
+  status(): PipelineStatus
+  /** Records not yet processed per partition (end offset − position), refreshed every few seconds. */
+  lag(): ReadonlyMap<string, number>
+}
+
+/**
+ * Runs a pipeline against a transport until stopped: creates topics, joins the group, feeds records
+ * through the task with backpressure, checkpoints on an interval and at shutdown.
+ */
+export async function run(pipeline: Pipeline, options: RunOptions): Promise<RunningPipeline> {
+  const clock = options.clock ?? systemClock
+  const logger = (options.logger ?? createLogger()).child({ app: pipeline.name })
+  const groupId = options.groupId ?? pipeline.name
+  const clientId = options.clientId ?? `${pipeline.name}-${process.pid}`
+  const deadLetterTopic = options.deadLetterTopic ?? `${pipeline.name}-dlq`
+  const interval = options.checkpointIntervalMs ?? 1000
+  const maxInFlight = options.maxInFlight ?? 10_000
+  const maxBacklog = options.maxBacklog ?? 100_000
+  const shutdownTimeout = options.shutdownTimeoutMs ?? 30_000
+  const { transport } = options
+
+  const inputs = pipeline.topology.inputTopics()
+  if (inputs.length === 0) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `pipeline "${pipeline.name}" reads no topic`)
+
+  const admin = transport.admin()
+  await admin.ensureTopics(topicSpecs(pipeline, deadLetterTopic, options))
+
+  const producer: RecordSink = transport.sink({ clientId })
+  await producer.open()
+  const task = new Task({
+    appName: pipeline.name,
+    topology: pipeline.topology,
+    producer,
+    deadLetterTopic,
+    errorPolicy: options.errorPolicy,
+    retry: options.retry,
+    clock,
+    logger,
+    metrics: options.metrics,
+  })
+  await task.init()
+
+  const source: Source = transport.source({
+    groupId,
+    clientId,
+    topics: [...new Set(inputs)],
+    fromBeginning: options.fromBeginning ?? true,
+    maxBatch: options.maxBatch,
+  })
+  const commit = (offsets: readonly CommitOffset[]) => source.commit(offsets)
+
+  let state: PipelineState = 'starting'
+  let checkpointError: string | undefined
+  let lastCheckpointAt: number | undefined
+  let checkpointing: Promise<void> | undefined
+  const lag = new Map<string, number>()
+
+  /** One checkpoint at a time; a failure is logged and retried on the next interval. */
+  const checkpoint = (): Promise<void> => {
+    checkpointing ??= task
+      .checkpoint(commit)
+      .then(
+        () => {
+          if (checkpointError !== undefined) logger.info('checkpoint succeeded again', { after: checkpointError })
+          checkpointError = undefined
+          lastCheckpointAt = clock.now()
+        },
+        (err: unknown) => {
+          const e = toWeirError(err, ErrorCode.SINK_UNAVAILABLE)
+          if (checkpointError !== e.message) logger.error('checkpoint failed; offsets not committed', { error: e })
+          checkpointError = e.message
+        },
+      )
+      .finally(() => {
+        checkpointing = undefined
+      })
+    return checkpointing
+  }
+
+  await source.open({
+    assigned: async (partitions) => {
+      logger.info('partitions assigned', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
+      await task.assigned(partitions)
+    },
+    revoked: async (partitions) => {
+      logger.info('partitions revoked', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
+      await checkpointing
+      await task.revoked(partitions, commit).catch((err: unknown) => {
+        logger.error('checkpoint before revocation failed', { error: err })
+      })
+    },
+  })
+
+  const timers: Cancel[] = [clock.setInterval(() => void checkpoint(), interval)]
+  const refreshLag = async () => {
+    try {
+      const ends = await admin.endOffsets(inputs)
+      const positions = new Map(task.tracker.positions().map((p) => [`${p.topic}:${p.partition}`, p.offset]))
+      for (const [key, end] of ends) {
+        const pos = positions.get(key)
+        if (pos !== undefined && pos >= 0) lag.set(key, Math.max(0, end - pos))
+      }
+    } catch (err) {
+      logger.debug('lag refresh failed', { error: err })
+    }
+  }
+  timers.push(clock.setInterval(() => void refreshLag(), 5000))
+  options.metrics.collect('weir_consumer_lag', 'Records behind the end of each input partition', () =>
+    [...lag].map(([key, value]) => {
+      const i = key.lastIndexOf(':')
+      return { labels: { topic: key.slice(0, i), partition: key.slice(i + 1) }, value }
+    }),
+  )
+
+  let fatal: WeirError | undefined
+  let stopRequested: Promise<void> | undefined
+  task.onFatal((err) => {
+    fatal = err
+    void stop('fatal error')
+  })
+
+  const loop = (async () => {
+    state = 'running'
+    for await (const batch of source.batches()) {
+      for (const raw of batch) task.process(raw)
+      // Backpressure: stop pulling while too much is in flight or unflushed.
+      while (
+        (task.tracker.inFlight() > maxInFlight || task.backlog() > maxBacklog) &&
+        stopRequested === undefined
+      ) {
+        await new Promise((r) => setTimeout(r, 5))
+      }
+      if (stopRequested !== undefined) break
+    }
+  })()
+
+  const finished = loop.then(
+    () => undefined,
+    (err: unknown) => {
+      fatal ??= toWeirError(err, ErrorCode.SOURCE_UNAVAILABLE)
+      logger.error('source failed', { error: err })
+      void stop('source failed')
+    },
+  )
+
+  const stop = (reason = 'requested'): Promise<void> => {
+    stopRequested ??= (async () => {
+      state = 'stopping'
+      logger.info('stopping', { reason })
+      const deadline = Date.now() + shutdownTimeout
+      const remaining = () => Math.max(0, deadline - Date.now())
+      await source.stop()
+      await Promise.race([finished, sleep(remaining())])
+      if (fatal === undefined) {
+        await withTimeout(task.tracker.idle(), remaining())
+        await task.drain()
+        await withTimeout(task.tracker.idle(), remaining())
+      }
+      for (const t of timers) t()
+      await checkpointing
+      // The final checkpoint: retried until it succeeds or the shutdown time runs out.
+      for (;;) {
+        await checkpoint()
+        if (checkpointError === undefined || remaining() === 0) break
+        await sleep(Math.min(500, remaining()))
+      }
+      if (checkpointError !== undefined) logger.error('stopped without a final commit; records will be re-read', { error: checkpointError })
+      await task.close().catch((err: unknown) => logger.warn('closing sinks failed', { error: err }))
+      await producer.close().catch((err: unknown) => logger.warn('closing producer failed', { error: err }))
+      await source.close().catch((err: unknown) => logger.warn('closing source failed', { error: err }))
+      await admin.close().catch(() => {})
+      state = fatal ? 'failed' : 'stopped'
+      logger.info('stopped', { state })
+    })()
+    return stopRequested
+  }
+
+  const done = finished.then(async () => {
+    await stop('input ended')
+    if (fatal) throw fatal
+  })
+  // A rejection of `done` is the caller's to handle; don't let it crash the process if they never look.
+  done.catch(() => {})
+
+  return {
+    task,
+    done,
+    stop,
+    lag: () => lag,
+    status: () => ({
+      state,
+      source: source.status(),
+      producer: producer.status(),
+      sinks: Object.fromEntries(task.graph.sinks.map((s) => [s.id, s.status()])),
+      checkpointError,
+      lastCheckpointAt,
+    }),
+  }
+}
+
+function topicSpecs(pipeline: Pipeline, deadLetterTopic: string, options: RunOptions): TopicSpec[] {
+  const partitions = options.topics?.partitions ?? 1
+  const replicationFactor = options.topics?.replicationFactor ?? 1
+  const createInputs = options.topics?.createInputs ?? true
+  const specs: TopicSpec[] = []
+  for (const t of pipeline.topology.topics()) {
+    if (t.role === 'input' && !createInputs) continue
+    specs.push({ name: t.name, partitions: t.partitions ?? partitions, replicationFactor, config: t.config })
+  }
+  // Dead letters keep the original bytes, so the topic must take records as large as any input.
+  specs.push({ name: deadLetterTopic, partitions, replicationFactor, config: { 'max.message.bytes': '10485760' } })
+  return specs
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms))
+}
+
+function withTimeout(p: Promise<void>, ms: number): Promise<void> {
+  return Promise.race([p, sleep(ms)])
+}

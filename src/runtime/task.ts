@@ -1,0 +1,355 @@
+import type { CommitOffset, RecordSink, Sink } from '../connectors/contract.ts'
+import type { Clock } from '../core/clock.ts'
+import { ErrorCode, toWeirError, type WeirError } from '../core/errors.ts'
+import type { MetricsRegistry } from '../core/metrics.ts'
+import type { RecordOrigin as AnyRecordOrigin, RawRecord, TopicPartition } from '../core/record.ts'
+import type { Serde, SerdeContext } from '../core/serde.ts'
+import type { ErrorHandling, GraphNode, Topology } from '../dsl/graph.ts'
+import type { Logger } from '../log/logger.ts'
+import { runCheckpoint } from './checkpoint.ts'
+import { compile, type CompiledGraph, type Step } from './compile.ts'
+import { deadLetterRecord } from './dead-letter.ts'
+import { backoffDelay, defaultRetry, retryThenDeadLetter, type ErrorPolicy, type RetryOptions } from './error-policy.ts'
+import { OffsetTracker, type InFlight } from './offset-tracker.ts'
+import { isPromise, type AnyRecord, type RecordContext } from './processor.ts'
+import { TaskMetrics } from './task-metrics.ts'
+
+export interface TaskOptions {
+  readonly appName: string
+  readonly topology: Topology
+  /** Writes to Kafka topics: outputs, dead letters and changelogs share it. */
+  readonly producer: RecordSink
+  readonly deadLetterTopic: string
+  readonly errorPolicy?: ErrorPolicy
+  readonly retry?: Partial<RetryOptions>
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly metrics: MetricsRegistry
+  /** Measure stage latency on one record in this many (a power of two). Default 64. */
+  readonly sampleEvery?: number
+}
+
+class Context implements RecordContext {
+  readonly raw: RawRecord
+  readonly attempt: number
+  readonly inFlight: InFlight
+  /** Sampling marks for stage latency; only set on sampled records. */
+  mark = 0
+  stage: string | undefined = undefined
+  readonly start: number
+
+  constructor(raw: RawRecord, inFlight: InFlight, attempt: number, start: number) {
+    this.raw = raw
+    this.inFlight = inFlight
+    this.attempt = attempt
+    this.start = start
+  }
+
+  hold(): () => void {
+    return this.inFlight.hold()
+  }
+
+  retry(): Context {
+    return new Context(this.raw, this.inFlight, this.attempt + 1, this.start)
+  }
+}
+
+/**
+ * One running instance of a pipeline's graph: it turns raw records into outputs, applies the error
+ * policy, tracks which offsets are done and runs the checkpoint. The runner feeds it from a source;
+ * the test driver feeds it directly.
+ */
+export class Task {
+  readonly tracker = new OffsetTracker()
+  readonly graph: CompiledGraph
+  readonly metrics: TaskMetrics
+  readonly #o: TaskOptions
+  readonly #policy: ErrorPolicy
+  readonly #retry: RetryOptions
+  readonly #sampleMask: number
+  #seq = 0
+  #failure: WeirError | undefined
+  #onFatal: (err: WeirError) => void = () => {}
+  #dlqLogBudget = { second: 0, count: 0 }
+
+  constructor(options: TaskOptions) {
+    this.#o = options
+    this.#policy = options.errorPolicy ?? retryThenDeadLetter
+    this.#retry = { ...defaultRetry, ...options.retry }
+    this.#sampleMask = (options.sampleEvery ?? 64) - 1
+    this.metrics = new TaskMetrics(options.metrics)
+    this.graph = compile(options.topology, {
+      guard: (node, run) => this.#guard(node, run),
+      toTopic: (node) => this.#toTopic(node),
+      toSink: (node) => this.#toSink(node),
+    })
+  }
+
+  get failure(): WeirError | undefined {
+    return this.#failure
+  }
+
+  /** Called once if a record's error policy says `fail`. */
+  onFatal(fn: (err: WeirError) => void): void {
+    this.#onFatal = fn
+  }
+
+  /** Opens external sinks and initialises processors. */
+  async init(): Promise<void> {
+    for (const sink of this.graph.sinks) await sink.open()
+    for (const proc of this.graph.processors) {
+      await proc.init?.({
+        appName: this.#o.appName,
+        clock: this.#o.clock,
+        logger: this.#o.logger.child({ operator: proc.name }),
+        metrics: this.#o.metrics,
+        emit: this.graph.emitters.get(proc)!,
+        fail: (err, ctx) => void this.#handle(err, proc.name, ctx, {}, undefined),
+      })
+    }
+  }
+
+  /** Feeds one raw record through the graph. Never throws: failures follow the error policy. */
+  process(raw: RawRecord): void {
+    const inFlight = this.tracker.begin(raw, raw.offset)
+    const sampled = (this.#seq++ & this.#sampleMask) === 0
+    const ctx = new Context(raw, inFlight, 1, sampled ? performance.now() : 0)
+    if (sampled) ctx.mark = ctx.start
+    this.metrics.consumed.inc(this.metrics.label('topic', raw.topic))
+    const roots = this.graph.roots.get(raw.topic)
+    if (roots === undefined) {
+      inFlight.done()
+      return
+    }
+    let pending: Promise<void>[] | undefined
+    for (const root of roots) {
+      const r = this.#deserialize(root.node, root.step, raw, ctx)
+      if (r !== undefined) (pending ??= []).push(r)
+    }
+    if (pending === undefined) this.#finish(ctx)
+    else Promise.all(pending).then(() => this.#finish(ctx))
+  }
+
+  #finish(ctx: Context): void {
+    if (ctx.start !== 0) {
+      const now = performance.now()
+      if (ctx.stage !== undefined) this.metrics.stageLatency.observe((now - ctx.mark) / 1000, this.metrics.label('stage', ctx.stage))
+      this.metrics.recordLatency.observe((now - ctx.start) / 1000)
+    }
+    ctx.inFlight.done()
+  }
+
+  #deserialize(node: GraphNode & { kind: 'source' }, next: Step, raw: RawRecord, ctx: Context): Promise<void> | undefined {
+    const stage = `deserialize:${node.topic}`
+    const run = (c: Context): void | Promise<void> => {
+      const key = node.key.deserialize(raw.key, { topic: raw.topic, isKey: true })
+      const value = node.value.deserialize(raw.value, { topic: raw.topic, isKey: false })
+      if (isPromise(key) || isPromise(value)) {
+        return Promise.all([key, value]).then(([k, v]) => next(record(raw, k, v), c))
+      }
+      return next(record(raw, key, value), c)
+    }
+    const r = this.#attempt(stage, run, ctx, {})
+    return r === undefined ? undefined : r
+  }
+
+  /** Runs a stage; on error applies the policy (retry re-runs it). Never throws, never rejects. */
+  #attempt(
+    stage: string,
+    run: (ctx: Context) => void | Promise<void>,
+    ctx: Context,
+    handling: ErrorHandling,
+  ): Promise<void> | undefined {
+    if (ctx.start !== 0) this.#markStage(ctx, stage)
+    let r: void | Promise<void>
+    try {
+      r = run(ctx)
+    } catch (err) {
+      return this.#handle(err, stage, ctx, handling, run)
+    }
+    if (r !== undefined && isPromise<void>(r)) {
+      return r.then(undefined, (err: unknown) => this.#handle(err, stage, ctx, handling, run))
+    }
+    return undefined
+  }
+
+  #markStage(ctx: Context, stage: string): void {
+    const now = performance.now()
+    if (ctx.stage !== undefined) this.metrics.stageLatency.observe((now - ctx.mark) / 1000, this.metrics.label('stage', ctx.stage))
+    ctx.stage = stage
+    ctx.mark = now
+  }
+
+  #handle(
+    thrown: unknown,
+    stage: string,
+    ctx: RecordContext,
+    handling: ErrorHandling,
+    rerun: ((ctx: Context) => void | Promise<void>) | undefined,
+  ): Promise<void> | undefined {
+    const err = toWeirError(thrown)
+    const m = this.metrics
+    m.errors.inc(m.labels2('stage', stage, 'code', err.code))
+    const policy = handling.onError ?? this.#policy
+    let action = policy(err, { stage, attempt: ctx.attempt, raw: ctx.raw })
+    if (action === 'retry') {
+      const retry = { ...this.#retry, ...handling.retry }
+      if (rerun !== undefined && ctx instanceof Context && ctx.attempt < retry.maxAttempts) {
+        m.retries.inc(m.label('stage', stage))
+        const delay = backoffDelay(ctx.attempt, retry)
+        this.#o.logger.debug('retrying after error', { stage, attempt: ctx.attempt, delayMs: delay, error: err })
+        return new Promise<void>((resolve) => {
+          this.#o.clock.setTimeout(() => {
+            resolve(this.#attempt(stage, rerun, ctx.retry(), handling))
+          }, delay)
+        })
+      }
+      action = retry.exhausted
+    }
+    switch (action) {
+      case 'skip':
+        m.skipped.inc(m.label('stage', stage))
+        this.#o.logger.debug('record skipped after error', { stage, error: err, ...origin(ctx.raw) })
+        return undefined
+      case 'fail':
+        this.#fail(err, stage, ctx)
+        // The record stays in flight, so its offset is never committed.
+        return new Promise<void>(() => {})
+      default:
+        this.deadLetter(err, stage, ctx)
+        return undefined
+    }
+  }
+
+  /** Sends the original record to the dead-letter topic with headers saying why, where from and when. */
+  deadLetter(err: WeirError, stage: string, ctx: RecordContext): void {
+    const o = this.#o
+    const now = o.clock.now()
+    o.producer.add(
+      deadLetterRecord({ topic: o.deadLetterTopic, raw: ctx.raw, error: err, stage, attempts: ctx.attempt, app: o.appName, now }),
+    )
+    this.metrics.deadLettered.inc(this.metrics.labels2('topic', ctx.raw.topic, 'code', err.code))
+    // Bad input is normal; log a few per second, the metrics count them all.
+    const second = Math.floor(now / 1000)
+    const budget = this.#dlqLogBudget
+    if (budget.second !== second) {
+      budget.second = second
+      budget.count = 0
+    }
+    if (budget.count++ < 5) {
+      o.logger.warn('record dead-lettered', { stage, code: err.code, reason: err.message, ...origin(ctx.raw) })
+    }
+  }
+
+  #fail(err: WeirError, stage: string, ctx: RecordContext): void {
+    if (this.#failure !== undefined) return
+    this.#failure = err
+    this.#o.logger.error('pipeline failing on error (policy: fail)', { stage, error: err, ...origin(ctx.raw) })
+    this.#onFatal(err)
+  }
+
+  #guard(node: GraphNode, run: (record: AnyRecord, ctx: RecordContext) => void | Promise<void>): Step {
+    const stage = node.name
+    const handling = 'errors' in node ? node.errors : {}
+    return (record, ctx) => this.#attempt(stage, (c) => run(record, c), ctx as Context, handling)
+  }
+
+  #toTopic(node: GraphNode & { kind: 'topic-sink' }): Step {
+    const { topic, key: keySerde, value: valueSerde } = node
+    const producer = this.#o.producer
+    const produced = this.metrics.produced
+    const labels = this.metrics.label('topic', topic)
+    const keyCtx: SerdeContext = { topic, isKey: true }
+    const valueCtx: SerdeContext = { topic, isKey: false }
+    const write = (record: AnyRecord, key: Buffer | null, value: Buffer | null) => {
+      producer.add({ topic, key, value, headers: record.headers, timestamp: record.timestamp })
+      produced.inc(labels)
+    }
+    return this.#guard(node, (record) => {
+      const key = serialize(keySerde, record.key, keyCtx)
+      const value = serialize(valueSerde, record.value, valueCtx)
+      if (isPromise(key) || isPromise(value)) {
+        return Promise.all([key, value]).then(([k, v]) => write(record, k, v))
+      }
+      write(record, key, value)
+    })
+  }
+
+  #toSink(node: GraphNode & { kind: 'external-sink' }): Step {
+    const { sink, toItem } = node
+    return this.#guard(node, (record) => {
+      sink.add(toItem(record))
+    })
+  }
+
+  /** Partitions arrive: processors restore state for them before their records come. */
+  async assigned(partitions: readonly TopicPartition[]): Promise<void> {
+    for (const p of this.graph.processors) await p.assigned?.(partitions)
+  }
+
+  /** Partitions leave: finish their in-flight records, checkpoint, and drop their state. */
+  async revoked(partitions: readonly TopicPartition[], commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<void> {
+    await this.tracker.idle(partitions)
+    for (const p of this.graph.processors) await p.revoked?.(partitions)
+    await this.checkpoint(commit)
+    this.tracker.drop(partitions)
+  }
+
+  /** See runCheckpoint: flush sinks → flush state changelogs → flush producer → commit offsets. */
+  checkpoint(commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<readonly CommitOffset[]> {
+    const started = performance.now()
+    return runCheckpoint({
+      tracker: this.tracker,
+      sinks: this.graph.sinks as ReadonlyArray<Sink<unknown>>,
+      processors: this.graph.processors,
+      producer: this.#o.producer,
+      commit,
+    }).then(
+      (offsets) => {
+        this.metrics.checkpointSeconds.observe((performance.now() - started) / 1000)
+        return offsets
+      },
+      (err: unknown) => {
+        this.metrics.checkpointFailures.inc()
+        throw toWeirError(err, ErrorCode.SINK_UNAVAILABLE)
+      },
+    )
+  }
+
+  /** At a clean shutdown: processors emit what they hold (open wall-clock windows). */
+  async drain(): Promise<void> {
+    for (const p of this.graph.processors) await p.drain?.()
+  }
+
+  /** Backlog of every sink the task writes to. */
+  backlog(): number {
+    let n = this.#o.producer.backlog()
+    for (const s of this.graph.sinks) n += s.backlog()
+    return n
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.graph.processors) await p.close?.()
+    for (const s of this.graph.sinks) await s.close()
+  }
+}
+
+function record(raw: RawRecord, key: unknown, value: unknown): AnyRecord {
+  return {
+    key,
+    value,
+    headers: raw.headers,
+    timestamp: raw.timestamp,
+    topic: raw.topic,
+    partition: raw.partition,
+    offset: raw.offset,
+  }
+}
+
+function serialize(serde: Serde<unknown>, value: unknown, ctx: SerdeContext): Buffer | null | Promise<Buffer | null> {
+  return serde.serialize(value, ctx)
+}
+
+function origin(raw: AnyRecordOrigin): Record<string, unknown> {
+  return { topic: raw.topic, partition: raw.partition, offset: raw.offset }
+}

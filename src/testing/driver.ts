@@ -1,0 +1,231 @@
+import type { CommitOffset } from '../connectors/contract.ts'
+import { MemoryBroker } from '../connectors/memory/broker.ts'
+import { memoryTransport } from '../connectors/memory/transport.ts'
+import { VirtualClock } from '../core/clock.ts'
+import type { MetricsRegistry } from '../core/metrics.ts'
+import type { Headers, RawRecord, WeirRecord } from '../core/record.ts'
+import { json, string, type Serde } from '../core/serde.ts'
+import type { Pipeline } from '../dsl/stream.ts'
+import type { Logger } from '../log/logger.ts'
+import { silentLogger } from '../log/logger.ts'
+import { createMetrics } from '../ops/metrics.ts'
+import { readDeadLetter, type DeadLetterInfo } from '../runtime/dead-letter.ts'
+import type { ErrorPolicy, RetryOptions } from '../runtime/error-policy.ts'
+import { isPromise } from '../runtime/processor.ts'
+import { Task } from '../runtime/task.ts'
+
+export interface TestDriverOptions {
+  /** Virtual time the test starts at (epoch ms). Default 2026-01-01T00:00:00Z. */
+  readonly startTime?: number
+  readonly deadLetterTopic?: string
+  readonly errorPolicy?: ErrorPolicy
+  readonly retry?: Partial<RetryOptions>
+  readonly logger?: Logger
+  readonly metrics?: MetricsRegistry
+}
+
+export interface PipeOptions<K> {
+  readonly key?: K
+  readonly headers?: Headers
+  /** Record timestamp; default: the virtual clock's now. */
+  readonly timestamp?: number
+  readonly partition?: number
+}
+
+export interface DeadLetter {
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+  readonly info: DeadLetterInfo
+}
+
+/**
+ * Runs a pipeline with no broker: pipe records in, move a virtual clock, read what came out.
+ * Processing is synchronous where the pipeline is; `await driver.settle()` waits for async steps.
+ *
+ * @example
+ * const driver = new TestDriver(p)
+ * driver.input('traffic-raw').pipe({ speed: 50 })
+ * assert.deepEqual(driver.output('traffic-events').values(), [...])
+ */
+export class TestDriver {
+  readonly clock: VirtualClock
+  readonly broker = new MemoryBroker()
+  readonly task: Task
+  readonly metrics: MetricsRegistry
+  readonly #pipeline: Pipeline
+  readonly #deadLetterTopic: string
+  readonly #committed = new Map<string, number>()
+  readonly #offsets = new Map<string, number>()
+  #initialised: Promise<void> | undefined
+  #pending = new Set<Promise<void>>()
+
+  constructor(pipeline: Pipeline, options: TestDriverOptions = {}) {
+    this.#pipeline = pipeline
+    this.clock = new VirtualClock(options.startTime ?? Date.UTC(2026, 0, 1))
+    this.#deadLetterTopic = options.deadLetterTopic ?? `${pipeline.name}-dlq`
+    this.metrics = options.metrics ?? createMetrics()
+    const transport = memoryTransport(this.broker, { clock: this.clock })
+    this.task = new Task({
+      appName: pipeline.name,
+      topology: pipeline.topology,
+      producer: transport.sink({ clientId: 'test-driver' }),
+      deadLetterTopic: this.#deadLetterTopic,
+      errorPolicy: options.errorPolicy,
+      retry: options.retry,
+      clock: this.clock,
+      logger: options.logger ?? silentLogger,
+      metrics: this.metrics,
+      sampleEvery: 1,
+    })
+  }
+
+  /** Initialises processors (called by the first pipe; await it to surface init errors). */
+  init(): Promise<void> {
+    this.#initialised ??= this.task.init()
+    return this.#initialised
+  }
+
+  input<V = unknown, K = string | null>(topic: string): TestInput<K, V> {
+    const roots = this.task.graph.roots.get(topic)
+    if (roots === undefined) throw new Error(`the pipeline does not read topic "${topic}"`)
+    const source = roots[0]!.node
+    return new TestInput<K, V>(this, topic, source.key as Serde<K>, source.value as Serde<V>)
+  }
+
+  /** Feeds a raw record (bytes as they would come from Kafka). */
+  pipeRaw(topic: string, value: Buffer | null, options: PipeOptions<Buffer | null> = {}): void {
+    const partition = options.partition ?? 0
+    const key = `${topic}:${partition}`
+    const offset = this.#offsets.get(key) ?? 0
+    this.#offsets.set(key, offset + 1)
+    const raw: RawRecord = {
+      topic,
+      partition,
+      offset,
+      key: options.key ?? null,
+      value,
+      headers: options.headers ?? {},
+      timestamp: options.timestamp ?? this.clock.now(),
+    }
+    void this.init()
+    this.task.process(raw)
+    const idle = this.task.tracker.idle()
+    this.#pending.add(idle)
+    void idle.then(() => this.#pending.delete(idle))
+  }
+
+  /** Waits until every piped record is fully processed (async operators, retries due on the clock). */
+  async settle(): Promise<void> {
+    await this.init()
+    for (let i = 0; i < 100 && this.task.tracker.inFlight() > 0; i++) {
+      await new Promise((r) => setImmediate(r))
+    }
+  }
+
+  /** Moves virtual time forward, firing timers (window closes, retries) on the way. */
+  async advance(ms: number): Promise<void> {
+    await this.init()
+    this.clock.advance(ms)
+    await this.settle()
+  }
+
+  output<V = unknown, K = string | null>(topic: string, options: { key?: Serde<K>; value?: Serde<V> } = {}): TestOutput<K, V> {
+    return new TestOutput<K, V>(
+      this.broker,
+      topic,
+      options.key ?? (string() as unknown as Serde<K>),
+      options.value ?? (json() as Serde<V>),
+    )
+  }
+
+  /** Records sent to the dead-letter topic, with the reasons their headers carry. */
+  deadLetters(): DeadLetter[] {
+    return this.broker.all(this.#deadLetterTopic).map((r) => ({ key: r.key, value: r.value, info: readDeadLetter(r.headers) }))
+  }
+
+  /** Runs the checkpoint; returns the offsets it committed. */
+  async checkpoint(): Promise<readonly CommitOffset[]> {
+    await this.init()
+    return this.task.checkpoint(async (offsets) => {
+      for (const o of offsets) this.#committed.set(`${o.topic}:${o.partition}`, o.offset)
+    })
+  }
+
+  committed(topic: string, partition = 0): number | undefined {
+    return this.#committed.get(`${topic}:${partition}`)
+  }
+
+  /** A clean stop: processors emit what they hold, then a final checkpoint. */
+  async close(): Promise<void> {
+    await this.settle()
+    await this.task.drain()
+    await this.settle()
+    await this.checkpoint()
+    await this.task.close()
+  }
+}
+
+export class TestInput<K, V> {
+  readonly #driver: TestDriver
+  readonly #topic: string
+  readonly #key: Serde<K>
+  readonly #value: Serde<V>
+
+  constructor(driver: TestDriver, topic: string, key: Serde<K>, value: Serde<V>) {
+    this.#driver = driver
+    this.#topic = topic
+    this.#key = key
+    this.#value = value
+  }
+
+  /** Serializes with the stream's serdes and feeds the record. */
+  pipe(value: V, options: PipeOptions<K> = {}): this {
+    const ctxV = { topic: this.#topic, isKey: false }
+    const ctxK = { topic: this.#topic, isKey: true }
+    const v = this.#value.serialize(value, ctxV)
+    const k = options.key === undefined ? null : this.#key.serialize(options.key, ctxK)
+    if (isPromise(v) || isPromise(k)) throw new Error('pipe: async serdes are not supported here; use pipeRaw')
+    this.#driver.pipeRaw(this.#topic, v, { ...options, key: k })
+    return this
+  }
+
+  pipeAll(values: Iterable<V>, options: PipeOptions<K> = {}): this {
+    for (const v of values) this.pipe(v, options)
+    return this
+  }
+}
+
+export class TestOutput<K, V> {
+  readonly #broker: MemoryBroker
+  readonly #topic: string
+  readonly #key: Serde<K>
+  readonly #value: Serde<V>
+
+  constructor(broker: MemoryBroker, topic: string, key: Serde<K>, value: Serde<V>) {
+    this.#broker = broker
+    this.#topic = topic
+    this.#key = key
+    this.#value = value
+  }
+
+  records(): Array<WeirRecord<K, V>> {
+    return this.#broker.all(this.#topic).map((r) => {
+      const key = this.#key.deserialize(r.key, { topic: this.#topic, isKey: true })
+      const value = this.#value.deserialize(r.value, { topic: this.#topic, isKey: false })
+      if (isPromise(key) || isPromise(value)) throw new Error('output: async serdes are not supported here')
+      return { ...r, key, value }
+    })
+  }
+
+  values(): V[] {
+    return this.records().map((r) => r.value)
+  }
+
+  keyValues(): Array<[K, V]> {
+    return this.records().map((r) => [r.key, r.value])
+  }
+
+  get size(): number {
+    return this.#broker.all(this.#topic).length
+  }
+}
