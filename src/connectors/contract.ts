@@ -79,6 +79,11 @@ export interface Transport {
   source(options: SourceOptions): Source
   sink(options: SinkOptions): RecordSink
   admin(): Admin
+  /**
+   * Reads one partition from `from` (default: the beginning) up to its end offset at the time of the
+   * call, outside any consumer group: how state stores restore from their changelog topics.
+   */
+  readPartition(tp: TopicPartition, options?: { from?: number }): AsyncIterable<readonly RawRecord[]>
 }
 
 export interface SourceOptions {

@@ -29,6 +29,12 @@ export function memoryTransport(
     source: (o) => new MemorySource(broker, o),
     sink: (o) => new MemorySink(broker, o, clock),
     admin: () => memoryAdmin(broker),
+    async *readPartition(tp, options = {}) {
+      const end = broker.endOffset(tp.topic, tp.partition)
+      for (let from = options.from ?? 0; from < end; from += 1000) {
+        yield broker.read(tp.topic, tp.partition, from, Math.min(1000, end - from))
+      }
+    },
   }
 }
 
