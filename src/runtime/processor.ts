@@ -1,3 +1,4 @@
+import type { RecordSink } from '../connectors/contract.ts'
 import type { Clock } from '../core/clock.ts'
 import type { WeirError } from '../core/errors.ts'
 import type { MetricsRegistry } from '../core/metrics.ts'
@@ -39,6 +40,10 @@ export interface ProcessorInit {
   readonly emit: Emit
   /** Reports an error raised outside `process` (e.g. in a timer) to the pipeline's error policy. */
   readonly fail: (err: WeirError, ctx: RecordContext) => void
+  /** The Kafka producer the task writes through; state stores send changelog records here. */
+  readonly producer: RecordSink
+  /** Reads a partition from the start (or `from`) to its current end: restores state from a changelog. */
+  readonly readPartition: (tp: TopicPartition, options?: { from?: number }) => AsyncIterable<readonly RawRecord[]>
 }
 
 /** A node of the compiled graph. One small file per operator implements one of these. */

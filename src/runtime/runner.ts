@@ -88,6 +88,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     appName: pipeline.name,
     topology: pipeline.topology,
     producer,
+    readPartition: (tp, o) => transport.readPartition(tp, o),
     deadLetterTopic,
     errorPolicy: options.errorPolicy,
     retry: options.retry,

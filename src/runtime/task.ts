@@ -19,6 +19,8 @@ export interface TaskOptions {
   readonly topology: Topology
   /** Writes to Kafka topics: outputs, dead letters and changelogs share it. */
   readonly producer: RecordSink
+  /** How state stores read their changelogs back (the transport's readPartition). */
+  readonly readPartition: TaskReadPartition
   readonly deadLetterTopic: string
   readonly errorPolicy?: ErrorPolicy
   readonly retry?: Partial<RetryOptions>
@@ -28,6 +30,11 @@ export interface TaskOptions {
   /** Measure stage latency on one record in this many (a power of two). Default 64. */
   readonly sampleEvery?: number
 }
+
+export type TaskReadPartition = (
+  tp: TopicPartition,
+  options?: { from?: number },
+) => AsyncIterable<readonly RawRecord[]>
 
 class Context implements RecordContext {
   readonly raw: RawRecord
@@ -105,6 +112,8 @@ export class Task {
         metrics: this.#o.metrics,
         emit: this.graph.emitters.get(proc)!,
         fail: (err, ctx) => void this.#handle(err, proc.name, ctx, {}, undefined),
+        producer: this.#o.producer,
+        readPartition: this.#o.readPartition,
       })
     }
   }

@@ -69,6 +69,7 @@ export class TestDriver {
       appName: pipeline.name,
       topology: pipeline.topology,
       producer: transport.sink({ clientId: 'test-driver' }),
+      readPartition: (tp, o) => transport.readPartition(tp, o),
       deadLetterTopic: this.#deadLetterTopic,
       errorPolicy: options.errorPolicy,
       retry: options.retry,
