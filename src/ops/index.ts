@@ -1,0 +1,26 @@
+/** Operations surface: metrics (JSON + Prometheus), rates, health rules and the ops HTTP server. */
+export type { Counter, Gauge, Histogram, Labels, MetricsRegistry } from '../core/metrics.ts'
+export { PROMETHEUS_CONTENT_TYPE } from './exposition.ts'
+export {
+  createHealthCheck,
+  type HealthCheckOptions,
+  type HealthFromOptions,
+  type HealthReport,
+  type HealthRules,
+  type HealthStatus,
+  healthFrom,
+  healthHttpStatus,
+} from './health.ts'
+export { DEFAULT_BUCKETS, type HistogramSummary, type LatencyMs, latencyMs } from './histogram.ts'
+export {
+  createOpsServer,
+  json,
+  type OpsAddress,
+  type OpsRequestInit,
+  type OpsServer,
+  type OpsServerOptions,
+} from './http.ts'
+export { createMetrics, type Metrics, type MetricsOptions, type MetricsSnapshot } from './metrics.ts'
+export { type ProcessStats, readProcessStats } from './process-metrics.ts'
+export { createRateMeter, type Rate, type RateMeter, type RateOptions, rateOf } from './rate.ts'
+export type { HttpMethod, OpsHandler, OpsRequest, OpsResponse, OpsRoute } from './router.ts'
