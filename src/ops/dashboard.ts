@@ -38,6 +38,7 @@ main { padding:0 20px 30px; }
 .card { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:10px 12px; }
 .card .name { color:var(--dim); font-size:12px; overflow-wrap:anywhere; }
 .card .value { font-size:22px; font-variant-numeric:tabular-nums; margin:2px 0; }
+.card .row { color:var(--dim); font-size:12px; font-variant-numeric:tabular-nums; white-space:pre; overflow:hidden; text-overflow:ellipsis; }
 .card.alert { border-color:var(--bad); } .card.alert .value { color:var(--bad); }
 svg.spark { display:block; width:100%; height:30px; }
 table { border-collapse:collapse; background:var(--panel); border:1px solid var(--line); border-radius:8px; margin-bottom:10px; min-width:320px; }
@@ -88,7 +89,7 @@ caption { text-align:left; color:var(--dim); padding:4px 0; font-size:12px; }
     }
     if (Number.isInteger(v)) return v.toLocaleString('en-US');
     var a = Math.abs(v);
-    return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(2) : v.toPrecision(3);
+    return a >= 100 ? Math.round(v).toLocaleString('en-US') : a >= 1 ? v.toFixed(2) : v.toPrecision(3);
   }
   function remember(key, v) {
     var h = history[key] || (history[key] = []);
@@ -101,22 +102,55 @@ caption { text-align:left; color:var(--dim); padding:4px 0; font-size:12px; }
     if (values.length < 2) return wrap;
     var min = Math.min.apply(null, values), max = Math.max.apply(null, values), span = max - min || 1;
     var pts = values.map(function (v, i) {
-      return (i * 100 / (KEEP - 1)).toFixed(2) + ',' + (28 - ((v - min) / span) * 26).toFixed(2);
+      return (i * 100 / (values.length - 1)).toFixed(2) + ',' + (28 - ((v - min) / span) * 26).toFixed(2);
     }).join(' ');
     wrap.innerHTML = '<svg class="spark" viewBox="0 0 100 30" preserveAspectRatio="none">' +
       '<polyline fill="none" stroke="#58a6ff" stroke-width="1.5" vector-effect="non-scaling-stroke" points="' + pts + '"/></svg>';
     return wrap;
   }
-  function card(name, value, hist, alert, note) {
+  function card(name, value, hist, alert, note, breakdown) {
     var c = el('div', 'card' + (alert ? ' alert' : ''));
     c.appendChild(el('div', 'name', name));
     c.appendChild(el('div', 'value', fmt(value, name)));
     if (note) c.appendChild(el('div', 'name', note));
     c.appendChild(sparkline(hist));
+    if (breakdown) {
+      var keys = Object.keys(breakdown), shown = keys.slice(0, 8);
+      shown.forEach(function (k) { c.appendChild(el('div', 'row', k + '  ' + fmt(breakdown[k], name))); });
+      if (keys.length > shown.length) c.appendChild(el('div', 'row', '+' + (keys.length - shown.length) + ' more'));
+    }
     return c;
+  }
+  function allNumbers(o) {
+    var ks = Object.keys(o);
+    return ks.length > 0 && ks.every(function (k) { return typeof o[k] === 'number'; });
+  }
+  /** Numbers to show as cards: top-level ones, labelled metrics summed, small plain objects flattened. */
+  function numericItems(metrics) {
+    var items = [];
+    Object.keys(metrics).forEach(function (key) {
+      var v = metrics[key];
+      if (typeof v === 'number') items.push({ key: key, value: v });
+      else if (isObj(v) && !isLatency(v) && allNumbers(v)) {
+        var ks = Object.keys(v);
+        if (ks.every(function (k) { return k.indexOf('=') > 0 || k === '{}'; })) {
+          items.push({ key: key, value: ks.reduce(function (a, k) { return a + v[k]; }, 0), breakdown: v });
+        } else if (ks.length <= 12) {
+          ks.forEach(function (k) { items.push({ key: key + '.' + k, value: v[k] }); });
+        }
+      }
+    });
+    return items;
   }
   function isLatency(o) {
     return isObj(o) && Object.keys(o).some(function (k) { return LATENCY_KEY.test(k) && typeof o[k] === 'number'; });
+  }
+  /** Histograms in seconds read better in milliseconds. */
+  function latencyRow(name, v) {
+    if (!/_seconds\\b/.test(name)) return [name, v];
+    var ms = {};
+    Object.keys(v).forEach(function (k) { ms[k] = (LATENCY_KEY.test(k) || k === 'sum') && typeof v[k] === 'number' ? v[k] * 1000 : v[k]; });
+    return [name + ' (ms)', ms];
   }
   function table(caption, rows) {
     var cols = [];
@@ -143,27 +177,30 @@ caption { text-align:left; color:var(--dim); padding:4px 0; font-size:12px; }
   }
   function render(metrics, now) {
     var main = document.getElementById('main');
-    var groups = {}, latency = [], tables = [], flags = [];
+    var groups = {}, latency = [], tables = [], flags = [], seen = {};
     SECTIONS.forEach(function (s) { groups[s[0]] = []; });
-    var rates = Object.keys(metrics).some(function (k) { return SECTIONS[0][1].test(k) && typeof metrics[k] === 'number'; });
+    var items = numericItems(metrics).filter(function (it) { return !/(^|\\.)(timestamp|uptime_seconds|start_time_seconds)$/.test(it.key); });
+    var hasRates = items.some(function (it) { return SECTIONS[0][1].test(it.key); });
+    var flat = {};
+    items.forEach(function (it) {
+      flat[it.key] = it.value;
+      var section = SECTIONS.filter(function (s) { return s[1].test(it.key); })[0][0];
+      var alert = section === 'Errors & dead letters' && it.value > 0 && !/per_?sec/.test(it.key);
+      groups[section].push(card(it.key, it.value, remember(it.key, it.value), alert, '', it.breakdown));
+      if (!hasRates && /_total$/.test(it.key) && !/cpu_seconds/.test(it.key) && previous && typeof previous.m[it.key] === 'number') {
+        var r = Math.max(0, (it.value - previous.m[it.key]) * 1000 / Math.max(1, now - previous.t));
+        groups.Throughput.push(card(it.key.replace(/_total$/, '') + ' /s', r, remember(it.key + '/s', r), false, 'derived'));
+      }
+      seen[it.key.split('.')[0]] = true;
+    });
     Object.keys(metrics).forEach(function (key) {
       var v = metrics[key];
-      if (/^(timestamp|uptime_seconds)$/.test(key)) return;
-      if (typeof v === 'number') {
-        var section = SECTIONS.filter(function (s) { return s[1].test(key); })[0][0];
-        var alert = section === 'Errors & dead letters' && v > 0 && !/per_?sec/.test(key);
-        groups[section].push(card(key, v, remember(key, v), alert));
-        if (!rates && /_total$/.test(key) && previous && typeof previous.m[key] === 'number') {
-          var r = (v - previous.m[key]) * 1000 / Math.max(1, now - previous.t);
-          groups.Throughput.push(card(key.replace(/_total$/, '') + ' /s', r, remember(key + '/s', r), false, 'derived'));
-        }
-      } else if (typeof v === 'boolean' || typeof v === 'string') {
-        flags.push([key, v]);
-      } else if (isLatency(v)) {
-        latency.push([key, v]);
-      } else if (isObj(v)) {
+      if (seen[key] || typeof v === 'number') return;
+      if (typeof v === 'boolean' || typeof v === 'string') flags.push([key, v]);
+      else if (isLatency(v)) latency.push(latencyRow(key, v));
+      else if (isObj(v)) {
         var vals = Object.keys(v).map(function (k) { return v[k]; });
-        if (vals.length && vals.every(isLatency)) Object.keys(v).forEach(function (k) { latency.push([key + ' {' + k + '}', v[k]]); });
+        if (vals.length && vals.every(isLatency)) Object.keys(v).forEach(function (k) { latency.push(latencyRow(key + ' {' + k + '}', v[k])); });
         else tables.push(table(key, Object.keys(v).map(function (k) { return [k, v[k]]; })));
       } else if (Array.isArray(v)) {
         tables.push(table(key, v.map(function (x, i) { return [String(i), x]; })));
@@ -189,6 +226,7 @@ caption { text-align:left; color:var(--dim); padding:4px 0; font-size:12px; }
       main.appendChild(el('h2', '', 'Details'));
       tables.forEach(function (t) { main.appendChild(t); });
     }
+    return flat;
   }
   function renderHealth(h) {
     var status = document.getElementById('status');
@@ -222,10 +260,7 @@ caption { text-align:left; color:var(--dim); padding:4px 0; font-size:12px; }
           s.textContent = 'unreachable';
           s.className = 'badge down';
         }
-        if (res[1] && isObj(res[1])) {
-          render(res[1], now);
-          previous = { m: res[1], t: now };
-        }
+        if (res[1] && isObj(res[1])) previous = { m: render(res[1], now), t: now };
       })
       .finally(function () { setTimeout(tick, POLL_MS); });
   }

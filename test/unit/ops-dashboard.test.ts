@@ -41,6 +41,11 @@ describe('dashboard', () => {
     assert.match(html, /getJson\('\.\/metrics'\)/)
   })
 
+  it('has no control characters (a lost backslash in the template literal would leave one)', () => {
+    const controls = [...dashboardHtml()].filter((c) => c.charCodeAt(0) < 32 && c !== '\n' && c !== '\t')
+    assert.deepEqual(controls, [])
+  })
+
   it('has inline JavaScript that parses', () => {
     const code = scripts(dashboardHtml())
     assert.equal(code.length, 1)
