@@ -1,0 +1,144 @@
+import type { ConnectorStatus, Transport } from '../connectors/contract.ts'
+import { systemClock, type Clock } from '../core/clock.ts'
+import { createLogger, type Logger } from '../log/logger.ts'
+import { createHealthCheck, createOpsServer, createMetrics, rateOf, latencyMs, type Metrics, type OpsAddress, type OpsServer } from '../ops/index.ts'
+import { run, type RunningPipeline } from '../runtime/runner.ts'
+import type { AppInstance, KafkaSettings, WeirApp } from '../apps/app.ts'
+import { describeConfig } from '../config/index.ts'
+
+export interface ServiceOptions {
+  /** Builds the transport from the app's Kafka settings (Kafka for `weir run`, in-process for the demo). */
+  readonly transport: (kafka: KafkaSettings) => Transport
+  readonly env?: Readonly<Record<string, string | undefined>>
+  readonly logger?: Logger
+  readonly clock?: Clock
+  /** Stop on SIGTERM/SIGINT and exit. Default true. */
+  readonly handleSignals?: boolean
+  /** Overrides the app's HTTP host/port (port 0 picks a free one); false: no HTTP server. */
+  readonly http?: false | { readonly host?: string; readonly port?: number }
+}
+
+export interface RunningService {
+  readonly app: AppInstance
+  readonly running: RunningPipeline
+  readonly metrics: Metrics
+  readonly ops: OpsServer | undefined
+  readonly address: OpsAddress | undefined
+  /** Components /health reports, Kafka first. */
+  components(): Readonly<Record<string, ConnectorStatus>>
+  stop(reason?: string): Promise<void>
+}
+
+/**
+ * Runs an app as a service: the pipeline, /health, /metrics (JSON and Prometheus), the dashboard,
+ * and a graceful stop on SIGTERM/SIGINT (stop fetching, drain, flush, commit, close, exit 0).
+ */
+export async function startService(app: WeirApp, options: ServiceOptions): Promise<RunningService> {
+  const env = options.env ?? process.env
+  const logger = options.logger ?? createLogger()
+  const clock = options.clock ?? systemClock
+  const metrics = createMetrics()
+  const instance = await app.create({ env, logger, metrics, clock })
+  logger.info('starting', { app: app.name, kafka: describeConfig(instance.kafka), http: instance.http })
+  const transport = options.transport(instance.kafka)
+  const running = await run(instance.pipeline, { ...instance.run, transport, metrics, logger, clock })
+
+  const components = (): Record<string, ConnectorStatus> => {
+    const s = running.status()
+    const kafka: ConnectorStatus = s.source.connected && s.producer.connected
+      ? { connected: true }
+      : { connected: false, message: s.source.message ?? s.producer.message }
+    return { kafka, ...instance.components?.(running) }
+  }
+  const health = createHealthCheck({ components, clock })
+
+  const defaultRates = {
+    consumed: rateOf(running.task.metrics.consumed, { clock }),
+    produced: rateOf(running.task.metrics.produced, { clock }),
+  }
+
+  let ops: OpsServer | undefined
+  let address: OpsAddress | undefined
+  if (options.http !== false) {
+    ops = createOpsServer({
+      host: options.http?.host ?? instance.http.host,
+      port: options.http?.port ?? instance.http.port,
+      title: `Weir · ${app.name}`,
+      logger,
+      health,
+      metricsJson: () => instance.metricsJson?.(running) ?? defaultMetricsJson(running, metrics, defaultRates),
+      prometheus: () => metrics.prometheus(),
+    })
+    address = await ops.start()
+    logger.info('ops server listening', { url: address.url })
+  }
+
+  let stopping: Promise<void> | undefined
+  const stop = (reason = 'requested') => {
+    stopping ??= (async () => {
+      await running.stop(reason)
+      for (const sink of instance.sinks ?? []) await sink.close().catch(() => {})
+      await instance.close?.()
+      await ops?.close()
+    })()
+    return stopping
+  }
+
+  if (options.handleSignals ?? true) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      logger.info('signal received, stopping gracefully', { signal })
+      void stop(signal).then(
+        () => process.exit(running.status().state === 'failed' ? 1 : 0),
+        (err: unknown) => {
+          logger.error('stop failed', { error: err })
+          process.exit(1)
+        },
+      )
+    }
+    process.once('SIGTERM', onSignal)
+    process.once('SIGINT', onSignal)
+  }
+  running.done.catch(async (err: unknown) => {
+    logger.error('pipeline failed', { error: err })
+    await stop('failure')
+    if (options.handleSignals ?? true) process.exit(1)
+  })
+
+  return { app: instance, running, metrics, ops, address, components, stop }
+}
+
+/** The /metrics JSON of an app that does not define its own. */
+export function defaultMetricsJson(
+  running: RunningPipeline,
+  metrics: Metrics,
+  rates: { consumed: { perSecond(): number }; produced: { perSecond(): number } },
+): unknown {
+  const m = running.task.metrics
+  const status = running.status()
+  const snap = metrics.snapshot()
+  return {
+    state: status.state,
+    records_consumed_total: (m.consumed as { total?: () => number }).total?.() ?? m.consumed.get(),
+    records_produced_total: (m.produced as { total?: () => number }).total?.() ?? m.produced.get(),
+    records_dead_lettered_total: (m.deadLettered as { total?: () => number }).total?.() ?? 0,
+    processing_errors_total: (m.errors as { total?: () => number }).total?.() ?? 0,
+    records_consumed_per_sec: round(rates.consumed.perSecond()),
+    records_produced_per_sec: round(rates.produced.perSecond()),
+    record_latency: latencyMs(m.recordLatency.summary()),
+    consumed_by_topic: snap.weir_records_consumed_total,
+    produced_by_topic: snap.weir_records_produced_total,
+    dead_lettered_by_topic: snap.weir_records_dead_lettered_total,
+    errors_by_stage: snap.weir_processing_errors_total,
+    stage_latency_seconds: snap.weir_stage_latency_seconds,
+    consumer_lag: Object.fromEntries(running.lag()),
+    checkpoint_error: status.checkpointError ?? null,
+    last_checkpoint_at: status.lastCheckpointAt ? new Date(status.lastCheckpointAt).toISOString() : null,
+    process: snap.process,
+    uptime_seconds: Math.round(process.uptime() * 10) / 10,
+    timestamp: Date.now() / 1000,
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10
+}
