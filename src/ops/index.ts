@@ -20,7 +20,13 @@ export {
   type OpsServer,
   type OpsServerOptions,
 } from './http.ts'
-export { createMetrics, type Metrics, type MetricsOptions, type MetricsSnapshot } from './metrics.ts'
+export {
+  createMetrics,
+  type Metrics,
+  type MetricsOptions,
+  type MetricsSnapshot,
+  type TotalCounter,
+} from './metrics.ts'
 export { type ProcessStats, readProcessStats } from './process-metrics.ts'
 export { createRateMeter, type Rate, type RateMeter, type RateOptions, rateOf } from './rate.ts'
 export type { HttpMethod, OpsHandler, OpsRequest, OpsResponse, OpsRoute } from './router.ts'

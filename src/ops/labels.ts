@@ -1,7 +1,9 @@
 /**
- * Series lookup by label set. `observe()` and `inc()` run per record, so the common paths avoid work:
- * no labels hits a dedicated slot, and a labelled call costs one string concatenation plus one Map lookup.
- * Label sets are canonicalised (names sorted) once, when a series is first seen.
+ * Series lookup by label set. `observe()` and `inc()` run per record, so a hit allocates nothing: no
+ * labels goes to a dedicated slot, and a labelled call walks a trie of Maps keyed by each label name and
+ * value in the caller's key order (strings the caller already holds, so no key string is built).
+ * Label sets are canonicalised (names sorted) once, when a series is first seen; the same set given in
+ * another key order is another trie path to the same series.
  */
 import type { Labels } from '../core/metrics.ts'
 import { braces, renderLabelPairs } from './exposition.ts'
@@ -20,11 +22,12 @@ export interface SeriesEntry<T> {
 /** Label sets beyond the cap share this series, so a label with unbounded values cannot exhaust memory. */
 export const OVERFLOW_LABELS: Labels = Object.freeze({ overflow: 'true' })
 
-function fastKey(labels: Labels): string {
-  let key = ''
-  for (const name in labels) key += `${name}\u0000${labels[name]}\u0001`
-  return key
+interface TrieNode<T> {
+  next: Map<string, Map<string, TrieNode<T>>> | undefined
+  found: SeriesEntry<T> | undefined
 }
+
+const newNode = <T>(): TrieNode<T> => ({ next: undefined, found: undefined })
 
 function entry<T>(labels: Labels, cell: T): SeriesEntry<T> {
   const copy: Record<string, string> = {}
@@ -40,7 +43,8 @@ export class SeriesTable<T> {
   readonly #create: () => T
   readonly #maxSeries: number
   #unlabelled: SeriesEntry<T> | undefined
-  readonly #byFastKey = new Map<string, SeriesEntry<T>>()
+  readonly #root: TrieNode<T> = newNode()
+  #paths = 0
   readonly #byCanonical = new Map<string, SeriesEntry<T>>()
 
   constructor(create: () => T, maxSeries: number) {
@@ -51,20 +55,21 @@ export class SeriesTable<T> {
   /** The cell for these labels, created on first use. */
   get(labels: Labels | undefined): T {
     if (labels === undefined) return this.#unlabelledCell()
-    const key = fastKey(labels)
-    if (key === '') return this.#unlabelledCell()
-    const hit = this.#byFastKey.get(key)
-    if (hit !== undefined) return hit.cell
-    return this.#slow(key, labels).cell
+    let node = this.#root
+    let empty = true
+    for (const name in labels) {
+      empty = false
+      const child = node.next?.get(name)?.get(labels[name]!)
+      if (child === undefined) return this.#slow(labels).cell
+      node = child
+    }
+    if (empty) return this.#unlabelledCell()
+    return (node.found ?? this.#slow(labels)).cell
   }
 
   /** The cell for these labels if the series exists; never creates one. */
   peek(labels: Labels | undefined): T | undefined {
-    if (labels === undefined) return this.#unlabelled?.cell
-    const key = fastKey(labels)
-    if (key === '') return this.#unlabelled?.cell
-    const hit = this.#byFastKey.get(key)
-    if (hit !== undefined) return hit.cell
+    if (labels === undefined || Object.keys(labels).length === 0) return this.#unlabelled?.cell
     return this.#byCanonical.get(entry(labels, undefined).jsonKey)?.cell
   }
 
@@ -82,7 +87,7 @@ export class SeriesTable<T> {
     return this.#unlabelled.cell
   }
 
-  #slow(key: string, labels: Labels): SeriesEntry<T> {
+  #slow(labels: Labels): SeriesEntry<T> {
     const probe = entry(labels, undefined)
     let found = this.#byCanonical.get(probe.jsonKey)
     if (found === undefined) {
@@ -90,8 +95,27 @@ export class SeriesTable<T> {
       found = { ...probe, cell: this.#create() }
       this.#byCanonical.set(found.jsonKey, found)
     }
-    // The same label set in another key order is another fast key; bound those too.
-    if (this.#byFastKey.size < this.#maxSeries * 4) this.#byFastKey.set(key, found)
+    // Remember this key order's path; bounded so permutations cannot grow it without limit.
+    if (this.#paths < this.#maxSeries * 4) {
+      this.#paths++
+      let node = this.#root
+      for (const name in labels) {
+        node.next ??= new Map()
+        let byValue = node.next.get(name)
+        if (byValue === undefined) {
+          byValue = new Map()
+          node.next.set(name, byValue)
+        }
+        const value = labels[name]!
+        let child = byValue.get(value)
+        if (child === undefined) {
+          child = newNode()
+          byValue.set(value, child)
+        }
+        node = child
+      }
+      node.found = found
+    }
     return found
   }
 

@@ -34,7 +34,14 @@ export interface MetricsOptions {
 
 export type MetricsSnapshot = Record<string, unknown>
 
+/** A counter that can also sum every label set (what a rate of "all topics" needs). */
+export interface TotalCounter extends Counter {
+  /** The sum over every label set, unlabelled included. */
+  total(): number
+}
+
 export interface Metrics extends MetricsRegistry {
+  counter(name: string, help: string): TotalCounter
   /**
    * JSON-friendly values keyed by the registered name: an unlabelled metric is its value (a number, or a
    * histogram summary); a labelled one is an object keyed by `name=value,...`. Process stats under `process`.
@@ -98,7 +105,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return family
   }
 
-  const counter = (name: string, help: string): Counter => {
+  const counter = (name: string, help: string): TotalCounter => {
     const { table } = register('counter', name, (prom) => ({
       kind: 'counter' as const,
       name,
@@ -112,6 +119,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         table.get(labels).value += amount
       },
       get: (labels) => table.peek(labels)?.value ?? 0,
+      total() {
+        let sum = 0
+        for (const s of table.entries()) sum += s.cell.value
+        return sum
+      },
     }
   }
 

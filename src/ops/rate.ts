@@ -62,7 +62,8 @@ export function createRateMeter(options: RateOptions = {}): RateMeter {
 
 /**
  * The rate of a cumulative value, sampled when read: (value now − value at the window's start) / seconds.
- * If it is read less often than the window, it is the rate since the previous read.
+ * If it is read less often than the window, it is the rate since the previous read. A counter from
+ * createMetrics() without `labels` is summed over all its label sets; with `labels`, only that series.
  * @example const perSec = rateOf(metrics.counter('messages_consumed_total', '...')); perSec.perSecond()
  */
 export function rateOf(
@@ -70,7 +71,12 @@ export function rateOf(
   options: RateOptions & { labels?: Labels } = {},
 ): Rate {
   const { windowMs = 10_000, slots = 10, clock = defaultClock, labels } = options
-  const read = typeof source === 'function' ? source : () => source.get(labels)
+  const read =
+    typeof source === 'function'
+      ? source
+      : labels === undefined && 'total' in source && typeof source.total === 'function'
+        ? () => (source.total as () => number)()
+        : () => source.get(labels)
   const capacity = slots * 2 + 2
   const times = new Float64Array(capacity).fill(Number.NaN)
   const values = new Float64Array(capacity)

@@ -77,6 +77,18 @@ describe('rateOf', () => {
     assert.equal(rate.perSecond(), 20)
   })
 
+  it('sums every label set of a registry counter when no labels are given', () => {
+    const clock = new VirtualClock(0)
+    const c = createMetrics({ processMetrics: false }).counter('c_total', 'c')
+    assert.equal(c.total(), 0)
+    const rate = rateOf(c, { clock })
+    c.inc({ topic: 'a' }, 30)
+    c.inc({ topic: 'b' }, 20)
+    clock.advance(5000)
+    assert.equal(c.total(), 50)
+    assert.equal(rate.perSecond(), 10)
+  })
+
   it('reads a labelled series', () => {
     const clock = new VirtualClock(0)
     const c = createMetrics({ processMetrics: false }).counter('c_total', 'c')
