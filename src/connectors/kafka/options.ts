@@ -1,0 +1,122 @@
+import type { ConnectionOptions } from 'node:tls'
+import type { BaseOptions } from '@platformatic/kafka'
+import { ErrorCode, WeirError } from '../../core/errors.ts'
+import type { Logger } from '../../log/logger.ts'
+import { silentLogger } from '../../log/logger.ts'
+
+/** How Weir reaches a Kafka cluster. Only `brokers` is required. */
+export interface KafkaOptions {
+  /** Bootstrap brokers as `host:port`. */
+  readonly brokers: readonly string[]
+  /** Prefix for client ids; sources and sinks append their own. Default `weir`. */
+  readonly clientId?: string
+  readonly sasl?: {
+    readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+    readonly username: string
+    readonly password: string
+  }
+  /** `true` for TLS with the system CAs, or Node's TLS options (ca, cert, key, servername, ...). */
+  readonly tls?: boolean | ConnectionOptions
+  /** Per-request timeout in ms. Default 30000. */
+  readonly requestTimeoutMs?: number
+  /** Connect timeout in ms. Default 5000. */
+  readonly connectTimeoutMs?: number
+  readonly consumer?: KafkaConsumerTuning
+  readonly producer?: KafkaProducerTuning
+  readonly logger?: Logger
+}
+
+export interface KafkaConsumerTuning {
+  /** Group session timeout. Default 30000 ms. */
+  readonly sessionTimeoutMs?: number
+  /** Heartbeat interval. Default 1000 ms (it also bounds how fast a member notices a rebalance). */
+  readonly heartbeatIntervalMs?: number
+  /** How long the broker waits for every member to rejoin. Default 60000 ms. */
+  readonly rebalanceTimeoutMs?: number
+  /** Longest a fetch waits for data on the broker. Default 500 ms. */
+  readonly maxWaitMs?: number
+  /** Bytes per fetch response (all partitions). Default 8 MiB. */
+  readonly maxBytes?: number
+  /** Bytes per partition per fetch. Default 1 MiB. */
+  readonly maxBytesPerPartition?: number
+  /** Records the client may hold before the runtime pulls them. Default 2048. */
+  readonly highWaterMark?: number
+}
+
+export interface KafkaProducerTuning {
+  /** Idempotent producer (acks=all, no duplicates on retry). Default true. */
+  readonly idempotent?: boolean
+  /** How long `add()` waits for more records before sending a chunk. Default 5 ms. */
+  readonly lingerMs?: number
+  /** Most records in one produce request. Default 10000. */
+  readonly maxBatchRecords?: number
+  /** Most bytes (roughly) in one produce request; keep below the broker's message.max.bytes. Default 900000. */
+  readonly maxBatchBytes?: number
+  /** Retries of one produce request before `flush()` rejects. Default 5. */
+  readonly retries?: number
+  readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
+}
+
+export const consumerDefaults = {
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 1_000,
+  rebalanceTimeoutMs: 60_000,
+  maxWaitMs: 500,
+  maxBytes: 8 * 1024 * 1024,
+  maxBytesPerPartition: 1024 * 1024,
+  highWaterMark: 2048,
+} satisfies Required<KafkaConsumerTuning>
+
+export const producerDefaults = {
+  idempotent: true,
+  lingerMs: 5,
+  maxBatchRecords: 10_000,
+  maxBatchBytes: 900_000,
+  retries: 5,
+  compression: 'none',
+} satisfies Required<KafkaProducerTuning>
+
+/** Checks the options once, at the boundary, and names what is wrong. */
+export function validateKafkaOptions(options: KafkaOptions): void {
+  const bad = (path: string, expected: string) =>
+    new WeirError(ErrorCode.CONFIG_INVALID, `kafka option ${path}: expected ${expected}`)
+  if (!Array.isArray(options.brokers) || options.brokers.length === 0)
+    throw bad('brokers', 'a non-empty list')
+  for (const [i, b] of options.brokers.entries()) {
+    if (typeof b !== 'string' || !/^[^:\s]+:\d+$/.test(b)) throw bad(`brokers[${i}]`, `host:port, got ${b}`)
+  }
+  const sasl = options.sasl
+  if (sasl !== undefined) {
+    if (!['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'].includes(sasl.mechanism)) {
+      throw bad('sasl.mechanism', 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512')
+    }
+    if (typeof sasl.username !== 'string' || sasl.username === '') throw bad('sasl.username', 'a user name')
+    if (typeof sasl.password !== 'string') throw bad('sasl.password', 'a string')
+  }
+}
+
+/** The connection part of every client's options. */
+export function baseClientOptions(options: KafkaOptions, clientId: string): BaseOptions {
+  const out: BaseOptions = {
+    clientId,
+    bootstrapBrokers: [...options.brokers],
+    connectTimeout: options.connectTimeoutMs ?? 5_000,
+    timeout: options.requestTimeoutMs ?? 30_000,
+    retries: 3,
+    retryDelay: 500,
+  }
+  if (options.sasl) {
+    out.sasl = {
+      mechanism: options.sasl.mechanism,
+      username: options.sasl.username,
+      password: options.sasl.password,
+    }
+  }
+  if (options.tls === true) out.tls = {}
+  else if (options.tls) out.tls = { ...options.tls }
+  return out
+}
+
+export function loggerOf(options: KafkaOptions): Logger {
+  return options.logger ?? silentLogger
+}

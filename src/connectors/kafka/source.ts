@@ -1,0 +1,377 @@
+import {
+  Consumer,
+  type ConsumerGroupJoinPayload,
+  FetchIsolationLevels,
+  type Message,
+  type MessagesStream,
+} from '@platformatic/kafka'
+import type {
+  CommitOffset,
+  ConnectorStatus,
+  RebalanceListener,
+  Source,
+  SourceOptions,
+} from '../../connectors/contract.ts'
+import type { WeirError } from '../../core/errors.ts'
+import { type RawRecord, type TopicPartition, tpKey } from '../../core/record.ts'
+import type { Logger } from '../../log/logger.ts'
+import { describe, sleep, sourceError, toRawRecord } from './convert.ts'
+import { baseClientOptions, consumerDefaults, type KafkaOptions, loggerOf } from './options.ts'
+
+/** Who is committing, as a transaction needs it (Kafka's ConsumerGroupMetadata). */
+export interface GroupMetadata {
+  readonly groupId: string
+  /** '' and -1 when unknown: the broker then skips its zombie-fencing check. */
+  readonly memberId: string
+  readonly generationId: number
+  /** Broker id of the group coordinator, when known. */
+  readonly coordinatorId?: number
+}
+
+const EMPTY = Buffer.alloc(0)
+const DEFAULT_MAX_BATCH = 500
+
+/**
+ * A Kafka consumer-group member. Offsets are committed only through `commit()`.
+ *
+ * Rebalances use the classic protocol with the eager round-robin assignor. Before the member rejoins,
+ * `listener.revoked(all owned)` is awaited (from the client's join hook, so nothing is given up before it
+ * resolves); after the join, `listener.assigned(new assignment)` is awaited before any record of the new
+ * assignment is handed out. Each assignment reads from a fresh client stream positioned at the committed
+ * offsets, so records prefetched for an old assignment are never delivered.
+ *
+ * @example
+ * const source = kafkaTransport({ brokers: ['127.0.0.1:9092'] }).source({ groupId: 'g', clientId: 'c', topics: ['t'], fromBeginning: true })
+ * await source.open({ assigned: async () => {}, revoked: async () => {} })
+ * for await (const batch of source.batches()) { ...; await source.commit([{ topic, partition, offset: last + 1 }]) }
+ */
+export class KafkaSource implements Source {
+  readonly id: string
+  readonly #kafka: KafkaOptions
+  readonly #options: SourceOptions
+  readonly #log: Logger
+  #consumer: Consumer | undefined
+  #listener: RebalanceListener | undefined
+  #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
+  /** Partitions this member owns, each with the next offset to hand out (-1: not yet known). */
+  #owned = new Map<string, number>()
+  #ownedList: TopicPartition[] = []
+  /** False while a rebalance is under way: nothing is handed out then. */
+  #ready = false
+  #generation = 0
+  #opening = false
+  #revoking = false
+  #stopped = false
+  #closed = false
+  #error: WeirError | undefined
+  #wake: (() => void) | undefined
+  /** Serialises stream replacement, recovery and rejoin. */
+  #ops: Promise<void> = Promise.resolve()
+  #recovering = false
+
+  constructor(kafka: KafkaOptions, options: SourceOptions) {
+    this.#kafka = kafka
+    this.#options = options
+    this.id = `kafka:${options.groupId}:${options.topics.join(',')}`
+    this.#log = loggerOf(kafka).child({ connector: 'kafka-source', groupId: options.groupId })
+  }
+
+  async open(listener: RebalanceListener): Promise<void> {
+    if (this.#consumer) throw new Error('KafkaSource.open called twice')
+    this.#listener = listener
+    const t = { ...consumerDefaults, ...this.#kafka.consumer }
+    const consumer = new Consumer({
+      ...baseClientOptions(this.#kafka, this.#options.clientId),
+      groupId: this.#options.groupId,
+      autocommit: false,
+      sessionTimeout: t.sessionTimeoutMs,
+      heartbeatInterval: t.heartbeatIntervalMs,
+      rebalanceTimeout: t.rebalanceTimeoutMs,
+      maxWaitTime: t.maxWaitMs,
+      maxBytes: t.maxBytes,
+      maxBytesPerPartition: t.maxBytesPerPartition,
+      highWaterMark: t.highWaterMark,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      protocolsMetadata: () => this.#beforeJoin(),
+    })
+    this.#consumer = consumer
+    consumer.on('error', (err: Error) => this.#onGroupFailure(err))
+    consumer.on('consumer:group:join', (p) => this.#onJoin(p))
+    consumer.on('consumer:heartbeat:error', (p) => this.#setError(sourceError('heartbeat', p.error)))
+    consumer.on('consumer:heartbeat:end', () => {
+      this.#error = undefined
+    })
+    this.#opening = true
+    try {
+      this.#stream = await this.#consume()
+    } catch (err) {
+      this.#opening = false
+      const e = sourceError(`cannot join group ${this.#options.groupId}`, err)
+      this.#setError(e)
+      await consumer.close(true).catch(() => {})
+      this.#consumer = undefined
+      throw e
+    }
+    this.#opening = false
+    // Hold the topics once more, so that replacing a stream never looks like a new subscription (rejoin).
+    consumer.topics.trackAll(...this.#options.topics)
+    this.#error = undefined
+    this.#wakeUp()
+  }
+
+  async *batches(): AsyncIterable<readonly RawRecord[]> {
+    const max = Math.max(1, this.#options.maxBatch ?? DEFAULT_MAX_BATCH)
+    for (;;) {
+      if (this.#closed) return
+      const stream = this.#stream
+      if (this.#ready && stream !== undefined && !stream.destroyed) {
+        const batch = this.#drain(stream, max)
+        if (batch.length > 0) {
+          yield batch
+          continue
+        }
+      }
+      if (this.#stopped) return
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000)
+        this.#wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+  }
+
+  async commit(offsets: readonly CommitOffset[]): Promise<void> {
+    const consumer = this.#consumer
+    if (!consumer) throw sourceError('commit', new Error('source is not open'))
+    // Offsets of partitions this member no longer owns belong to another member now.
+    const mine = offsets.filter((o) => this.#owned.has(tpKey(o)))
+    if (mine.length < offsets.length) {
+      this.#log.warn('skipping commit of partitions not owned', { count: offsets.length - mine.length })
+    }
+    if (mine.length === 0) return
+    try {
+      await consumer.commit({
+        offsets: mine.map((o) => ({
+          topic: o.topic,
+          partition: o.partition,
+          offset: BigInt(o.offset),
+          leaderEpoch: -1,
+        })),
+      })
+    } catch (err) {
+      throw sourceError('commit', err)
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    this.#stream?.pause()
+    this.#wakeUp()
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#stopped = true
+    this.#closed = true
+    this.#wakeUp()
+    const consumer = this.#consumer
+    const stream = this.#stream
+    this.#stream = undefined
+    await stream?.close().catch(() => {})
+    if (consumer) await consumer.close(true).catch((err) => this.#log.warn('close failed', { err }))
+  }
+
+  status(): ConnectorStatus {
+    if (this.#closed) return { connected: false, message: 'closed' }
+    if (this.#error) return { connected: false, message: this.#error.message }
+    if (!this.#consumer?.isConnected()) return { connected: false, message: 'not connected' }
+    return { connected: true }
+  }
+
+  /** The partitions this member owns now. */
+  assignment(): readonly TopicPartition[] {
+    return this.#ownedList
+  }
+
+  /** What a transactional sink needs to commit this group's offsets (see KafkaSink.sendOffsets). */
+  groupMetadata(): GroupMetadata {
+    const c = this.#consumer
+    const meta: GroupMetadata = {
+      groupId: this.#options.groupId,
+      memberId: c?.memberId ?? '',
+      generationId: c?.memberId ? c.generationId : -1,
+    }
+    return c?.coordinatorId == null ? meta : { ...meta, coordinatorId: c.coordinatorId }
+  }
+
+  /** Reads what the client buffered, keeping only owned partitions and offsets not yet handed out. */
+  #drain(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>, max: number): RawRecord[] {
+    const out: RawRecord[] = []
+    const owned = this.#owned
+    while (out.length < max) {
+      const m = stream.read() as Message | null
+      if (m === null) break
+      const key = `${m.topic}:${m.partition}`
+      const next = owned.get(key)
+      if (next === undefined) continue
+      const offset = Number(m.offset)
+      if (offset < next) continue
+      owned.set(key, offset + 1)
+      out.push(toRawRecord(m))
+    }
+    return out
+  }
+
+  #consume(): Promise<MessagesStream<Buffer, Buffer, Buffer, Buffer>> {
+    const consumer = this.#consumer
+    if (!consumer) return Promise.reject(new Error('source is not open'))
+    const t = { ...consumerDefaults, ...this.#kafka.consumer }
+    return consumer
+      .consume({
+        topics: [...this.#options.topics],
+        autocommit: false,
+        mode: 'committed',
+        fallbackMode: this.#options.fromBeginning ? 'earliest' : 'latest',
+        highWaterMark: t.highWaterMark,
+        maxWaitTime: t.maxWaitMs,
+      })
+      .then((stream) => {
+        stream.on('readable', () => this.#wakeUp())
+        stream.on('error', (err: Error) => this.#onStreamError(stream, err))
+        stream.on('close', () => this.#wakeUp())
+        return stream
+      })
+  }
+
+  /** The client's join hook: runs before every JoinGroup, so revocation completes before partitions move. */
+  async #beforeJoin(): Promise<Buffer> {
+    if (this.#revoking || this.#owned.size === 0) return EMPTY
+    this.#revoking = true
+    this.#ready = false
+    this.#stream?.pause()
+    const revoked = this.#ownedList
+    const t = { ...consumerDefaults, ...this.#kafka.consumer }
+    try {
+      this.#log.info('partitions revoked', { partitions: revoked.map(tpKey) })
+      const limit = Math.max(1000, Math.min(t.sessionTimeoutMs, t.rebalanceTimeoutMs) - 2000)
+      const timedOut = await Promise.race([
+        this.#listener?.revoked(revoked).then(() => false),
+        sleep(limit).then(() => true),
+      ])
+      if (timedOut)
+        this.#log.warn('revoked() did not finish in time; giving the partitions up anyway', { limit })
+    } catch (err) {
+      this.#log.warn('revoked() failed; giving the partitions up anyway', { err })
+    } finally {
+      this.#owned = new Map()
+      this.#ownedList = []
+      this.#revoking = false
+    }
+    return EMPTY
+  }
+
+  #onJoin(payload: ConsumerGroupJoinPayload): void {
+    const assigned: TopicPartition[] = []
+    for (const a of payload.assignments ?? []) {
+      for (const partition of a.partitions) assigned.push({ topic: a.topic, partition })
+    }
+    assigned.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
+    this.#owned = new Map(assigned.map((tp) => [tpKey(tp), -1]))
+    this.#ownedList = assigned
+    this.#ready = false
+    const generation = ++this.#generation
+    const replace = !this.#opening
+    this.#enqueue(async () => {
+      if (replace) await this.#replaceStream()
+      if (generation !== this.#generation) return
+      this.#log.info('partitions assigned', { partitions: assigned.map(tpKey) })
+      try {
+        await this.#listener?.assigned(assigned)
+      } catch (err) {
+        this.#log.error('assigned() failed', { err })
+      }
+      if (generation === this.#generation) {
+        this.#ready = true
+        this.#wakeUp()
+      }
+    })
+  }
+
+  /** A fresh stream at the committed offsets; the old one (and whatever it prefetched) is dropped. */
+  async #replaceStream(): Promise<void> {
+    const old = this.#stream
+    this.#stream = undefined
+    old?.pause()
+    if (this.#closed) return
+    try {
+      this.#stream = await this.#consume()
+    } catch (err) {
+      this.#setError(sourceError('consume', err))
+      this.#recover()
+    } finally {
+      old?.close().catch(() => {})
+      this.#wakeUp()
+    }
+  }
+
+  #onStreamError(stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>, err: Error): void {
+    if (stream !== this.#stream || this.#closed) return
+    this.#setError(sourceError('fetch', err))
+    this.#stream = undefined
+    this.#recover()
+  }
+
+  /** Builds a new stream until one works (the broker may be away for a while). */
+  #recover(): void {
+    if (this.#recovering || this.#closed) return
+    this.#recovering = true
+    this.#enqueue(async () => {
+      for (let attempt = 0; !this.#closed && !this.#stopped && this.#stream === undefined; attempt++) {
+        await sleep(Math.min(5000, 250 * 2 ** attempt))
+        if (this.#closed || this.#stream !== undefined) break
+        try {
+          this.#stream = await this.#consume()
+          this.#log.info('stream recovered', { attempt })
+          this.#wakeUp()
+        } catch (err) {
+          this.#setError(sourceError('reconnect', err))
+        }
+      }
+      this.#recovering = false
+    })
+  }
+
+  /** The client stops heartbeating when a rejoin fails for good: join again ourselves. */
+  #onGroupFailure(err: Error): void {
+    this.#setError(sourceError('group membership', err))
+    if (this.#closed) return
+    this.#enqueue(async () => {
+      for (let attempt = 0; !this.#closed; attempt++) {
+        try {
+          await this.#consumer?.joinGroup({})
+          return
+        } catch (e) {
+          this.#setError(sourceError('rejoin', e))
+          await sleep(Math.min(5000, 250 * 2 ** attempt))
+        }
+      }
+    })
+  }
+
+  #enqueue(op: () => Promise<void>): void {
+    this.#ops = this.#ops.then(op).catch((err) => this.#log.error('kafka source operation failed', { err }))
+  }
+
+  #setError(err: WeirError): void {
+    if (this.#error?.message !== err.message) this.#log.warn('kafka source error', { err: describe(err) })
+    this.#error = err
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake
+    this.#wake = undefined
+    wake?.()
+  }
+}
