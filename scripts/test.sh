@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test: starts the local services (Kafka, Redis, PostgreSQL, schema registry), then the unit
+# tests and the integration tests in one `node --test` run, one file at a time.
+#
+#   bash scripts/test.sh                    # everything
+#   bash scripts/test.sh test/unit          # only files under these paths (services still started)
+#   WEIR_SKIP_SERVICES=1 bash scripts/test.sh test/unit   # unit tests, no services
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+# Node 24 runs our .ts files; inside npm scripts `node` already is it, from a shell it may not be.
+NODE=node
+if [[ -x node_modules/.bin/node ]]; then NODE="$PWD/node_modules/.bin/node"; fi
+major="$("$NODE" -p 'process.versions.node.split(".")[0]')"
+if ((major < 24)); then
+  echo "[test] Node $major found; Weir needs Node 24 (npm install brings it as a devDependency)" >&2
+  exit 1
+fi
+
+if [[ -z "${WEIR_SKIP_SERVICES:-}" ]]; then
+  if ! bash scripts/services.sh up; then
+    echo "[test] WARNING: services did not all start; integration tests that need them will fail" >&2
+  fi
+fi
+
+patterns=()
+if [[ $# -gt 0 ]]; then
+  for p in "$@"; do
+    if [[ -d "$p" ]]; then patterns+=("${p%/}/**/*.test.ts"); else patterns+=("$p"); fi
+  done
+else
+  patterns=('test/unit/**/*.test.ts' 'test/integration/**/*.test.ts')
+fi
+
+exec "$NODE" --test --test-concurrency=1 --test-timeout=180000 "${patterns[@]}"
