@@ -8,7 +8,8 @@
 #
 # Kafka comes from Maven Central (scripts/kafka/pom.xml) into .cache/kafka/<version>/libs; the broker
 # listens on PLAINTEXT 127.0.0.1:9092, SASL_PLAINTEXT 127.0.0.1:9094 (PLAIN and SCRAM-SHA-256/512,
-# user admin/admin) and its controller on 127.0.0.1:9093. Data, config, pid and log live under .cache/kafka.
+# user admin/admin), PLAINTEXT 127.0.0.1:9095 advertised as 9096 (for a test's cuttable proxy) and its
+# controller on 127.0.0.1:9093. Data, config, pid and log live under .cache/kafka.
 #
 # Environment: KAFKA_VERSION (default 4.3.1), KAFKA_HEAP (default -Xms256m -Xmx768m),
 # KAFKA_START_TIMEOUT seconds (default 90).
@@ -22,6 +23,10 @@ KAFKA_HOST=127.0.0.1
 KAFKA_PORT=9092
 KAFKA_SASL_PORT=9094
 KAFKA_CONTROLLER_PORT=9093
+# A plain listener on 9095 that advertises 9096: tests put a TCP proxy on 9096 and cut it to simulate
+# the broker going away without stopping it (test/integration/helpers/kafka.ts, kafkaProxy).
+KAFKA_PROXIED_PORT=9095
+KAFKA_PROXIED_ADVERTISED_PORT=9096
 
 CACHE="$ROOT/.cache/kafka"
 LIBS="$CACHE/$KAFKA_VERSION/libs"
@@ -86,9 +91,9 @@ node.id=1
 controller.quorum.bootstrap.servers=$KAFKA_HOST:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT
-advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT,PROXIED://$KAFKA_HOST:$KAFKA_PROXIED_PORT
+advertised.listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT,CONTROLLER://$KAFKA_HOST:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://$KAFKA_HOST:$KAFKA_SASL_PORT,PROXIED://$KAFKA_HOST:$KAFKA_PROXIED_ADVERTISED_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,PROXIED:PLAINTEXT
 sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin" user_admin="admin";
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;

@@ -120,3 +120,63 @@ export async function collect(
   }
   return out
 }
+
+export interface KafkaProxy {
+  /** Brokers to give a client so that all its traffic goes through the proxy. */
+  readonly brokers: string[]
+  /** Drops every connection and refuses new ones: to the client the broker is gone. */
+  cut(): Promise<void>
+  /** Accepts connections again. */
+  restore(): Promise<void>
+}
+
+/**
+ * A cuttable TCP proxy in front of the broker's PROXIED listener (127.0.0.1:9095, advertised as 9096,
+ * see scripts/services.sh), so a test can take "the broker" away without stopping the shared broker.
+ * Closed when `t` ends. Only one can run at a time (the advertised port is fixed).
+ */
+export async function kafkaProxy(
+  t: Pick<TestContext, 'after'>,
+  listenPort = 9096,
+  target = 9095,
+): Promise<KafkaProxy> {
+  const { createServer, connect } = await import('node:net')
+  const sockets = new Set<import('node:net').Socket>()
+  const server = createServer((client) => {
+    const upstream = connect({ host: '127.0.0.1', port: target })
+    sockets.add(client)
+    sockets.add(upstream)
+    const drop = () => {
+      client.destroy()
+      upstream.destroy()
+      sockets.delete(client)
+      sockets.delete(upstream)
+    }
+    client.on('error', drop).on('close', drop)
+    upstream.on('error', drop).on('close', drop)
+    client.pipe(upstream)
+    upstream.pipe(client)
+  })
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(listenPort, '127.0.0.1', () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  const close = () =>
+    new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy()
+      sockets.clear()
+      if (!server.listening) resolve()
+      else server.close(() => resolve())
+    })
+  await listen()
+  t.after(close)
+  return {
+    brokers: [`127.0.0.1:${listenPort}`],
+    cut: close,
+    restore: listen,
+  }
+}
