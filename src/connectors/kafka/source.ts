@@ -195,6 +195,11 @@ export class KafkaSource implements Source {
     return this.#ownedList
   }
 
+  /** Records the client fetched that `batches()` has not handed out yet (bounded by the high-water mark). */
+  bufferedRecords(): number {
+    return this.#stream?.readableLength ?? 0
+  }
+
   /** What a transactional sink needs to commit this group's offsets (see KafkaSink.sendOffsets). */
   groupMetadata(): GroupMetadata {
     const c = this.#consumer
