@@ -1,0 +1,117 @@
+/**
+ * The Kafka → Redis bridge's routing (seed 000) and the message it publishes. Three topics share the
+ * `driver-updates` channel, so every message says what it is (`type`) and where it came from (`topic`);
+ * a frontend switches on `type` and reads `data`.
+ *
+ * @example
+ * const msg = toBridgeMessage('gps_pings', ping, { key: ping.driver_id, timestamp: record.timestamp })
+ * redis.publish(channelFor('gps_pings'), JSON.stringify(msg)) // channel 'driver-updates'
+ */
+import type { RidesharePayloads, RideshareTopic } from './types.ts'
+
+export const REDIS_CHANNELS = ['driver-updates', 'trip-updates', 'surge_updates', 'rider-updates'] as const
+export type RedisChannel = (typeof REDIS_CHANNELS)[number]
+
+export interface TopicRoute {
+  readonly channel: RedisChannel
+  /** The seed's handler class. */
+  readonly handler: string
+  /** `windowed`: buffered and aggregated per window before publishing; `pass-through`: published at once. */
+  readonly mode: 'windowed' | 'pass-through'
+  /** The `type` of messages published for this topic. */
+  readonly type: string
+  readonly description: string
+}
+
+/** Seed 000's table, exactly: topic → Redis channel and handler. */
+export const TOPIC_ROUTES = {
+  gps_pings: {
+    channel: 'driver-updates',
+    handler: 'GPSHandler',
+    mode: 'windowed',
+    type: 'gps_ping',
+    description: 'GPS location updates (windowed aggregation)',
+  },
+  trips: {
+    channel: 'trip-updates',
+    handler: 'TripHandler',
+    mode: 'pass-through',
+    type: 'trip',
+    description: 'Trip state changes (pass-through)',
+  },
+  driver_status: {
+    channel: 'driver-updates',
+    handler: 'DriverStatusHandler',
+    mode: 'pass-through',
+    type: 'driver_status',
+    description: 'Driver status changes (pass-through)',
+  },
+  surge_updates: {
+    channel: 'surge_updates',
+    handler: 'SurgeHandler',
+    mode: 'pass-through',
+    type: 'surge_update',
+    description: 'Surge pricing updates (pass-through)',
+  },
+  driver_profiles: {
+    channel: 'driver-updates',
+    handler: 'DriverProfileHandler',
+    mode: 'pass-through',
+    type: 'driver_profile',
+    description: 'Driver profile changes (pass-through)',
+  },
+  rider_profiles: {
+    channel: 'rider-updates',
+    handler: 'RiderProfileHandler',
+    mode: 'pass-through',
+    type: 'rider_profile',
+    description: 'Rider profile changes (pass-through)',
+  },
+} as const satisfies Record<RideshareTopic, TopicRoute>
+
+/** Seed 000's default PROCESSOR_TOPICS (profiles are opt-in). */
+export const DEFAULT_PROCESSOR_TOPICS: readonly RideshareTopic[] = [
+  'gps_pings',
+  'trips',
+  'driver_status',
+  'surge_updates',
+]
+
+export type BridgeMessageType<T extends RideshareTopic = RideshareTopic> = (typeof TOPIC_ROUTES)[T]['type']
+
+export function isRideshareTopic(topic: string): topic is RideshareTopic {
+  return Object.hasOwn(TOPIC_ROUTES, topic)
+}
+
+export function channelFor(topic: RideshareTopic): RedisChannel {
+  return TOPIC_ROUTES[topic].channel
+}
+
+/** What the bridge publishes (as JSON) on a Redis channel. */
+export type BridgeMessage<T extends RideshareTopic = RideshareTopic> = {
+  [P in T]: {
+    /** `gps_ping`, `trip`, `driver_status`, `surge_update`, `driver_profile`, `rider_profile`. */
+    readonly type: BridgeMessageType<P>
+    readonly topic: P
+    /** The Kafka record key (driver, trip, zone or rider id). */
+    readonly key: string | null
+    /** The Kafka payload, unchanged. */
+    readonly data: RidesharePayloads[P]
+    /** Kafka record timestamp, epoch ms. */
+    readonly timestamp: number
+  }
+}[T]
+
+export function toBridgeMessage<T extends RideshareTopic>(
+  topic: T,
+  data: RidesharePayloads[T],
+  meta: { readonly key?: string | null; readonly timestamp: number },
+): BridgeMessage<T> {
+  return {
+    type: TOPIC_ROUTES[topic].type,
+    topic,
+    key: meta.key ?? null,
+    data,
+    timestamp: meta.timestamp,
+  } as BridgeMessage<T>
+}
