@@ -24,7 +24,9 @@ function looksLikeJson(s: string): boolean {
 
 function parseType(schema: unknown, origin: string, options: AvroTypeOptions): Type {
   try {
-    return avsc.Type.forSchema(schema as Schema, options)
+    // avsc records every named type in `options.registry`: a shared one would make the second
+    // schema with the same record name fail as a "duplicate type name".
+    return avsc.Type.forSchema(schema as Schema, { ...options, registry: { ...options?.registry } })
   } catch (cause) {
     const msg = cause instanceof Error ? cause.message : String(cause)
     throw new WeirError(ErrorCode.CONFIG_INVALID, `invalid Avro schema (${origin}): ${msg}`, { cause })
