@@ -88,6 +88,10 @@ export class KafkaSink implements RecordSink {
       acks: ProduceAcks.ALL,
       retries: p.retries,
       compression: p.compression,
+      // A new producer asks for a producer id as nobody (-1): the client's default (0, 0) claims to be
+      // producer 0, which the transaction coordinator fences once the transactional id has a history.
+      producerId: -1n,
+      producerEpoch: -1,
       ...(this.#options.transactionalId === undefined
         ? {}
         : { transactionalId: this.#options.transactionalId }),
@@ -96,7 +100,9 @@ export class KafkaSink implements RecordSink {
     try {
       // Connects, checks the cluster and, for an idempotent producer, gets a producer id now (not on first send).
       await producer.metadata({ topics: [] })
-      if (idempotent && !this.transactional) await producer.initIdempotentProducer({})
+      // Gets the producer id now; for a transactional id this also fences any older instance (zombie).
+      if (this.transactional) await this.#transaction()
+      else if (idempotent) await producer.initIdempotentProducer({})
       this.#lastError = undefined
     } catch (err) {
       this.#lastError = sinkError('connect', err)

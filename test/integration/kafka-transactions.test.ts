@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { RebalanceListener } from '../../src/connectors/contract.ts'
+import type { KafkaTransport } from '../../src/connectors/kafka/index.ts'
+import type { RawRecord } from '../../src/core/record.ts'
+import { collect, createTopic, kafkaAvailable, testKafka, uniqueName } from './helpers/kafka.ts'
+
+const quiet: RebalanceListener = { assigned: async () => {}, revoked: async () => {} }
+
+/** What a read_committed reader sees in partition 0, from the start to the last stable offset. */
+async function visible(kafka: KafkaTransport, topic: string): Promise<string[]> {
+  const out: RawRecord[] = []
+  for await (const b of kafka.readPartition({ topic, partition: 0 })) out.push(...b)
+  return out.map((r) => r.value?.toString() ?? '')
+}
+
+/**
+ * The broker writes commit markers just after it answers EndTxn, so the last stable offset moves a
+ * moment after commitTransaction() resolves: poll until the expected records are visible.
+ */
+async function visibleSoon(kafka: KafkaTransport, topic: string, expected: string[]): Promise<void> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    const seen = await visible(kafka, topic)
+    if (seen.length >= expected.length || Date.now() > deadline) {
+      assert.deepEqual(seen, expected)
+      return
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+describe('kafka transactions (exactly-once)', { timeout: 180_000 }, () => {
+  const kafka = testKafka()
+  const admin = kafka.admin()
+
+  before(async () => {
+    assert.ok(
+      await kafkaAvailable(kafka),
+      'Kafka is not reachable on KAFKA_BROKERS: run `bash scripts/services.sh up`',
+    )
+  })
+  after(() => admin.close())
+
+  test('a committed transaction publishes its records and commits the consumer offsets together', async (t) => {
+    const input = await createTopic(t)
+    const output = await createTopic(t)
+    const groupId = uniqueName('g')
+    const plain = kafka.sink({ clientId: uniqueName('in') })
+    await plain.open()
+    t.after(() => plain.close())
+    for (let i = 0; i < 5; i++) plain.add({ topic: input, key: null, value: Buffer.from(`in${i}`) })
+    await plain.flush()
+
+    const source = kafka.source({ groupId, clientId: 'eos', topics: [input], fromBeginning: true })
+    await source.open(quiet)
+    t.after(() => source.close())
+    const records = await collect(source.batches(), 5)
+    assert.equal(records.length, 5)
+
+    const sink = kafka.sink({ clientId: uniqueName('eos'), transactionalId: uniqueName('tx') })
+    await sink.open()
+    t.after(() => sink.close())
+    for (const r of records) sink.add({ topic: output, key: null, value: Buffer.from(`out-${r.value}`) })
+    await sink.flush()
+    // Flushed but not committed: invisible to read_committed readers, and the group has no offset yet.
+    assert.deepEqual(await visible(kafka, output), [])
+    await sink.sendOffsets([{ topic: input, partition: 0, offset: 5 }], source.groupMetadata())
+    assert.deepEqual(await admin.committedOffsets(groupId, [input]), new Map())
+    await sink.commitTransaction()
+
+    await visibleSoon(kafka, output, ['out-in0', 'out-in1', 'out-in2', 'out-in3', 'out-in4'])
+    assert.deepEqual(await admin.committedOffsets(groupId, [input]), new Map([[`${input}:0`, 5]]))
+
+    // A read_committed group consumer sees them too.
+    const reader = kafka.source({
+      groupId: uniqueName('r'),
+      clientId: 'reader',
+      topics: [output],
+      fromBeginning: true,
+    })
+    await reader.open(quiet)
+    t.after(() => reader.close())
+    assert.equal((await collect(reader.batches(), 5)).length, 5)
+  })
+
+  test('an aborted transaction leaves neither records nor offsets, and the next one commits', async (t) => {
+    const input = await createTopic(t)
+    const output = await createTopic(t)
+    const groupId = uniqueName('g')
+    const source = kafka.source({ groupId, clientId: 'eos', topics: [input], fromBeginning: true })
+    await source.open(quiet)
+    t.after(() => source.close())
+    const sink = kafka.sink({ clientId: uniqueName('eos'), transactionalId: uniqueName('tx') })
+    await sink.open()
+    t.after(() => sink.close())
+
+    for (let i = 0; i < 3; i++) sink.add({ topic: output, key: null, value: Buffer.from(`aborted${i}`) })
+    await sink.flush()
+    await sink.sendOffsets([{ topic: input, partition: 0, offset: 0 }], source.groupMetadata())
+    // Records not yet sent are dropped too.
+    sink.add({ topic: output, key: null, value: Buffer.from('never-sent') })
+    await sink.abortTransaction()
+    assert.equal(sink.backlog(), 0)
+
+    assert.deepEqual(await visible(kafka, output), [])
+    assert.deepEqual(await admin.committedOffsets(groupId, [input]), new Map())
+    // The aborted records and the abort marker are in the log, only hidden.
+    assert.ok(((await admin.endOffsets([output])).get(`${output}:0`) ?? 0) >= 4)
+
+    sink.add({ topic: output, key: null, value: Buffer.from('kept') })
+    await sink.commitTransaction()
+    await visibleSoon(kafka, output, ['kept'])
+
+    const reader = kafka.source({
+      groupId: uniqueName('r'),
+      clientId: 'reader',
+      topics: [output],
+      fromBeginning: true,
+    })
+    await reader.open(quiet)
+    t.after(() => reader.close())
+    const seen = await collect(reader.batches(), 2, 3000)
+    assert.deepEqual(
+      seen.map((r) => r.value?.toString()),
+      ['kept'],
+    )
+  })
+
+  test('offsets can be committed for a group given only by id', async (t) => {
+    const input = await createTopic(t)
+    const groupId = uniqueName('g')
+    const sink = kafka.sink({ clientId: uniqueName('eos'), transactionalId: uniqueName('tx') })
+    await sink.open()
+    t.after(() => sink.close())
+    await sink.sendOffsets([{ topic: input, partition: 0, offset: 42 }], { groupId })
+    await sink.commitTransaction()
+    assert.deepEqual(await admin.committedOffsets(groupId, [input]), new Map([[`${input}:0`, 42]]))
+  })
+
+  test('a second producer with the same transactional id fences the first', async (t) => {
+    const output = await createTopic(t)
+    const transactionalId = uniqueName('tx')
+    const first = kafka.sink({ clientId: uniqueName('a'), transactionalId })
+    await first.open()
+    t.after(() => first.close())
+    first.add({ topic: output, key: null, value: Buffer.from('zombie') })
+    await first.flush()
+
+    const second = kafka.sink({ clientId: uniqueName('b'), transactionalId })
+    await second.open()
+    t.after(() => second.close())
+    second.add({ topic: output, key: null, value: Buffer.from('live') })
+    await second.commitTransaction()
+
+    await assert.rejects(first.commitTransaction())
+    await visibleSoon(kafka, output, ['live'])
+  })
+})
