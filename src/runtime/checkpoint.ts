@@ -22,7 +22,9 @@ export interface CheckpointParts {
  *   1. flush external sinks: their writes are durable;
  *   2. flush state: changelog records are handed to the producer;
  *   3. flush the producer: outputs, dead letters and changelogs are acknowledged by Kafka;
- *   4. commit the offsets noted in step 0.
+ *   4. commit the offsets noted in step 0;
+ *   5. tell processors it completed: what they emitted before step 2 is durable now (a window whose
+ *      result was emitted may delete its state from the changelog at the next checkpoint).
  *
  * If any step fails nothing is committed; the next checkpoint tries again, and on a crash the
  * records are read again (at-least-once, nothing lost).
@@ -36,5 +38,6 @@ export async function runCheckpoint(parts: CheckpointParts): Promise<readonly Co
     await parts.commit(offsets)
     parts.tracker.markCommitted(offsets)
   }
+  for (const p of parts.processors) p.checkpointed?.()
   return offsets
 }

@@ -58,6 +58,11 @@ export interface Processor {
   revoked?(partitions: readonly TopicPartition[]): void | Promise<void>
   /** Makes state durable; called by the checkpoint between flushing sinks and flushing the producer. */
   flushState?(): void | Promise<void>
+  /**
+   * The checkpoint completed: everything emitted before its `flushState` is durable (windows may now
+   * delete the state of results they emitted). Not called when a checkpoint fails.
+   */
+  checkpointed?(): void
   /** Emits what is pending at a clean shutdown (e.g. wall-clock windows), before the final checkpoint. */
   drain?(): void | Promise<void>
   close?(): void | Promise<void>

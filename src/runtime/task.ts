@@ -101,11 +101,13 @@ export class Task {
     this.#onFatal = fn
   }
 
-  /** Opens external sinks and initialises processors. */
+  /**
+   * Initialises processors, then opens external sinks. Synchronous processor inits run without
+   * yielding, so the test driver can feed records right after calling this.
+   */
   async init(): Promise<void> {
-    for (const sink of this.graph.sinks) await sink.open()
     for (const proc of this.graph.processors) {
-      await proc.init?.({
+      const r = proc.init?.({
         appName: this.#o.appName,
         clock: this.#o.clock,
         logger: this.#o.logger.child({ operator: proc.name }),
@@ -115,7 +117,9 @@ export class Task {
         producer: this.#o.producer,
         readPartition: this.#o.readPartition,
       })
+      if (isPromise(r)) await r
     }
+    for (const sink of this.graph.sinks) await sink.open()
   }
 
   /** Feeds one raw record through the graph. Never throws: failures follow the error policy. */
