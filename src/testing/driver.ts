@@ -22,6 +22,16 @@ export interface TestDriverOptions {
   readonly retry?: Partial<RetryOptions>
   readonly logger?: Logger
   readonly metrics?: MetricsRegistry
+  /**
+   * The broker to use. Give a second driver the first one's broker to restart the app: state is
+   * restored from the changelogs the first one wrote.
+   */
+  readonly broker?: MemoryBroker
+  /**
+   * Partitions per input topic (default 1). `init()` assigns them, restoring their state, and internal
+   * topics (changelogs) are created with as many.
+   */
+  readonly partitions?: number
 }
 
 export interface PipeOptions<K> {
@@ -30,6 +40,8 @@ export interface PipeOptions<K> {
   /** Record timestamp; default: the virtual clock's now. */
   readonly timestamp?: number
   readonly partition?: number
+  /** Input offset; default: one past the last one piped to the partition. Set it to re-read after a crash. */
+  readonly offset?: number
 }
 
 export interface DeadLetter {
@@ -49,13 +61,14 @@ export interface DeadLetter {
  */
 export class TestDriver {
   readonly clock: VirtualClock
-  readonly broker = new MemoryBroker()
+  readonly broker: MemoryBroker
   readonly task: Task
   readonly metrics: MetricsRegistry
   readonly #pipeline: Pipeline
   readonly #deadLetterTopic: string
   readonly #committed = new Map<string, number>()
   readonly #offsets = new Map<string, number>()
+  readonly #partitions: number
   #initialised: Promise<void> | undefined
   #pending = new Set<Promise<void>>()
 
@@ -64,6 +77,8 @@ export class TestDriver {
     this.clock = new VirtualClock(options.startTime ?? Date.UTC(2026, 0, 1))
     this.#deadLetterTopic = options.deadLetterTopic ?? `${pipeline.name}-dlq`
     this.metrics = options.metrics ?? createMetrics()
+    this.broker = options.broker ?? new MemoryBroker()
+    this.#partitions = options.partitions ?? 1
     const transport = memoryTransport(this.broker, { clock: this.clock })
     this.task = new Task({
       appName: pipeline.name,
@@ -80,10 +95,26 @@ export class TestDriver {
     })
   }
 
-  /** Initialises processors (called by the first pipe; await it to surface init errors). */
+  /**
+   * Initialises processors, then assigns the input partitions (stateful operators restore them from
+   * their changelogs). Called by the first pipe; await it to surface errors, and before piping when
+   * state must be restored first.
+   */
   init(): Promise<void> {
-    this.#initialised ??= this.task.init()
+    this.#initialised ??= this.#start()
     return this.#initialised
+  }
+
+  async #start(): Promise<void> {
+    const topology = this.#pipeline.topology
+    for (const t of topology.topics()) {
+      if (t.role === 'internal') this.broker.createTopic(t.name, Math.max(t.partitions ?? 1, this.#partitions))
+    }
+    await this.task.init()
+    const assigned = [...new Set(topology.inputTopics())].flatMap((topic) =>
+      Array.from({ length: this.#partitions }, (_, partition) => ({ topic, partition })),
+    )
+    await this.task.assigned(assigned)
   }
 
   input<V = unknown, K = string | null>(topic: string): TestInput<K, V> {
@@ -96,8 +127,11 @@ export class TestDriver {
   /** Feeds a raw record (bytes as they would come from Kafka). */
   pipeRaw(topic: string, value: Buffer | null, options: PipeOptions<Buffer | null> = {}): void {
     const partition = options.partition ?? 0
+    if (partition >= this.#partitions && this.#pipeline.topology.topics().some((t) => t.role === 'internal')) {
+      throw new Error(`pipe: partition ${partition} is beyond the driver's ${this.#partitions}; pass { partitions: ${partition + 1} } to the TestDriver`)
+    }
     const key = `${topic}:${partition}`
-    const offset = this.#offsets.get(key) ?? 0
+    const offset = options.offset ?? this.#offsets.get(key) ?? 0
     this.#offsets.set(key, offset + 1)
     const raw: RawRecord = {
       topic,
