@@ -4,6 +4,7 @@ import type { WeirRecord } from '../core/record.ts'
 import { json, string, type Serde } from '../core/serde.ts'
 import type { Processor } from '../runtime/processor.ts'
 import { type ErrorHandling, type GraphNode, Topology } from './graph.ts'
+import { dedupeNode, type DedupeOptions, type GroupOptions, GroupedStream } from './grouped.ts'
 import { filter } from './operators/filter.ts'
 import { flatMap } from './operators/flat-map.ts'
 import { mapAsync } from './operators/map-async.ts'
@@ -201,6 +202,34 @@ export class Stream<K, V> {
       toItem: options.map as (r: WeirRecord<unknown, unknown>) => unknown,
       errors: { onError: options.onError, retry: options.retry },
     }))
+  }
+
+  /**
+   * Groups records by a key computed from each one; window or aggregate next. State is per input
+   * partition: correct when the input topic is keyed by the grouping key (a mismatch is logged once).
+   *
+   * @example
+   * s.groupBy((r) => r.sensor_id).window(tumbling({ size: '5m' })).aggregate(count(), { name: 'counts', emit: 'final' })
+   */
+  groupBy<K2>(fn: (value: V, record: WeirRecord<K, V>) => K2, options: GroupOptions = {}): GroupedStream<K2, V, K> {
+    checkFn(fn, 'groupBy')
+    const key = fn as (value: unknown, record: WeirRecord<unknown, unknown>) => unknown
+    return new GroupedStream({ topology: this.#topology, parent: this.#node.id, key, name: options.name })
+  }
+
+  /** Groups records by their record key. */
+  groupByKey(options: GroupOptions = {}): GroupedStream<K, V, K> {
+    return new GroupedStream({ topology: this.#topology, parent: this.#node.id, key: undefined, name: options.name })
+  }
+
+  /**
+   * Drops repeats of a key seen within a time span; memory-bounded (TTL and `maxKeys`), durable if asked.
+   *
+   * @example
+   * s.dedupe({ key: (_v, r) => `${r.topic}:${r.partition}:${r.offset}`, within: '60s' })
+   */
+  dedupe(options: DedupeOptions<K, V>): Stream<K, V> {
+    return new Stream(this.#topology, dedupeNode(this.#topology, this.#node.id, options))
   }
 
   /** Adds a custom processor (the extension point behind stateful operators). */

@@ -1,0 +1,187 @@
+import { ErrorCode, WeirError } from '../core/errors.ts'
+import type { WeirRecord } from '../core/record.ts'
+import type { AnyRecord, Processor } from '../runtime/processor.ts'
+import { changelogTopic } from '../state/changelog.ts'
+import type { TimeOptions } from '../time/event-time.ts'
+import { type Duration, toMillis } from '../time/duration.ts'
+import type { WindowSpec } from '../time/windows.ts'
+import { type Aggregation, checkAggregation, count as countAgg, reducer } from './aggregations.ts'
+import type { ErrorHandling, ProcessorNode, Topology } from './graph.ts'
+import { GroupAggregate } from './operators/aggregate.ts'
+import { Dedupe } from './operators/dedupe.ts'
+import { Stream } from './stream.ts'
+import { WindowedStream } from './windowed.ts'
+
+/** How a grouped stream reaches the graph: where it hangs and how it groups. */
+export interface GroupSource {
+  readonly topology: Topology
+  readonly parent: number
+  /** The grouping key; undefined groups by the record key (groupByKey). */
+  readonly key: ((value: unknown, record: AnyRecord) => unknown) | undefined
+  readonly name: string | undefined
+}
+
+export interface GroupOptions {
+  /** Names the grouping; unnamed operators built on it are numbered after it (`<name>-window-1`). */
+  readonly name?: string
+}
+
+export interface GroupAggregateOptions extends ErrorHandling {
+  /** Stable name: the changelog topic `<app>-<name>-changelog` derives from it. Required when durable. */
+  readonly name?: string
+  /** Keep state in a changelog so it survives restarts. Default true. */
+  readonly durable?: boolean
+  /** Forget a key after this long with no record (memory stays bounded). Default: never. */
+  readonly ttl?: Duration
+}
+
+/**
+ * A stream grouped by a key: the only things to do with it are to window it or aggregate it.
+ *
+ * State is kept per input partition, so grouping is correct when every record of a group arrives on one
+ * partition, i.e. the input topic is keyed by the grouping key (the traffic app keys by sensor_id).
+ * Weir does not repartition yet; a grouping key that differs from the record key is logged once.
+ *
+ * @example
+ * readings.groupBy((r) => r.sensor_id).aggregate(avg((r) => r.speed), { name: 'avg-speed' })
+ */
+export class GroupedStream<K, V, K0 = unknown> {
+  readonly #src: GroupSource
+
+  constructor(source: GroupSource) {
+    this.#src = source
+  }
+
+  /**
+   * Windows the grouped stream; aggregate next.
+   *
+   * @example
+   * grouped.window(tumbling({ size: '5m', grace: '30s' }), { timestamp: (r) => Date.parse(r.ts) })
+   */
+  window(spec: WindowSpec, options: TimeOptions<V> = {}): WindowedStream<K, V, K0> {
+    if (spec === null || typeof spec !== 'object' || !['tumbling', 'hopping', 'sliding', 'session'].includes(spec.kind)) {
+      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'window: give tumbling(…), hopping(…), sliding(…) or session(…)')
+    }
+    return new WindowedStream<K, V, K0>(this.#src, spec, options as TimeOptions<unknown>)
+  }
+
+  /**
+   * A running aggregate per key: emits the key's new result on every record.
+   */
+  aggregate<A, R>(aggregation: Aggregation<V, A, R>, options: GroupAggregateOptions): Stream<K, R> {
+    const agg = checkAggregation(aggregation as Aggregation<unknown, unknown, unknown>)
+    const src = this.#src
+    const durable = options.durable ?? true
+    if (durable && options.name === undefined) {
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        'aggregate: durable state needs a stable `name` (its changelog topic is named from it), or pass durable: false',
+      )
+    }
+    const ttl = options.ttl === undefined ? 0 : toMillis(options.ttl, 'aggregate ttl')
+    const name = operatorName(src, 'aggregate', options.name)
+    const changelog = durable ? declareChangelog(src.topology, name) : undefined
+    const sourceTopics = sourceTopicsOf(src.topology, src.parent)
+    const node = addProcessor(src.topology, src.parent, name, options, () =>
+      new GroupAggregate({ name, aggregation: agg, key: src.key, changelog, signature: 'aggregate', sourceTopics, ttl }),
+    )
+    return new Stream(src.topology, node)
+  }
+
+  /** Records per key so far. */
+  count(options: GroupAggregateOptions): Stream<K, number> {
+    return this.aggregate(countAgg<V>(), options)
+  }
+
+  /** Combines each key's values pairwise: `fn(sofar, next)`. */
+  reduce(fn: (acc: V, value: V) => V, options: GroupAggregateOptions): Stream<K, V> {
+    return this.aggregate(reduceOf(fn), options)
+  }
+}
+
+/** `reduce(fn)` as an aggregation: the first value, then `fn(acc, value)` for each next one. */
+export function reduceOf<V>(fn: (acc: V, value: V) => V): Aggregation<V, { v: V } | null, V> {
+  if (typeof fn !== 'function') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'reduce: expected a function (acc, value) => acc')
+  return reducer<V, { v: V } | null, V>({
+    init: () => null,
+    add: (acc, value) => ({ v: acc === null ? value : fn(acc.v, value) }),
+    merge: (a, b) => (a === null ? b : b === null ? a : { v: fn(a.v, b.v) }),
+    result: (acc) => acc!.v,
+  })
+}
+
+export interface DedupeOptions<K, V> extends ErrorHandling {
+  /** What makes two records repeats of each other. */
+  readonly key: (value: V, record: WeirRecord<K, V>) => unknown
+  /** How long after a key is first seen its repeats are dropped. */
+  readonly within: Duration
+  /** Required when durable (names the changelog topic). */
+  readonly name?: string
+  /** Keep the seen keys in a changelog so a restart remembers them. Default false. */
+  readonly durable?: boolean
+  /** Keys remembered per input partition (least recently seen forgotten first). Default 100,000. */
+  readonly maxKeys?: number
+  /** `processing` (default): wall time; `event`: record timestamps. */
+  readonly time?: 'processing' | 'event'
+}
+
+/** Builds `stream.dedupe(options)`: see Stream.dedupe. */
+export function dedupeNode<K, V>(topology: Topology, parent: number, options: DedupeOptions<K, V>): ProcessorNode {
+  if (options === null || typeof options !== 'object' || typeof options.key !== 'function') {
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'dedupe: give { key: (value, record) => …, within }')
+  }
+  const within = toMillis(options.within, 'dedupe within')
+  const maxKeys = options.maxKeys ?? 100_000
+  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `dedupe: maxKeys must be a positive integer, got ${maxKeys}`)
+  const time = options.time ?? 'processing'
+  if (time !== 'processing' && time !== 'event') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `dedupe: time must be 'processing' or 'event'`)
+  const durable = options.durable ?? false
+  if (durable && options.name === undefined) {
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'dedupe: durable state needs a stable `name` (its changelog topic is named from it)')
+  }
+  const name = topology.nameFor('dedupe', options.name)
+  const changelog = durable ? declareChangelog(topology, name) : undefined
+  const sourceTopics = sourceTopicsOf(topology, parent)
+  const key = options.key as (value: unknown, record: AnyRecord) => unknown
+  return addProcessor(topology, parent, name, options, () => new Dedupe({ name, key, within, maxKeys, time, changelog, sourceTopics }))
+}
+
+/** The name of a stateful operator: the given one, else numbered after the group's name or the kind. */
+export function operatorName(src: GroupSource, kind: string, given: string | undefined): string {
+  return src.topology.nameFor(src.name === undefined ? kind : `${src.name}-${kind}`, given)
+}
+
+/** Declares the compacted changelog topic of a durable operator; returns its name. */
+export function declareChangelog(topology: Topology, operator: string): string {
+  const topic = changelogTopic(topology.name, operator)
+  topology.declareTopic({ name: topic, role: 'internal', config: { 'cleanup.policy': 'compact' } })
+  return topic
+}
+
+/** Adds a processor node under `parent`. */
+export function addProcessor(topology: Topology, parent: number, name: string, errors: ErrorHandling, create: () => Processor): ProcessorNode {
+  return topology.add((id) => ({
+    kind: 'processor' as const,
+    id,
+    name,
+    parents: [parent],
+    create,
+    errors: { onError: errors.onError, retry: errors.retry },
+  }))
+}
+
+/** The input topics whose records reach a node (its state partitions follow theirs). */
+export function sourceTopicsOf(topology: Topology, id: number): ReadonlySet<string> {
+  const nodes = topology.nodes()
+  const out = new Set<string>()
+  const seen = new Set<number>()
+  const stack = [id]
+  while (stack.length > 0) {
+    const n = nodes[stack.pop()!]
+    if (n === undefined || seen.has(n.id)) continue
+    seen.add(n.id)
+    if (n.kind === 'source') out.add(n.topic)
+    else stack.push(...n.parents)
+  }
+  return out
+}

@@ -1,0 +1,472 @@
+import type { Cancel } from '../../core/clock.ts'
+import { ErrorCode, toWeirError, WeirError } from '../../core/errors.ts'
+import type { Counter, Labels } from '../../core/metrics.ts'
+import type { RawRecord, TopicPartition } from '../../core/record.ts'
+import { tpKey } from '../../core/record.ts'
+import { type AnyRecord, type Emit, isPromise, type Outputs, type Processor, type ProcessorInit, type RecordContext } from '../../runtime/processor.ts'
+import { StateStores } from '../../state/changelog.ts'
+import { encodeKey } from '../../state/keys.ts'
+import { type ResolvedTime, recordTime } from '../../time/event-time.ts'
+import { Watermarks } from '../../time/watermark.ts'
+import { type Release, type WindowOutput, WindowPartition } from './window-partition.ts'
+
+/** What differs between window kinds; the engine does time, state, closing and emitting. */
+export interface WindowLogic<S> {
+  /** Applies a record at `time`; false if every window it belongs to has closed (a late record). */
+  add(p: WindowPartition<S>, key: unknown, keyStr: string, value: unknown, time: number): boolean
+  /** When the slot next has a window to close (−∞: nothing left, remove it). */
+  dueAt(slot: S): number
+  /** Closes the slot's windows due at `through`; 'done' when nothing is left of it. */
+  close(p: WindowPartition<S>, key: string, slot: S, through: number, out: WindowOutput[]): 'done' | 'keep'
+  /** Update mode: the result to emit after a record at `time` changed the slot. */
+  current(slot: S, time: number, out: WindowOutput[]): void
+  /** A slot came back from the changelog, or is gone (closed). */
+  restored?(p: WindowPartition<S>, key: string, slot: S): void
+  removed?(p: WindowPartition<S>, key: string, slot: S): void
+}
+
+export interface WindowOperatorOptions {
+  readonly name: string
+  // biome-ignore lint/suspicious/noExplicitAny: the slot type is the logic's own business
+  readonly logic: WindowLogic<any>
+  /** The grouping key; undefined groups by the record key. */
+  readonly key: ((value: unknown, record: AnyRecord) => unknown) | undefined
+  readonly time: ResolvedTime<unknown>
+  readonly grace: number
+  readonly changelog: string | undefined
+  readonly signature: string
+  /** Input topics whose partitions feed this operator (others' assignments are ignored). */
+  readonly sourceTopics: ReadonlySet<string>
+  readonly emit: 'final' | 'update'
+  readonly updateEveryMs: number
+  readonly late: 'dlq' | 'drop' | 'port'
+}
+
+const NO_HEADERS = Object.freeze({})
+
+/**
+ * A windowed aggregation. Per record: tell its time, move the watermark, apply it to its windows
+ * (or treat it as late), emit updates (update mode), and close every window the watermark passed.
+ * A clock timer does the same with no input, so windows close on the wall clock too.
+ */
+export class WindowOperator implements Processor {
+  readonly name: string
+  readonly #o: WindowOperatorOptions
+  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
+  readonly #parts = new Map<number, WindowPartition<any>>()
+  readonly #state: StateStores<unknown>
+  readonly #wms: Watermarks
+  #init!: ProcessorInit
+  #timer: Cancel | undefined
+  #swept = Number.NEGATIVE_INFINITY
+  #warnedKey = false
+  #late!: Counter
+  #results!: Counter
+  #labels: Labels
+
+  constructor(options: WindowOperatorOptions) {
+    this.name = options.name
+    this.#o = options
+    this.#state = new StateStores({ operator: options.name, changelog: options.changelog, signature: options.signature })
+    this.#wms = new Watermarks(options.time.watermark)
+    this.#labels = { operator: options.name }
+  }
+
+  init(init: ProcessorInit): void {
+    this.#init = init
+    this.#state.init(init)
+    this.#late = init.metrics.counter('weir_window_late_records_total', 'Records that arrived after their windows closed (grace passed)')
+    this.#results = init.metrics.counter('weir_window_results_total', 'Window results emitted')
+    this.#timer = init.clock.setInterval(() => this.#tick(), this.#o.time.checkEvery)
+  }
+
+  process(record: AnyRecord, ctx: RecordContext, emit: Emit, outputs: Outputs): void | Promise<void> {
+    const o = this.#o
+    const part = this.#partition(record.partition)
+    if (part.store.durable && part.store.replayed(record)) {
+      this.#state.metrics.replaySkipped.inc(this.#labels)
+      return
+    }
+    const now = this.#init.clock.now()
+    const time = recordTime(o.time, record, now)
+    let wm = now
+    if (o.time.mode === 'event') {
+      this.#wms.observe(tpKey(record), time, now)
+      part.timesChanged = true
+      wm = this.#wms.current(now)
+    }
+    const key = o.key === undefined ? record.key : o.key(record.value, record)
+    if (o.key !== undefined && !this.#warnedKey && key !== record.key) this.#checkKey(key, record.key)
+    if (wm > part.closedThrough) part.closedThrough = wm
+    part.changedNow.length = 0
+    part.begin(record, ctx)
+    let accepted: boolean
+    try {
+      accepted = o.logic.add(part, key, encodeKey(key), record.value, time)
+    } finally {
+      part.end()
+    }
+    part.store.markApplied(record)
+    part.lastTopic = record.topic
+    part.lastOffset = record.offset
+    // Windows the watermark passed close first, so results leave in time order.
+    if (wm > this.#swept) this.#sweepAll(wm)
+    if (!accepted) return this.#onLate(record, ctx, outputs, time, part.closedThrough)
+    if (part.changedNow.length === 0) return
+    const updates = o.emit === 'update' ? this.#emitUpdates(part, record, ctx, emit, now) : undefined
+    part.changedNow.length = 0
+    return updates
+  }
+
+  /** Restores the state of arriving partitions from their changelogs and re-emits windows closed before a crash. */
+  async assigned(partitions: readonly TopicPartition[]): Promise<void> {
+    for (const p of this.#mine(partitions)) {
+      if (this.#parts.has(p)) continue
+      if (!this.#state.durable) {
+        this.#partition(p)
+        continue
+      }
+      const store = await this.#state.restore(p)
+      if (store === undefined || this.#parts.has(p)) continue
+      const part = new WindowPartition(store)
+      this.#parts.set(p, part)
+      const meta = store.meta as { closed?: unknown; maxTime?: Record<string, number> }
+      if (typeof meta.closed === 'number') part.closedThrough = part.persistedClosed = meta.closed
+      const now = this.#init.clock.now()
+      for (const [topic, t] of Object.entries(meta.maxTime ?? {})) this.#wms.restore(`${topic}:${p}`, t, now)
+      for (const [key, slot] of store.entries()) {
+        this.#o.logic.restored?.(part, key, slot)
+        part.schedule(key, this.#o.logic.dueAt(slot))
+      }
+      this.#sweep(part, part.closedThrough)
+    }
+  }
+
+  /**
+   * Partitions leave. Durable state: its pending changes go to the changelog and the new owner goes on
+   * from there. Memory-only state: its windows are emitted now, as they are.
+   */
+  revoked(partitions: readonly TopicPartition[]): void {
+    for (const p of this.#mine(partitions)) {
+      const part = this.#parts.get(p)
+      if (part === undefined) continue
+      if (part.store.durable) {
+        for (const key of [...part.deletable, ...part.flushed, ...part.settled]) part.store.delete(key)
+        this.#persistProgress(part)
+        this.#state.flush([part.store])
+      } else {
+        this.#sweep(part, Number.POSITIVE_INFINITY)
+      }
+      this.#state.drop(p)
+      this.#parts.delete(p)
+      for (const tp of [...this.#wms.partitions()]) if (tp.endsWith(`:${p}`)) this.#wms.remove(tp)
+    }
+  }
+
+  /** The checkpoint's step 2: window changes, tombstones of emitted windows and progress to the changelog. */
+  flushState(): void {
+    if (!this.#state.durable) return
+    for (const part of this.#parts.values()) {
+      for (const key of part.deletable) part.store.delete(key)
+      part.deletable = []
+      if (part.settled.length > 0) {
+        part.flushed.push(...part.settled)
+        part.settled = []
+      }
+      this.#persistProgress(part)
+    }
+    this.#state.flush()
+  }
+
+  /** The checkpoint completed: results emitted before it are durable, so their windows may go. */
+  checkpointed(): void {
+    for (const part of this.#parts.values()) {
+      if (part.flushed.length === 0) continue
+      part.deletable.push(...part.flushed)
+      part.flushed = []
+    }
+  }
+
+  /** Clean shutdown: memory-only windows are emitted as they are; durable ones carry on after a restart. */
+  drain(): void {
+    if (this.#state.durable) return
+    for (const part of this.#parts.values()) this.#sweep(part, Number.POSITIVE_INFINITY)
+  }
+
+  close(): void {
+    this.#timer?.()
+    this.#state.close()
+  }
+
+  #mine(partitions: readonly TopicPartition[]): Set<number> {
+    const src = this.#o.sourceTopics
+    return new Set(partitions.filter((tp) => src.size === 0 || src.has(tp.topic)).map((tp) => tp.partition))
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
+  #partition(p: number): WindowPartition<any> {
+    let part = this.#parts.get(p)
+    if (part === undefined) {
+      part = new WindowPartition(this.#state.open(p))
+      this.#parts.set(p, part)
+    }
+    return part
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
+  #persistProgress(part: WindowPartition<any>): void {
+    if (part.closedThrough === part.persistedClosed && !part.timesChanged) return
+    const maxTime: Record<string, number> = {}
+    const suffix = `:${part.partition}`
+    for (const tp of this.#wms.partitions()) {
+      if (!tp.endsWith(suffix)) continue
+      const t = this.#wms.maxTime(tp)
+      if (t !== undefined) maxTime[tp.slice(0, -suffix.length)] = t
+    }
+    part.store.setMeta({ closed: Number.isFinite(part.closedThrough) ? part.closedThrough : null, maxTime })
+    part.persistedClosed = part.closedThrough
+    part.timesChanged = false
+  }
+
+  #tick(): void {
+    try {
+      const now = this.#init.clock.now()
+      const wm = this.#o.time.mode === 'processing' ? now : this.#wms.current(now)
+      if (wm > this.#swept) this.#sweepAll(wm)
+      if (this.#o.updateEveryMs > 0) for (const part of this.#parts.values()) this.#flushPendingUpdates(part, now)
+    } catch (err) {
+      this.#init.fail(toWeirError(err), timerContext(this.name))
+    }
+  }
+
+  #sweepAll(wm: number): void {
+    this.#swept = wm
+    for (const part of this.#parts.values()) this.#sweep(part, wm)
+  }
+
+  /** Closes every window of the partition due at `wm`, in close-time order, and emits the results. */
+  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
+  #sweep(part: WindowPartition<any>, wm: number): void {
+    if (wm > part.closedThrough) part.closedThrough = wm
+    const through = part.closedThrough
+    if (part.queue.size === 0 || part.queue.peek() > through) return
+    const logic = this.#o.logic
+    const update = this.#o.emit === 'update'
+    const out: WindowOutput[] = []
+    const done: string[] = []
+    while (part.queue.size > 0 && part.queue.peek() <= through) {
+      const { at, keys } = part.queue.pop()!
+      for (const key of keys) {
+        if (part.queuedAt.get(key) !== at) continue
+        part.queuedAt.delete(key)
+        const slot = part.get(key)
+        if (slot === undefined) continue
+        const due = logic.dueAt(slot)
+        if (due > through) {
+          part.schedule(key, due)
+          continue
+        }
+        const pending = part.pendingUpdates.get(key)
+        const closing = update ? [] : out
+        const r = logic.close(part, key, slot, through, closing)
+        if (update && pending !== undefined) logic.current(slot, pending, out)
+        part.pendingUpdates.delete(key)
+        if (r === 'done') {
+          done.push(key)
+          part.lastUpdate.delete(key)
+          logic.removed?.(part, key, slot)
+        } else {
+          part.store.put(key, slot)
+          part.schedule(key, logic.dueAt(slot))
+        }
+      }
+    }
+    this.#emitClosed(part, out, done)
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
+  #emitClosed(part: WindowPartition<any>, out: readonly WindowOutput[], done: readonly string[]): void {
+    let releases: Release[] = []
+    if (!part.store.durable) {
+      for (const key of done) {
+        releases = releases.concat(part.takeHolds(key))
+        part.store.delete(key)
+      }
+    }
+    const emission = new Emission(() => {
+      if (part.store.durable) part.settled.push(...done)
+      for (const r of releases) r()
+    })
+    const emit = this.#init.emit
+    for (const o of out) {
+      const r = emit(this.#toRecord(o, part.lastTopic, part.partition, part.lastOffset), new CloseContext(this.name, o, part, emission))
+      if (isPromise(r)) emission.await(r)
+    }
+    if (out.length > 0) this.#results.inc(this.#labels, out.length)
+    emission.release()
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
+  #emitUpdates(part: WindowPartition<any>, record: AnyRecord, ctx: RecordContext, emit: Emit, now: number): void | Promise<void> {
+    const every = this.#o.updateEveryMs
+    const out: WindowOutput[] = []
+    for (const [key, time] of part.changedNow) {
+      if (every > 0) {
+        const last = part.lastUpdate.get(key)
+        if (last !== undefined && now - last < every) {
+          part.pendingUpdates.set(key, time)
+          continue
+        }
+        part.lastUpdate.set(key, now)
+      }
+      part.pendingUpdates.delete(key)
+      const slot = part.get(key)
+      if (slot !== undefined) this.#o.logic.current(slot, time, out)
+    }
+    let pending: Promise<void>[] | undefined
+    for (const o of out) {
+      const r = emit(this.#toRecord(o, record.topic, record.partition, record.offset), ctx)
+      if (isPromise<void>(r)) (pending ??= []).push(r)
+    }
+    if (out.length > 0) this.#results.inc(this.#labels, out.length)
+    if (pending !== undefined) return Promise.all(pending).then(() => undefined)
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
+  #flushPendingUpdates(part: WindowPartition<any>, now: number): void {
+    if (part.pendingUpdates.size === 0) return
+    const out: WindowOutput[] = []
+    for (const [key, time] of part.pendingUpdates) {
+      if (now - (part.lastUpdate.get(key) ?? Number.NEGATIVE_INFINITY) < this.#o.updateEveryMs) continue
+      part.pendingUpdates.delete(key)
+      part.lastUpdate.set(key, now)
+      const slot = part.get(key)
+      if (slot !== undefined) this.#o.logic.current(slot, time, out)
+    }
+    this.#emitClosed(part, out, [])
+  }
+
+  #toRecord(o: WindowOutput, topic: string, partition: number, offset: number): AnyRecord {
+    return {
+      key: o.key,
+      value: { key: o.key, start: o.start, end: o.end, value: o.value },
+      headers: NO_HEADERS,
+      timestamp: o.timestamp,
+      topic,
+      partition,
+      offset,
+    }
+  }
+
+  #onLate(record: AnyRecord, ctx: RecordContext, outputs: Outputs, time: number, closedThrough: number): void | Promise<void> {
+    this.#late.inc(this.#labels)
+    if (this.#o.late === 'drop') return
+    if (this.#o.late === 'port') {
+      const port = outputs.port('late')
+      if (port !== undefined) return port(record, ctx)
+    }
+    throw new WeirError(
+      ErrorCode.LATE_RECORD,
+      `late record: its time ${iso(time)} is in windows already closed (closed through ${iso(closedThrough)}, grace ${this.#o.grace} ms)`,
+      { details: { time, closedThrough, grace: this.#o.grace } },
+    )
+  }
+
+  #checkKey(key: unknown, recordKey: unknown): void {
+    if (String(key) === String(recordKey)) return
+    this.#warnedKey = true
+    this.#init.logger.warn(
+      'groupBy: the grouping key differs from the record key. State is kept per input partition, so a group is complete only if ' +
+        'all its records arrive on one partition: key the input topic by the grouping key (or use groupByKey)',
+      { groupKey: String(key), recordKey: String(recordKey) },
+    )
+  }
+}
+
+/** Counts what an emission still waits for (async downstream steps, holds); runs `done` at zero. */
+class Emission {
+  #pending = 1
+  readonly #done: () => void
+
+  constructor(done: () => void) {
+    this.#done = done
+  }
+
+  await(p: Promise<unknown>): void {
+    this.#pending++
+    p.then(
+      () => this.release(),
+      () => this.release(),
+    )
+  }
+
+  hold(): Release {
+    this.#pending++
+    let released = false
+    return () => {
+      if (released) return
+      released = true
+      this.release()
+    }
+  }
+
+  release(): void {
+    if (--this.#pending === 0) this.#done()
+  }
+}
+
+/**
+ * The context of a result emitted when a window closes. It stands for the window, not one input:
+ * a downstream hold delays the window's clean-up (and, without a changelog, the release of its inputs),
+ * and a downstream failure dead-letters the result itself.
+ */
+class CloseContext implements RecordContext {
+  readonly attempt = 1
+  readonly #operator: string
+  readonly #output: WindowOutput
+  readonly #partition: number
+  readonly #topic: string
+  readonly #offset: number
+  readonly #emission: Emission
+  #raw: RawRecord | undefined
+
+  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
+  constructor(operator: string, output: WindowOutput, part: WindowPartition<any>, emission: Emission) {
+    this.#operator = operator
+    this.#output = output
+    this.#partition = part.partition
+    this.#topic = part.lastTopic || operator
+    this.#offset = part.lastOffset
+    this.#emission = emission
+  }
+
+  get raw(): RawRecord {
+    const o = this.#output
+    this.#raw ??= {
+      topic: this.#topic,
+      partition: this.#partition,
+      offset: this.#offset,
+      key: Buffer.from(typeof o.key === 'string' ? o.key : (JSON.stringify(o.key) ?? ''), 'utf8'),
+      value: Buffer.from(JSON.stringify({ key: o.key, start: o.start, end: o.end, value: o.value, operator: this.#operator }), 'utf8'),
+      headers: NO_HEADERS,
+      timestamp: o.timestamp,
+    }
+    return this.#raw
+  }
+
+  hold(): Release {
+    return this.#emission.hold()
+  }
+}
+
+function timerContext(operator: string): RecordContext {
+  return {
+    raw: { topic: operator, partition: -1, offset: -1, key: null, value: null, headers: NO_HEADERS, timestamp: 0 },
+    attempt: 1,
+    hold: () => () => {},
+  }
+}
+
+function iso(t: number): string {
+  return Number.isFinite(t) ? new Date(t).toISOString() : String(t)
+}
