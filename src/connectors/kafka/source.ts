@@ -68,6 +68,7 @@ export class KafkaSource implements Source {
   /** Serialises stream replacement, recovery and rejoin. */
   #ops: Promise<void> = Promise.resolve()
   #recovering = false
+  #restarts = 0
 
   constructor(kafka: KafkaOptions, options: SourceOptions) {
     this.#kafka = kafka
@@ -100,6 +101,7 @@ export class KafkaSource implements Source {
     consumer.on('consumer:heartbeat:error', (p) => this.#setError(sourceError('heartbeat', p.error)))
     consumer.on('consumer:heartbeat:end', () => {
       this.#error = undefined
+      this.#restarts = 0
     })
     this.#opening = true
     try {
@@ -333,12 +335,13 @@ export class KafkaSource implements Source {
     if (this.#recovering || this.#closed) return
     this.#recovering = true
     this.#enqueue(async () => {
-      for (let attempt = 0; !this.#closed && !this.#stopped && this.#stream === undefined; attempt++) {
-        await sleep(Math.min(5000, 250 * 2 ** attempt))
+      // Backoff grows across restarts (a new stream only fails once it fetches) until a heartbeat succeeds.
+      while (!this.#closed && !this.#stopped && this.#stream === undefined) {
+        await sleep(Math.min(5000, 250 * 2 ** this.#restarts++))
         if (this.#closed || this.#stream !== undefined) break
         try {
           this.#stream = await this.#consume()
-          this.#log.info('stream recovered', { attempt })
+          this.#log.info('stream restarted', { restarts: this.#restarts })
           this.#wakeUp()
         } catch (err) {
           this.#setError(sourceError('reconnect', err))
