@@ -1,7 +1,13 @@
 import type { RawRecord, OutgoingRecord } from '../../core/record.ts'
 
+interface PartitionLog {
+  /** Offset of records[0]: older records were dropped by retention. */
+  base: number
+  records: RawRecord[]
+}
+
 interface TopicLog {
-  readonly partitions: RawRecord[][]
+  readonly partitions: PartitionLog[]
 }
 
 /**
@@ -14,14 +20,17 @@ export class MemoryBroker {
   #waiters: Array<() => void> = []
   #roundRobin = 0
   readonly defaultPartitions: number
+  /** Records kept per partition; older ones are dropped (offsets keep counting), so a long demo stays flat. */
+  readonly retention: number
 
-  constructor(options: { defaultPartitions?: number } = {}) {
+  constructor(options: { defaultPartitions?: number; retention?: number } = {}) {
     this.defaultPartitions = options.defaultPartitions ?? 1
+    this.retention = options.retention ?? Number.POSITIVE_INFINITY
   }
 
   createTopic(name: string, partitions = this.defaultPartitions): void {
     if (this.#topics.has(name)) return
-    this.#topics.set(name, { partitions: Array.from({ length: Math.max(1, partitions) }, () => []) })
+    this.#topics.set(name, { partitions: Array.from({ length: Math.max(1, partitions) }, () => ({ base: 0, records: [] })) })
   }
 
   topics(): string[] {
@@ -39,36 +48,45 @@ export class MemoryBroker {
     const n = log.partitions.length
     const partition =
       record.partition ?? (record.key === null ? this.#roundRobin++ % n : hashBytes(record.key) % n)
-    const list = log.partitions[partition]
-    if (list === undefined) throw new RangeError(`topic ${record.topic} has no partition ${partition}`)
+    const log_ = log.partitions[partition]
+    if (log_ === undefined) throw new RangeError(`topic ${record.topic} has no partition ${partition}`)
     const raw: RawRecord = {
       topic: record.topic,
       partition,
-      offset: list.length,
+      offset: log_.base + log_.records.length,
       key: record.key,
       value: record.value,
       headers: record.headers ?? {},
       timestamp: record.timestamp ?? now,
     }
-    list.push(raw)
+    log_.records.push(raw)
+    if (log_.records.length > this.retention + 1024) {
+      const drop = log_.records.length - this.retention
+      log_.records = log_.records.slice(drop)
+      log_.base += drop
+    }
     const waiters = this.#waiters
     this.#waiters = []
     for (const w of waiters) w()
     return raw
   }
 
+  /** Records from offset `from` (or the oldest retained one), at most `max`. */
   read(topic: string, partition: number, from: number, max: number): RawRecord[] {
-    const list = this.#topics.get(topic)?.partitions[partition]
-    return list === undefined ? [] : list.slice(from, from + max)
+    const log = this.#topics.get(topic)?.partitions[partition]
+    if (log === undefined) return []
+    const start = Math.max(0, from - log.base)
+    return log.records.slice(start, start + max)
   }
 
   endOffset(topic: string, partition: number): number {
-    return this.#topics.get(topic)?.partitions[partition]?.length ?? 0
+    const log = this.#topics.get(topic)?.partitions[partition]
+    return log === undefined ? 0 : log.base + log.records.length
   }
 
-  /** All records of a topic, partition by partition. */
+  /** All retained records of a topic, partition by partition. */
   all(topic: string): RawRecord[] {
-    return this.#topics.get(topic)?.partitions.flat() ?? []
+    return this.#topics.get(topic)?.partitions.flatMap((p) => p.records) ?? []
   }
 
   commit(group: string, topic: string, partition: number, offset: number): void {

@@ -80,7 +80,7 @@ class MemorySource implements Source {
       let batch: RawRecord[] = []
       for (const pos of this.#positions.values()) {
         const got = this.#broker.read(pos.tp.topic, pos.tp.partition, pos.next, max - batch.length)
-        pos.next += got.length
+        if (got.length > 0) pos.next = got[got.length - 1]!.offset + 1
         batch = batch.length === 0 ? got : batch.concat(got)
         if (batch.length >= max) break
       }

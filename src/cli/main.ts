@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import { WeirError } from '../core/errors.ts'
+import { parseArgs } from './args.ts'
+
+const USAGE = `weir — a stream processor for Apache Kafka
+
+Usage:
+  weir demo [--port 8080] [--rate 2000] [--duration 0]     run the traffic pipeline on the in-process transport
+  weir run <app>                                          run a bundled app against Kafka (config from env vars)
+  weir produce <app> [--rate N] [--count N] [--invalid-share 0.05] [--seed N]
+                                                          write generated test data for an app to Kafka
+  weir describe <app>                                     print the app's pipeline graph and env vars
+  weir lag <group> [--topics a,b]                         consumer lag per partition
+  weir apps                                               list the bundled apps
+
+Environment: KAFKA_BROKERS / KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), LOG_LEVEL (DEBUG, INFO, WARN, ERROR),
+and each app's own variables (weir describe <app>).`
+
+const commands: Record<string, () => Promise<{ default: (args: ReturnType<typeof parseArgs>) => Promise<number | void> }>> = {
+  demo: () => import('./commands/demo.ts'),
+  run: () => import('./commands/run.ts'),
+  produce: () => import('./commands/produce.ts'),
+  describe: () => import('./commands/describe.ts'),
+  lag: () => import('./commands/lag.ts'),
+  apps: () => import('./commands/apps.ts'),
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`)
+    return command === undefined ? 1 : 0
+  }
+  const load = commands[command]
+  if (load === undefined) {
+    process.stderr.write(`weir: unknown command "${command}"\n\n${USAGE}\n`)
+    return 2
+  }
+  const mod = await load()
+  return (await mod.default(parseArgs(rest))) ?? 0
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0) process.exitCode = code
+  },
+  (err: unknown) => {
+    if (err instanceof WeirError) process.stderr.write(`weir: ${err.message}\n`)
+    else process.stderr.write(`weir: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+    process.exitCode = 1
+  },
+)
