@@ -226,7 +226,9 @@ export function compileArithmetic(e: Expr): Arithmetic {
 
 /** Whether `l op r` holds; `=` and `!=` compare within the tolerance. */
 export function compare(l: number, op: Comparison, r: number, tolerance: number, relative: number): boolean {
-  const slack = relative > 0 ? Math.max(tolerance, relative * Math.max(Math.abs(l), Math.abs(r))) : tolerance
+  const scale = Math.max(Math.abs(l), Math.abs(r))
+  // A few ulps on top, so 30.01 vs 30 with tolerance 0.01 holds despite binary floating point.
+  const slack = Math.max(tolerance, relative * scale) + 8 * Number.EPSILON * Math.max(1, scale)
   switch (op) {
     case '=':
       return Math.abs(l - r) <= slack

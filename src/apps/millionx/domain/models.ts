@@ -81,7 +81,8 @@ export const MarketOrder = z
   })
   .superRefine((o, ctx) => {
     const expected = o.quantity * o.unit_price
-    if (Math.abs(o.total_price - expected) > PRICE_TOLERANCE) {
+    // A few ulps on top of the tolerance: binary floating point must not turn 0.01 into 0.010000000000002.
+    if (Math.abs(o.total_price - expected) > PRICE_TOLERANCE + 8 * Number.EPSILON * Math.max(1, expected)) {
       ctx.addIssue({
         code: 'custom',
         path: ['total_price'],
