@@ -238,7 +238,7 @@ export function rideshareGenerator(
       trip_id: d.trip?.id ?? null,
       lat: round6(d.lat),
       lon: round6(d.lon),
-      heading: Math.round(d.heading * 10) / 10,
+      heading: (Math.round(d.heading * 10) / 10) % 360,
       speed: Math.round(d.speed * 10) / 10,
       accuracy: Math.round(rng.float(3, 15) * 10) / 10,
     })
