@@ -1,9 +1,10 @@
 /**
  * A small rideshare simulation of São Paulo (seed 000's six topics). Drivers cruise, get matched to
  * riders, drive to the pickup, carry the rider to the drop-off and go back to cruising; each GPS ping
- * moves a driver a few tens of metres, so tracks are smooth. GPS pings are ~85 % of events, trips ~7 %,
- * the rest status changes, surge updates and a few profile changes. Events that follow from one another (a
- * match and the driver's status change) come out back to back.
+ * moves a driver a few tens of metres, so tracks are smooth. GPS pings are ~95 % of events (as in a real
+ * fleet: a ping every few seconds, a trip state change every few minutes); trips, status changes, surge
+ * updates and profile changes share the rest. Events that follow from one another (a match and the
+ * driver's status change) come out back to back.
  *
  * @example
  * const g = rideshareGenerator({ seed: 1, drivers: 50, riders: 200 })
@@ -11,16 +12,15 @@
  */
 import {
   type DriverState,
-  type LatLon,
   type RidesharePayloads,
   type RideshareTopic,
   SAO_PAULO,
   SAO_PAULO_ZONES,
-  type TripStatus,
   zoneOf,
 } from '../apps/rideshare/domain/index.ts'
 import { bearing, distanceM, move, normalizeHeading, round6 } from './geo.ts'
-import { BR_FIRST, BR_LAST, email, plate, spPhone } from './people.ts'
+import { spPhone } from './people.ts'
+import { createCity, type Driver, type Person, type Trip } from './rideshare-world.ts'
 import { createRng, cumulative } from './rng.ts'
 import { checkCount, type RecordGenerator, takeFrom, type ValidRecord } from './types.ts'
 
@@ -36,56 +36,6 @@ export interface RideshareGeneratorOptions {
   readonly pingSeconds?: number
   readonly now?: () => number
 }
-
-interface Person {
-  readonly id: string
-  readonly first: string
-  readonly last: string
-  email: string
-  phone: string
-  rating: number
-  readonly home: LatLon
-  profiled: boolean
-}
-
-interface Driver extends Person {
-  status: DriverState
-  lat: number
-  lon: number
-  heading: number
-  speed: number
-  trip: Trip | null
-  readonly vehicle: { make: string; model: string; year: number; color: string; plate: string }
-}
-
-interface Rider extends Person {
-  busy: boolean
-  readonly payment: 'credit_card' | 'debit_card' | 'pix' | 'cash'
-}
-
-interface Trip {
-  readonly id: string
-  readonly rider: Rider
-  driver: Driver | null
-  status: TripStatus
-  readonly pickup: LatLon
-  readonly dropoff: LatLon
-  readonly surge: number
-  readonly fare: number
-}
-
-const VEHICLES = [
-  ['Chevrolet', 'Onix'],
-  ['Hyundai', 'HB20'],
-  ['Fiat', 'Argo'],
-  ['Volkswagen', 'Gol'],
-  ['Volkswagen', 'Polo'],
-  ['Toyota', 'Corolla'],
-  ['Renault', 'Kwid'],
-  ['Fiat', 'Mobi'],
-] as const
-const COLORS = ['white', 'silver', 'black', 'grey', 'red', 'blue']
-const PAYMENTS = ['credit_card', 'debit_card', 'pix', 'cash'] as const
 
 // gps, trip, driver shift change, surge, driver profile, rider profile
 const EVENT_WEIGHTS = cumulative([90, 7, 1.2, 1, 0.4, 0.4])
@@ -103,51 +53,7 @@ export function rideshareGenerator(
   const now = options.now ?? Date.now
   const maxActiveTrips = Math.max(1, Math.floor(driverCount * 0.6))
 
-  const inCity = (): LatLon => ({
-    lat: round6(rng.float(bounds.minLat, bounds.maxLat)),
-    lon: round6(rng.float(bounds.minLon, bounds.maxLon)),
-  })
-  const near = (p: LatLon, maxM: number): LatLon => {
-    const q = move(p.lat, p.lon, rng.float(0, 360), rng.float(maxM / 5, maxM))
-    return {
-      lat: round6(Math.min(bounds.maxLat, Math.max(bounds.minLat, q.lat))),
-      lon: round6(Math.min(bounds.maxLon, Math.max(bounds.minLon, q.lon))),
-    }
-  }
-  const person = (): Person => {
-    const first = rng.pick(BR_FIRST)
-    const last = rng.pick(BR_LAST)
-    return {
-      id: rng.uuid(),
-      first,
-      last,
-      email: email(rng, first, last),
-      phone: spPhone(rng),
-      rating: Math.round(rng.float(4.2, 5) * 100) / 100,
-      home: inCity(),
-      profiled: false,
-    }
-  }
-  const drivers: Driver[] = Array.from({ length: driverCount }, () => {
-    const p = person()
-    const [make, model] = rng.pick(VEHICLES)
-    const start = near(p.home, 3000)
-    return {
-      ...p,
-      status: rng.chance(0.8) ? 'online' : 'offline',
-      lat: start.lat,
-      lon: start.lon,
-      heading: rng.float(0, 360),
-      speed: rng.float(15, 45),
-      trip: null,
-      vehicle: { make, model, year: rng.int(2015, 2025), color: rng.pick(COLORS), plate: plate(rng) },
-    }
-  })
-  const riders: Rider[] = Array.from({ length: riderCount }, () => ({
-    ...person(),
-    busy: false,
-    payment: rng.pick(PAYMENTS),
-  }))
+  const { drivers, riders, near } = createCity(rng, driverCount, riderCount)
   const trips: Trip[] = []
   const surge = new Map<string, number>(SAO_PAULO_ZONES.map((z) => [z.zone_id, 1]))
   const queue: RideshareRecord[] = []
