@@ -1,0 +1,109 @@
+/**
+ * Helpers for app-level tests against the real broker: produce generated input with a `test-id`
+ * header per record, run an app in-process or as a child process, and read whole topics back.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { AppGenerator } from '../../../src/apps/app.ts'
+import type { KafkaTransport } from '../../../src/connectors/kafka/index.ts'
+import type { RawRecord } from '../../../src/core/record.ts'
+import { encodeValue } from '../../../src/cli/feed.ts'
+
+export const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
+
+/** Writes `count` generated records, each with header `test-id` = its sequence number. */
+export async function produceGenerated(
+  kafka: KafkaTransport,
+  generator: AppGenerator,
+  topic: string,
+  count: number,
+): Promise<Map<string, { key: string | null; value: unknown }>> {
+  const sink = kafka.sink({ clientId: 'weir-test-producer' })
+  await sink.open()
+  const sent = new Map<string, { key: string | null; value: unknown }>()
+  try {
+    for (let i = 0; i < count; i++) {
+      const r = generator.next()
+      const id = String(i)
+      sent.set(id, { key: r.key, value: r.value })
+      sink.add({
+        topic,
+        key: r.key === null ? null : Buffer.from(r.key),
+        value: encodeValue(r.value),
+        headers: { 'test-id': Buffer.from(id) },
+        timestamp: r.timestamp,
+      })
+      if (i % 5000 === 4999) await sink.flush()
+    }
+    await sink.flush()
+  } finally {
+    await sink.close()
+  }
+  return sent
+}
+
+/** Every record of a topic, read outside any group up to the end offsets of now. */
+export async function readAll(kafka: KafkaTransport, topic: string): Promise<RawRecord[]> {
+  const admin = kafka.admin()
+  let ends: Map<string, number>
+  try {
+    ends = await admin.endOffsets([topic])
+  } finally {
+    await admin.close()
+  }
+  const out: RawRecord[] = []
+  for (const key of ends.keys()) {
+    const partition = Number(key.slice(key.lastIndexOf(':') + 1))
+    for await (const batch of kafka.readPartition({ topic, partition })) out.push(...batch)
+  }
+  return out
+}
+
+/** Sum of end offsets over the topics' partitions. */
+export async function totalEnd(kafka: KafkaTransport, topics: readonly string[]): Promise<number> {
+  const admin = kafka.admin()
+  try {
+    const ends = await admin.endOffsets(topics)
+    let n = 0
+    for (const v of ends.values()) n += v
+    return n
+  } finally {
+    await admin.close()
+  }
+}
+
+export async function waitUntil(what: string, cond: () => Promise<boolean>, timeoutMs = 60_000, everyMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    if (await cond()) return
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+export function testId(r: RawRecord): string {
+  const h = r.headers['test-id']
+  if (h === undefined) throw new Error(`record ${r.topic}:${r.partition}@${r.offset} has no test-id header`)
+  return h.toString()
+}
+
+/** Runs `weir run <app>` as a child process with the given env; output is kept for failure messages. */
+export function spawnApp(app: string, env: Record<string, string>): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [CLI, 'run', app], {
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
+  return Object.assign(child, { output: () => output.slice(-4000) })
+}
+
+export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode })
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+}
