@@ -286,10 +286,10 @@ export class WindowOperator implements Processor {
 
   // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
   #emitClosed(part: WindowPartition<any>, out: readonly WindowOutput[], done: readonly string[]): void {
-    let releases: Release[] = []
+    const releases: Release[] = []
     if (!part.store.durable) {
       for (const key of done) {
-        releases = releases.concat(part.takeHolds(key))
+        part.takeHolds(key, releases)
         part.store.delete(key)
       }
     }

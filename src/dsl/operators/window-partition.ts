@@ -126,12 +126,12 @@ export class WindowPartition<S> {
     else target.push(...hs)
   }
 
-  /** Releases and forgets a slot's holds. */
-  takeHolds(key: string): Release[] {
+  /** Forgets a slot's holds, adding their releases to `into`. */
+  takeHolds(key: string, into: Release[]): void {
     const hs = this.holds.get(key)
-    if (hs === undefined) return []
+    if (hs === undefined) return
     this.holds.delete(key)
-    return hs.map((h) => h.release)
+    for (const h of hs) into.push(h.release)
   }
 
   /** The group-key part of a state key made by `windowStateKey`. */
