@@ -30,13 +30,19 @@ export class TaskMetrics {
     this.checkpointFailures = registry.counter('weir_checkpoint_failures_total', 'Checkpoints that failed to flush or commit')
   }
 
-  /** A cached `{ [name]: value }` label object. */
+  readonly #single = new Map<string, Map<string, Labels>>()
+
+  /** A cached `{ [name]: value }` label object (two map lookups, no string building). */
   label(name: string, value: string): Labels {
-    const k = `${name}\u0000${value}`
-    let l = this.#labels.get(k)
+    let byValue = this.#single.get(name)
+    if (byValue === undefined) {
+      byValue = new Map()
+      this.#single.set(name, byValue)
+    }
+    let l = byValue.get(value)
     if (l === undefined) {
       l = { [name]: value }
-      this.#labels.set(k, l)
+      byValue.set(value, l)
     }
     return l
   }
