@@ -7,7 +7,9 @@ import { type Duration, toMillis } from '../time/duration.ts'
 import type { WindowSpec } from '../time/windows.ts'
 import { type Aggregation, checkAggregation, count as countAgg, reducer } from './aggregations.ts'
 import type { ErrorHandling, ProcessorNode, Topology } from './graph.ts'
+import { json, type Serde } from '../core/serde.ts'
 import { GroupAggregate } from './operators/aggregate.ts'
+import { mapRecord } from './operators/map.ts'
 import { Dedupe } from './operators/dedupe.ts'
 import { Stream } from './stream.ts'
 import { WindowedStream } from './windowed.ts'
@@ -24,6 +26,50 @@ export interface GroupSource {
 export interface GroupOptions {
   /** Names the grouping; unnamed operators built on it are numbered after it (`<name>-window-1`). */
   readonly name?: string
+  /**
+   * Re-key through the internal topic `<app>-<name>-repartition` (needs `name`), so each group's records
+   * meet on one partition whatever the input is keyed by: correct across instances. Keys and values
+   * travel as JSON. Not needed when the input is already keyed by the grouping key.
+   */
+  readonly repartition?: boolean
+}
+
+/** Builds `stream.groupBy(fn, options)`: in place, or through a repartition topic. */
+export function groupedBy<K2, V, K0>(
+  topology: Topology,
+  parent: number,
+  fn: (value: unknown, record: AnyRecord) => unknown,
+  options: GroupOptions,
+): GroupedStream<K2, V, K0> {
+  if (!options.repartition) return new GroupedStream({ topology, parent, key: fn, name: options.name })
+  if (options.name === undefined) {
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'groupBy: repartition needs a stable `name` (the topic <app>-<name>-repartition is named from it)')
+  }
+  const topic = `${topology.name}-${options.name}-repartition`
+  topology.declareTopic({ name: topic, role: 'internal' })
+  const rekeyName = topology.nameFor(`${options.name}-rekey`, undefined)
+  const rekey = addProcessor(topology, parent, rekeyName, {}, () =>
+    mapRecord<unknown, unknown, unknown, unknown>(rekeyName, (r) => ({ key: fn(r.value, r), value: r.value })),
+  )
+  topology.add((id) => ({
+    kind: 'topic-sink' as const,
+    id,
+    name: topology.nameFor(`${options.name}-to-repartition`, undefined),
+    parents: [rekey.id],
+    topic,
+    key: json() as Serde<unknown>,
+    value: json() as Serde<unknown>,
+    errors: {},
+  }))
+  const source = topology.add((id) => ({
+    kind: 'source' as const,
+    id,
+    name: topology.nameFor(`${options.name}-from-repartition`, undefined),
+    topic,
+    key: json() as Serde<unknown>,
+    value: json() as Serde<unknown>,
+  }))
+  return new GroupedStream({ topology, parent: source.id, key: undefined, name: options.name })
 }
 
 export interface GroupAggregateOptions extends ErrorHandling {
@@ -39,8 +85,9 @@ export interface GroupAggregateOptions extends ErrorHandling {
  * A stream grouped by a key: the only things to do with it are to window it or aggregate it.
  *
  * State is kept per input partition, so grouping is correct when every record of a group arrives on one
- * partition, i.e. the input topic is keyed by the grouping key (the traffic app keys by sensor_id).
- * Weir does not repartition yet; a grouping key that differs from the record key is logged once.
+ * partition: the input topic is keyed by the grouping key (the traffic app keys by sensor_id), or the
+ * grouping repartitions (`groupBy(fn, { name, repartition: true })`). Otherwise a grouping key that
+ * differs from the record key is logged once.
  *
  * @example
  * readings.groupBy((r) => r.sensor_id).aggregate(avg((r) => r.speed), { name: 'avg-speed' })

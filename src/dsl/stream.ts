@@ -4,7 +4,7 @@ import type { WeirRecord } from '../core/record.ts'
 import { json, string, type Serde } from '../core/serde.ts'
 import type { Processor } from '../runtime/processor.ts'
 import { type ErrorHandling, type GraphNode, Topology } from './graph.ts'
-import { dedupeNode, type DedupeOptions, type GroupOptions, GroupedStream } from './grouped.ts'
+import { dedupeNode, type DedupeOptions, type GroupOptions, groupedBy, GroupedStream } from './grouped.ts'
 import { filter } from './operators/filter.ts'
 import { flatMap } from './operators/flat-map.ts'
 import { mapAsync } from './operators/map-async.ts'
@@ -206,15 +206,19 @@ export class Stream<K, V> {
 
   /**
    * Groups records by a key computed from each one; window or aggregate next. State is per input
-   * partition: correct when the input topic is keyed by the grouping key (a mismatch is logged once).
+   * partition: correct when the input topic is keyed by the grouping key (a mismatch is logged once),
+   * or with `repartition: true`, which re-keys through an internal topic.
    *
    * @example
    * s.groupBy((r) => r.sensor_id).window(tumbling({ size: '5m' })).aggregate(count(), { name: 'counts', emit: 'final' })
    */
-  groupBy<K2>(fn: (value: V, record: WeirRecord<K, V>) => K2, options: GroupOptions = {}): GroupedStream<K2, V, K> {
+  groupBy<K2, O extends GroupOptions = GroupOptions>(
+    fn: (value: V, record: WeirRecord<K, V>) => K2,
+    options?: O,
+  ): GroupedStream<K2, V, O extends { repartition: true } ? K2 : K> {
     checkFn(fn, 'groupBy')
     const key = fn as (value: unknown, record: WeirRecord<unknown, unknown>) => unknown
-    return new GroupedStream({ topology: this.#topology, parent: this.#node.id, key, name: options.name })
+    return groupedBy(this.#topology, this.#node.id, key, options ?? {})
   }
 
   /** Groups records by their record key. */
