@@ -69,6 +69,9 @@ export class TestDriver {
   readonly #committed = new Map<string, number>()
   readonly #offsets = new Map<string, number>()
   readonly #partitions: number
+  /** Internal topics the pipeline also reads (repartitioning), fed back into the task as they are written. */
+  readonly #loops: readonly string[]
+  readonly #loopPositions = new Map<string, number>()
   #initialised: Promise<void> | undefined
   #pending = new Set<Promise<void>>()
 
@@ -79,6 +82,8 @@ export class TestDriver {
     this.metrics = options.metrics ?? createMetrics()
     this.broker = options.broker ?? new MemoryBroker()
     this.#partitions = options.partitions ?? 1
+    const internal = new Set(pipeline.topology.topics().filter((t) => t.role === 'internal').map((t) => t.name))
+    this.#loops = [...new Set(pipeline.topology.inputTopics())].filter((t) => internal.has(t))
     const transport = memoryTransport(this.broker, { clock: this.clock })
     this.task = new Task({
       appName: pipeline.name,
@@ -144,6 +149,7 @@ export class TestDriver {
     }
     void this.init()
     this.task.process(raw)
+    this.#pump()
     const idle = this.task.tracker.idle()
     this.#pending.add(idle)
     void idle.then(() => this.#pending.delete(idle))
@@ -152,8 +158,29 @@ export class TestDriver {
   /** Waits until every piped record is fully processed (async operators, retries due on the clock). */
   async settle(): Promise<void> {
     await this.init()
+    this.#pump()
     for (let i = 0; i < 100 && this.task.tracker.inFlight() > 0; i++) {
       await new Promise((r) => setImmediate(r))
+      this.#pump()
+    }
+  }
+
+  /** Processes what was written to internal topics the pipeline reads (from the committed offset on). */
+  #pump(): void {
+    if (this.#loops.length === 0) return
+    for (let more = true; more; ) {
+      more = false
+      for (const topic of this.#loops) {
+        for (let p = 0; p < this.broker.partitionCount(topic); p++) {
+          const key = `${topic}:${p}`
+          const from = this.#loopPositions.get(key) ?? this.broker.committed(this.#pipeline.name, topic, p) ?? 0
+          const records = this.broker.read(topic, p, from, 1000)
+          if (records.length === 0) continue
+          this.#loopPositions.set(key, from + records.length)
+          for (const r of records) this.task.process(r)
+          more = true
+        }
+      }
     }
   }
 
@@ -182,7 +209,10 @@ export class TestDriver {
   async checkpoint(): Promise<readonly CommitOffset[]> {
     await this.init()
     return this.task.checkpoint(async (offsets) => {
-      for (const o of offsets) this.#committed.set(`${o.topic}:${o.partition}`, o.offset)
+      for (const o of offsets) {
+        this.#committed.set(`${o.topic}:${o.partition}`, o.offset)
+        this.broker.commit(this.#pipeline.name, o.topic, o.partition, o.offset)
+      }
     })
   }
 
