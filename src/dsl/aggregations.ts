@@ -34,7 +34,8 @@ function num(x: number | null | undefined): x is number {
 }
 
 function checkFn(fn: unknown, what: string): void {
-  if (typeof fn !== 'function') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: expected a function, got ${typeof fn}`)
+  if (typeof fn !== 'function')
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: expected a function, got ${typeof fn}`)
 }
 
 /** Number of records. */
@@ -74,7 +75,11 @@ export function avg<V>(field: NumberOf<V>): Aggregation<V, { n: number; sum: num
   }
 }
 
-function extreme<V>(field: NumberOf<V>, pick: (a: number, b: number) => number, what: string): Aggregation<V, number | null, number | null> {
+function extreme<V>(
+  field: NumberOf<V>,
+  pick: (a: number, b: number) => number,
+  what: string,
+): Aggregation<V, number | null, number | null> {
   checkFn(field, what)
   return {
     init: () => null,
@@ -141,13 +146,19 @@ function varianceOf(m: Moments, sample: boolean): number | null {
 }
 
 /** Variance of a numeric field (numerically stable, one pass); null if none. */
-export function variance<V>(field: NumberOf<V>, options: VarianceOptions = {}): Aggregation<V, Moments, number | null> {
+export function variance<V>(
+  field: NumberOf<V>,
+  options: VarianceOptions = {},
+): Aggregation<V, Moments, number | null> {
   const sample = options.sample ?? false
   return { ...moments(field, 'variance'), result: (m) => varianceOf(m, sample) }
 }
 
 /** Standard deviation of a numeric field; null if none. */
-export function stddev<V>(field: NumberOf<V>, options: VarianceOptions = {}): Aggregation<V, Moments, number | null> {
+export function stddev<V>(
+  field: NumberOf<V>,
+  options: VarianceOptions = {},
+): Aggregation<V, Moments, number | null> {
   const sample = options.sample ?? false
   return {
     ...moments(field, 'stddev'),
@@ -164,12 +175,19 @@ export interface Timed<T> {
   v: T
 }
 
-function byTime<V, T>(project: ((v: V) => T) | undefined, earliest: boolean, what: string): Aggregation<V, Timed<T> | null, T | null> {
+function byTime<V, T>(
+  project: ((v: V) => T) | undefined,
+  earliest: boolean,
+  what: string,
+): Aggregation<V, Timed<T> | null, T | null> {
   if (project !== undefined) checkFn(project, what)
   const better = earliest ? (t: number, than: number) => t < than : (t: number, than: number) => t >= than
   return {
     init: () => null,
-    add: (acc, v, t) => (acc === null || better(t, acc.t) ? { t, v: project === undefined ? (v as unknown as T) : project(v) } : acc),
+    add: (acc, v, t) =>
+      acc === null || better(t, acc.t)
+        ? { t, v: project === undefined ? (v as unknown as T) : project(v) }
+        : acc,
     merge: (a, b) => (a === null ? b : b === null ? a : better(b.t, a.t) ? b : a),
     result: (acc) => (acc === null ? null : acc.v),
   }
@@ -191,8 +209,12 @@ export function latest<V, T = V>(project?: (value: V) => T): Aggregation<V, Time
  * @example
  * sample(10) // every tenth GPS ping of the window
  */
-export function sample<V, T = V>(n: number, project?: (value: V) => T): Aggregation<V, { seen: number; picked: T[] }, T[]> {
-  if (!Number.isInteger(n) || n < 1) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `sample: n must be a positive integer, got ${n}`)
+export function sample<V, T = V>(
+  n: number,
+  project?: (value: V) => T,
+): Aggregation<V, { seen: number; picked: T[] }, T[]> {
+  if (!Number.isInteger(n) || n < 1)
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `sample: n must be a positive integer, got ${n}`)
   if (project !== undefined) checkFn(project, 'sample')
   return {
     init: () => ({ seen: 0, picked: [] }),
@@ -212,7 +234,11 @@ export function sample<V, T = V>(n: number, project?: (value: V) => T): Aggregat
  * reducer({ init: () => [] as string[], add: (ids, v: Trip) => [...ids, v.id], result: (ids) => ids.length })
  */
 export function reducer<V, A, R>(spec: Aggregation<V, A, R>): Aggregation<V, A, R> {
-  if (spec === null || typeof spec !== 'object') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'reducer: give { init, add, result } (and merge for sessions)')
+  if (spec === null || typeof spec !== 'object')
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      'reducer: give { init, add, result } (and merge for sessions)',
+    )
   checkFn(spec.init, 'reducer init')
   checkFn(spec.add, 'reducer add')
   checkFn(spec.result, 'reducer result')
@@ -236,7 +262,8 @@ export type Combined<V, S extends Record<string, AnyAggregation<V>>> = Aggregati
  */
 export function aggregations<V, S extends Record<string, AnyAggregation<V>>>(specs: S): Combined<V, S> {
   const entries = Object.entries(specs) as Array<[string, AnyAggregation<V>]>
-  if (entries.length === 0) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'aggregations: give at least one aggregation')
+  if (entries.length === 0)
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'aggregations: give at least one aggregation')
   for (const [name, a] of entries) {
     if (a === null || typeof a !== 'object' || typeof a.add !== 'function') {
       throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `aggregations: "${name}" is not an aggregation`)
@@ -272,7 +299,12 @@ export function aggregations<V, S extends Record<string, AnyAggregation<V>>>(spe
 
 /** Checks that a DSL argument is an aggregation. */
 export function checkAggregation<V, A, R>(agg: Aggregation<V, A, R>): Aggregation<V, A, R> {
-  if (agg === null || typeof agg !== 'object' || typeof agg.add !== 'function' || typeof agg.init !== 'function') {
+  if (
+    agg === null ||
+    typeof agg !== 'object' ||
+    typeof agg.add !== 'function' ||
+    typeof agg.init !== 'function'
+  ) {
     throw new WeirError(
       ErrorCode.TOPOLOGY_INVALID,
       'aggregate: give an aggregation: count(), avg(…), reducer({…}), or several with aggregations({ name: avg(…), … })',

@@ -43,13 +43,19 @@ export function groupedBy<K2, V, K0>(
 ): GroupedStream<K2, V, K0> {
   if (!options.repartition) return new GroupedStream({ topology, parent, key: fn, name: options.name })
   if (options.name === undefined) {
-    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'groupBy: repartition needs a stable `name` (the topic <app>-<name>-repartition is named from it)')
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      'groupBy: repartition needs a stable `name` (the topic <app>-<name>-repartition is named from it)',
+    )
   }
   const topic = `${topology.name}-${options.name}-repartition`
   topology.declareTopic({ name: topic, role: 'internal' })
   const rekeyName = topology.nameFor(`${options.name}-rekey`, undefined)
   const rekey = addProcessor(topology, parent, rekeyName, {}, () =>
-    mapRecord<unknown, unknown, unknown, unknown>(rekeyName, (r) => ({ key: fn(r.value, r), value: r.value })),
+    mapRecord<unknown, unknown, unknown, unknown>(rekeyName, (r) => ({
+      key: fn(r.value, r),
+      value: r.value,
+    })),
   )
   topology.add((id) => ({
     kind: 'topic-sink' as const,
@@ -106,8 +112,15 @@ export class GroupedStream<K, V, K0 = unknown> {
    * grouped.window(tumbling({ size: '5m', grace: '30s' }), { timestamp: (r) => Date.parse(r.ts) })
    */
   window(spec: WindowSpec, options: TimeOptions<V> = {}): WindowedStream<K, V, K0> {
-    if (spec === null || typeof spec !== 'object' || !['tumbling', 'hopping', 'sliding', 'session'].includes(spec.kind)) {
-      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'window: give tumbling(…), hopping(…), sliding(…) or session(…)')
+    if (
+      spec === null ||
+      typeof spec !== 'object' ||
+      !['tumbling', 'hopping', 'sliding', 'session'].includes(spec.kind)
+    ) {
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        'window: give tumbling(…), hopping(…), sliding(…) or session(…)',
+      )
     }
     return new WindowedStream<K, V, K0>(this.#src, spec, options as TimeOptions<unknown>)
   }
@@ -129,8 +142,21 @@ export class GroupedStream<K, V, K0 = unknown> {
     const name = operatorName(src, 'aggregate', options.name)
     const changelog = durable ? declareChangelog(src.topology, name) : undefined
     const sourceTopics = sourceTopicsOf(src.topology, src.parent)
-    const node = addProcessor(src.topology, src.parent, name, options, () =>
-      new GroupAggregate({ name, aggregation: agg, key: src.key, changelog, signature: 'aggregate', sourceTopics, ttl }),
+    const node = addProcessor(
+      src.topology,
+      src.parent,
+      name,
+      options,
+      () =>
+        new GroupAggregate({
+          name,
+          aggregation: agg,
+          key: src.key,
+          changelog,
+          signature: 'aggregate',
+          sourceTopics,
+          ttl,
+        }),
     )
     return new Stream(src.topology, node)
   }
@@ -148,7 +174,8 @@ export class GroupedStream<K, V, K0 = unknown> {
 
 /** `reduce(fn)` as an aggregation: the first value, then `fn(acc, value)` for each next one. */
 export function reduceOf<V>(fn: (acc: V, value: V) => V): Aggregation<V, { v: V } | null, V> {
-  if (typeof fn !== 'function') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'reduce: expected a function (acc, value) => acc')
+  if (typeof fn !== 'function')
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'reduce: expected a function (acc, value) => acc')
   return reducer<V, { v: V } | null, V>({
     init: () => null,
     add: (acc, value) => ({ v: acc === null ? value : fn(acc.v, value) }),
@@ -173,24 +200,42 @@ export interface DedupeOptions<K, V> extends ErrorHandling {
 }
 
 /** Builds `stream.dedupe(options)`: see Stream.dedupe. */
-export function dedupeNode<K, V>(topology: Topology, parent: number, options: DedupeOptions<K, V>): ProcessorNode {
+export function dedupeNode<K, V>(
+  topology: Topology,
+  parent: number,
+  options: DedupeOptions<K, V>,
+): ProcessorNode {
   if (options === null || typeof options !== 'object' || typeof options.key !== 'function') {
     throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'dedupe: give { key: (value, record) => …, within }')
   }
   const within = toMillis(options.within, 'dedupe within')
   const maxKeys = options.maxKeys ?? 100_000
-  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `dedupe: maxKeys must be a positive integer, got ${maxKeys}`)
+  if (!Number.isInteger(maxKeys) || maxKeys < 1)
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      `dedupe: maxKeys must be a positive integer, got ${maxKeys}`,
+    )
   const time = options.time ?? 'processing'
-  if (time !== 'processing' && time !== 'event') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `dedupe: time must be 'processing' or 'event'`)
+  if (time !== 'processing' && time !== 'event')
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `dedupe: time must be 'processing' or 'event'`)
   const durable = options.durable ?? false
   if (durable && options.name === undefined) {
-    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'dedupe: durable state needs a stable `name` (its changelog topic is named from it)')
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      'dedupe: durable state needs a stable `name` (its changelog topic is named from it)',
+    )
   }
   const name = topology.nameFor('dedupe', options.name)
   const changelog = durable ? declareChangelog(topology, name) : undefined
   const sourceTopics = sourceTopicsOf(topology, parent)
   const key = options.key as (value: unknown, record: AnyRecord) => unknown
-  return addProcessor(topology, parent, name, options, () => new Dedupe({ name, key, within, maxKeys, time, changelog, sourceTopics }))
+  return addProcessor(
+    topology,
+    parent,
+    name,
+    options,
+    () => new Dedupe({ name, key, within, maxKeys, time, changelog, sourceTopics }),
+  )
 }
 
 /** The name of a stateful operator: the given one, else numbered after the group's name or the kind. */
@@ -206,7 +251,13 @@ export function declareChangelog(topology: Topology, operator: string): string {
 }
 
 /** Adds a processor node under `parent`. */
-export function addProcessor(topology: Topology, parent: number, name: string, errors: ErrorHandling, create: () => Processor): ProcessorNode {
+export function addProcessor(
+  topology: Topology,
+  parent: number,
+  name: string,
+  errors: ErrorHandling,
+  create: () => Processor,
+): ProcessorNode {
   return topology.add((id) => ({
     kind: 'processor' as const,
     id,

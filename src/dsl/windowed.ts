@@ -3,7 +3,14 @@ import { type ResolvedTime, resolveTime, type TimeOptions } from '../time/event-
 import { type WindowSpec, windowSignature } from '../time/windows.ts'
 import { type Aggregation, checkAggregation, count as countAgg } from './aggregations.ts'
 import type { ErrorHandling } from './graph.ts'
-import { addProcessor, declareChangelog, type GroupSource, operatorName, reduceOf, sourceTopicsOf } from './grouped.ts'
+import {
+  addProcessor,
+  declareChangelog,
+  type GroupSource,
+  operatorName,
+  reduceOf,
+  sourceTopicsOf,
+} from './grouped.ts'
 import { passThrough } from './operators/pass-through.ts'
 import { type WindowLogic, WindowOperator } from './operators/window-core.ts'
 import { fixedWindows } from './operators/window-fixed.ts'
@@ -74,24 +81,43 @@ export class WindowedStream<K, V, K0 = unknown> {
    * Aggregates each window with an aggregation: `count()`, `avg(…)`, a custom `reducer({…})`, or
    * several at once with `aggregations({ avg_speed: avg(…), n: count() })`.
    */
-  aggregate<A, R>(aggregation: Aggregation<V, A, R>, options: WindowAggregateOptions<K0, V>): Stream<K, WindowResult<K, R>> {
+  aggregate<A, R>(
+    aggregation: Aggregation<V, A, R>,
+    options: WindowAggregateOptions<K0, V>,
+  ): Stream<K, WindowResult<K, R>> {
     const agg = checkAggregation(aggregation as Aggregation<unknown, unknown, unknown>)
     const src = this.#src
     const spec = this.#spec
     const time = this.#time
-    if (options === null || typeof options !== 'object' || (options.emit !== 'final' && options.emit !== 'update')) {
-      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, "aggregate: choose when windows emit: { emit: 'final' } (once, at close) or { emit: 'update' } (on every change)")
+    if (
+      options === null ||
+      typeof options !== 'object' ||
+      (options.emit !== 'final' && options.emit !== 'update')
+    ) {
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        "aggregate: choose when windows emit: { emit: 'final' } (once, at close) or { emit: 'update' } (on every change)",
+      )
     }
     const updateEveryMs = options.updateEveryMs ?? 0
     if (!Number.isInteger(updateEveryMs) || updateEveryMs < 0) {
-      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `aggregate: updateEveryMs must be a whole number of ms ≥ 0, got ${updateEveryMs}`)
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        `aggregate: updateEveryMs must be a whole number of ms ≥ 0, got ${updateEveryMs}`,
+      )
     }
     if (updateEveryMs > 0 && options.emit !== 'update') {
-      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, "aggregate: updateEveryMs rate-limits emit: 'update'; with emit: 'final' each window emits once anyway")
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        "aggregate: updateEveryMs rate-limits emit: 'update'; with emit: 'final' each window emits once anyway",
+      )
     }
     const late = options.late ?? 'dlq'
     if (late !== 'dlq' && late !== 'drop' && typeof late !== 'function') {
-      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, "aggregate: late must be 'dlq', 'drop' or a function receiving the late stream")
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        "aggregate: late must be 'dlq', 'drop' or a function receiving the late stream",
+      )
     }
     const durable = options.durable ?? time.mode === 'event'
     if (durable && options.name === undefined) {
@@ -101,10 +127,16 @@ export class WindowedStream<K, V, K0 = unknown> {
       )
     }
     if (spec.kind === 'session' && typeof agg.merge !== 'function') {
-      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'aggregate: session windows merge sessions, so the aggregation needs a merge function')
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        'aggregate: session windows merge sessions, so the aggregation needs a merge function',
+      )
     }
     if (spec.kind === 'sliding' && !durable) {
-      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'aggregate: sliding windows keep their records in durable state; durable: false is not supported')
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        'aggregate: sliding windows keep their records in durable state; durable: false is not supported',
+      )
     }
     const topology = src.topology
     const name = operatorName(src, 'window', options.name)
@@ -155,7 +187,11 @@ export class WindowedStream<K, V, K0 = unknown> {
   }
 }
 
-function logicFor(spec: WindowSpec, agg: Aggregation<unknown, unknown, unknown>, processing: boolean): WindowLogic<unknown> {
+function logicFor(
+  spec: WindowSpec,
+  agg: Aggregation<unknown, unknown, unknown>,
+  processing: boolean,
+): WindowLogic<unknown> {
   switch (spec.kind) {
     case 'tumbling':
     case 'hopping':

@@ -54,7 +54,10 @@ export class StateStores<V> {
   init(init: ProcessorInit): void {
     this.#init = init
     this.#metrics = stateMetrics(init.metrics)
-    this.#unregister = this.#metrics.register({ operator: this.#o.operator, partitions: () => this.#parts.values() })
+    this.#unregister = this.#metrics.register({
+      operator: this.#o.operator,
+      partitions: () => this.#parts.values(),
+    })
   }
 
   get(partition: number): PartitionStore<V> | undefined {
@@ -95,10 +98,14 @@ export class StateStores<V> {
           n += batch.length
         }
       } catch (cause) {
-        throw new WeirError(ErrorCode.STATE_RESTORE_FAILED, `${this.#o.operator}: restoring partition ${partition} from ${topic} failed`, {
-          cause,
-          retriable: true,
-        })
+        throw new WeirError(
+          ErrorCode.STATE_RESTORE_FAILED,
+          `${this.#o.operator}: restoring partition ${partition} from ${topic} failed`,
+          {
+            cause,
+            retriable: true,
+          },
+        )
       }
       const sig = store.meta.signature
       if (sig !== undefined && sig !== this.#o.signature) {
@@ -111,7 +118,12 @@ export class StateStores<V> {
       }
       this.metrics.restoreSeconds.observe((performance.now() - started) / 1000, this.#labels)
       this.metrics.restoredRecords.inc(this.#labels, n)
-      init.logger.debug('state restored', { partition, records: n, keys: store.size, ms: Math.round(performance.now() - started) })
+      init.logger.debug('state restored', {
+        partition,
+        records: n,
+        keys: store.size,
+        ms: Math.round(performance.now() - started),
+      })
     }
     if (this.#parts.has(partition)) return undefined
     this.#parts.set(partition, store)

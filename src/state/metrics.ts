@@ -32,7 +32,8 @@ export function stateMetrics(registry: MetricsRegistry): StateMetrics {
   registry.collect('weir_state_keys', 'Keys held in state, per operator and input partition', () => {
     const out: Array<{ labels: Record<string, string>; value: number }> = []
     for (const s of sources) {
-      for (const p of s.partitions()) out.push({ labels: { operator: s.operator, partition: String(p.partition) }, value: p.size })
+      for (const p of s.partitions())
+        out.push({ labels: { operator: s.operator, partition: String(p.partition) }, value: p.size })
     }
     return out
   })
@@ -44,14 +45,26 @@ export function stateMetrics(registry: MetricsRegistry): StateMetrics {
     }),
   )
   const m: StateMetrics = {
-    restoreSeconds: registry.histogram('weir_state_restore_seconds', 'Time to restore a partition of state from its changelog'),
-    restoredRecords: registry.counter('weir_state_restored_records_total', 'Changelog records read while restoring state'),
-    changelogWrites: registry.counter('weir_state_changelog_writes_total', 'Records written to state changelogs'),
+    restoreSeconds: registry.histogram(
+      'weir_state_restore_seconds',
+      'Time to restore a partition of state from its changelog',
+    ),
+    restoredRecords: registry.counter(
+      'weir_state_restored_records_total',
+      'Changelog records read while restoring state',
+    ),
+    changelogWrites: registry.counter(
+      'weir_state_changelog_writes_total',
+      'Records written to state changelogs',
+    ),
     replaySkipped: registry.counter(
       'weir_state_replay_skipped_total',
       'Input records skipped after a restore because the restored state already included them',
     ),
-    evicted: registry.counter('weir_state_evicted_total', 'Keys dropped from state to bound memory, by reason (ttl, max-keys)'),
+    evicted: registry.counter(
+      'weir_state_evicted_total',
+      'Keys dropped from state to bound memory, by reason (ttl, max-keys)',
+    ),
     register(source) {
       sources.add(source)
       return () => sources.delete(source)

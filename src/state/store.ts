@@ -72,7 +72,8 @@ export class PartitionStore<V> implements KeyValueStore<V> {
 
   put(key: string, value: V, origin?: RecordOrigin): void {
     const slot = this.#slots.get(key)
-    if (slot === undefined) this.#slots.set(key, { v: value, t: origin?.topic, o: origin?.offset ?? -1, restored: false })
+    if (slot === undefined)
+      this.#slots.set(key, { v: value, t: origin?.topic, o: origin?.offset ?? -1, restored: false })
     else {
       slot.v = value
       slot.restored = false
@@ -122,7 +123,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
   /** True if the restored value of `key` already includes this record. */
   appliedTo(key: string, origin: RecordOrigin): boolean {
     const s = this.#slots.get(key)
-    return s !== undefined && s.restored && s.t === origin.topic && origin.offset <= s.o
+    return s?.restored === true && s.t === origin.topic && origin.offset <= s.o
   }
 
   /** The operator's own progress (watermark, …), persisted with the offsets. */
@@ -157,7 +158,10 @@ export class PartitionStore<V> implements KeyValueStore<V> {
   restoreRecord(key: string, value: string | null): void {
     if (key === META_KEY) {
       if (value === null) return
-      const { applied, ...meta } = JSON.parse(value) as { applied?: Record<string, number> } & Record<string, unknown>
+      const { applied, ...meta } = JSON.parse(value) as { applied?: Record<string, number> } & Record<
+        string,
+        unknown
+      >
       for (const [topic, offset] of Object.entries(applied ?? {})) {
         this.#restoredApplied.set(topic, offset)
         this.#applied.set(topic, offset)

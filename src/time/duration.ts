@@ -16,11 +16,17 @@ export function toMillis(d: Duration, what: string, options: { allowZero?: boole
   if (typeof d === 'number') ms = d
   else {
     const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(typeof d === 'string' ? d.trim() : '')
-    if (m === null) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: expected milliseconds or a duration like '30s' or '5m', got ${JSON.stringify(d)}`)
+    if (m === null)
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        `${what}: expected milliseconds or a duration like '30s' or '5m', got ${JSON.stringify(d)}`,
+      )
     ms = Number(m[1]) * UNIT[m[2]!]!
   }
   if (!Number.isFinite(ms) || ms < 0 || (ms === 0 && !options.allowZero) || !Number.isInteger(ms)) {
-    const expected = options.allowZero ? 'a whole number of milliseconds ≥ 0' : 'a whole number of milliseconds > 0'
+    const expected = options.allowZero
+      ? 'a whole number of milliseconds ≥ 0'
+      : 'a whole number of milliseconds > 0'
     throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: expected ${expected}, got ${JSON.stringify(d)}`)
   }
   return ms

@@ -35,19 +35,31 @@ export interface ResolvedTime<V> {
 export function resolveTime<V>(options: TimeOptions<V>, defaultCheckEvery: number): ResolvedTime<V> {
   const mode = options.time ?? 'event'
   if (mode !== 'event' && mode !== 'processing') {
-    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `window: time must be 'event' or 'processing', got ${JSON.stringify(mode)}`)
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      `window: time must be 'event' or 'processing', got ${JSON.stringify(mode)}`,
+    )
   }
   if (options.timestamp !== undefined && typeof options.timestamp !== 'function') {
-    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'window: timestamp must be a function (value, record) => epoch ms')
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      'window: timestamp must be a function (value, record) => epoch ms',
+    )
   }
   if (mode === 'processing' && options.timestamp !== undefined) {
-    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, "window: timestamp is for event time; remove it or use time: 'event'")
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      "window: timestamp is for event time; remove it or use time: 'event'",
+    )
   }
   return {
     mode,
     timestamp: options.timestamp,
     watermark: {
-      outOfOrderness: options.outOfOrderness === undefined ? 0 : toMillis(options.outOfOrderness, 'outOfOrderness', { allowZero: true }),
+      outOfOrderness:
+        options.outOfOrderness === undefined
+          ? 0
+          : toMillis(options.outOfOrderness, 'outOfOrderness', { allowZero: true }),
       idleTimeout: options.idleTimeout === undefined ? 30_000 : toMillis(options.idleTimeout, 'idleTimeout'),
       followWallClock: options.closeOnWallClock ?? true,
     },
@@ -63,9 +75,15 @@ export function recordTime<V>(t: ResolvedTime<V>, record: WeirRecord<unknown, V>
   if (t.mode === 'processing') return now
   const time = t.timestamp === undefined ? record.timestamp : t.timestamp(record.value, record)
   if (typeof time !== 'number' || !Number.isFinite(time)) {
-    throw new WeirError(ErrorCode.VALIDATION_FAILED, `event time is not a finite epoch-ms number: ${String(time)}`, {
-      details: [{ rule: 'event-time', field: 'timestamp', message: 'expected epoch milliseconds', value: time }],
-    })
+    throw new WeirError(
+      ErrorCode.VALIDATION_FAILED,
+      `event time is not a finite epoch-ms number: ${String(time)}`,
+      {
+        details: [
+          { rule: 'event-time', field: 'timestamp', message: 'expected epoch milliseconds', value: time },
+        ],
+      },
+    )
   }
   return time
 }

@@ -43,7 +43,11 @@ export type WindowSpec = TumblingWindows | HoppingWindows | SlidingWindows | Ses
  * tumbling({ size: '5m', grace: '30s' })
  */
 export function tumbling(options: { size: Duration; grace?: Duration }): TumblingWindows {
-  return { kind: 'tumbling', size: toMillis(options.size, 'tumbling size'), grace: grace(options.grace, 'tumbling') }
+  return {
+    kind: 'tumbling',
+    size: toMillis(options.size, 'tumbling size'),
+    grace: grace(options.grace, 'tumbling'),
+  }
 }
 
 /**
@@ -55,7 +59,11 @@ export function tumbling(options: { size: Duration; grace?: Duration }): Tumblin
 export function hopping(options: { size: Duration; advance: Duration; grace?: Duration }): HoppingWindows {
   const size = toMillis(options.size, 'hopping size')
   const advance = toMillis(options.advance, 'hopping advance')
-  if (advance > size) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `hopping: advance (${advance} ms) must not exceed size (${size} ms)`)
+  if (advance > size)
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      `hopping: advance (${advance} ms) must not exceed size (${size} ms)`,
+    )
   return { kind: 'hopping', size, advance, grace: grace(options.grace, 'hopping') }
 }
 
@@ -67,7 +75,11 @@ export function hopping(options: { size: Duration; advance: Duration; grace?: Du
  * sliding({ size: '1m', grace: '10s' })
  */
 export function sliding(options: { size: Duration; grace?: Duration }): SlidingWindows {
-  return { kind: 'sliding', size: toMillis(options.size, 'sliding size'), grace: grace(options.grace, 'sliding') }
+  return {
+    kind: 'sliding',
+    size: toMillis(options.size, 'sliding size'),
+    grace: grace(options.grace, 'sliding'),
+  }
 }
 
 /**
@@ -78,7 +90,11 @@ export function sliding(options: { size: Duration; grace?: Duration }): SlidingW
  * session({ gap: '30m' })
  */
 export function session(options: { gap: Duration; grace?: Duration }): SessionWindows {
-  return { kind: 'session', gap: toMillis(options.gap, 'session gap'), grace: grace(options.grace, 'session') }
+  return {
+    kind: 'session',
+    gap: toMillis(options.gap, 'session gap'),
+    grace: grace(options.grace, 'session'),
+  }
 }
 
 function grace(d: Duration | undefined, kind: string): number {

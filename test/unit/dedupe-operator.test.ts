@@ -11,7 +11,14 @@ interface Ev {
 function deduped(options: { within?: string; maxKeys?: number; durable?: boolean; time?: 'event' } = {}) {
   const p = pipeline('dd')
   p.stream<Ev>('in')
-    .dedupe({ key: (e) => e.id, within: (options.within ?? '60s') as '60s', maxKeys: options.maxKeys, durable: options.durable, time: options.time, name: options.durable ? 'seen' : undefined })
+    .dedupe({
+      key: (e) => e.id,
+      within: (options.within ?? '60s') as '60s',
+      maxKeys: options.maxKeys,
+      durable: options.durable,
+      time: options.time,
+      name: options.durable ? 'seen' : undefined,
+    })
     .map((e) => e.id)
     .to('out')
   return p
@@ -41,25 +48,40 @@ describe('dedupe', () => {
   it('keys expire on the clock, so memory shrinks with no input', async () => {
     const d = new TestDriver(deduped({ within: '10s' }))
     d.input<Ev>('in').pipeAll([{ id: 'a' }, { id: 'b' }, { id: 'c' }])
-    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_keys, { 'operator=dedupe-1,partition=0': 3 })
+    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_keys, {
+      'operator=dedupe-1,partition=0': 3,
+    })
     await d.advance(10_000)
-    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_keys, { 'operator=dedupe-1,partition=0': 0 })
+    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_keys, {
+      'operator=dedupe-1,partition=0': 0,
+    })
   })
 
   it('keeps at most maxKeys, forgetting the least recently seen first', async () => {
     const d = new TestDriver(deduped({ maxKeys: 2 }))
     const input = d.input<Ev>('in')
     input.pipeAll([{ id: 'a' }, { id: 'b' }, { id: 'a' }, { id: 'c' }])
-    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_keys, { 'operator=dedupe-1,partition=0': 2 })
+    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_keys, {
+      'operator=dedupe-1,partition=0': 2,
+    })
     input.pipeAll([{ id: 'a' }, { id: 'b' }])
-    assert.deepEqual(ids(d), ['a', 'b', 'c', 'b'], 'b was forgotten (a was seen more recently), so it passes again')
-    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_evicted_total, { 'operator=dedupe-1,reason=max-keys': 2 })
+    assert.deepEqual(
+      ids(d),
+      ['a', 'b', 'c', 'b'],
+      'b was forgotten (a was seen more recently), so it passes again',
+    )
+    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_evicted_total, {
+      'operator=dedupe-1,reason=max-keys': 2,
+    })
   })
 
   it('event time: the span is measured in record timestamps', async () => {
     const d = new TestDriver(deduped({ within: '10s', time: 'event' }))
     const input = d.input<Ev>('in')
-    input.pipe({ id: 'a' }, { timestamp: 1_000_000 }).pipe({ id: 'a' }, { timestamp: 1_009_999 }).pipe({ id: 'a' }, { timestamp: 1_010_000 })
+    input
+      .pipe({ id: 'a' }, { timestamp: 1_000_000 })
+      .pipe({ id: 'a' }, { timestamp: 1_009_999 })
+      .pipe({ id: 'a' }, { timestamp: 1_010_000 })
     assert.deepEqual(ids(d), ['a', 'a'])
   })
 
@@ -75,13 +97,20 @@ describe('dedupe', () => {
     const d2 = new TestDriver(deduped({ durable: true }), { broker: d1.broker, startTime: d1.clock.now() })
     await d2.init()
     d2.input<Ev>('in').pipe({ id: 'c' }, { offset: 2 }).pipe({ id: 'a' }).pipe({ id: 'd' })
-    assert.deepEqual(ids(d2).slice(3), ['c', 'd'], 'c is the same record re-read: it passes; a is a real repeat')
+    assert.deepEqual(
+      ids(d2).slice(3),
+      ['c', 'd'],
+      'c is the same record re-read: it passes; a is a real repeat',
+    )
   })
 
   it('checks its options', () => {
     const s = pipeline('bad').stream<Ev>('in')
     assert.throws(() => s.dedupe({ key: (e) => e.id, within: 0 }), /dedupe within/)
     assert.throws(() => s.dedupe({ key: (e) => e.id, within: '1m', durable: true }), /needs a stable `name`/)
-    assert.throws(() => s.dedupe({ key: (e) => e.id, within: '1m', maxKeys: 0 }), /maxKeys must be a positive integer/)
+    assert.throws(
+      () => s.dedupe({ key: (e) => e.id, within: '1m', maxKeys: 0 }),
+      /maxKeys must be a positive integer/,
+    )
   })
 })

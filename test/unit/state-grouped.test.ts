@@ -14,7 +14,10 @@ function totals(ttl?: string) {
   const p = pipeline('fares')
   p.stream<Trip>('trips')
     .groupBy((t) => t.driver)
-    .aggregate(aggregations({ total: sum((t: Trip) => t.fare), top: max((t: Trip) => t.fare) }), { name: 'totals', ttl: ttl as '1h' | undefined })
+    .aggregate(aggregations({ total: sum((t: Trip) => t.fare), top: max((t: Trip) => t.fare) }), {
+      name: 'totals',
+      ttl: ttl as '1h' | undefined,
+    })
     .to('driver-totals')
   return p
 }
@@ -23,7 +26,10 @@ describe('grouped (unwindowed) aggregates', () => {
   it('emit the running result per key on every record', async () => {
     const d = new TestDriver(totals())
     await d.init()
-    d.input<Trip>('trips').pipe({ driver: 'x', fare: 10 }, { key: 'x' }).pipe({ driver: 'y', fare: 5 }, { key: 'y' }).pipe({ driver: 'x', fare: 30 }, { key: 'x' })
+    d.input<Trip>('trips')
+      .pipe({ driver: 'x', fare: 10 }, { key: 'x' })
+      .pipe({ driver: 'y', fare: 5 }, { key: 'y' })
+      .pipe({ driver: 'x', fare: 30 }, { key: 'x' })
     assert.deepEqual(d.output('driver-totals').keyValues(), [
       ['x', { total: 10, top: 10 }],
       ['y', { total: 5, top: 5 }],
@@ -35,10 +41,15 @@ describe('grouped (unwindowed) aggregates', () => {
     const p = pipeline('cr')
     const g = p.stream<Trip>('trips').groupByKey()
     g.count({ name: 'n' }).to('counts')
-    g.reduce((a, b) => (b.fare > a.fare ? b : a), { name: 'best' }).map((t) => t.fare).to('best')
+    g.reduce((a, b) => (b.fare > a.fare ? b : a), { name: 'best' })
+      .map((t) => t.fare)
+      .to('best')
     const d = new TestDriver(p)
     await d.init()
-    d.input<Trip>('trips').pipe({ driver: 'x', fare: 10 }, { key: 'x' }).pipe({ driver: 'x', fare: 3 }, { key: 'x' }).pipe({ driver: 'x', fare: 12 }, { key: 'x' })
+    d.input<Trip>('trips')
+      .pipe({ driver: 'x', fare: 10 }, { key: 'x' })
+      .pipe({ driver: 'x', fare: 3 }, { key: 'x' })
+      .pipe({ driver: 'x', fare: 12 }, { key: 'x' })
     assert.deepEqual(d.output('counts').values(), [1, 2, 3])
     assert.deepEqual(d.output('best').values(), [10, 10, 12])
   })
@@ -54,7 +65,9 @@ describe('grouped (unwindowed) aggregates', () => {
 
     const d2 = new TestDriver(totals(), { broker: d1.broker })
     await d2.init()
-    d2.input<Trip>('trips').pipe({ driver: 'x', fare: 20 }, { key: 'x', offset: 1 }).pipe({ driver: 'x', fare: 1 }, { key: 'x' })
+    d2.input<Trip>('trips')
+      .pipe({ driver: 'x', fare: 20 }, { key: 'x', offset: 1 })
+      .pipe({ driver: 'x', fare: 1 }, { key: 'x' })
     assert.deepEqual(d2.output('driver-totals').values().at(-1), { total: 31, top: 20 })
   })
 
@@ -69,7 +82,9 @@ describe('grouped (unwindowed) aggregates', () => {
     d.input<Trip>('trips').pipe({ driver: 'x', fare: 1 }, { key: 'x' })
     assert.deepEqual(d.output('driver-totals').values().at(-1), { total: 1, top: 1 }, 'x starts over')
     await d.checkpoint()
-    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_evicted_total, { 'operator=totals,reason=ttl': 1 })
+    assert.deepEqual((d.metrics as Metrics).snapshot().weir_state_evicted_total, {
+      'operator=totals,reason=ttl': 1,
+    })
   })
 
   it('needs a name for durable state', () => {

@@ -22,10 +22,13 @@ function traffic(size = 1000): Pipeline {
   p.stream<Reading>('readings')
     .groupBy((r) => r.sensor)
     .window(tumbling({ size, grace: 200 }), { timestamp: (r) => r.t })
-    .aggregate(aggregations({ n: count(), avg: avg((r: Reading) => r.speed), var: variance((r: Reading) => r.speed) }), {
-      name: 'agg',
-      emit: 'final',
-    })
+    .aggregate(
+      aggregations({ n: count(), avg: avg((r: Reading) => r.speed), var: variance((r: Reading) => r.speed) }),
+      {
+        name: 'agg',
+        emit: 'final',
+      },
+    )
     .to('out')
   return p
 }
@@ -49,7 +52,10 @@ function inputs(n: number): Input[] {
     clock += Math.floor(rand() * 60)
     const s = Math.floor(rand() * 6)
     const jitter = rand() < 0.1 ? Math.floor(rand() * 1500) : 0
-    out.push({ partition: s % 2, value: { sensor: `s${s}`, t: T0 + clock - jitter, speed: Math.round(rand() * 100) } })
+    out.push({
+      partition: s % 2,
+      value: { sensor: `s${s}`, t: T0 + clock - jitter, speed: Math.round(rand() * 100) },
+    })
   }
   return out
 }
@@ -85,7 +91,9 @@ describe('durable window state', () => {
   it('is restored from its changelog: a second instance continues the open windows', async () => {
     const d1 = new TestDriver(traffic(), { startTime: T0 })
     await d1.init()
-    d1.input<Reading>('readings').pipe({ sensor: 'a', t: T0 + 100, speed: 10 }, { key: 'a' }).pipe({ sensor: 'a', t: T0 + 200, speed: 20 }, { key: 'a' })
+    d1.input<Reading>('readings')
+      .pipe({ sensor: 'a', t: T0 + 100, speed: 10 }, { key: 'a' })
+      .pipe({ sensor: 'a', t: T0 + 200, speed: 20 }, { key: 'a' })
     await d1.checkpoint()
     assert.ok(d1.broker.all('traffic-agg-changelog').length > 0, 'the changelog holds the open window')
 
@@ -97,7 +105,10 @@ describe('durable window state', () => {
     assert.equal(w?.value.n, 3, 'two records from before the restart, one after')
     assert.equal(w?.value.avg, 30)
     assert.ok(Math.abs(w!.value.var! - 1400 / 3) < 1e-9)
-    const restored = (d2.metrics as Metrics).snapshot().weir_state_restored_records_total as Record<string, number>
+    const restored = (d2.metrics as Metrics).snapshot().weir_state_restored_records_total as Record<
+      string,
+      number
+    >
     assert.ok(Object.values(restored)[0]! >= 2)
   })
 
@@ -117,15 +128,25 @@ describe('durable window state', () => {
     d2.input<Reading>('readings').pipe({ sensor: 'a', t: T0 + 200, speed: 20 }, { key: 'a', offset: 1 })
     await d2.advance(5000)
     assert.deepEqual(
-      d2.output<Agg>('out').values().map((w) => w.value.n),
+      d2
+        .output<Agg>('out')
+        .values()
+        .map((w) => w.value.n),
       [2],
       'the re-read record is not counted twice',
     )
-    const skipped = (d2.metrics as Metrics).snapshot().weir_state_replay_skipped_total as Record<string, number>
+    const skipped = (d2.metrics as Metrics).snapshot().weir_state_replay_skipped_total as Record<
+      string,
+      number
+    >
     assert.deepEqual(skipped, { 'operator=agg': 1 })
   })
 
-  for (const variant of ['after a checkpoint', 'after the changelog flush, before the commit', 'between checkpoints'] as const) {
+  for (const variant of [
+    'after a checkpoint',
+    'after the changelog flush, before the commit',
+    'between checkpoints',
+  ] as const) {
     it(`a crash ${variant} and a restart give the clean run's results (no window lost, repeats identical)`, async () => {
       const list = inputs(240)
       const at = offsets(list)
@@ -158,21 +179,30 @@ describe('durable window state', () => {
         await b.init()
         const input = b.input<Reading>('readings')
         list.forEach((x, i) => {
-          if (at[i]! >= committed[x.partition]!) input.pipe(x.value, { key: x.value.sensor, partition: x.partition, offset: at[i] })
+          if (at[i]! >= committed[x.partition]!)
+            input.pipe(x.value, { key: x.value.sensor, partition: x.partition, offset: at[i] })
         })
         await b.advance(3_600_000)
 
         const got = byWindow(b)
-        assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort(), `crash at ${crashAt}: the same windows`)
+        assert.deepEqual(
+          [...got.keys()].sort(),
+          [...expected.keys()].sort(),
+          `crash at ${crashAt}: the same windows`,
+        )
         for (const [k, values] of got) {
-          for (const v of values) assert.equal(v, expected.get(k)![0], `crash at ${crashAt}: ${k} equals the clean run's`)
+          for (const v of values)
+            assert.equal(v, expected.get(k)![0], `crash at ${crashAt}: ${k} equals the clean run's`)
         }
         assert.deepEqual(lateOffsets(b), lateOffsets(clean), `crash at ${crashAt}: the same late records`)
-        const snap = (b.metrics as Metrics).snapshot().weir_state_replay_skipped_total as Record<string, number> | undefined
+        const snap = (b.metrics as Metrics).snapshot().weir_state_replay_skipped_total as
+          | Record<string, number>
+          | undefined
         skipped += snap?.['operator=agg'] ?? 0
         repeats += [...got.values()].filter((v) => v.length > 1).length
       }
-      if (variant === 'after the changelog flush, before the commit') assert.ok(skipped > 0, 're-read records were skipped')
+      if (variant === 'after the changelog flush, before the commit')
+        assert.ok(skipped > 0, 're-read records were skipped')
       else assert.equal(skipped, 0)
       assert.ok(repeats > 0, 'some windows were emitted again after the restart (identically)')
     })
@@ -186,7 +216,11 @@ describe('durable window state', () => {
     r.pipe({ sensor: 'a', t: T0 + 5000, speed: 10 }, { key: 'a' })
     assert.equal(d.output('out').size, 1)
     const windowKey = `a\u0001${T0}`
-    const last = () => d.broker.all('traffic-agg-changelog').filter((x) => x.key?.toString() === windowKey).at(-1)
+    const last = () =>
+      d.broker
+        .all('traffic-agg-changelog')
+        .filter((x) => x.key?.toString() === windowKey)
+        .at(-1)
     await d.checkpoint()
     assert.notEqual(last()?.value, null, 'checkpoint 1 carries the emitted result; the window is kept')
     await d.checkpoint()
@@ -197,7 +231,10 @@ describe('durable window state', () => {
     const d1 = new TestDriver(traffic(), { startTime: T0 })
     await d1.init()
     const r = d1.input<Reading>('readings')
-    r.pipe({ sensor: 'a', t: T0 + 100, speed: 10 }, { key: 'a' }).pipe({ sensor: 'a', t: T0 + 5000, speed: 10 }, { key: 'a' })
+    r.pipe({ sensor: 'a', t: T0 + 100, speed: 10 }, { key: 'a' }).pipe(
+      { sensor: 'a', t: T0 + 5000, speed: 10 },
+      { key: 'a' },
+    )
     await d1.checkpoint()
     const d2 = new TestDriver(traffic(), { startTime: T0, broker: d1.broker })
     await d2.init()
@@ -228,10 +265,17 @@ describe('durable window state', () => {
     await d1.task.revoked([{ topic: 'readings', partition: 1 }], async () => {})
     const d2 = new TestDriver(traffic(), { startTime: T0, partitions: 2, broker: d1.broker })
     await d2.init()
-    d2.input<Reading>('readings').pipe({ sensor: 'b', t: T0 + 300, speed: 50 }, { key: 'b', partition: 1, offset: 1 })
+    d2.input<Reading>('readings').pipe(
+      { sensor: 'b', t: T0 + 300, speed: 50 },
+      { key: 'b', partition: 1, offset: 1 },
+    )
     await d2.advance(5000)
     assert.deepEqual(
-      d2.output<Agg>('out').values().filter((w) => w.key === 'b').map((w) => w.value.avg),
+      d2
+        .output<Agg>('out')
+        .values()
+        .filter((w) => w.key === 'b')
+        .map((w) => w.value.avg),
       [40],
     )
   })
@@ -239,14 +283,19 @@ describe('durable window state', () => {
   it('reports keys and restore time in metrics', async () => {
     const d1 = new TestDriver(traffic(), { startTime: T0 })
     await d1.init()
-    d1.input<Reading>('readings').pipe({ sensor: 'a', t: T0, speed: 1 }, { key: 'a' }).pipe({ sensor: 'b', t: T0, speed: 1 }, { key: 'b' })
+    d1.input<Reading>('readings')
+      .pipe({ sensor: 'a', t: T0, speed: 1 }, { key: 'a' })
+      .pipe({ sensor: 'b', t: T0, speed: 1 }, { key: 'b' })
     const snap = (d1.metrics as Metrics).snapshot()
     assert.deepEqual(snap.weir_state_keys, { 'operator=agg,partition=0': 2 })
     assert.ok((snap.weir_state_bytes as Record<string, number>)['operator=agg']! > 0)
     await d1.checkpoint()
     const d2 = new TestDriver(traffic(), { startTime: T0, broker: d1.broker })
     await d2.init()
-    const restore = (d2.metrics as Metrics).snapshot().weir_state_restore_seconds as Record<string, { count: number }>
+    const restore = (d2.metrics as Metrics).snapshot().weir_state_restore_seconds as Record<
+      string,
+      { count: number }
+    >
     assert.equal(restore['operator=agg']?.count, 1)
   })
 })

@@ -60,7 +60,11 @@ describe('watermarks through windows over two partitions', () => {
       .to('out')
     return p
   }
-  const closed = (d: TestDriver) => d.output<WindowResult<string, number>>('out').values().map((w) => [w.key, w.start - T0, w.value])
+  const closed = (d: TestDriver) =>
+    d
+      .output<WindowResult<string, number>>('out')
+      .values()
+      .map((w) => [w.key, w.start - T0, w.value])
 
   it('a window closes only when every active partition has passed it', async () => {
     const d = new TestDriver(windows(false), { startTime: T0, partitions: 2 })
@@ -121,7 +125,15 @@ describe('time helpers', () => {
 
   it('the due queue pops keys in time order, grouping keys due at the same time', () => {
     const q = new DueQueue()
-    for (const [at, k] of [[5, 'e'], [1, 'a'], [3, 'c'], [1, 'b'], [9, 'z'], [2, 'x']] as const) q.push(at, k)
+    for (const [at, k] of [
+      [5, 'e'],
+      [1, 'a'],
+      [3, 'c'],
+      [1, 'b'],
+      [9, 'z'],
+      [2, 'x'],
+    ] as const)
+      q.push(at, k)
     assert.equal(q.size, 6)
     const order: string[] = []
     while (q.size > 0) order.push(...q.pop()!.keys)

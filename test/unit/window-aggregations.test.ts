@@ -32,7 +32,8 @@ function run<V, A, R>(agg: Aggregation<V, A, R>, values: readonly V[], times?: r
 
 /** Folds two halves separately and merges them, as session windows do. */
 function merged<V, A, R>(agg: Aggregation<V, A, R>, a: readonly V[], b: readonly V[]): R {
-  const fold = (vs: readonly V[], offset: number) => vs.reduce((acc, v, i) => agg.add(acc, v, offset + i), agg.init())
+  const fold = (vs: readonly V[], offset: number) =>
+    vs.reduce((acc, v, i) => agg.add(acc, v, offset + i), agg.init())
   return agg.result(agg.merge!(fold(a, 0), fold(b, a.length)))
 }
 
@@ -72,13 +73,33 @@ describe('aggregations', () => {
     const vals = [{ p: 'a' }, { p: 'b' }, { p: 'c' }, { p: 'd' }]
     const times = [20, 10, 30, 30]
     assert.deepEqual(run(first<{ p: string }>(), vals, times), { p: 'b' })
-    assert.equal(run(latest((v: { p: string }) => v.p), vals, times), 'd')
-    assert.equal(run(first((v: { p: string }) => v.p), [], []), null)
+    assert.equal(
+      run(
+        latest((v: { p: string }) => v.p),
+        vals,
+        times,
+      ),
+      'd',
+    )
+    assert.equal(
+      run(
+        first((v: { p: string }) => v.p),
+        [],
+        [],
+      ),
+      null,
+    )
   })
 
   it('sample keeps one value in n, in arrival order', () => {
     assert.deepEqual(run(sample(3), [1, 2, 3, 4, 5, 6, 7]), [1, 4, 7])
-    assert.deepEqual(run(sample(1, (x: number) => x * 10), [1, 2]), [10, 20])
+    assert.deepEqual(
+      run(
+        sample(1, (x: number) => x * 10),
+        [1, 2],
+      ),
+      [10, 20],
+    )
     assert.throws(() => sample(0), /positive integer/)
   })
 
@@ -105,7 +126,18 @@ describe('aggregations', () => {
     const a = [3, 9, 4]
     const b = [12, 1]
     const all = [...a, ...b]
-    for (const agg of [count(), sum(id), avg(id), min(id), max(id), variance(id), stddev(id), first<number>(), latest<number>(), sample(2)]) {
+    for (const agg of [
+      count(),
+      sum(id),
+      avg(id),
+      min(id),
+      max(id),
+      variance(id),
+      stddev(id),
+      first<number>(),
+      latest<number>(),
+      sample(2),
+    ]) {
       const want = run(agg as Aggregation<number, unknown, unknown>, all)
       const got = merged(agg as Aggregation<number, unknown, unknown>, a, b)
       if (typeof want === 'number') assert.ok(Math.abs((got as number) - want) < 1e-9)
@@ -113,7 +145,10 @@ describe('aggregations', () => {
     }
     const combined = aggregations({ n: count(), v: variance(id) })
     assert.equal(typeof combined.merge, 'function', 'mergeable when every part is')
-    assert.equal(aggregations({ r: reducer({ init: () => 0, add: (x: number) => x, result: (x) => x }) }).merge, undefined)
+    assert.equal(
+      aggregations({ r: reducer({ init: () => 0, add: (x: number) => x, result: (x) => x }) }).merge,
+      undefined,
+    )
   })
 
   it('the traffic aggregates over a 5-minute window', async () => {
@@ -144,8 +179,14 @@ describe('aggregations', () => {
     await d.init()
     const at = (min: number) => new Date(Date.UTC(2026, 0, 1, 12, min)).toISOString()
     const input = d.input<Reading>('traffic-raw')
-    input.pipe({ sensor_id: 'S1', timestamp: at(0), speed_mph: 50, volume_vph: 100, occupancy_percent: 10 }, { key: 'S1' })
-    input.pipe({ sensor_id: 'S1', timestamp: at(4), speed_mph: 70, volume_vph: 300, occupancy_percent: 30 }, { key: 'S1' })
+    input.pipe(
+      { sensor_id: 'S1', timestamp: at(0), speed_mph: 50, volume_vph: 100, occupancy_percent: 10 },
+      { key: 'S1' },
+    )
+    input.pipe(
+      { sensor_id: 'S1', timestamp: at(4), speed_mph: 70, volume_vph: 300, occupancy_percent: 30 },
+      { key: 'S1' },
+    )
     await d.advance(6 * 60_000)
     assert.deepEqual(d.output('traffic-aggregates').values(), [
       {

@@ -27,7 +27,8 @@ function tripsPerDriver(repartition: boolean) {
 }
 
 function pipe(d: TestDriver, trips: ReadonlyArray<[string, string, number, number]>): void {
-  for (const [trip, driver, t, partition] of trips) d.input<Trip>('trips').pipe({ trip, driver, t: T0 + t }, { key: trip, partition })
+  for (const [trip, driver, t, partition] of trips)
+    d.input<Trip>('trips').pipe({ trip, driver, t: T0 + t }, { key: trip, partition })
 }
 
 const results = (d: TestDriver) =>
@@ -76,7 +77,10 @@ describe('groupBy with repartition', () => {
     await d1.checkpoint()
     const d2 = new TestDriver(tripsPerDriver(true), { startTime: T0, partitions: 2, broker: d1.broker })
     await d2.init()
-    d2.input<Trip>('trips').pipe({ trip: 't4', driver: 'alice', t: T0 + 4000 }, { key: 't4', partition: 0, offset: 1 })
+    d2.input<Trip>('trips').pipe(
+      { trip: 't4', driver: 'alice', t: T0 + 4000 },
+      { key: 't4', partition: 0, offset: 1 },
+    )
     await d2.advance(120_000)
     assert.deepEqual(results(d2), [
       ['alice', 3],
@@ -88,6 +92,9 @@ describe('groupBy with repartition', () => {
 
   it('needs a name for its topic', () => {
     const s = pipeline('x').stream<Trip>('trips')
-    assert.throws(() => s.groupBy((t) => t.driver, { repartition: true }), /repartition needs a stable `name`/)
+    assert.throws(
+      () => s.groupBy((t) => t.driver, { repartition: true }),
+      /repartition needs a stable `name`/,
+    )
   })
 })

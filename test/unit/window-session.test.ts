@@ -15,11 +15,19 @@ interface Click {
 const T0 = Date.UTC(2026, 0, 1)
 type Out = WindowResult<string, { n: number; avg: number | null; vs: number[] }>
 
-function sessions(options: { gap: number; grace?: number; outOfOrderness?: number; emit?: 'final' | 'update' }) {
+function sessions(options: {
+  gap: number
+  grace?: number
+  outOfOrderness?: number
+  emit?: 'final' | 'update'
+}) {
   const p = pipeline('sessions')
   p.stream<Click>('clicks')
     .groupBy((c) => c.user)
-    .window(session({ gap: options.gap, grace: options.grace }), { timestamp: (c) => c.t, outOfOrderness: options.outOfOrderness })
+    .window(session({ gap: options.gap, grace: options.grace }), {
+      timestamp: (c) => c.t,
+      outOfOrderness: options.outOfOrderness,
+    })
     .aggregate(aggregations({ n: count(), avg: avg((c: Click) => c.v), vs: sample(1, (c: Click) => c.v) }), {
       name: 'visits',
       emit: options.emit ?? 'final',
@@ -97,7 +105,10 @@ describe('session windows', () => {
   })
 
   it('needs an aggregation that can merge', () => {
-    const w = pipeline('s').stream<Click>('c').groupByKey().window(session({ gap: 10 }))
+    const w = pipeline('s')
+      .stream<Click>('c')
+      .groupByKey()
+      .window(session({ gap: 10 }))
     const noMerge = reducer({ init: () => 0, add: (n: number) => n + 1, result: (n: number) => n })
     assert.throws(() => w.aggregate(noMerge, { name: 'x', emit: 'final' }), /needs a merge function/)
   })

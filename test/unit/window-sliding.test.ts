@@ -84,7 +84,11 @@ describe('sliding windows (Kafka Streams semantics)', () => {
     await d.checkpoint()
     await d.checkpoint()
     const changelog = d.broker.all('slide-slide-changelog').filter((r) => r.key?.toString().startsWith('a'))
-    assert.equal(changelog.at(-1)?.value, null, 'the key’s state is deleted (a tombstone) once its windows are emitted')
+    assert.equal(
+      changelog.at(-1)?.value,
+      null,
+      'the key’s state is deleted (a tombstone) once its windows are emitted',
+    )
   })
 
   it('update mode emits the window ending at each record as it arrives', async () => {
@@ -99,7 +103,13 @@ describe('sliding windows (Kafka Streams semantics)', () => {
   })
 
   it('needs durable state', () => {
-    const w = pipeline('s').stream<Ev>('c').groupByKey().window(sliding({ size: 10 }))
-    assert.throws(() => w.aggregate(count(), { name: 'x', emit: 'final', durable: false }), /sliding windows keep their records in durable state/)
+    const w = pipeline('s')
+      .stream<Ev>('c')
+      .groupByKey()
+      .window(sliding({ size: 10 }))
+    assert.throws(
+      () => w.aggregate(count(), { name: 'x', emit: 'final', durable: false }),
+      /sliding windows keep their records in durable state/,
+    )
   })
 })

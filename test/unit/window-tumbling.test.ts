@@ -17,7 +17,13 @@ interface Reading {
 const T0 = Date.UTC(2026, 0, 1)
 
 /** Counts and collects `v` per sensor in event-time windows; results on `out`. */
-function counting(options: { size: number; grace?: number; outOfOrderness?: number; closeOnWallClock?: boolean; late?: 'dlq' | 'drop' }) {
+function counting(options: {
+  size: number
+  grace?: number
+  outOfOrderness?: number
+  closeOnWallClock?: boolean
+  late?: 'dlq' | 'drop'
+}) {
   const p = pipeline('w')
   p.stream<Reading>('in')
     .groupBy((r) => r.s)
@@ -26,7 +32,11 @@ function counting(options: { size: number; grace?: number; outOfOrderness?: numb
       outOfOrderness: options.outOfOrderness,
       closeOnWallClock: options.closeOnWallClock,
     })
-    .aggregate(aggregations({ n: count(), vs: sample(1, (r: Reading) => r.v) }), { name: 'counts', emit: 'final', late: options.late })
+    .aggregate(aggregations({ n: count(), vs: sample(1, (r: Reading) => r.v) }), {
+      name: 'counts',
+      emit: 'final',
+      late: options.late,
+    })
     .to('out')
   return p
 }
@@ -50,7 +60,11 @@ describe('tumbling windows on event time', () => {
     const d = new TestDriver(counting({ size: 1000 }), { startTime: T0 })
     await d.init()
     pipe(d, ['a', 0, 1], ['a', 999, 2], ['a', 1000, 3])
-    assert.deepEqual(results(d), [[0, 1000, [1, 2]]], 'the record at 1000 closed [0, 1000) without joining it')
+    assert.deepEqual(
+      results(d),
+      [[0, 1000, [1, 2]]],
+      'the record at 1000 closed [0, 1000) without joining it',
+    )
     pipe(d, ['a', 2000, 4])
     assert.deepEqual(results(d), [
       [0, 1000, [1, 2]],
@@ -103,7 +117,11 @@ describe('tumbling windows on event time', () => {
     assert.equal(d.deadLetters().length, 1)
     assert.equal(dead?.info.code, ErrorCode.LATE_RECORD)
     assert.equal(dead?.info.stage, 'counts')
-    assert.deepEqual(JSON.parse(dead!.value!.toString()), { s: 'a', t: T0 + 999, v: 3 }, 'the original record')
+    assert.deepEqual(
+      JSON.parse(dead!.value!.toString()),
+      { s: 'a', t: T0 + 999, v: 3 },
+      'the original record',
+    )
     assert.match(dead!.info.message!, /late record/)
     assert.equal(d.metrics.counter('weir_window_late_records_total', '').get({ operator: 'counts' }), 1)
   })
@@ -167,11 +185,18 @@ describe('emit final vs update', () => {
     p.stream<Reading>('in')
       .groupBy((r) => r.s)
       .window(tumbling({ size: 10_000 }), { timestamp: (r) => r.t })
-      .aggregate(avg((r) => r.v), { name: 'avg', emit, updateEveryMs })
+      .aggregate(
+        avg((r) => r.v),
+        { name: 'avg', emit, updateEveryMs },
+      )
       .to('out')
     return p
   }
-  const values = (d: TestDriver) => d.output<WindowResult<string, number>>('out').values().map((w) => [w.start - T0, w.value])
+  const values = (d: TestDriver) =>
+    d
+      .output<WindowResult<string, number>>('out')
+      .values()
+      .map((w) => [w.start - T0, w.value])
 
   it('final emits one result per window, when it closes', async () => {
     const d = new TestDriver(averaging('final'), { startTime: T0 })
@@ -230,7 +255,10 @@ describe('hopping windows', () => {
     const d = new TestDriver(p, { startTime: T0 })
     await d.init()
     pipe(d, ['a', 7000, 0], ['a', 12_000, 0], ['a', 40_000, 0])
-    const got = d.output<WindowResult<string, number>>('out').values().map((w) => [w.start - T0, w.end - T0, w.value])
+    const got = d
+      .output<WindowResult<string, number>>('out')
+      .values()
+      .map((w) => [w.start - T0, w.end - T0, w.value])
     assert.deepEqual(got, [
       [0, 10_000, 1],
       [5000, 15_000, 2],
@@ -245,7 +273,10 @@ describe('processing-time windows without durable state', () => {
     p.stream<{ driver: string; lat: number }>('gps')
       .groupBy((g) => g.driver)
       .window(tumbling({ size: 100 }), { time: 'processing' })
-      .aggregate(latest((g: { lat: number }) => g.lat), { emit: 'final' })
+      .aggregate(
+        latest((g: { lat: number }) => g.lat),
+        { emit: 'final' },
+      )
       .to('driver-updates')
     return p
   }
@@ -261,7 +292,10 @@ describe('processing-time windows without durable state', () => {
     assert.equal(d.output('driver-updates').size, 0)
     await d.advance(50)
     assert.deepEqual(
-      d.output<WindowResult<string, number>>('driver-updates').values().map((w) => [w.key, w.value]),
+      d
+        .output<WindowResult<string, number>>('driver-updates')
+        .values()
+        .map((w) => [w.key, w.value]),
       [
         ['d1', 3],
         ['d2', 9],
@@ -276,7 +310,11 @@ describe('processing-time windows without durable state', () => {
     assert.deepEqual(await d.checkpoint(), [], 'nothing is committed past an unemitted record')
     await d.advance(100)
     gps.pipe({ driver: 'd1', lat: 3 })
-    assert.deepEqual(await d.checkpoint(), [{ topic: 'gps', partition: 0, offset: 2 }], 'the emitted window released its records')
+    assert.deepEqual(
+      await d.checkpoint(),
+      [{ topic: 'gps', partition: 0, offset: 2 }],
+      'the emitted window released its records',
+    )
     await d.close()
     assert.equal(d.output('driver-updates').size, 3, 'a clean stop emits the open window')
     assert.equal(d.committed('gps'), 3)
@@ -286,7 +324,10 @@ describe('processing-time windows without durable state', () => {
 describe('grouping and DSL checks', () => {
   it('logs once when the grouping key differs from the record key (state is per input partition)', async () => {
     const lines: string[] = []
-    const d = new TestDriver(counting({ size: 1000 }), { startTime: T0, logger: createLogger({ level: 'warn', write: (l) => lines.push(l) }) })
+    const d = new TestDriver(counting({ size: 1000 }), {
+      startTime: T0,
+      logger: createLogger({ level: 'warn', write: (l) => lines.push(l) }),
+    })
     await d.init()
     d.input<Reading>('in').pipe({ s: 'a', t: T0, v: 1 }, { key: 'a' })
     assert.equal(lines.length, 0)
@@ -304,16 +345,24 @@ describe('grouping and DSL checks', () => {
   })
 
   it('rejects unsound window definitions with clear errors', () => {
-    const g = pipeline('bad').stream<Reading>('in').groupBy((r) => r.s)
+    const g = pipeline('bad')
+      .stream<Reading>('in')
+      .groupBy((r) => r.s)
     const w = g.window(tumbling({ size: 1000 }))
     assert.throws(() => w.aggregate(count(), { emit: 'final' }), /durable window state needs a stable `name`/)
     assert.throws(() => w.aggregate(count(), { name: 'x' } as never), /choose when windows emit/)
-    assert.throws(() => w.aggregate(count(), { name: 'y', emit: 'final', updateEveryMs: 10 }), /rate-limits emit: 'update'/)
+    assert.throws(
+      () => w.aggregate(count(), { name: 'y', emit: 'final', updateEveryMs: 10 }),
+      /rate-limits emit: 'update'/,
+    )
     assert.throws(() => w.aggregate({} as never, { name: 'z', emit: 'final' }), /give an aggregation/)
     assert.throws(() => tumbling({ size: 0 }), /tumbling size: expected a whole number of milliseconds > 0/)
     assert.throws(() => tumbling({ size: '5 minutes' as never }), /duration like '30s'/)
     assert.throws(() => hopping({ size: 1000, advance: 2000 }), /advance .* must not exceed size/)
-    assert.throws(() => g.window(tumbling({ size: 1000 }), { time: 'processing', timestamp: (r) => r.t }), /timestamp is for event time/)
+    assert.throws(
+      () => g.window(tumbling({ size: 1000 }), { time: 'processing', timestamp: (r) => r.t }),
+      /timestamp is for event time/,
+    )
     assert.equal(tumbling({ size: '5m', grace: '30s' }).size, 300_000)
   })
 

@@ -41,7 +41,11 @@ export class GroupAggregate implements Processor {
   constructor(options: GroupAggregateOptions) {
     this.name = options.name
     this.#o = options
-    this.#state = new StateStores({ operator: options.name, changelog: options.changelog, signature: options.signature })
+    this.#state = new StateStores({
+      operator: options.name,
+      changelog: options.changelog,
+      signature: options.signature,
+    })
     this.#labels = { operator: options.name, reason: 'ttl' }
   }
 
@@ -49,7 +53,11 @@ export class GroupAggregate implements Processor {
     this.#init = init
     this.#state.init(init)
     const ttl = this.#o.ttl
-    if (ttl > 0) this.#timer = init.clock.setInterval(() => this.#expire(), Math.min(60_000, Math.max(1000, Math.floor(ttl / 10))))
+    if (ttl > 0)
+      this.#timer = init.clock.setInterval(
+        () => this.#expire(),
+        Math.min(60_000, Math.max(1000, Math.floor(ttl / 10))),
+      )
   }
 
   process(record: AnyRecord, ctx: RecordContext, emit: Emit): void | Promise<void> {
@@ -71,13 +79,22 @@ export class GroupAggregate implements Processor {
     store.markApplied(record)
     const value = o.aggregation.result(slot.a)
     return emit(
-      { key, value, headers: record.headers, timestamp: record.timestamp, topic: record.topic, partition: record.partition, offset: record.offset },
+      {
+        key,
+        value,
+        headers: record.headers,
+        timestamp: record.timestamp,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+      },
       ctx,
     )
   }
 
   async assigned(partitions: readonly TopicPartition[]): Promise<void> {
-    for (const p of mine(partitions, this.#o.sourceTopics)) if (this.#state.get(p) === undefined) await this.#state.restore(p)
+    for (const p of mine(partitions, this.#o.sourceTopics))
+      if (this.#state.get(p) === undefined) await this.#state.restore(p)
   }
 
   revoked(partitions: readonly TopicPartition[]): void {
@@ -113,5 +130,7 @@ export class GroupAggregate implements Processor {
 
 /** The partitions of `partitions` that feed this operator. */
 export function mine(partitions: readonly TopicPartition[], sources: ReadonlySet<string>): Set<number> {
-  return new Set(partitions.filter((tp) => sources.size === 0 || sources.has(tp.topic)).map((tp) => tp.partition))
+  return new Set(
+    partitions.filter((tp) => sources.size === 0 || sources.has(tp.topic)).map((tp) => tp.partition),
+  )
 }

@@ -46,7 +46,11 @@ export class Dedupe implements Processor {
   constructor(options: DedupeOperatorOptions) {
     this.name = options.name
     this.#o = options
-    this.#state = new StateStores({ operator: options.name, changelog: options.changelog, signature: 'dedupe' })
+    this.#state = new StateStores({
+      operator: options.name,
+      changelog: options.changelog,
+      signature: 'dedupe',
+    })
     this.#labels = { operator: options.name }
     this.#ttlLabels = { operator: options.name, reason: 'ttl' }
     this.#maxKeyLabels = { operator: options.name, reason: 'max-keys' }
@@ -55,8 +59,14 @@ export class Dedupe implements Processor {
   init(init: ProcessorInit): void {
     this.#init = init
     this.#state.init(init)
-    this.#dropped = init.metrics.counter('weir_dedupe_dropped_total', 'Records dropped as repeats of a key seen within the dedupe span')
-    this.#timer = init.clock.setInterval(() => this.#expireAll(), Math.min(60_000, Math.max(1000, Math.floor(this.#o.within / 4))))
+    this.#dropped = init.metrics.counter(
+      'weir_dedupe_dropped_total',
+      'Records dropped as repeats of a key seen within the dedupe span',
+    )
+    this.#timer = init.clock.setInterval(
+      () => this.#expireAll(),
+      Math.min(60_000, Math.max(1000, Math.floor(this.#o.within / 4))),
+    )
   }
 
   process(record: AnyRecord, ctx: RecordContext, emit: Emit): void | Promise<void> {
@@ -83,7 +93,8 @@ export class Dedupe implements Processor {
 
   async assigned(partitions: readonly TopicPartition[]): Promise<void> {
     if (!this.#state.durable) return
-    for (const p of mine(partitions, this.#o.sourceTopics)) if (this.#state.get(p) === undefined) await this.#state.restore(p)
+    for (const p of mine(partitions, this.#o.sourceTopics))
+      if (this.#state.get(p) === undefined) await this.#state.restore(p)
   }
 
   revoked(partitions: readonly TopicPartition[]): void {
@@ -113,7 +124,11 @@ export class Dedupe implements Processor {
   /** Drops expired keys from the least recently seen end (at most `limit`, so a record never waits long). */
   #expire(store: PartitionStore<Seen>, now: number, limit: number): void {
     let n = 0
-    for (let e = store.oldest(); e !== undefined && n < limit && now - timeOf(e[1]) >= this.#o.within; e = store.oldest()) {
+    for (
+      let e = store.oldest();
+      e !== undefined && n < limit && now - timeOf(e[1]) >= this.#o.within;
+      e = store.oldest()
+    ) {
       store.delete(e[0])
       n++
     }

@@ -1,14 +1,26 @@
 import type { Cancel } from '../../core/clock.ts'
 import { ErrorCode, toWeirError, WeirError } from '../../core/errors.ts'
 import type { Counter, Labels } from '../../core/metrics.ts'
-import type { RawRecord, TopicPartition } from '../../core/record.ts'
+import type { TopicPartition } from '../../core/record.ts'
 import { tpKey } from '../../core/record.ts'
-import { type AnyRecord, type Emit, isPromise, type Outputs, type Processor, type ProcessorInit, type RecordContext } from '../../runtime/processor.ts'
+import {
+  type AnyRecord,
+  type Emit,
+  isPromise,
+  type Outputs,
+  type Processor,
+  type ProcessorInit,
+  type RecordContext,
+} from '../../runtime/processor.ts'
 import { StateStores } from '../../state/changelog.ts'
 import { encodeKey } from '../../state/keys.ts'
 import { type ResolvedTime, recordTime } from '../../time/event-time.ts'
 import { Watermarks } from '../../time/watermark.ts'
+import { CloseContext, Emission, NO_HEADERS, timerContext } from './window-emission.ts'
 import { type Release, type WindowOutput, WindowPartition } from './window-partition.ts'
+
+// biome-ignore lint/suspicious/noExplicitAny: the slot type is the window logic's own business
+type AnyPartition = WindowPartition<any>
 
 /** What differs between window kinds; the engine does time, state, closing and emitting. */
 export interface WindowLogic<S> {
@@ -42,8 +54,6 @@ export interface WindowOperatorOptions {
   readonly late: 'dlq' | 'drop' | 'port'
 }
 
-const NO_HEADERS = Object.freeze({})
-
 /**
  * A windowed aggregation. Per record: tell its time, move the watermark, apply it to its windows
  * (or treat it as late), emit updates (update mode), and close every window the watermark passed.
@@ -52,8 +62,7 @@ const NO_HEADERS = Object.freeze({})
 export class WindowOperator implements Processor {
   readonly name: string
   readonly #o: WindowOperatorOptions
-  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
-  readonly #parts = new Map<number, WindowPartition<any>>()
+  readonly #parts = new Map<number, AnyPartition>()
   readonly #state: StateStores<unknown>
   readonly #wms: Watermarks
   #init!: ProcessorInit
@@ -67,7 +76,11 @@ export class WindowOperator implements Processor {
   constructor(options: WindowOperatorOptions) {
     this.name = options.name
     this.#o = options
-    this.#state = new StateStores({ operator: options.name, changelog: options.changelog, signature: options.signature })
+    this.#state = new StateStores({
+      operator: options.name,
+      changelog: options.changelog,
+      signature: options.signature,
+    })
     this.#wms = new Watermarks(options.time.watermark)
     this.#labels = { operator: options.name }
   }
@@ -75,7 +88,10 @@ export class WindowOperator implements Processor {
   init(init: ProcessorInit): void {
     this.#init = init
     this.#state.init(init)
-    this.#late = init.metrics.counter('weir_window_late_records_total', 'Records that arrived after their windows closed (grace passed)')
+    this.#late = init.metrics.counter(
+      'weir_window_late_records_total',
+      'Records that arrived after their windows closed (grace passed)',
+    )
     this.#results = init.metrics.counter('weir_window_results_total', 'Window results emitted')
     this.#timer = init.clock.setInterval(() => this.#tick(), this.#o.time.checkEvery)
   }
@@ -203,8 +219,7 @@ export class WindowOperator implements Processor {
     return new Set(partitions.filter((tp) => src.size === 0 || src.has(tp.topic)).map((tp) => tp.partition))
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
-  #partition(p: number): WindowPartition<any> {
+  #partition(p: number): AnyPartition {
     let part = this.#parts.get(p)
     if (part === undefined) {
       part = new WindowPartition(this.#state.open(p))
@@ -213,8 +228,7 @@ export class WindowOperator implements Processor {
     return part
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
-  #persistProgress(part: WindowPartition<any>): void {
+  #persistProgress(part: AnyPartition): void {
     if (part.closedThrough === part.persistedClosed && !part.timesChanged) return
     const maxTime: Record<string, number> = {}
     const suffix = `:${part.partition}`
@@ -233,7 +247,8 @@ export class WindowOperator implements Processor {
       const now = this.#init.clock.now()
       const wm = this.#o.time.mode === 'processing' ? now : this.#wms.current(now)
       if (wm > this.#swept) this.#sweepAll(wm)
-      if (this.#o.updateEveryMs > 0) for (const part of this.#parts.values()) this.#flushPendingUpdates(part, now)
+      if (this.#o.updateEveryMs > 0)
+        for (const part of this.#parts.values()) this.#flushPendingUpdates(part, now)
     } catch (err) {
       this.#init.fail(toWeirError(err), timerContext(this.name))
     }
@@ -245,8 +260,7 @@ export class WindowOperator implements Processor {
   }
 
   /** Closes every window of the partition due at `wm`, in close-time order, and emits the results. */
-  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
-  #sweep(part: WindowPartition<any>, wm: number): void {
+  #sweep(part: AnyPartition, wm: number): void {
     if (wm > part.closedThrough) part.closedThrough = wm
     const through = part.closedThrough
     if (part.queue.size === 0 || part.queue.peek() > through) return
@@ -284,8 +298,7 @@ export class WindowOperator implements Processor {
     this.#emitClosed(part, out, done)
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
-  #emitClosed(part: WindowPartition<any>, out: readonly WindowOutput[], done: readonly string[]): void {
+  #emitClosed(part: AnyPartition, out: readonly WindowOutput[], done: readonly string[]): void {
     const releases: Release[] = []
     if (!part.store.durable) {
       for (const key of done) {
@@ -299,15 +312,23 @@ export class WindowOperator implements Processor {
     })
     const emit = this.#init.emit
     for (const o of out) {
-      const r = emit(this.#toRecord(o, part.lastTopic, part.partition, part.lastOffset), new CloseContext(this.name, o, part, emission))
+      const r = emit(
+        this.#toRecord(o, part.lastTopic, part.partition, part.lastOffset),
+        new CloseContext(this.name, o, part, emission),
+      )
       if (isPromise(r)) emission.await(r)
     }
     if (out.length > 0) this.#results.inc(this.#labels, out.length)
     emission.release()
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
-  #emitUpdates(part: WindowPartition<any>, record: AnyRecord, ctx: RecordContext, emit: Emit, now: number): void | Promise<void> {
+  #emitUpdates(
+    part: AnyPartition,
+    record: AnyRecord,
+    ctx: RecordContext,
+    emit: Emit,
+    now: number,
+  ): void | Promise<void> {
     const every = this.#o.updateEveryMs
     const out: WindowOutput[] = []
     for (const [key, time] of part.changedNow) {
@@ -326,14 +347,16 @@ export class WindowOperator implements Processor {
     let pending: Promise<void>[] | undefined
     for (const o of out) {
       const r = emit(this.#toRecord(o, record.topic, record.partition, record.offset), ctx)
-      if (isPromise<void>(r)) (pending ??= []).push(r)
+      if (isPromise<void>(r)) {
+        pending ??= []
+        pending.push(r)
+      }
     }
     if (out.length > 0) this.#results.inc(this.#labels, out.length)
     if (pending !== undefined) return Promise.all(pending).then(() => undefined)
   }
 
-  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
-  #flushPendingUpdates(part: WindowPartition<any>, now: number): void {
+  #flushPendingUpdates(part: AnyPartition, now: number): void {
     if (part.pendingUpdates.size === 0) return
     const out: WindowOutput[] = []
     for (const [key, time] of part.pendingUpdates) {
@@ -358,7 +381,13 @@ export class WindowOperator implements Processor {
     }
   }
 
-  #onLate(record: AnyRecord, ctx: RecordContext, outputs: Outputs, time: number, closedThrough: number): void | Promise<void> {
+  #onLate(
+    record: AnyRecord,
+    ctx: RecordContext,
+    outputs: Outputs,
+    time: number,
+    closedThrough: number,
+  ): void | Promise<void> {
     this.#late.inc(this.#labels)
     if (this.#o.late === 'drop') return
     if (this.#o.late === 'port') {
@@ -380,90 +409,6 @@ export class WindowOperator implements Processor {
         'all its records arrive on one partition: key the input topic by the grouping key (or use groupByKey)',
       { groupKey: String(key), recordKey: String(recordKey) },
     )
-  }
-}
-
-/** Counts what an emission still waits for (async downstream steps, holds); runs `done` at zero. */
-class Emission {
-  #pending = 1
-  readonly #done: () => void
-
-  constructor(done: () => void) {
-    this.#done = done
-  }
-
-  await(p: Promise<unknown>): void {
-    this.#pending++
-    p.then(
-      () => this.release(),
-      () => this.release(),
-    )
-  }
-
-  hold(): Release {
-    this.#pending++
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      this.release()
-    }
-  }
-
-  release(): void {
-    if (--this.#pending === 0) this.#done()
-  }
-}
-
-/**
- * The context of a result emitted when a window closes. It stands for the window, not one input:
- * a downstream hold delays the window's clean-up (and, without a changelog, the release of its inputs),
- * and a downstream failure dead-letters the result itself.
- */
-class CloseContext implements RecordContext {
-  readonly attempt = 1
-  readonly #operator: string
-  readonly #output: WindowOutput
-  readonly #partition: number
-  readonly #topic: string
-  readonly #offset: number
-  readonly #emission: Emission
-  #raw: RawRecord | undefined
-
-  // biome-ignore lint/suspicious/noExplicitAny: see WindowOperatorOptions.logic
-  constructor(operator: string, output: WindowOutput, part: WindowPartition<any>, emission: Emission) {
-    this.#operator = operator
-    this.#output = output
-    this.#partition = part.partition
-    this.#topic = part.lastTopic || operator
-    this.#offset = part.lastOffset
-    this.#emission = emission
-  }
-
-  get raw(): RawRecord {
-    const o = this.#output
-    this.#raw ??= {
-      topic: this.#topic,
-      partition: this.#partition,
-      offset: this.#offset,
-      key: Buffer.from(typeof o.key === 'string' ? o.key : (JSON.stringify(o.key) ?? ''), 'utf8'),
-      value: Buffer.from(JSON.stringify({ key: o.key, start: o.start, end: o.end, value: o.value, operator: this.#operator }), 'utf8'),
-      headers: NO_HEADERS,
-      timestamp: o.timestamp,
-    }
-    return this.#raw
-  }
-
-  hold(): Release {
-    return this.#emission.hold()
-  }
-}
-
-function timerContext(operator: string): RecordContext {
-  return {
-    raw: { topic: operator, partition: -1, offset: -1, key: null, value: null, headers: NO_HEADERS, timestamp: 0 },
-    attempt: 1,
-    hold: () => () => {},
   }
 }
 

@@ -15,7 +15,11 @@ interface FixedSlot {
  * Tumbling and hopping windows: `[start, end)` aligned to the epoch, so a record exactly at a window's
  * end belongs to the next one. A window closes when the watermark reaches end + grace.
  */
-export function fixedWindows(spec: TumblingWindows | HoppingWindows, agg: Aggregation<unknown, unknown, unknown>, processingTime: boolean): WindowLogic<FixedSlot> {
+export function fixedWindows(
+  spec: TumblingWindows | HoppingWindows,
+  agg: Aggregation<unknown, unknown, unknown>,
+  processingTime: boolean,
+): WindowLogic<FixedSlot> {
   const size = spec.size
   const advance = spec.kind === 'hopping' ? spec.advance : spec.size
   // Processing time has no stragglers: a window is complete once the clock passes its end.

@@ -17,12 +17,22 @@ interface SessionSlot {
  * `gap` of two sessions merges them (with the aggregation's `merge`). Sessions include both ends, so one
  * closes when the watermark passes last + gap + grace (a record exactly `gap` after the last still joins).
  */
-export function sessionWindows(spec: SessionWindows, agg: Aggregation<unknown, unknown, unknown>, processingTime: boolean): WindowLogic<SessionSlot> {
+export function sessionWindows(
+  spec: SessionWindows,
+  agg: Aggregation<unknown, unknown, unknown>,
+  processingTime: boolean,
+): WindowLogic<SessionSlot> {
   const { gap } = spec
   const grace = processingTime ? 0 : spec.grace
   const merge = agg.merge
   if (merge === undefined) throw new Error('session windows need an aggregation with merge')
-  const output = (slot: SessionSlot): WindowOutput => ({ key: slot.k, start: slot.s, end: slot.e, value: agg.result(slot.a), timestamp: slot.e })
+  const output = (slot: SessionSlot): WindowOutput => ({
+    key: slot.k,
+    start: slot.s,
+    end: slot.e,
+    value: agg.result(slot.a),
+    timestamp: slot.e,
+  })
   const dueAt = (slot: SessionSlot) => slot.e + gap + grace + 1
   return {
     add(p, key, keyStr, value, time) {

@@ -22,7 +22,11 @@ interface SlidingSlot {
  * watermark passes end + grace.
  * Update mode emits the left window of each record as it arrives.
  */
-export function slidingWindows(spec: SlidingWindows, agg: Aggregation<unknown, unknown, unknown>, processingTime: boolean): WindowLogic<SlidingSlot> {
+export function slidingWindows(
+  spec: SlidingWindows,
+  agg: Aggregation<unknown, unknown, unknown>,
+  processingTime: boolean,
+): WindowLogic<SlidingSlot> {
   const { size } = spec
   const grace = processingTime ? 0 : spec.grace
 
@@ -36,7 +40,9 @@ export function slidingWindows(spec: SlidingWindows, agg: Aggregation<unknown, u
       acc = agg.add(acc, v, t)
       n++
     }
-    return n === 0 ? undefined : { key: slot.k, start: end - size, end, value: agg.result(acc), timestamp: end }
+    return n === 0
+      ? undefined
+      : { key: slot.k, start: end - size, end, value: agg.result(acc), timestamp: end }
   }
 
   /** Ends of the slot's windows after `d`, ascending and distinct, up to `limit`. */
