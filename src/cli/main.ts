@@ -11,6 +11,9 @@ Usage:
                                                           write generated test data for an app to Kafka
   weir describe <app>                                     print the app's pipeline graph and env vars
   weir lag <group> [--topics a,b]                         consumer lag per partition
+  weir dlq inspect <topic> [--sample 10] [--json]         summary of a dead-letter topic: reasons, sources, a sample
+  weir dlq replay <topic> [--to <topic>] [--filter CODE[,CODE]] [--group <g>] [--dry-run] [--json]
+                                                          re-inject dead letters' original records (at least once, resumable)
   weir apps                                               list the bundled apps
 
 Environment: KAFKA_BROKERS / KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), LOG_LEVEL (DEBUG, INFO, WARN, ERROR),
@@ -22,6 +25,7 @@ const commands: Record<string, () => Promise<{ default: (args: ReturnType<typeof
   produce: () => import('./commands/produce.ts'),
   describe: () => import('./commands/describe.ts'),
   lag: () => import('./commands/lag.ts'),
+  dlq: () => import('./commands/dlq.ts'),
   apps: () => import('./commands/apps.ts'),
 }
 
