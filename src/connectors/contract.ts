@@ -67,6 +67,8 @@ export interface Admin {
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>
   /** End offsets (high watermarks) of each partition, for lag. */
   endOffsets(topics: readonly string[]): Promise<Map<string, number>>
+  /** Partition count of each existing topic (missing topics are absent). */
+  partitions(topics: readonly string[]): Promise<Map<string, number>>
   close(): Promise<void>
 }
 

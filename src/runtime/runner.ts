@@ -1,4 +1,4 @@
-import type { CommitOffset, ConnectorStatus, RecordSink, Source, TopicSpec, Transport } from '../connectors/contract.ts'
+import type { Admin, CommitOffset, ConnectorStatus, RecordSink, Source, TopicSpec, Transport } from '../connectors/contract.ts'
 import { systemClock, type Cancel, type Clock } from '../core/clock.ts'
 import { ErrorCode, toWeirError, WeirError } from '../core/errors.ts'
 import type { MetricsRegistry } from '../core/metrics.ts'
@@ -80,7 +80,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   if (inputs.length === 0) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `pipeline "${pipeline.name}" reads no topic`)
 
   const admin = transport.admin()
-  await admin.ensureTopics(topicSpecs(pipeline, deadLetterTopic, options))
+  await ensurePipelineTopics(admin, pipeline, deadLetterTopic, options)
 
   const producer: RecordSink = transport.sink({ clientId })
   await producer.open()
@@ -210,7 +210,9 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       await source.stop()
       await Promise.race([finished, sleep(remaining())])
       if (fatal === undefined) {
-        await withTimeout(task.tracker.idle(), remaining())
+        // Records mid-processing finish in milliseconds; records held by open windows only finish when
+        // the windows are drained, so don't wait for those before draining.
+        await withTimeout(task.tracker.idle(), Math.min(1000, remaining()))
         await task.drain()
         await withTimeout(task.tracker.idle(), remaining())
       }
@@ -256,18 +258,36 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   }
 }
 
-function topicSpecs(pipeline: Pipeline, deadLetterTopic: string, options: RunOptions): TopicSpec[] {
+/**
+ * Creates the topics a pipeline declares. Inputs and outputs first; then internal topics (changelogs,
+ * repartition topics) with as many partitions as the widest input, as Kafka Streams does: state for
+ * input partition p lives in changelog partition p.
+ */
+async function ensurePipelineTopics(
+  admin: Admin,
+  pipeline: Pipeline,
+  deadLetterTopic: string,
+  options: RunOptions,
+): Promise<void> {
   const partitions = options.topics?.partitions ?? 1
   const replicationFactor = options.topics?.replicationFactor ?? 1
   const createInputs = options.topics?.createInputs ?? true
-  const specs: TopicSpec[] = []
-  for (const t of pipeline.topology.topics()) {
-    if (t.role === 'input' && !createInputs) continue
-    specs.push({ name: t.name, partitions: t.partitions ?? partitions, replicationFactor, config: t.config })
+  const declared = pipeline.topology.topics()
+  const external: TopicSpec[] = []
+  for (const t of declared) {
+    if (t.role === 'internal' || (t.role === 'input' && !createInputs)) continue
+    external.push({ name: t.name, partitions: t.partitions ?? partitions, replicationFactor, config: t.config })
   }
   // Dead letters keep the original bytes, so the topic must take records as large as any input.
-  specs.push({ name: deadLetterTopic, partitions, replicationFactor, config: { 'max.message.bytes': '10485760' } })
-  return specs
+  external.push({ name: deadLetterTopic, partitions, replicationFactor, config: { 'max.message.bytes': '10485760' } })
+  await admin.ensureTopics(external)
+  const internal = declared.filter((t) => t.role === 'internal')
+  if (internal.length === 0) return
+  const inputCounts = await admin.partitions(pipeline.topology.inputTopics())
+  const widest = Math.max(partitions, ...inputCounts.values())
+  await admin.ensureTopics(
+    internal.map((t) => ({ name: t.name, partitions: t.partitions ?? widest, replicationFactor, config: t.config })),
+  )
 }
 
 function sleep(ms: number): Promise<void> {

@@ -302,8 +302,11 @@ export class Task {
 
   /** Partitions leave: finish their in-flight records, checkpoint, and drop their state. */
   async revoked(partitions: readonly TopicPartition[], commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<void> {
-    await this.tracker.idle(partitions)
+    // Let records mid-processing finish (briefly: records held by open windows finish only once the
+    // processors below emit those windows), then let processors flush and drop the partitions.
+    await Promise.race([this.tracker.idle(partitions), new Promise((r) => setTimeout(r, 1000))])
     for (const p of this.graph.processors) await p.revoked?.(partitions)
+    await this.tracker.idle(partitions)
     await this.checkpoint(commit)
     this.tracker.drop(partitions)
   }

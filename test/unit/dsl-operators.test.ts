@@ -96,7 +96,7 @@ describe('stateless operators through the test driver', () => {
 
   it('topic serdes: string keys, JSON values by default; custom serdes on to()', () => {
     const p = pipeline('serdes')
-    p.stream('in', { value: string() }).map((s) => Buffer.from(`<${s}>`)).to('out', { value: bytes() })
+    p.stream('in', { value: string() }).map((s): Buffer | null => Buffer.from(`<${s}>`)).to('out', { value: bytes() })
     const d = new TestDriver(p)
     d.input<string | null>('in').pipe('x')
     assert.equal(d.output('out', { value: bytes() }).values()[0]?.toString(), '<x>')

@@ -20,7 +20,10 @@ export class MemoryBroker {
   #waiters: Array<() => void> = []
   #roundRobin = 0
   readonly defaultPartitions: number
-  /** Records kept per partition; older ones are dropped (offsets keep counting), so a long demo stays flat. */
+  /**
+   * Records kept per partition; older ones are dropped (offsets keep counting), so a long demo stays flat.
+   * Changelog topics are never trimmed: state is restored from them.
+   */
   readonly retention: number
 
   constructor(options: { defaultPartitions?: number; retention?: number } = {}) {
@@ -60,7 +63,7 @@ export class MemoryBroker {
       timestamp: record.timestamp ?? now,
     }
     log_.records.push(raw)
-    if (log_.records.length > this.retention + 1024) {
+    if (log_.records.length > this.retention + 1024 && !record.topic.endsWith('-changelog')) {
       const drop = log_.records.length - this.retention
       log_.records = log_.records.slice(drop)
       log_.base += drop

@@ -149,6 +149,11 @@ function memoryAdmin(broker: MemoryBroker): Admin {
       }
       return out
     },
+    async partitions(topics: readonly string[]) {
+      const out = new Map<string, number>()
+      for (const t of topics) if (broker.partitionCount(t) > 0) out.set(t, broker.partitionCount(t))
+      return out
+    },
     async close() {},
   }
 }
