@@ -95,13 +95,35 @@ export class PartitionStore<V> implements KeyValueStore<V> {
   touch(key: string): void {
     const slot = this.#slots.get(key)
     if (slot === undefined) return
+    if (key === this.#front?.[0]) this.#front = undefined
     this.#slots.delete(key)
     this.#slots.set(key, slot)
   }
 
+  /**
+   * A live iterator parked on the front entry. Starting a fresh `for…of` each time would walk over every
+   * slot V8 keeps for keys deleted from the front (until it rehashes): O(evicted) per call, quadratic for
+   * TTL and LRU eviction loops. Map iterators stay valid across deletes and inserts, so one is kept.
+   */
+  #cursor: MapIterator<[string, Slot<V>]> | undefined
+  #front: [string, Slot<V>] | undefined
+
   /** The first entry in iteration order (least recently used), if any. */
   oldest(): [string, V] | undefined {
-    for (const [k, s] of this.#slots) return [k, s.v]
+    const front = this.#front
+    if (front !== undefined && this.#slots.get(front[0]) === front[1]) return [front[0], front[1].v]
+    this.#front = undefined
+    for (let attempt = 0; attempt < 2; attempt++) {
+      this.#cursor ??= this.#slots.entries()
+      for (let n = this.#cursor.next(); !n.done; n = this.#cursor.next()) {
+        if (this.#slots.get(n.value[0]) === n.value[1]) {
+          this.#front = n.value
+          return [n.value[0], n.value[1].v]
+        }
+      }
+      // Exhausted: entries added since then are only reachable by a new iterator.
+      this.#cursor = undefined
+    }
     return undefined
   }
 
