@@ -4,6 +4,8 @@ import type { WeirApp } from './app.ts'
 /** The bundled apps, by the name `weir run <name>` takes. Loaded lazily so each pulls only its own deps. */
 const loaders: Record<string, () => Promise<WeirApp>> = {
   traffic: async () => (await import('./traffic/app.ts')).trafficApp,
+  'traffic-windows': async () => (await import('./traffic-windows/app.ts')).trafficWindowsApp,
+  millionx: async () => (await import('./millionx/app.ts')).millionxApp,
 }
 
 export function appNames(): string[] {
