@@ -71,6 +71,12 @@ interface Bad {
   readonly err: unknown
 }
 
+/** A checked-out connection's 'error' listener and what it heard. */
+interface Held {
+  readonly listener: (err: Error) => void
+  error?: Error
+}
+
 function reveal(s: SecretText | undefined): string | undefined {
   return typeof s === 'object' ? s.reveal() : s
 }
@@ -99,6 +105,7 @@ export class PostgresSink implements Sink<Row> {
   readonly #log: Logger
   #buffer: Row[] = []
   #inflight = 0
+  readonly #held = new WeakMap<pg.PoolClient, Held>()
   #chain: Promise<unknown> = Promise.resolve()
   #connected = false
   #closed = false
@@ -150,10 +157,7 @@ export class PostgresSink implements Sink<Row> {
   /** Runs `createTable`, then plans the INSERT (EXPLAIN) to check table, columns and conflict key. */
   async open(): Promise<void> {
     if (this.#closed) throw new WeirError(ErrorCode.SINK_UNAVAILABLE, `${this.id} is closed`)
-    const client = await this.#pool.connect().catch((err: unknown) => {
-      this.#down(err)
-      throw pgUnavailable(this.#where, err, this.backlog())
-    })
+    const client = await this.#checkout()
     let broken: Error | undefined
     try {
       if (this.#options.createTable) await client.query(this.#options.createTable)
@@ -167,7 +171,7 @@ export class PostgresSink implements Sink<Row> {
       }
       throw new WeirError(ErrorCode.CONFIG_INVALID, `postgres sink for ${this.#table}: ${describe(err)}`, { cause: err })
     } finally {
-      client.release(broken)
+      this.#release(client, broken)
     }
   }
 
@@ -195,7 +199,15 @@ export class PostgresSink implements Sink<Row> {
     this.#closed = true
     await this.#chain
     if (this.#buffer.length > 0) this.#log.warn('closing with unflushed rows; they will be re-read', { backlog: this.#buffer.length })
-    if (this.#ownPool) await this.#pool.end().catch(() => {})
+    if (!this.#ownPool) return
+    // end() waits for checked-out connections; don't let one stuck on a dead socket hold close forever.
+    let timer: NodeJS.Timeout | undefined
+    const cap = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#options.queryTimeoutMs ?? 30_000)
+      timer.unref()
+    })
+    await Promise.race([this.#pool.end().catch(() => {}), cap])
+    clearTimeout(timer)
   }
 
   status(): ConnectorStatus {
@@ -277,10 +289,7 @@ export class PostgresSink implements Sink<Row> {
 
   /** One transaction; on a data error, a second one that bisects. Returns the rows that were refused. */
   async #write(batch: readonly Row[]): Promise<Bad[]> {
-    const client = await this.#pool.connect().catch((err: unknown) => {
-      this.#down(err)
-      throw pgUnavailable(this.#where, err, batch.length + this.#buffer.length)
-    })
+    const client = await this.#checkout()
     let broken: Error | undefined
     try {
       try {
@@ -314,8 +323,35 @@ export class PostgresSink implements Sink<Row> {
         details: { rows: batch.length, ...rowErrorDetails(err, this.#table) },
       })
     } finally {
-      client.release(broken)
+      this.#release(client, broken)
     }
+  }
+
+  /**
+   * A pooled connection with an 'error' listener for as long as we hold it: a connection that dies
+   * while checked out emits 'error' on the client (the pool only listens while it is idle), which would
+   * otherwise be an uncaught exception. The failing query rejects as well, and that is what we act on.
+   */
+  async #checkout(): Promise<pg.PoolClient> {
+    let client: pg.PoolClient
+    try {
+      client = await this.#pool.connect()
+    } catch (err) {
+      this.#down(err)
+      throw pgUnavailable(this.#where, err, this.backlog())
+    }
+    const held: Held = { listener: (err) => (held.error = err) }
+    client.on('error', held.listener)
+    this.#held.set(client, held)
+    return client
+  }
+
+  /** Gives the connection back, or destroys it when it failed (by our judgement or its own 'error'). */
+  #release(client: pg.PoolClient, broken: Error | undefined): void {
+    const held = this.#held.get(client)
+    this.#held.delete(client)
+    if (held) client.off('error', held.listener)
+    client.release(broken ?? held?.error)
   }
 
   async #bisect(client: pg.PoolClient, rows: readonly Row[]): Promise<Bad[]> {
