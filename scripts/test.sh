@@ -32,4 +32,4 @@ else
   patterns=('test/unit/**/*.test.ts' 'test/integration/**/*.test.ts')
 fi
 
-exec "$NODE" --test --test-concurrency=1 --test-timeout=180000 "${patterns[@]}"
+exec "$NODE" --test --test-concurrency=1 --test-timeout=120000 "${patterns[@]}"

@@ -181,9 +181,11 @@ describe('kafka consumer groups', { timeout: 180_000 }, () => {
       assigned: async () => {
         aAssignments++
       },
-      revoked: async () => {
+      revoked: async (ps) => {
         events.push('a revoke started')
         await revokeGate
+        // The runtime commits what it drained before giving the partitions up.
+        await sa.commit(ps.map((p) => ({ ...p, offset: 3 })))
         events.push('a revoke finished')
       },
     })
@@ -201,6 +203,13 @@ describe('kafka consumer groups', { timeout: 180_000 }, () => {
     await bOpened
     await eventually(() => events.includes('b assigned'), 'b assigned')
     assert.deepEqual(events, ['a revoke started', 'a revoke finished', 'b assigned'])
+    assert.deepEqual(
+      await admin.committedOffsets(groupId, [topic]),
+      new Map([
+        [`${topic}:0`, 3],
+        [`${topic}:1`, 3],
+      ]),
+    )
   })
 
   test('a slow reader does not make the source buffer without bound', async (t) => {
