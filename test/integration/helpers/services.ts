@@ -151,8 +151,9 @@ export async function startRedisServer(cleanup: Cleanup, args: readonly string[]
     if (!proc) return
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
     proc.kill('SIGTERM')
-    await Promise.race([exited, sleep(5000).then(() => proc.kill('SIGKILL'))])
+    const force = setTimeout(() => proc.kill('SIGKILL'), 5000)
     await exited
+    clearTimeout(force)
   }
 
   await start()
