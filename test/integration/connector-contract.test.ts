@@ -14,10 +14,21 @@ import { Redis } from 'ioredis'
 import type { Sink } from '../../src/connectors/contract.ts'
 import { memoryTransport } from '../../src/connectors/memory/index.ts'
 import { postgresSink, type Row } from '../../src/connectors/postgres/index.ts'
-import { type RedisCommand, type RedisMessage, redisCommandSink, redisPublishSink } from '../../src/connectors/redis/index.ts'
-import type { OutgoingRecord } from '../../src/core/record.ts'
+import {
+  type RedisCommand,
+  type RedisMessage,
+  redisCommandSink,
+  redisPublishSink,
+} from '../../src/connectors/redis/index.ts'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
-import { createTopic, kafkaAvailable, kafkaProxy, uniqueName as kafkaName, testKafka } from './helpers/kafka.ts'
+import type { OutgoingRecord } from '../../src/core/record.ts'
+import {
+  createTopic,
+  kafkaAvailable,
+  uniqueName as kafkaName,
+  kafkaProxy,
+  testKafka,
+} from './helpers/kafka.ts'
 import {
   type Cleanup,
   eventually,
@@ -133,12 +144,17 @@ function contract<T>(impl: SinkImplementation<T>): void {
       assert.deepEqual(await h.written(6), range(0, 6))
     })
 
-    it(impl.closeFlushes ? 'writes unflushed items on close' : 'drops unflushed items on close (they are re-read)', async (t) => {
-      const h = await open(t)
-      for (const n of range(0, 3)) h.sink.add(h.item(n))
-      await h.sink.close()
-      assert.deepEqual(await h.written(impl.closeFlushes ? 3 : 0), impl.closeFlushes ? range(0, 3) : [])
-    })
+    it(
+      impl.closeFlushes
+        ? 'writes unflushed items on close'
+        : 'drops unflushed items on close (they are re-read)',
+      async (t) => {
+        const h = await open(t)
+        for (const n of range(0, 3)) h.sink.add(h.item(n))
+        await h.sink.close()
+        assert.deepEqual(await h.written(impl.closeFlushes ? 3 : 0), impl.closeFlushes ? range(0, 3) : [])
+      },
+    )
 
     const refused = impl.refused
     if (refused) {
@@ -175,52 +191,70 @@ function contract<T>(impl: SinkImplementation<T>): void {
     const unreachable = impl.unreachable
     if (unreachable) {
       const gap = impl.knownGaps?.unreachable
-      it('reports a service on a closed port as unavailable and keeps what was added', gap ? { todo: gap } : {}, async (t) => {
-        const { sink, item } = await unreachable(testCleanup(t))
-        await assert.rejects(sink.open(), isCode(ErrorCode.SINK_UNAVAILABLE))
-        const status = sink.status()
-        assert.equal(status.connected, false)
-        assert.match(status.message ?? '', /ECONNREFUSED|connect/i)
-        sink.add(item)
-        await assert.rejects(sink.flush(), (err) => isCode(ErrorCode.SINK_UNAVAILABLE)(err) && (err as WeirError).retriable)
-        assert.equal(sink.backlog(), 1)
-      })
+      it(
+        'reports a service on a closed port as unavailable and keeps what was added',
+        gap ? { todo: gap } : {},
+        async (t) => {
+          const { sink, item } = await unreachable(testCleanup(t))
+          await assert.rejects(sink.open(), isCode(ErrorCode.SINK_UNAVAILABLE))
+          const status = sink.status()
+          assert.equal(status.connected, false)
+          assert.match(status.message ?? '', /ECONNREFUSED|connect/i)
+          sink.add(item)
+          await assert.rejects(
+            sink.flush(),
+            (err) => isCode(ErrorCode.SINK_UNAVAILABLE)(err) && (err as WeirError).retriable,
+          )
+          assert.equal(sink.backlog(), 1)
+        },
+      )
     }
 
     if (!impl.stoppable) return
     const outageGap = impl.knownGaps?.outage
-    it('rejects flush with SINK_UNAVAILABLE during an outage, keeps every item, and delivers them all once the service is back', outageGap ? { todo: outageGap } : {}, async (t) => {
-      const h = await open(t)
-      assert.ok(h.outage, 'a stoppable implementation gives each harness an outage')
-      for (const n of range(0, 10)) h.sink.add(h.item(n))
-      await h.sink.flush()
-      await h.outage.down()
+    it(
+      'rejects flush with SINK_UNAVAILABLE during an outage, keeps every item, and delivers them all once the service is back',
+      outageGap ? { todo: outageGap } : {},
+      async (t) => {
+        const h = await open(t)
+        assert.ok(h.outage, 'a stoppable implementation gives each harness an outage')
+        for (const n of range(0, 10)) h.sink.add(h.item(n))
+        await h.sink.flush()
+        await h.outage.down()
 
-      for (const n of range(10, 20)) h.sink.add(h.item(n))
-      const started = Date.now()
-      await assert.rejects(h.sink.flush(), (err) => isCode(ErrorCode.SINK_UNAVAILABLE)(err) && (err as WeirError).retriable)
-      assert.ok(Date.now() - started < 5000, `flush took ${Date.now() - started} ms to fail`)
-      const down = h.sink.status()
-      assert.equal(down.connected, false)
-      assert.ok((down.message ?? '').length > 0, 'status says why')
-      assert.equal(h.sink.backlog(), 10)
-      await assert.rejects(h.sink.flush(), isCode(ErrorCode.SINK_UNAVAILABLE))
-      assert.equal(h.sink.backlog(), 10)
+        for (const n of range(10, 20)) h.sink.add(h.item(n))
+        const started = Date.now()
+        await assert.rejects(
+          h.sink.flush(),
+          (err) => isCode(ErrorCode.SINK_UNAVAILABLE)(err) && (err as WeirError).retriable,
+        )
+        assert.ok(Date.now() - started < 5000, `flush took ${Date.now() - started} ms to fail`)
+        const down = h.sink.status()
+        assert.equal(down.connected, false)
+        assert.ok((down.message ?? '').length > 0, 'status says why')
+        assert.equal(h.sink.backlog(), 10)
+        await assert.rejects(h.sink.flush(), isCode(ErrorCode.SINK_UNAVAILABLE))
+        assert.equal(h.sink.backlog(), 10)
 
-      await h.outage.up()
-      // What the runtime's checkpoint does: flush again until it works.
-      await eventually(async () => {
-        try {
-          await h.sink.flush()
-        } catch (err) {
-          isCode(ErrorCode.SINK_UNAVAILABLE)(err)
-          throw err
-        }
-      }, 15_000, 100)
-      assert.equal(h.sink.backlog(), 0)
-      assert.equal(h.sink.status().connected, true)
-      assert.deepEqual(await h.written(20), range(0, 20))
-    })
+        await h.outage.up()
+        // What the runtime's checkpoint does: flush again until it works.
+        await eventually(
+          async () => {
+            try {
+              await h.sink.flush()
+            } catch (err) {
+              isCode(ErrorCode.SINK_UNAVAILABLE)(err)
+              throw err
+            }
+          },
+          15_000,
+          100,
+        )
+        assert.equal(h.sink.backlog(), 0)
+        assert.equal(h.sink.status().connected, true)
+        assert.deepEqual(await h.written(20), range(0, 20))
+      },
+    )
   })
 }
 
@@ -252,7 +286,16 @@ function redisPublish(): SinkImplementation<RedisMessage> {
     closeFlushes: false,
     stoppable: true,
     async setup(cleanup) {
-      server = await startRedisServer(cleanup, ['--user', user.username, 'on', `>${user.password}`, '~*', 'resetchannels', '&ok:*', '+@all'])
+      server = await startRedisServer(cleanup, [
+        '--user',
+        user.username,
+        'on',
+        `>${user.password}`,
+        '~*',
+        'resetchannels',
+        '&ok:*',
+        '+@all',
+      ])
     },
     async make(cleanup, options = {}) {
       const channel = `ok:${uniqueName('contract')}`
@@ -362,7 +405,10 @@ const postgresRows: SinkImplementation<Row> = {
   closeFlushes: false,
   stoppable: true,
   async make(cleanup, options = {}) {
-    const table = await pgTable(cleanup, (t) => `CREATE TABLE ${t} (seq int PRIMARY KEY, payload text NOT NULL)`)
+    const table = await pgTable(
+      cleanup,
+      (t) => `CREATE TABLE ${t} (seq int PRIMARY KEY, payload text NOT NULL)`,
+    )
     const proxy = await tcpProxy(cleanup, pgConnection())
     const sink = postgresSink({
       ...pgConnection(),
@@ -377,13 +423,20 @@ const postgresRows: SinkImplementation<Row> = {
     return {
       sink,
       item: (n) => ({ seq: n, payload: `item-${n}` }),
-      written: async () => (await pgQuery<{ seq: number }>(`SELECT seq FROM "${table}" ORDER BY seq`)).map((r) => r.seq),
+      written: async () =>
+        (await pgQuery<{ seq: number }>(`SELECT seq FROM "${table}" ORDER BY seq`)).map((r) => r.seq),
       outage: { down: () => proxy.cut(), up: () => proxy.restore() },
     }
   },
   refused: (n) => ({ seq: n, payload: null }),
   async unreachable(cleanup) {
-    const sink = postgresSink({ ...pgConnection(), port: await freePort(), table: 'nowhere', columns: ['seq'], connectTimeoutMs: 1000 })
+    const sink = postgresSink({
+      ...pgConnection(),
+      port: await freePort(),
+      table: 'nowhere',
+      columns: ['seq'],
+      connectTimeoutMs: 1000,
+    })
     cleanup(() => sink.close())
     return { sink, item: { seq: 0, payload: 'x' } }
   },
@@ -426,7 +479,11 @@ const kafkaRecords: SinkImplementation<OutgoingRecord> = {
     }
   },
   async unreachable(cleanup) {
-    const kafka = testKafka({ brokers: [`127.0.0.1:${await freePort()}`], requestTimeoutMs: 1000, connectTimeoutMs: 500 })
+    const kafka = testKafka({
+      brokers: [`127.0.0.1:${await freePort()}`],
+      requestTimeoutMs: 1000,
+      connectTimeoutMs: 500,
+    })
     const sink = kafka.sink({ clientId: kafkaName('nowhere') })
     cleanup(() => sink.close())
     return { sink, item: { topic: 'nowhere', partition: 0, key: null, value: Buffer.from('0') } }

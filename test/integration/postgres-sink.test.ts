@@ -15,7 +15,10 @@ const WINDOWS = (t: string) =>
   `CREATE TABLE ${t} (window_start timestamptz NOT NULL, region text NOT NULL, downloads int NOT NULL,
      failed int NOT NULL DEFAULT 0, note text, PRIMARY KEY (window_start, region))`
 
-async function sinkFor(t: TestContext, options: Omit<PostgresSinkOptions, 'host' | 'port' | 'user' | 'database'>) {
+async function sinkFor(
+  t: TestContext,
+  options: Omit<PostgresSinkOptions, 'host' | 'port' | 'user' | 'database'>,
+) {
   const sink = postgresSink({ ...pgConnection(), ...options })
   testCleanup(t)(() => sink.close())
   await sink.open()
@@ -128,9 +131,13 @@ describe('postgres sink: upserts', () => {
 describe('postgres sink: statements', () => {
   it('splits a flush into statements under 65,535 parameters, all in one transaction', async (t) => {
     const cols = Array.from({ length: 10 }, (_, i) => `c${i}`)
-    const table = await pgTable(testCleanup(t), (n) => `CREATE TABLE ${n} (id int PRIMARY KEY, ${cols.map((c) => `${c} int`).join(', ')})`)
+    const table = await pgTable(
+      testCleanup(t),
+      (n) => `CREATE TABLE ${n} (id int PRIMARY KEY, ${cols.map((c) => `${c} int`).join(', ')})`,
+    )
     const sink = await sinkFor(t, { table, columns: ['id', ...cols], batchSize: 100_000 })
-    for (let id = 0; id < 8000; id++) sink.add(Object.fromEntries([['id', id], ...cols.map((c, i) => [c, id + i])]))
+    for (let id = 0; id < 8000; id++)
+      sink.add(Object.fromEntries([['id', id], ...cols.map((c, i) => [c, id + i])]))
     await sink.flush()
     const [r] = await pgQuery<{ n: string; s: string }>(`SELECT count(*) AS n, sum(c9) AS s FROM "${table}"`)
     assert.equal(Number(r?.n), 8000)
@@ -139,7 +146,10 @@ describe('postgres sink: statements', () => {
 
   it('writes undefined as the column DEFAULT and null as NULL', async (t) => {
     const table = await pgTable(testCleanup(t), WINDOWS)
-    const sink = await sinkFor(t, { table, columns: ['window_start', 'region', 'downloads', 'failed', 'note'] })
+    const sink = await sinkFor(t, {
+      table,
+      columns: ['window_start', 'region', 'downloads', 'failed', 'note'],
+    })
     sink.add({ window_start: w0, region: 'eu', downloads: 1, note: null })
     await sink.flush()
     const [r] = await rows(table)
@@ -163,20 +173,29 @@ describe('postgres sink: statements', () => {
     sink.add({ select: 1, 'Mixed Case': 'x', 'a"b': "it's" })
     sink.add({ select: 1, 'Mixed Case': 'y', 'a"b': "it's" })
     await sink.flush()
-    assert.deepEqual(await pgQuery(`SELECT * FROM ${quoted}`), [{ select: 1, 'Mixed Case': 'y', 'a"b': "it's" }])
+    assert.deepEqual(await pgQuery(`SELECT * FROM ${quoted}`), [
+      { select: 1, 'Mixed Case': 'y', 'a"b': "it's" },
+    ])
   })
 
   it('refuses a dotted table string, asking for { schema, name }', () => {
     assert.throws(
       () => postgresSink({ ...pgConnection(), table: 'analytics.content_stats', columns: ['a'] }),
-      (err) => err instanceof WeirError && err.code === ErrorCode.CONFIG_INVALID && /schema, name/.test(err.message),
+      (err) =>
+        err instanceof WeirError && err.code === ErrorCode.CONFIG_INVALID && /schema, name/.test(err.message),
     )
   })
 
   it('checks conflict options against the columns before connecting', () => {
     const base = { ...pgConnection(), table: 't', columns: ['a', 'b'] }
-    assert.throws(() => postgresSink({ ...base, conflict: { key: ['c'], update: 'replace' } }), /conflict.key: "c" is not in columns/)
-    assert.throws(() => postgresSink({ ...base, conflict: { key: ['a'], update: { a: 'add' } } }), /part of the conflict key/)
+    assert.throws(
+      () => postgresSink({ ...base, conflict: { key: ['c'], update: 'replace' } }),
+      /conflict.key: "c" is not in columns/,
+    )
+    assert.throws(
+      () => postgresSink({ ...base, conflict: { key: ['a'], update: { a: 'add' } } }),
+      /part of the conflict key/,
+    )
     assert.throws(() => postgresSink({ ...base, columns: [] }), /columns/)
   })
 })
@@ -202,7 +221,10 @@ describe('postgres sink: open', () => {
     const cases: Array<[Omit<PostgresSinkOptions, 'host' | 'port' | 'user' | 'database'>, RegExp]> = [
       [{ table: uniqueName('weir_missing'), columns: ['id'] }, /does not exist/],
       [{ table, columns: ['id', 'nope'] }, /column "nope"/],
-      [{ table, columns: ['id', 'v'], conflict: { key: ['id'], update: 'replace' } }, /no unique or exclusion constraint/],
+      [
+        { table, columns: ['id', 'v'], conflict: { key: ['id'], update: 'replace' } },
+        /no unique or exclusion constraint/,
+      ],
     ]
     for (const [options, message] of cases) {
       const sink = postgresSink({ ...pgConnection(), ...options })
@@ -218,7 +240,8 @@ describe('postgres sink: open', () => {
 })
 
 describe('postgres sink: bad rows', () => {
-  const TABLE = (t: string) => `CREATE TABLE ${t} (id int PRIMARY KEY, qty int NOT NULL CHECK (qty >= 0), label varchar(5))`
+  const TABLE = (t: string) =>
+    `CREATE TABLE ${t} (id int PRIMARY KEY, qty int NOT NULL CHECK (qty >= 0), label varchar(5))`
 
   it('isolates a few bad rows among many, hands each to onRejected with its SQLSTATE, and commits the rest', async (t) => {
     const table = await pgTable(testCleanup(t), TABLE)
@@ -239,7 +262,8 @@ describe('postgres sink: bad rows', () => {
       [231, { label: 'too long' }], // 22001 string too long
       [999, { qty: 'abc' }], // 22P02 invalid text representation
     ])
-    for (let id = 0; id < 1000; id++) sink.add({ id, qty: id, label: 'ok', ...(bad.get(id) as object | undefined) })
+    for (let id = 0; id < 1000; id++)
+      sink.add({ id, qty: id, label: 'ok', ...(bad.get(id) as object | undefined) })
     await sink.flush()
 
     assert.deepEqual(
@@ -283,9 +307,15 @@ describe('postgres sink: bad rows', () => {
     sink.add({ id: 1, qty: 1 })
     sink.add({ id: 2, qty: null })
     sink.add({ id: 3, qty: 3 })
-    await assert.rejects(sink.flush(), (err) => err instanceof WeirError && /dead-letter topic unavailable/.test(err.message))
+    await assert.rejects(
+      sink.flush(),
+      (err) => err instanceof WeirError && /dead-letter topic unavailable/.test(err.message),
+    )
     assert.equal(sink.backlog(), 1)
-    assert.deepEqual((await pgQuery(`SELECT id FROM "${table}" ORDER BY id`)).map((r) => r.id), [1, 3])
+    assert.deepEqual(
+      (await pgQuery(`SELECT id FROM "${table}" ORDER BY id`)).map((r) => r.id),
+      [1, 3],
+    )
     deadLetterUp = true
     await sink.flush()
     assert.deepEqual(handled, [2])
@@ -326,13 +356,20 @@ describe('postgres sink: failures of the database', () => {
     assert.ok(killed.length >= 1, 'the sink had a pooled connection')
     sink.add({ id: 2 })
     // The pool drops the dead idle connection; at worst one flush fails as unavailable, none loses a row.
-    await eventually(async () => {
-      await sink.flush().catch((err: unknown) => {
-        assert.ok(err instanceof WeirError && err.code === ErrorCode.SINK_UNAVAILABLE)
-        throw err
-      })
-    }, 5000, 50)
-    assert.deepEqual((await pgQuery(`SELECT id FROM "${table}" ORDER BY id`)).map((r) => r.id), [1, 2])
+    await eventually(
+      async () => {
+        await sink.flush().catch((err: unknown) => {
+          assert.ok(err instanceof WeirError && err.code === ErrorCode.SINK_UNAVAILABLE)
+          throw err
+        })
+      },
+      5000,
+      50,
+    )
+    assert.deepEqual(
+      (await pgQuery(`SELECT id FROM "${table}" ORDER BY id`)).map((r) => r.id),
+      [1, 2],
+    )
     assert.equal(sink.status().connected, true)
   })
 

@@ -26,7 +26,12 @@ import {
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i)
 
 /** A subscriber collecting message bodies of one channel; disconnected by cleanup. */
-async function subscribe(cleanup: Cleanup, port: number, channel: string, password?: string): Promise<string[]> {
+async function subscribe(
+  cleanup: Cleanup,
+  port: number,
+  channel: string,
+  password?: string,
+): Promise<string[]> {
   const got: string[] = []
   const sub = new Redis({ port, password, retryStrategy: () => 50 })
   sub.on('error', () => {})
@@ -84,7 +89,10 @@ describe('redis sinks with AUTH (requirepass)', () => {
     testCleanup(t)(() => sink.close())
     await assert.rejects(sink.open(), /NOAUTH|Authentication required|not ready/i)
     sink.add({ channel: 'auth', message: 'kept' })
-    await assert.rejects(sink.flush(), (err) => err instanceof WeirError && err.code === ErrorCode.SINK_UNAVAILABLE)
+    await assert.rejects(
+      sink.flush(),
+      (err) => err instanceof WeirError && err.code === ErrorCode.SINK_UNAVAILABLE,
+    )
     assert.equal(sink.backlog(), 1)
   })
 })
@@ -124,13 +132,20 @@ describe('redis publish sink', () => {
     await admin.call('CLIENT', 'PAUSE', '1500', 'WRITE')
     for (const n of range(0, 10)) sink.add({ channel, message: String(n) })
     const started = Date.now()
-    await assert.rejects(sink.flush(), (err) => err instanceof WeirError && err.code === ErrorCode.SINK_UNAVAILABLE)
+    await assert.rejects(
+      sink.flush(),
+      (err) => err instanceof WeirError && err.code === ErrorCode.SINK_UNAVAILABLE,
+    )
     const took = Date.now() - started
     assert.ok(took < 1200, `flush took ${took} ms to fail`)
     assert.equal(sink.backlog(), 10)
-    await eventually(async () => {
-      await sink.flush()
-    }, 10_000, 100)
+    await eventually(
+      async () => {
+        await sink.flush()
+      },
+      10_000,
+      100,
+    )
     await eventually(() => new Set(got).size === 10)
     // At-least-once: a PUBLISH sent before the timeout may also have run once the pause ended.
     const firstSeen = [...new Set(got)].map(Number)
@@ -156,7 +171,10 @@ describe('redis publish sink', () => {
     assert.ok(json.redis_publish_latency.p95_ms >= json.redis_publish_latency.avg_ms * 0.1)
     const snap = metrics.snapshot() as Record<string, Record<string, unknown>>
     assert.equal(snap.weir_redis_written_total?.['sink=bridge'], 25)
-    assert.equal((snap.weir_redis_pipeline_seconds?.['sink=bridge'] as { count: number }).count, 3)
+    assert.equal(
+      (snap.weir_redis_pipeline_seconds?.['sink=bridge'] as { count: number } | undefined)?.count,
+      3,
+    )
   })
 
   it('rejects add and flush after close', async () => {

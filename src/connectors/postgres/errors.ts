@@ -32,7 +32,9 @@ export function describe(err: unknown): string {
   }
   if (err instanceof Error) {
     const state = sqlState(err)
-    return state === undefined ? err.message || String((err as { code?: unknown }).code ?? err.name) : `${err.message} (SQLSTATE ${state})`
+    return state === undefined
+      ? err.message || String((err as { code?: unknown }).code ?? err.name)
+      : `${err.message} (SQLSTATE ${state})`
   }
   return String(err)
 }

@@ -4,9 +4,9 @@
  */
 import { PostgresSink, type PostgresSinkOptions } from './sink.ts'
 
+export { PostgresSink, type PostgresSinkOptions, type PostgresSinkStats, type Row } from './sink.ts'
 export type { ConflictSpec, ConflictUpdate, TableName } from './sql.ts'
 export { quoteIdent } from './sql.ts'
-export { PostgresSink, type PostgresSinkOptions, type PostgresSinkStats, type Row } from './sink.ts'
 
 /**
  * Writes rows to a table at each checkpoint: one transaction of multi-row INSERTs, with ON CONFLICT so a

@@ -2,7 +2,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import pg from 'pg'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { Counter, Histogram, Labels, MetricsRegistry } from '../../core/metrics.ts'
-import { silentLogger, type Logger } from '../../log/logger.ts'
+import { type Logger, silentLogger } from '../../log/logger.ts'
 import type { ConnectorStatus, Sink } from '../contract.ts'
 import { classify, describe, pgUnavailable, rowErrorDetails } from './errors.ts'
 import {
@@ -83,7 +83,8 @@ function reveal(s: SecretText | undefined): string | undefined {
 
 function positive(name: string, v: number | undefined, fallback: number): number {
   if (v === undefined) return fallback
-  if (!Number.isFinite(v) || v <= 0) throw new WeirError(ErrorCode.CONFIG_INVALID, `postgres sink option ${name} must be positive, got ${v}`)
+  if (!Number.isFinite(v) || v <= 0)
+    throw new WeirError(ErrorCode.CONFIG_INVALID, `postgres sink option ${name} must be positive, got ${v}`)
   return v
 }
 
@@ -123,12 +124,17 @@ export class PostgresSink implements Sink<Row> {
     this.#table = tableLabel(options.table)
     const name = options.name ?? this.#table
     this.id = `postgres:${name}`
-    this.#where = options.pool ? `pool (${this.#table})` : `${options.host ?? 'localhost'}:${options.port ?? 5432} (${this.#table})`
+    this.#where = options.pool
+      ? `pool (${this.#table})`
+      : `${options.host ?? 'localhost'}:${options.port ?? 5432} (${this.#table})`
     this.#log = (options.logger ?? silentLogger).child({ sink: this.id })
     const m = options.metrics
     this.#metrics = m && {
       written: m.counter('weir_postgres_rows_written_total', 'Rows committed to PostgreSQL, by sink'),
-      rejected: m.counter('weir_postgres_rows_rejected_total', 'Rows PostgreSQL refused (sent to onRejected)'),
+      rejected: m.counter(
+        'weir_postgres_rows_rejected_total',
+        'Rows PostgreSQL refused (sent to onRejected)',
+      ),
       errors: m.counter('weir_postgres_flush_errors_total', 'Failed PostgreSQL flushes, by sink'),
       seconds: m.histogram('weir_postgres_flush_seconds', 'Duration of a PostgreSQL flush (one transaction)'),
       labels: { sink: name },
@@ -169,7 +175,9 @@ export class PostgresSink implements Sink<Row> {
         this.#down(err)
         throw pgUnavailable(this.#where, err, this.backlog())
       }
-      throw new WeirError(ErrorCode.CONFIG_INVALID, `postgres sink for ${this.#table}: ${describe(err)}`, { cause: err })
+      throw new WeirError(ErrorCode.CONFIG_INVALID, `postgres sink for ${this.#table}: ${describe(err)}`, {
+        cause: err,
+      })
     } finally {
       this.#release(client, broken)
     }
@@ -198,7 +206,8 @@ export class PostgresSink implements Sink<Row> {
     if (this.#closed) return
     this.#closed = true
     await this.#chain
-    if (this.#buffer.length > 0) this.#log.warn('closing with unflushed rows; they will be re-read', { backlog: this.#buffer.length })
+    if (this.#buffer.length > 0)
+      this.#log.warn('closing with unflushed rows; they will be re-read', { backlog: this.#buffer.length })
     if (!this.#ownPool) return
     // end() waits for checked-out connections; don't let one stuck on a dead socket hold close forever.
     let timer: NodeJS.Timeout | undefined
@@ -259,10 +268,14 @@ export class PostgresSink implements Sink<Row> {
     const handler = this.#options.onRejected
     for (let i = 0; i < bad.length; i++) {
       const { row, err } = bad[i]!
-      const weirErr = new WeirError(ErrorCode.SINK_REJECTED, `postgres rejected a row for ${this.#table}: ${describe(err)}`, {
-        cause: err,
-        details: rowErrorDetails(err, this.#table),
-      })
+      const weirErr = new WeirError(
+        ErrorCode.SINK_REJECTED,
+        `postgres rejected a row for ${this.#table}: ${describe(err)}`,
+        {
+          cause: err,
+          details: rowErrorDetails(err, this.#table),
+        },
+      )
       try {
         if (handler === undefined) throw weirErr
         await handler(row, weirErr)
@@ -278,9 +291,13 @@ export class PostgresSink implements Sink<Row> {
                 `postgres rejected ${kept.length} of the rows for ${this.#table} (first: ${describe(err)}); they stay buffered — give the sink an onRejected handler to dead-letter them`,
                 { cause: err, details: { rejected: kept.length, ...rowErrorDetails(err, this.#table) } },
               )
-            : new WeirError(ErrorCode.SINK_REJECTED, `onRejected failed for ${this.#table}: ${describe(handlerErr)}`, {
-                cause: handlerErr,
-              })
+            : new WeirError(
+                ErrorCode.SINK_REJECTED,
+                `onRejected failed for ${this.#table}: ${describe(handlerErr)}`,
+                {
+                  cause: handlerErr,
+                },
+              )
         this.#failedFlush(out)
         throw out
       }
@@ -318,10 +335,14 @@ export class PostgresSink implements Sink<Row> {
       await client.query('ROLLBACK').catch(() => {})
       this.#up()
       // A statement error (bad SQL for this table), or a row error we could not pin on a row (deferred constraint).
-      throw new WeirError(ErrorCode.SINK_REJECTED, `postgres refused the batch for ${this.#table}: ${describe(err)}`, {
-        cause: err,
-        details: { rows: batch.length, ...rowErrorDetails(err, this.#table) },
-      })
+      throw new WeirError(
+        ErrorCode.SINK_REJECTED,
+        `postgres refused the batch for ${this.#table}: ${describe(err)}`,
+        {
+          cause: err,
+          details: { rows: batch.length, ...rowErrorDetails(err, this.#table) },
+        },
+      )
     } finally {
       this.#release(client, broken)
     }
@@ -340,7 +361,11 @@ export class PostgresSink implements Sink<Row> {
       this.#down(err)
       throw pgUnavailable(this.#where, err, this.backlog())
     }
-    const held: Held = { listener: (err) => (held.error = err) }
+    const held: Held = {
+      listener: (err) => {
+        held.error = err
+      },
+    }
     client.on('error', held.listener)
     this.#held.set(client, held)
     return client

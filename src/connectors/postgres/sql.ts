@@ -35,7 +35,8 @@ export function quoteIdent(name: string, path = 'identifier'): string {
 
 export function quoteTable(table: TableName): string {
   if (typeof table === 'string') {
-    if (table.includes('.')) throw invalid('table', `"${table}" contains a dot; use { schema, name } to name a schema`)
+    if (table.includes('.'))
+      throw invalid('table', `"${table}" contains a dot; use { schema, name } to name a schema`)
     return quoteIdent(table, 'table')
   }
   return `${quoteIdent(table.schema, 'table.schema')}.${quoteIdent(table.name, 'table.name')}`
@@ -59,14 +60,18 @@ const ALIAS = '"weir_existing"'
 
 function conflictClause(columns: readonly string[], conflict: ConflictSpec | undefined): string {
   if (conflict === undefined) return ''
-  if (!Array.isArray(conflict.key) || conflict.key.length === 0) throw invalid('conflict.key', 'must name at least one column')
-  for (const k of conflict.key) if (!columns.includes(k)) throw invalid('conflict.key', `"${k}" is not in columns`)
+  if (!Array.isArray(conflict.key) || conflict.key.length === 0)
+    throw invalid('conflict.key', 'must name at least one column')
+  for (const k of conflict.key)
+    if (!columns.includes(k)) throw invalid('conflict.key', `"${k}" is not in columns`)
   const target = `ON CONFLICT (${conflict.key.map((k) => quoteIdent(k)).join(', ')})`
   const { update } = conflict
   let sets: string[]
   if (update === 'ignore') sets = []
   else if (update === 'replace') {
-    sets = columns.filter((c) => !conflict.key.includes(c)).map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`)
+    sets = columns
+      .filter((c) => !conflict.key.includes(c))
+      .map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`)
   } else if (typeof update === 'object' && update !== null) {
     sets = Object.entries(update).map(([c, how]) => {
       if (!columns.includes(c)) throw invalid(`conflict.update.${c}`, 'is not in columns')
@@ -76,7 +81,8 @@ function conflictClause(columns: readonly string[], conflict: ConflictSpec | und
       if (how === 'add') return `${q} = ${ALIAS}.${q} + EXCLUDED.${q}`
       throw invalid(`conflict.update.${c}`, `must be 'add' or 'replace', got ${String(how)}`)
     })
-  } else throw invalid('conflict.update', `must be 'replace', 'ignore' or a column map, got ${String(update)}`)
+  } else
+    throw invalid('conflict.update', `must be 'replace', 'ignore' or a column map, got ${String(update)}`)
   return sets.length === 0 ? ` ${target} DO NOTHING` : ` ${target} DO UPDATE SET ${sets.join(', ')}`
 }
 
@@ -87,11 +93,13 @@ export function planInsert(options: {
   batchSize?: number
 }): InsertPlan {
   const { columns, conflict } = options
-  if (!Array.isArray(columns) || columns.length === 0) throw invalid('columns', 'must name at least one column')
+  if (!Array.isArray(columns) || columns.length === 0)
+    throw invalid('columns', 'must name at least one column')
   if (new Set(columns).size !== columns.length) throw invalid('columns', 'must not repeat a column')
   if (columns.length > MAX_PARAMS) throw invalid('columns', `at most ${MAX_PARAMS}`)
   const batchSize = options.batchSize ?? 1000
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw invalid('batchSize', `must be a positive integer, got ${batchSize}`)
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw invalid('batchSize', `must be a positive integer, got ${batchSize}`)
   const tail = conflictClause(columns, conflict)
   return {
     columns,
@@ -112,7 +120,12 @@ function keyOf(row: Readonly<Record<string, unknown>>, key: readonly string[]): 
   let s = ''
   for (const c of key) {
     const v = row[c]
-    s += v instanceof Date ? `d${v.getTime()}` : Buffer.isBuffer(v) ? `b${v.toString('hex')}` : `${typeof v}:${String(v)}`
+    s +=
+      v instanceof Date
+        ? `d${v.getTime()}`
+        : Buffer.isBuffer(v)
+          ? `b${v.toString('hex')}`
+          : `${typeof v}:${String(v)}`
     s += '\u0001'
   }
   return s
@@ -128,7 +141,10 @@ export interface Statement {
  * Multi-row INSERTs for `rows`, each under the parameter limit and `rowsPerStatement`, with no conflict
  * key twice in one statement. `undefined` becomes DEFAULT (the column default), `null` NULL.
  */
-export function* statements(plan: InsertPlan, rows: ReadonlyArray<Readonly<Record<string, unknown>>>): Generator<Statement> {
+export function* statements(
+  plan: InsertPlan,
+  rows: ReadonlyArray<Readonly<Record<string, unknown>>>,
+): Generator<Statement> {
   let tuples: string[] = []
   let values: unknown[] = []
   let keys: Set<string> | undefined
@@ -140,7 +156,10 @@ export function* statements(plan: InsertPlan, rows: ReadonlyArray<Readonly<Recor
       values = []
       keys = undefined
     }
-    if (k !== undefined) (keys ??= new Set()).add(k)
+    if (k !== undefined) {
+      keys ??= new Set()
+      keys.add(k)
+    }
     const cells: string[] = []
     for (const c of plan.columns) {
       const v = row[c]
@@ -152,5 +171,6 @@ export function* statements(plan: InsertPlan, rows: ReadonlyArray<Readonly<Recor
     }
     tuples.push(`(${cells.join(', ')})`)
   }
-  if (tuples.length > 0) yield { text: plan.head + tuples.join(', ') + plan.tail, values, rows: tuples.length }
+  if (tuples.length > 0)
+    yield { text: plan.head + tuples.join(', ') + plan.tail, values, rows: tuples.length }
 }

@@ -12,7 +12,12 @@ type Value = string | number | Buffer
  */
 export type RedisCommand =
   | { readonly op: 'set'; readonly key: string; readonly value: Value; readonly ttlMs?: number }
-  | { readonly op: 'hset'; readonly key: string; readonly fields: Readonly<Record<string, Value>>; readonly ttlMs?: number }
+  | {
+      readonly op: 'hset'
+      readonly key: string
+      readonly fields: Readonly<Record<string, Value>>
+      readonly ttlMs?: number
+    }
   | {
       readonly op: 'xadd'
       readonly key: string
@@ -30,7 +35,8 @@ export interface RedisCommandSinkOptions extends RedisConnectionOptions {
 
 function ttl(ms: number | undefined): number | undefined {
   if (ms === undefined) return undefined
-  if (!Number.isInteger(ms) || ms <= 0) throw new WeirError(ErrorCode.SINK_REJECTED, `ttlMs must be a positive integer, got ${ms}`)
+  if (!Number.isInteger(ms) || ms <= 0)
+    throw new WeirError(ErrorCode.SINK_REJECTED, `ttlMs must be a positive integer, got ${ms}`)
   return ms
 }
 

@@ -47,7 +47,10 @@ export interface ResolvedRedisOptions {
 function positive(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback
   if (!Number.isFinite(value) || value <= 0) {
-    throw new WeirError(ErrorCode.CONFIG_INVALID, `redis option ${name} must be a positive number, got ${value}`)
+    throw new WeirError(
+      ErrorCode.CONFIG_INVALID,
+      `redis option ${name} must be a positive number, got ${value}`,
+    )
   }
   return value
 }
@@ -82,7 +85,8 @@ export function resolveRedisOptions(options: RedisConnectionOptions): ResolvedRe
     autoResendUnfulfilledCommands: false,
     connectTimeout: connectTimeoutMs,
     socketTimeout: flushTimeoutMs,
-    retryStrategy: (times) => Math.min(maxDelay, 50 * 2 ** Math.min(16, times - 1)) + Math.floor(Math.random() * 50),
+    retryStrategy: (times) =>
+      Math.min(maxDelay, 50 * 2 ** Math.min(16, times - 1)) + Math.floor(Math.random() * 50),
   }
   return { name, flushTimeoutMs, connectTimeoutMs, pipelineSize, endpoint: `${host}:${port}`, ioredis }
 }

@@ -1,11 +1,11 @@
 import { type ChainableCommander, Redis } from 'ioredis'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { Counter, Histogram, Labels } from '../../core/metrics.ts'
-import { silentLogger, type Logger } from '../../log/logger.ts'
+import { type Logger, silentLogger } from '../../log/logger.ts'
 import type { ConnectorStatus, Sink } from '../contract.ts'
 import { isPermanentReply, rejected, unavailable } from './errors.ts'
-import { LatencyWindow, type LatencySummary } from './latency.ts'
-import { type RedisConnectionOptions, resolveRedisOptions, type ResolvedRedisOptions } from './options.ts'
+import { type LatencySummary, LatencyWindow } from './latency.ts'
+import { type RedisConnectionOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.ts'
 
 /** Counters a Redis sink keeps for /metrics (see `redisMetricsJson`). */
 export interface RedisSinkStats {
@@ -131,7 +131,8 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     })
     const outcome = await within(ready, this.#opts.connectTimeoutMs)
     if (outcome === undefined) return
-    const reason = outcome === TIMEOUT ? (this.#lastError ?? `not ready after ${this.#opts.connectTimeoutMs} ms`) : outcome
+    const reason =
+      outcome === TIMEOUT ? (this.#lastError ?? `not ready after ${this.#opts.connectTimeoutMs} ms`) : outcome
     throw unavailable(this.#opts.endpoint, reason, this.backlog())
   }
 
@@ -151,12 +152,20 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     while (this.#done < target) {
       if (this.#inflight === undefined && this.#redis.status !== 'ready') {
         this.#countError()
-        throw unavailable(this.#opts.endpoint, this.#lastError ?? `connection ${this.#redis.status}`, this.backlog())
+        throw unavailable(
+          this.#opts.endpoint,
+          this.#lastError ?? `connection ${this.#redis.status}`,
+          this.backlog(),
+        )
       }
       const outcome = await within(this.#inflight ?? this.#send(), deadline - Date.now())
       if (outcome === TIMEOUT) {
         this.#countError()
-        throw unavailable(this.#opts.endpoint, `flush timed out after ${this.#opts.flushTimeoutMs} ms`, this.backlog())
+        throw unavailable(
+          this.#opts.endpoint,
+          `flush timed out after ${this.#opts.flushTimeoutMs} ms`,
+          this.backlog(),
+        )
       }
       if (outcome !== undefined) throw outcome
     }
@@ -174,8 +183,13 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     if (this.#closed) return
     this.#closed = true
     if (this.#inflight) await within(this.#inflight, this.#opts.flushTimeoutMs)
-    if (this.backlog() > 0) this.#log.warn('closing with unflushed items; they will be re-read', { backlog: this.backlog() })
-    if (this.#redis.status === 'ready') await within(this.#redis.quit().catch(() => undefined), 1000)
+    if (this.backlog() > 0)
+      this.#log.warn('closing with unflushed items; they will be re-read', { backlog: this.backlog() })
+    if (this.#redis.status === 'ready')
+      await within(
+        this.#redis.quit().catch(() => undefined),
+        1000,
+      )
     this.#redis.disconnect()
   }
 
@@ -231,7 +245,8 @@ export class RedisPipelinedSink<T> implements Sink<T> {
         counts[i] = this.#spec.write(pipe, this.#queue[this.#head + i]!)
       } catch (err) {
         counts[i] = 0
-        ;(invalid ??= new Map()).set(i, err)
+        invalid ??= new Map()
+        invalid.set(i, err)
       }
     }
     const started = performance.now()

@@ -56,7 +56,11 @@ export function suiteCleanup(): Cleanup {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 
 /** Polls `check` until it returns without throwing (and not `false`), or throws its last error after `timeoutMs`. */
-export async function eventually<V>(check: () => V | Promise<V>, timeoutMs = 10_000, everyMs = 50): Promise<V> {
+export async function eventually<V>(
+  check: () => V | Promise<V>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<V> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
@@ -128,7 +132,21 @@ export async function startRedisServer(cleanup: Cleanup, args: readonly string[]
 
   const start = async () => {
     if (child) return
-    const argv = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', '', ...args]
+    const argv = [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--logfile',
+      '',
+      ...args,
+    ]
     const proc = spawn('redis-server', argv, { stdio: ['ignore', 'ignore', 'pipe'] })
     let stderr = ''
     proc.stderr?.on('data', (d) => {
@@ -141,7 +159,8 @@ export async function startRedisServer(cleanup: Cleanup, args: readonly string[]
     const deadline = Date.now() + 10_000
     while (!(await redisAnswers(port))) {
       if (child !== proc) throw new Error(`redis-server on port ${port} exited at start: ${stderr}`)
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer in 10 s: ${stderr}`)
+      if (Date.now() > deadline)
+        throw new Error(`redis-server on port ${port} did not answer in 10 s: ${stderr}`)
       await sleep(20)
     }
   }
@@ -204,7 +223,11 @@ export async function pgQuery<R extends pg.QueryResultRow = Record<string, unkno
  *
  * @example const t = await pgTable(t.after, (n) => `CREATE TABLE ${n} (id int PRIMARY KEY, v text)`)
  */
-export async function pgTable(cleanup: Cleanup, ddl: (quoted: string) => string, prefix = 'weir_t'): Promise<string> {
+export async function pgTable(
+  cleanup: Cleanup,
+  ddl: (quoted: string) => string,
+  prefix = 'weir_t',
+): Promise<string> {
   const name = uniqueName(prefix)
   cleanup(() => pgQuery(`DROP TABLE IF EXISTS "${name}"`))
   await pgQuery(ddl(`"${name}"`))
@@ -247,7 +270,9 @@ export async function tcpProxy(cleanup: Cleanup, target: { host: string; port: n
       })
     })
   const cut = async () => {
-    const closed = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve()
+    const closed = server.listening
+      ? new Promise<void>((resolve) => server.close(() => resolve()))
+      : Promise.resolve()
     for (const s of sockets) s.resetAndDestroy()
     await closed
   }
