@@ -22,7 +22,8 @@ export interface RedisConnectionOptions {
   /**
    * How long a flush may take before it rejects with SINK_UNAVAILABLE (items stay buffered). Also the
    * socket timeout: a connection that sends nothing back for this long while commands wait is dropped
-   * and reconnected. Default 5,000 ms.
+   * and reconnected. A flush of a large backlog that outlasts it rejects too, keeping what is left (what
+   * was written stays written): the next flush carries on. Default 5,000 ms.
    */
   readonly flushTimeoutMs?: number
   /** How long `open()` and each connection attempt wait. Default 5,000 ms. */
