@@ -61,8 +61,18 @@ export function progressReporter(options: ProgressReporterOptions): ProgressRepo
       if (now() - drawnAt >= every) draw(p)
     },
     done() {
-      if (last !== undefined && last !== drawnLast) draw(last)
+      if (last !== undefined && (drawnLast === undefined || !sameCounts(last, drawnLast))) draw(last)
       if (tty && drawnLast !== undefined) options.stream.write('\n')
     },
   }
+}
+
+function sameCounts(a: ReplayProgress, b: ReplayProgress): boolean {
+  return (
+    a.position === b.position &&
+    a.total === b.total &&
+    a.replayed === b.replayed &&
+    a.skipped === b.skipped &&
+    a.unroutable === b.unroutable
+  )
 }

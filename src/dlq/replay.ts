@@ -10,7 +10,8 @@
  * group, and after every batch the producer is flushed and only THEN the group's offsets are committed.
  * A rerun continues where the last one committed. A run stops at the end offsets captured when it
  * started, so dead letters written meanwhile wait for the next run; a run after a complete one replays
- * nothing. A dry run reads outside the group and writes and commits nothing.
+ * nothing. A dry run reads outside the group and writes and commits nothing. A `to` topic that does not
+ * exist is created; a missing source topic fails the run (nothing of the failed batch is committed).
  *
  * @example
  * const result = await replayDeadLetters({ transport: kafkaTransport({ brokers }), topic: 'orders-dlq', codes: ['OPERATOR_FAILED'] })
@@ -211,6 +212,15 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
     return result('completed')
   }
 
+  if (options.to !== undefined) {
+    // A new target is created like the dead-letter topic (its partition count, the broker's replication).
+    const admin = transport.admin()
+    try {
+      await admin.ensureTopics([{ name: options.to, partitions: ends.size, replicationFactor: -1 }])
+    } finally {
+      await admin.close()
+    }
+  }
   const clientId = options.clientId ?? 'weir-dlq-replay'
   sink = transport.sink({ clientId })
   await sink.open()

@@ -3,12 +3,13 @@ import { execFile } from 'node:child_process'
 import { after, describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
+import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import type { RawRecord } from '../../src/core/record.ts'
 import { defaultReplayGroup, replayDeadLetters } from '../../src/dlq/index.ts'
 import { pipeline } from '../../src/dsl/stream.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { createMetrics } from '../../src/ops/index.ts'
-import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
+import { deadLetterRecord, readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { run, type RunningPipeline } from '../../src/runtime/runner.ts'
 import { CLI, readAll, testId, totalEnd, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
@@ -176,5 +177,52 @@ describe('dead-letter replay after a fix (Kafka)', { timeout: 240_000 }, () => {
       'exactly once per replay run',
     )
     assert.equal(await totalEnd(kafka, [names.dlq]), broken.length, 'the fixed stage dead-lettered nothing')
+  })
+
+  it('--to a topic that does not exist yet creates it; --filter replays only the given codes', async (t) => {
+    const dlq = await createTopic(undefined, { partitions: 2 })
+    const to = `${dlq}-fixed`
+    const group = defaultReplayGroup(dlq, ['VALIDATION_FAILED'])
+    t.after(async () => {
+      await deleteTopics([dlq, to])
+      const admin = kafka.admin()
+      await admin.deleteGroups([group])
+      await admin.close()
+    })
+    const sink = kafka.sink({ clientId: 'replay-filter-producer' })
+    await sink.open()
+    for (let i = 0; i < 40; i++) {
+      const code = i % 4 === 0 ? ErrorCode.VALIDATION_FAILED : ErrorCode.DESERIALIZE_FAILED
+      sink.add({
+        ...deadLetterRecord({
+          topic: dlq,
+          raw: {
+            topic: 'gone',
+            partition: 0,
+            offset: i,
+            key: null,
+            value: Buffer.from(String(i)),
+            headers: { 'test-id': Buffer.from(String(i)) },
+            timestamp: 0,
+          },
+          error: new WeirError(code, 'x'),
+          stage: 's',
+          attempts: 1,
+          app: 'a',
+          now: 0,
+        }),
+        partition: i % 2,
+      })
+    }
+    await sink.flush()
+    await sink.close()
+    const r = await replayDeadLetters({ transport: kafka, topic: dlq, to, codes: ['validation_failed'] })
+    assert.equal(r.groupId, group)
+    assert.deepEqual([r.replayed, r.skipped], [10, 30])
+    const out = await readAll(kafka, to)
+    assert.deepEqual(
+      out.map(testId).sort((a, b) => Number(a) - Number(b)),
+      ['0', '4', '8', '12', '16', '20', '24', '28', '32', '36'],
+    )
   })
 })

@@ -120,6 +120,11 @@ describe('replayDeadLetters (in-process transport)', () => {
     assert.equal(result.replayed, 5)
     assert.equal(result.skipped, 15)
     assert.deepEqual(ids(broker.all('fixed')), ['0', '1', '2', '3', '4'])
+    assert.equal(
+      broker.partitionCount('fixed'),
+      1,
+      'a missing --to topic is created like the dead-letter topic',
+    )
     assert.equal(result.groupId, `weir-dlq-replay-${DLQ}-VALIDATION_FAILED`)
     // The unfiltered replay has its own group, so it still sees every record.
     const all = await replayDeadLetters({ transport, topic: DLQ, to: 'fixed' })
