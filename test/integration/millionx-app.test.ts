@@ -82,7 +82,7 @@ describe('millionx app end to end (weir produce millionx → weir run millionx)'
       ).catch((err: Error) => {
         throw new Error(`${err.message}\n${app.output()}`)
       })
-      t_diag(
+      t.diagnostic(
         `millionx: ${N} records in ${((performance.now() - started) / 1000).toFixed(2)} s (incl. process start and group join)`,
       )
 
