@@ -26,7 +26,6 @@ describe('weir dlq inspect (Kafka)', { timeout: 120_000 }, () => {
       source: string,
       value: Buffer | null,
       minute: number,
-      details?: unknown,
     ) =>
       sink.add({
         ...deadLetterRecord({
