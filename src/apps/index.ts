@@ -6,6 +6,7 @@ const loaders: Record<string, () => Promise<WeirApp>> = {
   traffic: async () => (await import('./traffic/app.ts')).trafficApp,
   'traffic-windows': async () => (await import('./traffic-windows/app.ts')).trafficWindowsApp,
   millionx: async () => (await import('./millionx/app.ts')).millionxApp,
+  rideshare: async () => (await import('./rideshare/app.ts')).rideshareApp,
 }
 
 export function appNames(): string[] {

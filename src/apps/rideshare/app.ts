@@ -1,0 +1,100 @@
+/**
+ * `weir run rideshare`: the Kafka → Redis bridge of seed 000, a drop-in replacement for its Python
+ * stream processor (same variables and defaults, same channels, same /health and /metrics fields).
+ * `weir produce rideshare --drivers N --rate R` writes a simulated São Paulo fleet to the six topics.
+ */
+import { redisPublishSink } from '../../connectors/redis/index.ts'
+import { rideshareGenerator } from '../../generators/index.ts'
+import type { AppContext, AppInstance, KafkaSettings, WeirApp } from '../app.ts'
+import { loadRideshareConfig, RIDESHARE_ENV_DOCS, type RideshareConfig } from './config.ts'
+import { RIDESHARE_TOPICS } from './domain/index.ts'
+import { BridgeMetrics } from './metrics.ts'
+import { ridesharePipeline } from './pipeline.ts'
+
+export function kafkaSettingsOf(config: RideshareConfig): KafkaSettings {
+  const { sasl } = config
+  return {
+    brokers: config.KAFKA_BOOTSTRAP_SERVERS,
+    clientId: config.KAFKA_CLIENT_ID,
+    tls: config.tls,
+    ...(sasl && {
+      sasl: { mechanism: sasl.mechanism, username: sasl.username.reveal(), password: sasl.password.reveal() },
+    }),
+  }
+}
+
+function create(ctx: AppContext): AppInstance {
+  const config = loadRideshareConfig(ctx.env)
+  // Connects lazily: the runtime opens it with the pipeline (and `weir produce` never does).
+  const redis = redisPublishSink({
+    host: config.REDIS_HOST,
+    port: config.REDIS_PORT,
+    password: config.REDIS_PASSWORD,
+    name: 'rideshare-bridge',
+    metrics: ctx.metrics,
+    logger: ctx.logger,
+  })
+  const metrics = new BridgeMetrics(ctx.metrics, redis, ctx.clock)
+  const pipeline = ridesharePipeline({
+    topics: config.PROCESSOR_TOPICS,
+    prefix: config.TOPIC_PREFIX,
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    windowSizeMs: config.PROCESSOR_WINDOW_SIZE_MS,
+    strategy: config.PROCESSOR_AGGREGATION_STRATEGY,
+    sampleRate: config.PROCESSOR_SAMPLE_RATE,
+    sink: redis,
+    counters: metrics,
+  })
+  return {
+    pipeline,
+    kafka: kafkaSettingsOf(config),
+    http: { host: config.API_HOST, port: config.API_PORT },
+    run: {
+      groupId: config.KAFKA_GROUP_ID,
+      clientId: config.KAFKA_CLIENT_ID,
+      fromBeginning: config.KAFKA_AUTO_OFFSET_RESET === 'earliest',
+      deadLetterTopic: config.TOPIC_PREFIX + config.DLQ_TOPIC,
+      checkpointIntervalMs: config.PROCESSOR_CHECKPOINT_INTERVAL_MS,
+      topics: {
+        partitions: config.KAFKA_TOPIC_PARTITIONS,
+        replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+      },
+    },
+    metricsJson: (running) => metrics.json(running),
+    // /health: { status, kafka_connected, redis_connected, uptime_seconds, message }.
+    components: () => ({ redis: redis.status() }),
+    sinks: [redis],
+    close: () => redis.close(),
+  }
+}
+
+export const rideshareApp: WeirApp = {
+  name: 'rideshare',
+  description:
+    'Rideshare Kafka → Redis bridge (seed 000): six topics → pub/sub channels, GPS windowed per driver, dedupe by offset',
+  env: RIDESHARE_ENV_DOCS,
+  create,
+  /**
+   * Options: seed, drivers (1–100,000), riders, pingSeconds, topicPrefix
+   * (`weir produce rideshare --drivers 100000 --rate 50000`).
+   */
+  generator: (options) => {
+    const prefix = typeof options.topicPrefix === 'string' ? options.topicPrefix : ''
+    const num = (v: unknown) => (typeof v === 'number' ? v : undefined)
+    const drivers = num(options.drivers)
+    const g = rideshareGenerator({
+      seed: options.seed ?? 1,
+      drivers,
+      // Four riders per driver unless told (the generator's default of 200 starves a large fleet).
+      riders: num(options.riders) ?? (drivers === undefined ? undefined : Math.max(200, 4 * drivers)),
+      pingSeconds: num(options.pingSeconds),
+    })
+    return {
+      next() {
+        const r = g.next()
+        return { topic: prefix + r.topic, key: r.key, value: r.value, timestamp: r.timestamp }
+      },
+    }
+  },
+  inputTopics: RIDESHARE_TOPICS.map((name) => ({ name, partitions: 1 })),
+}
