@@ -38,7 +38,7 @@ export function deadLetterRecord(input: {
   readonly now: number
 }): OutgoingRecord {
   const { raw, error } = input
-  const details = error.details === undefined ? undefined : clip(safeJson(error.details))
+  const details = error.details === undefined ? undefined : detailsJson(error.details)
   const headers: Headers = {
     ...raw.headers,
     ...textHeaders({
@@ -97,6 +97,32 @@ export function readDeadLetter(headers: Headers): DeadLetterInfo {
       offset: num(DeadLetterHeader.offset),
     },
   }
+}
+
+/**
+ * The details as JSON that fits a header and still parses: a long list (many violations) is cut to the
+ * items that fit, with a last item saying how many were left out; anything else too long becomes a
+ * JSON string of its clipped text.
+ */
+function detailsJson(details: unknown): string {
+  const full = safeJson(details)
+  if (full.length <= MAX_HEADER_TEXT) return full
+  if (Array.isArray(details)) {
+    const kept: unknown[] = []
+    for (const item of details) {
+      const text = safeJson(item)
+      const next = safeJson([...kept, clipItem(item, text), { omitted: details.length - kept.length - 1 }])
+      if (next.length > MAX_HEADER_TEXT) break
+      kept.push(clipItem(item, text))
+    }
+    return safeJson([...kept, { omitted: details.length - kept.length }])
+  }
+  return JSON.stringify(clip(full))
+}
+
+/** An item whose own JSON is over a quarter of the budget is replaced by its clipped text. */
+function clipItem(item: unknown, text: string): unknown {
+  return text.length > MAX_HEADER_TEXT / 4 ? `${text.slice(0, MAX_HEADER_TEXT / 4 - 1)}…` : item
 }
 
 function safeJson(v: unknown): string {

@@ -2,6 +2,7 @@ import type { Admin, CommitOffset, ConnectorStatus, RecordSink, Source, TopicSpe
 import { systemClock, type Cancel, type Clock } from '../core/clock.ts'
 import { ErrorCode, toWeirError, WeirError } from '../core/errors.ts'
 import type { MetricsRegistry } from '../core/metrics.ts'
+import type { TopicPartition } from '../core/record.ts'
 import type { Pipeline } from '../dsl/stream.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
@@ -58,6 +59,8 @@ export interface RunningPipeline {
   status(): PipelineStatus
   /** Records not yet processed per partition (end offset − position), refreshed every few seconds. */
   lag(): ReadonlyMap<string, number>
+  /** The input partitions this instance owns now. */
+  assignment(): readonly TopicPartition[]
 }
 
 /**
@@ -135,12 +138,15 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     return checkpointing
   }
 
+  const owned = new Map<string, TopicPartition>()
   await source.open({
     assigned: async (partitions) => {
+      for (const p of partitions) owned.set(`${p.topic}:${p.partition}`, p)
       logger.info('partitions assigned', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
       await task.assigned(partitions)
     },
     revoked: async (partitions) => {
+      for (const p of partitions) owned.delete(`${p.topic}:${p.partition}`)
       logger.info('partitions revoked', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
       await checkpointing
       await task.revoked(partitions, commit).catch((err: unknown) => {
@@ -247,6 +253,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     done,
     stop,
     lag: () => lag,
+    assignment: () => [...owned.values()],
     status: () => ({
       state,
       source: source.status(),
@@ -290,8 +297,9 @@ async function ensurePipelineTopics(
   )
 }
 
+/** A timer that doesn't keep the process alive: a stop that finished early must not linger. */
 function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms))
+  return new Promise((r) => setTimeout(r, ms).unref())
 }
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {

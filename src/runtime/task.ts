@@ -304,7 +304,7 @@ export class Task {
   async revoked(partitions: readonly TopicPartition[], commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<void> {
     // Let records mid-processing finish (briefly: records held by open windows finish only once the
     // processors below emit those windows), then let processors flush and drop the partitions.
-    await Promise.race([this.tracker.idle(partitions), new Promise((r) => setTimeout(r, 1000))])
+    await Promise.race([this.tracker.idle(partitions), new Promise((r) => setTimeout(r, 1000).unref())])
     for (const p of this.graph.processors) await p.revoked?.(partitions)
     await this.tracker.idle(partitions)
     await this.checkpoint(commit)

@@ -5,11 +5,13 @@
  * - The operator's watermark is the minimum over its active partitions: the slowest one holds it back.
  *   A partition that delivered nothing for `idleTimeout` (wall time) stops holding it back; if every
  *   partition is idle, the highest watermark counts.
- * - With `followWallClock`, a quiet partition's watermark moves on with wall time: after `d` ms with no
- *   record it stands at `maxTime − outOfOrderness + d`. For live data (event time ≈ wall time) that closes
- *   a window once wall time passes its end + grace + out-of-orderness even when input stops, the problem
- *   Faust, Quix Streams and Kafka Streams users hit; when the input is a fast backlog (catching up after
- *   downtime), records arrive with no gaps, so it changes nothing and results stay those of event time.
+ * - With `followWallClock`, once the operator's input goes quiet (no record on ANY partition for `d` ms),
+ *   watermarks move on with wall time: each stands at `maxTime − outOfOrderness + d`. For live data (event
+ *   time ≈ wall time) that closes a window once wall time passes its end + grace + out-of-orderness even
+ *   when input stops, the problem Faust, Quix Streams and Kafka Streams users hit. Quiet is measured over
+ *   all partitions, not per partition: while a backlog is read, the consumer visits partitions in turn and
+ *   a single partition can go unfetched for seconds; advancing it by wall time then would close windows
+ *   its own unread records still belong to (seen in the kill -9 test before this rule).
  * - The watermark never goes back.
  */
 export interface WatermarkOptions {
@@ -43,6 +45,15 @@ export class Watermarks {
     }
   }
 
+  /**
+   * A partition was assigned. Until it delivers a record (or stays quiet for `idleTimeout`) it holds the
+   * watermark back: otherwise the partitions fetched first would close windows that records of one not
+   * yet fetched still belong to (Flink and Kafka Streams wait the same way).
+   */
+  assign(tp: string, now: number): void {
+    if (!this.#parts.has(tp)) this.#parts.set(tp, { maxTime: Number.NEGATIVE_INFINITY, seenAt: now })
+  }
+
   /** Sets a partition's progress from restored state. */
   restore(tp: string, maxTime: number, now: number): void {
     const p = this.#parts.get(tp)
@@ -67,9 +78,13 @@ export class Watermarks {
     const { outOfOrderness, idleTimeout, followWallClock } = this.#o
     let minActive = Number.POSITIVE_INFINITY
     let maxAll = Number.NEGATIVE_INFINITY
+    let lastSeen = Number.NEGATIVE_INFINITY
+    for (const p of this.#parts.values()) if (p.seenAt > lastSeen) lastSeen = p.seenAt
+    const inputQuiet = followWallClock ? Math.max(0, now - lastSeen) : 0
     for (const p of this.#parts.values()) {
+      if (p.maxTime === Number.NEGATIVE_INFINITY && now - p.seenAt >= idleTimeout) continue
       const quiet = Math.max(0, now - p.seenAt)
-      const wm = p.maxTime - outOfOrderness + (followWallClock ? quiet : 0)
+      const wm = p.maxTime - outOfOrderness + inputQuiet
       if (quiet < idleTimeout && wm < minActive) minActive = wm
       if (wm > maxAll) maxAll = wm
     }

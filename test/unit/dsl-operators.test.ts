@@ -298,3 +298,17 @@ async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
     await new Promise((r) => setTimeout(r, 5))
   }
 }
+
+describe('dead-letter headers', () => {
+  it('keeps weir.error.details valid JSON when there are too many violations to fit', () => {
+    const p = pipeline('many-violations')
+    const violations = Array.from({ length: 500 }, (_, i) => ({ rule: `r${i}`, field: `f${i}`, message: `field f${i} is wrong in a long way` }))
+    p.stream('in').validate(() => ({ ok: false as const, violations })).valid.to('out')
+    const d = new TestDriver(p)
+    d.input('in').pipe({})
+    const details = d.deadLetters()[0]?.info.details as unknown[]
+    assert.ok(Array.isArray(details), 'details parse as a JSON array')
+    assert.ok(details.length > 10 && details.length < 500)
+    assert.deepEqual(details.at(-1), { omitted: 500 - (details.length - 1) })
+  })
+})

@@ -6,7 +6,7 @@ import { ErrorCode } from '../../src/core/errors.ts'
 import { TestDriver } from '../../src/testing/driver.ts'
 
 const T0 = Date.UTC(2026, 0, 1, 8, 0, 0)
-const config = { INPUT_TOPIC: 'traffic-events', OUTPUT_TOPIC: 'traffic-aggregates', INPUT_PARTITIONS: 1, WINDOW_SIZE: 300_000, WINDOW_GRACE: 60_000 }
+const config = { GROUP_ID: 'traffic-windows-group', INPUT_TOPIC: 'traffic-events', OUTPUT_TOPIC: 'traffic-aggregates', INPUT_PARTITIONS: 1, WINDOW_SIZE: 300_000, WINDOW_GRACE: 60_000 }
 
 function event(sensor: string, at: number, speed: number, volume: number, occupancy: number | null = 10): TrafficEvent {
   return {

@@ -58,9 +58,11 @@ function eventTime(e: TrafficEvent): number {
  * records later than the grace period go to the dead-letter topic as LATE_RECORD.
  */
 export function trafficWindowsPipeline(
-  config: Pick<TrafficWindowsConfig, 'INPUT_TOPIC' | 'OUTPUT_TOPIC' | 'INPUT_PARTITIONS' | 'WINDOW_SIZE' | 'WINDOW_GRACE'>,
+  config: Pick<TrafficWindowsConfig, 'GROUP_ID' | 'INPUT_TOPIC' | 'OUTPUT_TOPIC' | 'INPUT_PARTITIONS' | 'WINDOW_SIZE' | 'WINDOW_GRACE'>,
 ) {
-  const p = pipeline('traffic-windows')
+  // The pipeline name is the application id, as in Kafka Streams: the group and the prefix of its
+  // changelog topic. Two deployments with different groups must never share window state.
+  const p = pipeline(config.GROUP_ID)
   p.stream<TrafficEvent>(config.INPUT_TOPIC, { partitions: config.INPUT_PARTITIONS })
     .groupBy((e) => e.sensor_id, { name: 'by-sensor' })
     .window(tumbling({ size: config.WINDOW_SIZE, grace: config.WINDOW_GRACE }), { timestamp: eventTime })

@@ -27,7 +27,7 @@ export interface KafkaOptions {
 }
 
 export interface KafkaConsumerTuning {
-  /** Group session timeout. Default 30000 ms. */
+  /** Group session timeout: how long a crashed member keeps its partitions. Default 10000 ms. */
   readonly sessionTimeoutMs?: number
   /** Heartbeat interval. Default 1000 ms (it also bounds how fast a member notices a rebalance). */
   readonly heartbeatIntervalMs?: number
@@ -58,7 +58,7 @@ export interface KafkaProducerTuning {
 }
 
 export const consumerDefaults = {
-  sessionTimeoutMs: 30_000,
+  sessionTimeoutMs: 10_000,
   heartbeatIntervalMs: 1_000,
   rebalanceTimeoutMs: 60_000,
   maxWaitMs: 500,

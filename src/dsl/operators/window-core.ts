@@ -136,6 +136,11 @@ export class WindowOperator implements Processor {
 
   /** Restores the state of arriving partitions from their changelogs and re-emits windows closed before a crash. */
   async assigned(partitions: readonly TopicPartition[]): Promise<void> {
+    if (this.#o.time.mode === 'event') {
+      const src = this.#o.sourceTopics
+      const now = this.#init.clock.now()
+      for (const tp of partitions) if (src.size === 0 || src.has(tp.topic)) this.#wms.assign(tpKey(tp), now)
+    }
     for (const p of this.#mine(partitions)) {
       if (this.#parts.has(p)) continue
       if (!this.#state.durable) {
@@ -149,7 +154,7 @@ export class WindowOperator implements Processor {
       const meta = store.meta as { closed?: unknown; maxTime?: Record<string, number> }
       if (typeof meta.closed === 'number') part.closedThrough = part.persistedClosed = meta.closed
       const now = this.#init.clock.now()
-      for (const [topic, t] of Object.entries(meta.maxTime ?? {})) this.#wms.restore(`${topic}:${p}`, t, now)
+      for (const [topic, t] of Object.entries(meta.maxTime ?? {})) if (typeof t === 'number') this.#wms.restore(`${topic}:${p}`, t, now)
       for (const [key, slot] of store.entries()) {
         this.#o.logic.restored?.(part, key, slot)
         part.schedule(key, this.#o.logic.dueAt(slot))
@@ -235,7 +240,7 @@ export class WindowOperator implements Processor {
     for (const tp of this.#wms.partitions()) {
       if (!tp.endsWith(suffix)) continue
       const t = this.#wms.maxTime(tp)
-      if (t !== undefined) maxTime[tp.slice(0, -suffix.length)] = t
+      if (t !== undefined && Number.isFinite(t)) maxTime[tp.slice(0, -suffix.length)] = t
     }
     part.store.setMeta({ closed: Number.isFinite(part.closedThrough) ? part.closedThrough : null, maxTime })
     part.persistedClosed = part.closedThrough
