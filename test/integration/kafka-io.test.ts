@@ -172,22 +172,51 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
     )
   })
 
-  test('flush() rejects when the broker refuses a record, and the sink keeps working after', async (t) => {
+  test('a record Kafka refuses stays buffered and every flush rejects, while the records before it are written', async (t) => {
     const topic = await createTopic(t, { config: { 'max.message.bytes': '2000' } })
     const sink = kafka.sink({ clientId: uniqueName('sink') })
     await sink.open()
     t.after(() => sink.close())
+    for (let i = 0; i < 5; i++) sink.add({ topic, key: null, value: Buffer.from(`ok${i}`) })
     sink.add({ topic, key: null, value: Buffer.alloc(10_000) })
-    await assert.rejects(sink.flush(), (err: unknown) => {
+    sink.add({ topic, key: null, value: Buffer.from('after') })
+    const refused = (err: unknown) => {
       assert.ok(err instanceof WeirError)
       assert.equal(err.code, ErrorCode.RECORD_TOO_LARGE)
       assert.equal(err.retriable, false)
       return true
+    }
+    await assert.rejects(sink.flush(), refused)
+    await assert.rejects(sink.flush(), refused)
+    assert.equal(sink.backlog(), 2, 'the refused record and the one after it are kept')
+    assert.equal(sink.status().connected, true, 'Kafka itself is fine')
+    assert.equal((await admin.endOffsets([topic])).get(`${topic}:0`), 5)
+  })
+
+  test('with onRejected a refused record is handed over and the records around it are written in order', async (t) => {
+    const topic = await createTopic(t, { config: { 'max.message.bytes': '2000' } })
+    const rejected: Array<{ size: number; code: string }> = []
+    const sink = kafka.sink({
+      clientId: uniqueName('sink'),
+      onRejected: (record, err) => {
+        rejected.push({ size: record.value?.length ?? 0, code: err.code })
+      },
     })
-    assert.equal(sink.backlog(), 0)
-    sink.add({ topic, key: null, value: Buffer.from('small') })
+    await sink.open()
+    t.after(() => sink.close())
+    for (let i = 0; i < 20; i++) {
+      sink.add({ topic, key: null, value: i === 11 ? Buffer.alloc(10_000) : Buffer.from(`v${i}`) })
+    }
     await sink.flush()
-    assert.equal((await admin.endOffsets([topic])).get(`${topic}:0`), 1)
+    assert.equal(sink.backlog(), 0)
+    assert.deepEqual(rejected, [{ size: 10_000, code: ErrorCode.RECORD_TOO_LARGE }])
+    const values = []
+    for await (const b of kafka.readPartition({ topic, partition: 0 }))
+      values.push(...b.map((r) => r.value?.toString()))
+    assert.deepEqual(
+      values,
+      Array.from({ length: 20 }, (_, i) => `v${i}`).filter((v) => v !== 'v11'),
+    )
   })
 
   test('readPartition reads a partition to its end outside any group', async (t) => {

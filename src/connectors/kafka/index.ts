@@ -7,15 +7,16 @@
  * const kafka = kafkaTransport({ brokers: ['127.0.0.1:9092'] })
  * await kafka.admin().ensureTopics([{ name: 'rides', partitions: 3, replicationFactor: 1 }])
  */
-import type { SinkOptions, SourceOptions, Transport } from '../../connectors/contract.ts'
+import type { SourceOptions, Transport } from '../../connectors/contract.ts'
 import { KafkaAdmin } from './admin.ts'
 import { type KafkaOptions, validateKafkaOptions } from './options.ts'
 import { readPartition } from './read-partition.ts'
-import { KafkaSink } from './sink.ts'
+import { KafkaSink, type KafkaSinkOptions } from './sink.ts'
 import { KafkaSource } from './source.ts'
 
 export type { OffsetMap } from './admin.ts'
 export type { KafkaConsumerTuning, KafkaOptions, KafkaProducerTuning } from './options.ts'
+export type { KafkaSinkOptions } from './sink.ts'
 export type { GroupMetadata } from './source.ts'
 export { KafkaAdmin, KafkaSink, KafkaSource, readPartition }
 
@@ -24,7 +25,7 @@ export interface KafkaTransport extends Transport {
   readonly kind: 'kafka'
   readonly options: KafkaOptions
   source(options: SourceOptions): KafkaSource
-  sink(options: SinkOptions): KafkaSink
+  sink(options: KafkaSinkOptions): KafkaSink
   admin(): KafkaAdmin
 }
 

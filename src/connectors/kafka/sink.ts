@@ -3,7 +3,6 @@ import {
   type Consumer,
   FindCoordinatorKeyTypes,
   type Message,
-  type MessageToProduce,
   ProduceAcks,
   Producer,
 } from '@platformatic/kafka'
@@ -13,21 +12,24 @@ import type { OutgoingRecord } from '../../core/record.ts'
 import type { Logger } from '../../log/logger.ts'
 import { sinkError, toProduced } from './convert.ts'
 import { baseClientOptions, type KafkaOptions, loggerOf, producerDefaults } from './options.ts'
+import { SendQueue } from './send-queue.ts'
 import type { GroupMetadata } from './source.ts'
 
-type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
-
-interface Waiter {
-  readonly upTo: number
-  readonly resolve: () => void
-  readonly reject: (err: Error) => void
+export interface KafkaSinkOptions extends SinkOptions {
+  /**
+   * Gets each record Kafka refuses for good (too large, invalid), e.g. to dead-letter it; the records
+   * around it are written. Without it, a refused record stays buffered and every flush rejects.
+   */
+  readonly onRejected?: (record: OutgoingRecord, err: WeirError) => void | Promise<void>
 }
+
+type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
 
 /**
  * Writes records to Kafka. `add()` only buffers; a background loop sends what accumulated (after
  * `lingerMs`, or at once when `maxBatchRecords` are waiting) with one request in flight at a time, so
  * records keep their order. `flush()` resolves when everything added before it is acknowledged by all
- * in-sync replicas, and rejects if any of it failed since the last flush.
+ * in-sync replicas, and rejects if a send fails; failed records stay buffered (see SendQueue).
  *
  * With `transactionalId` the sink writes inside Kafka transactions. A transaction begins on the first
  * record (or offsets) after the previous one ended; the checkpoint then runs
@@ -43,35 +45,35 @@ interface Waiter {
 export class KafkaSink implements RecordSink {
   readonly id: string
   readonly #kafka: KafkaOptions
-  readonly #options: SinkOptions
+  readonly #options: KafkaSinkOptions
   readonly #log: Logger
-  readonly #linger: number
-  readonly #maxBatch: number
-  readonly #maxBytes: number
+  readonly #queue: SendQueue
   #producer: Producer | undefined
   #tx: Transaction | undefined
   #txBegin: Promise<Transaction> | undefined
-  #pending: MessageToProduce[] = []
-  /** Sequence numbers: records added, and records settled (acknowledged or failed). */
-  #added = 0
-  #settled = 0
-  #sending = false
-  #timer: NodeJS.Timeout | undefined
-  #waiters: Waiter[] = []
-  /** The first send failure not yet reported by a flush, and the sequence number its chunk started at. */
-  #failure: { readonly error: WeirError; readonly from: number } | undefined
   #lastError: WeirError | undefined
   #closed = false
 
-  constructor(kafka: KafkaOptions, options: SinkOptions) {
+  constructor(kafka: KafkaOptions, options: KafkaSinkOptions) {
     this.#kafka = kafka
     this.#options = options
     this.id = `kafka:${options.clientId}`
     this.#log = loggerOf(kafka).child({ connector: 'kafka-sink', clientId: options.clientId })
     const p = { ...producerDefaults, ...kafka.producer }
-    this.#linger = Math.max(0, p.lingerMs)
-    this.#maxBatch = Math.max(1, p.maxBatchRecords)
-    this.#maxBytes = Math.max(1024, p.maxBatchBytes)
+    this.#queue = new SendQueue({
+      send: (chunk) => this.#send(chunk),
+      toError: (err) => sinkError('send', err),
+      lingerMs: Math.max(0, p.lingerMs),
+      maxRecords: Math.max(1, p.maxBatchRecords),
+      // A request carries one record batch per partition, which the broker caps (message.max.bytes,
+      // 1 MiB by default): bound chunks by bytes as well as by count.
+      maxBytes: Math.max(1024, p.maxBatchBytes),
+      ...(options.onRejected ? { onRejected: options.onRejected } : {}),
+      onOutcome: (err) => {
+        if (err) this.#log.warn('send failed', { err })
+        this.#lastError = err
+      },
+    })
   }
 
   get transactional(): boolean {
@@ -113,24 +115,21 @@ export class KafkaSink implements RecordSink {
   add(record: OutgoingRecord): void {
     if (this.#closed)
       throw new WeirError(ErrorCode.SINK_UNAVAILABLE, 'kafka sink is closed', { retriable: false })
-    this.#pending.push(toProduced(record))
-    this.#added++
-    if (this.#pending.length >= this.#maxBatch) this.#kick()
-    else if (this.#timer === undefined && !this.#sending)
-      this.#timer = setTimeout(() => this.#kick(), this.#linger)
+    this.#queue.add(record)
   }
 
+  /**
+   * Resolves when everything added before it is acknowledged by all in-sync replicas. Rejects when a
+   * send fails: SINK_UNAVAILABLE (retriable) while Kafka is away, or the refusal (not retriable) of a
+   * record Kafka will never take when there is no `onRejected`. Nothing is dropped either way: the
+   * next flush sends it again.
+   */
   flush(): Promise<void> {
-    const upTo = this.#added
-    return new Promise<void>((resolve, reject) => {
-      this.#waiters.push({ upTo, resolve, reject })
-      this.#settle()
-      this.#kick()
-    })
+    return this.#queue.flush()
   }
 
   backlog(): number {
-    return this.#added - this.#settled
+    return this.#queue.backlog()
   }
 
   status(): ConnectorStatus {
@@ -198,12 +197,7 @@ export class KafkaSink implements RecordSink {
 
   /** Aborts the open transaction, dropping records not yet sent; read_committed readers never see any of it. */
   async abortTransaction(): Promise<void> {
-    const dropped = this.#pending.length
-    this.#pending = []
-    this.#settled += dropped
-    // Wait for the chunk in flight, ignoring its outcome: it is aborted anyway.
-    await this.flush().catch(() => {})
-    this.#failure = undefined
+    await this.#queue.drop()
     this.#lastError = undefined
     const tx = this.#tx
     this.#tx = undefined
@@ -218,11 +212,11 @@ export class KafkaSink implements RecordSink {
   async close(): Promise<void> {
     if (this.#closed) return
     try {
-      if (this.#pending.length > 0 || this.backlog() > 0) await this.flush().catch(() => {})
+      if (this.backlog() > 0) await this.flush().catch(() => {})
       if (this.#tx) await this.#tx.abort().catch(() => {})
     } finally {
       this.#closed = true
-      clearTimeout(this.#timer)
+      this.#queue.stop()
       await this.#producer?.close(true).catch(() => {})
     }
   }
@@ -262,34 +256,10 @@ export class KafkaSink implements RecordSink {
     }
   }
 
-  /** Starts a send if none is in flight. */
-  #kick(): void {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    if (this.#sending || this.#pending.length === 0) return
-    this.#sending = true
-    // A request carries one record batch per partition, which the broker caps (message.max.bytes, 1 MiB
-    // by default): bound the chunk by bytes as well as by count.
-    let n = 0
-    let bytes = 0
-    const limit = Math.min(this.#maxBatch, this.#pending.length)
-    while (n < limit) {
-      const m = this.#pending[n]!
-      bytes += 24 + (m.key?.length ?? 0) + (m.value?.length ?? 0) + headerBytes(m)
-      if (bytes > this.#maxBytes && n > 0) break
-      n++
-    }
-    const chunk = n === this.#pending.length ? this.#pending : this.#pending.slice(0, n)
-    this.#pending = chunk === this.#pending ? [] : this.#pending.slice(n)
-    this.#send(chunk).then(
-      () => this.#afterSend(chunk.length, undefined),
-      (err: unknown) => this.#afterSend(chunk.length, sinkError('send', err)),
-    )
-  }
-
-  async #send(messages: MessageToProduce[]): Promise<void> {
+  async #send(records: readonly OutgoingRecord[]): Promise<void> {
     const producer = this.#producer
     if (!producer) throw new WeirError(ErrorCode.SINK_UNAVAILABLE, 'kafka sink is not open')
+    const messages = records.map(toProduced)
     if (this.transactional) {
       const tx = await this.#transaction()
       await tx.send({ messages })
@@ -297,47 +267,4 @@ export class KafkaSink implements RecordSink {
       await producer.send({ messages })
     }
   }
-
-  #afterSend(count: number, error: WeirError | undefined): void {
-    this.#sending = false
-    const from = this.#settled
-    this.#settled += count
-    if (error) {
-      this.#failure ??= { error, from }
-      this.#lastError = error
-      this.#log.warn('send failed', { err: error, records: count })
-    } else {
-      this.#lastError = undefined
-    }
-    this.#settle()
-    if (this.#pending.length >= this.#maxBatch || (this.#pending.length > 0 && this.#waiters.length > 0))
-      this.#kick()
-    else if (this.#pending.length > 0 && this.#timer === undefined) {
-      this.#timer = setTimeout(() => this.#kick(), this.#linger)
-    }
-  }
-
-  /**
-   * Settles the flushes whose records are all settled. A failure rejects every flush that covers the
-   * failed chunk (or was called after it); once no waiting flush covers it, it is forgotten.
-   */
-  #settle(): void {
-    if (this.#waiters.length === 0) return
-    const done = this.#waiters.filter((w) => w.upTo <= this.#settled)
-    if (done.length === 0) return
-    this.#waiters = this.#waiters.filter((w) => w.upTo > this.#settled)
-    const failure = this.#failure
-    for (const w of done) {
-      if (failure && w.upTo > failure.from) w.reject(failure.error)
-      else w.resolve()
-    }
-    if (failure && !this.#waiters.some((w) => w.upTo > failure.from)) this.#failure = undefined
-  }
-}
-
-function headerBytes(m: MessageToProduce): number {
-  if (!(m.headers instanceof Map)) return 0
-  let n = 0
-  for (const [k, v] of m.headers) n += 8 + k.length + v.length
-  return n
 }
