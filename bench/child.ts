@@ -1,0 +1,346 @@
+/**
+ * One benchmark step in its own process, so RSS and CPU are per workload:
+ *
+ *   node bench/child.ts produce  <json>   pre-produce generated input (not timed)
+ *   node bench/child.ts run      <json>   run one workload over the pre-produced input, print its figures
+ *   node bench/child.ts latency  <json>   run workload 1 or 2 while a paced producer writes a steady rate
+ *   node bench/child.ts pace     <json>   the paced producer (spawned by `latency`)
+ *
+ * The last stdout line of every mode is one JSON object (the parent parses it).
+ */
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { AppGenerator, WeirApp as WeirAppLike } from '../src/apps/app.ts'
+import { ridesharePipeline } from '../src/apps/rideshare/pipeline.ts'
+import { rideshareApp } from '../src/apps/rideshare/app.ts'
+import { trafficApp, trafficPipeline } from '../src/apps/traffic/app.ts'
+import { trafficWindowsApp, trafficWindowsPipeline } from '../src/apps/traffic-windows/app.ts'
+import { encodeValue } from '../src/cli/feed.ts'
+import { type KafkaTransport, kafkaTransport } from '../src/connectors/kafka/index.ts'
+import { redisPublishSink } from '../src/connectors/redis/index.ts'
+import { bytes } from '../src/core/serde.ts'
+import { type Pipeline, pipeline } from '../src/dsl/stream.ts'
+import { silentLogger } from '../src/log/logger.ts'
+import { createMetrics } from '../src/ops/index.ts'
+import { run } from '../src/runtime/runner.ts'
+
+export type WorkloadName = 'passthrough' | 'traffic' | 'windows' | 'rideshare'
+
+export interface ChildArgs {
+  readonly workload: WorkloadName
+  readonly brokers: string[]
+  /** Topic name prefix, fresh per run. */
+  readonly prefix: string
+  readonly partitions: number
+  readonly records: number
+  /** latency / pace */
+  readonly rate?: number
+  readonly seconds?: number
+  readonly redisPort?: number
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const total = (c: { get(): number }): number => (c as { total?: () => number }).total?.() ?? c.get()
+
+export const RIDESHARE_TOPICS = ['gps_pings', 'trips', 'driver_status', 'surge_updates', 'driver_profiles', 'rider_profiles'] as const
+
+export function topicsOf(a: ChildArgs): { input: string; output: string; dlq: string } {
+  return { input: `${a.prefix}in`, output: `${a.prefix}out`, dlq: `${a.prefix}dlq` }
+}
+
+export function generatorOf(w: WorkloadName): AppGenerator {
+  const need = (g: WeirAppLike['generator']): NonNullable<WeirAppLike['generator']> => {
+    if (!g) throw new Error(`app of workload ${w} has no generator`)
+    return g
+  }
+  switch (w) {
+    case 'passthrough':
+      return need(trafficApp.generator)({ seed: 1, invalidShare: 0 })
+    case 'traffic':
+      return need(trafficApp.generator)({ seed: 1, invalidShare: 0.05 })
+    case 'windows':
+      return need(trafficWindowsApp.generator)({ seed: 1, eventStepMs: 50, start: Date.parse('2026-01-01T00:00:00Z') })
+    case 'rideshare':
+      return need(rideshareApp.generator)({ seed: 1, drivers: 100_000 })
+  }
+}
+
+function pipelineOf(a: ChildArgs, redis?: ReturnType<typeof redisPublishSink>): Pipeline {
+  const t = topicsOf(a)
+  switch (a.workload) {
+    case 'passthrough': {
+      const p = pipeline('bench-pt')
+      p.stream<unknown>(t.input, { partitions: a.partitions })
+        .map((v) => v, { name: 'identity' })
+        .to(t.output, { partitions: a.partitions })
+      return p
+    }
+    case 'traffic':
+      return trafficPipeline(
+        { INPUT_TOPIC: t.input, OUTPUT_TOPIC: t.output, CLIENT_ID: 'bench', INPUT_PARTITIONS: a.partitions },
+        () => Date.now(),
+      )
+    case 'windows':
+      return trafficWindowsPipeline({
+        GROUP_ID: `${a.prefix}windows`,
+        INPUT_TOPIC: t.input,
+        OUTPUT_TOPIC: t.output,
+        INPUT_PARTITIONS: a.partitions,
+        WINDOW_SIZE: 300_000,
+        WINDOW_GRACE: 60_000,
+      })
+    case 'rideshare':
+      if (!redis) throw new Error('rideshare needs redis')
+      return ridesharePipeline({
+        topics: [...RIDESHARE_TOPICS],
+        prefix: a.prefix,
+        partitions: a.partitions,
+        windowSizeMs: 100,
+        strategy: 'latest',
+        sampleRate: 10,
+        sink: redis,
+      })
+  }
+}
+
+async function endSum(kafka: KafkaTransport, topics: string[]): Promise<number> {
+  const admin = kafka.admin()
+  try {
+    const ends = await admin.endOffsets(topics)
+    let n = 0
+    for (const v of ends.values()) n += v
+    return n
+  } finally {
+    await admin.close()
+  }
+}
+
+async function produce(a: ChildArgs): Promise<unknown> {
+  const kafka = kafkaTransport({ brokers: a.brokers })
+  const g = generatorOf(a.workload)
+  const t = topicsOf(a)
+  const admin = kafka.admin()
+  const inputs = a.workload === 'rideshare' ? RIDESHARE_TOPICS.map((x) => a.prefix + x) : [t.input]
+  await admin.ensureTopics(inputs.map((name) => ({ name, partitions: a.partitions, replicationFactor: 1 })))
+  await admin.close()
+  const sink = kafka.sink({ clientId: 'bench-producer' })
+  await sink.open()
+  let gps = 0
+  let bytes = 0
+  try {
+    for (let i = 0; i < a.records; i++) {
+      const r = g.next()
+      const topic = a.workload === 'rideshare' ? a.prefix + r.topic : t.input
+      if (a.workload === 'rideshare' && r.topic === 'gps_pings') gps++
+      const value = encodeValue(r.value)
+      bytes += value?.length ?? 0
+      sink.add({ topic, key: r.key === null ? null : Buffer.from(r.key), value, timestamp: r.timestamp })
+      if (i % 5000 === 4999) await sink.flush()
+    }
+    await sink.flush()
+  } finally {
+    await sink.close()
+  }
+  return { produced: a.records, gps, avgValueBytes: bytes / a.records }
+}
+
+function startSampler(): { peak(): number; stop(): void } {
+  let peak = process.memoryUsage().rss
+  const timer = setInterval(() => {
+    const rss = process.memoryUsage().rss
+    if (rss > peak) peak = rss
+  }, 100)
+  return {
+    peak: () => peak,
+    stop: () => clearInterval(timer),
+  }
+}
+
+async function runWorkload(a: ChildArgs): Promise<unknown> {
+  const sampler = startSampler()
+  const kafka = kafkaTransport({ brokers: a.brokers })
+  const t = topicsOf(a)
+  const redis = a.workload === 'rideshare' ? redisPublishSink({ host: '127.0.0.1', port: a.redisPort ?? 6379, name: 'bench' }) : undefined
+  const metrics = createMetrics()
+  const running = await run(pipelineOf(a, redis), {
+    transport: kafka,
+    metrics,
+    groupId: `${a.prefix}group`,
+    clientId: `${a.prefix}client`,
+    fromBeginning: true,
+    deadLetterTopic: t.dlq,
+    topics: { partitions: a.partitions },
+    logger: silentLogger,
+    ...(a.workload === 'rideshare' ? { checkpointIntervalMs: 100 } : {}),
+  })
+  const m = running.task.metrics
+  // Clock starts at the first consumed record: group join and topic creation are excluded.
+  while (total(m.consumed) === 0) await sleep(2)
+  const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
+  // Kafka→Kafka workloads with one output per input (or a dead letter): done when outputs + dead letters
+  // reach the input count (end offsets). Windows and rideshare emit fewer records than they read: done
+  // when every input record is consumed and the checkpoint after it has flushed the sinks.
+  const byOffsets = a.workload === 'passthrough' || a.workload === 'traffic'
+  let t1 = 0
+  for (;;) {
+    if (byOffsets) {
+      if ((await endSum(kafka, [t.output, t.dlq])) >= a.records) break
+      await sleep(20)
+    } else {
+      if (total(m.consumed) >= a.records) break
+      await sleep(5)
+    }
+  }
+  t1 = performance.now()
+  const cpu = process.cpuUsage(cpu0)
+  const consumed = total(m.consumed)
+  const produced = total(m.produced)
+  const deadLettered = total(m.deadLettered)
+  await running.stop('bench done')
+  await redis?.close()
+  sampler.stop()
+  const seconds = (t1 - t0) / 1000
+  return {
+    records: a.records,
+    seconds,
+    recordsPerSec: a.records / seconds,
+    consumed,
+    produced,
+    deadLettered,
+    peakRssMb: sampler.peak() / 2 ** 20,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    cpuSecondsPerMillion: (cpu.user + cpu.system) / 1e6 / (a.records / 1e6),
+  }
+}
+
+/**
+ * The paced producer and the probe: a steady `rate` records/s for `seconds`, each stamped with header
+ * bench-sent-at (epoch ms, fractional); a second pipeline in this process (not the one measured) reads
+ * the output and dead-letter topics and records arrival time − bench-sent-at for each record.
+ */
+async function pace(a: ChildArgs): Promise<unknown> {
+  const kafka = kafkaTransport({ brokers: a.brokers })
+  const t = topicsOf(a)
+  const nowMs = () => performance.timeOrigin + performance.now()
+  const samples: Array<{ sentAt: number; ms: number }> = []
+  const probe = pipeline('bench-probe')
+  for (const topic of [t.output, t.dlq]) {
+    probe
+      .stream<Buffer | null>(topic, { value: bytes(), name: `probe-${topic}` })
+      .peek(
+        (_v, r) => {
+          const h = r.headers['bench-sent-at']
+          if (h === undefined) return
+          const sentAt = Number(h.toString())
+          samples.push({ sentAt, ms: nowMs() - sentAt })
+        },
+        { name: `lat-${topic}` },
+      )
+  }
+  const probing = await run(probe, {
+    transport: kafka,
+    metrics: createMetrics(),
+    groupId: `${a.prefix}probe`,
+    clientId: `${a.prefix}probe`,
+    fromBeginning: true,
+    deadLetterTopic: `${a.prefix}probe-dlq`,
+    topics: { partitions: a.partitions },
+    logger: silentLogger,
+  })
+  while (probing.assignment().length === 0) await sleep(20)
+  const g = generatorOf(a.workload)
+  const sink = kafka.sink({ clientId: 'bench-pacer' })
+  await sink.open()
+  const rate = a.rate ?? 5000
+  const n = Math.round(rate * (a.seconds ?? 10))
+  const start = performance.now()
+  let sent = 0
+  while (sent < n) {
+    const due = Math.min(n, Math.floor(((performance.now() - start) / 1000) * rate))
+    while (sent < due) {
+      const r = g.next()
+      const now = nowMs()
+      sink.add({
+        topic: t.input,
+        key: r.key === null ? null : Buffer.from(r.key),
+        value: encodeValue(r.value),
+        headers: { 'bench-sent-at': Buffer.from(now.toFixed(3)) },
+        timestamp: Math.floor(now),
+      })
+      sent++
+    }
+    await sleep(1)
+  }
+  const paceSeconds = (performance.now() - start) / 1000
+  await sink.flush()
+  await sink.close()
+  const deadline = Date.now() + 60_000
+  while (samples.length < sent && Date.now() < deadline) await sleep(50)
+  await probing.stop('bench done')
+  // The first second is warm-up (JIT, first fetches) and is left out.
+  let first = Number.POSITIVE_INFINITY
+  for (const s of samples) if (s.sentAt < first) first = s.sentAt
+  const lat = samples.filter((s) => s.sentAt >= first + 1000).map((s) => s.ms)
+  lat.sort((x, y) => x - y)
+  return {
+    sent,
+    paceSeconds,
+    received: samples.length,
+    measured: lat.length,
+    p50: percentile(lat, 0.5),
+    p95: percentile(lat, 0.95),
+    p99: percentile(lat, 0.99),
+    max: lat[lat.length - 1] ?? Number.NaN,
+  }
+}
+
+function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number
+}
+
+/** Runs workload 1 or 2 while `pace` writes a steady rate and measures produce → output arrival. */
+async function latency(a: ChildArgs): Promise<unknown> {
+  const kafka = kafkaTransport({ brokers: a.brokers })
+  const t = topicsOf(a)
+  const admin = kafka.admin()
+  await admin.ensureTopics([
+    { name: t.input, partitions: a.partitions, replicationFactor: 1 },
+    { name: t.output, partitions: a.partitions, replicationFactor: 1 },
+    { name: t.dlq, partitions: 1, replicationFactor: 1 },
+  ])
+  await admin.close()
+  const running = await run(pipelineOf(a), {
+    transport: kafka,
+    metrics: createMetrics(),
+    groupId: `${a.prefix}group`,
+    clientId: `${a.prefix}client`,
+    fromBeginning: true,
+    deadLetterTopic: t.dlq,
+    topics: { partitions: a.partitions },
+    logger: silentLogger,
+  })
+  while (running.assignment().length === 0) await sleep(20)
+  const pacer = spawn(process.execPath, [fileURLToPath(import.meta.url), 'pace', JSON.stringify(a)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let out = ''
+  pacer.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+  })
+  const code = await new Promise<number | null>((r) => pacer.once('exit', r))
+  await running.stop('bench done')
+  if (code !== 0) throw new Error(`pacer exited ${code}`)
+  return JSON.parse(out.trim().split('\n').pop() as string)
+}
+
+const [mode, json] = process.argv.slice(2)
+if (mode !== undefined && json !== undefined) {
+  const a = JSON.parse(json) as ChildArgs
+  const f = { produce, run: runWorkload, latency, pace }[mode]
+  if (!f) throw new Error(`unknown mode ${mode}`)
+  const result = await f(a)
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+  process.exit(0)
+}

@@ -1,0 +1,358 @@
+/**
+ * Weir benchmark harness: `npm run bench` (full: 3 runs per figure) or `npm run bench -- --quick`
+ * (1 run, small inputs, < 2 min). Starts the services (scripts/services.sh), measures Kafka's own
+ * ceiling with ProducerPerformance / ConsumerPerformance, runs each workload in its own child process
+ * over fresh topics with pre-produced input, measures latency at a steady rate, profiles workload 1
+ * once, and writes bench/results/<date>.json, bench/results/<date>.svg and (full mode) the table in
+ * BENCHMARKS.md.
+ *
+ * Options: --quick, --only=passthrough,traffic,windows,rideshare, --runs=N, --no-latency, --no-profile
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { ChildArgs, WorkloadName } from './child.ts'
+import { renderChart } from './chart.ts'
+import { type ProfileEntry, selfTimeByArea, topSelfTime } from './profile.ts'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const CHILD = join(ROOT, 'bench', 'child.ts')
+const RESULTS = join(ROOT, 'bench', 'results')
+const BROKERS = ['127.0.0.1:9092']
+const KAFKA_VERSION = '4.3.1'
+const JARS = join(ROOT, '.cache', 'kafka', KAFKA_VERSION, 'libs', '*')
+
+const argv = process.argv.slice(2)
+const flag = (name: string) => argv.includes(`--${name}`)
+const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+const quick = flag('quick')
+const runs = Number(opt('runs') ?? (quick ? 1 : 3))
+const ALL: WorkloadName[] = ['passthrough', 'traffic', 'windows', 'rideshare']
+const only = (opt('only')?.split(',') as WorkloadName[] | undefined) ?? ALL
+const PARTITIONS: Record<WorkloadName, number> = { passthrough: 5, traffic: 5, windows: 5, rideshare: 1 }
+const N: Record<WorkloadName, number> = quick
+  ? { passthrough: 30_000, traffic: 30_000, windows: 30_000, rideshare: 60_000 }
+  : { passthrough: 200_000, traffic: 200_000, windows: 200_000, rideshare: 300_000 }
+const CEILING_N = quick ? 200_000 : 1_000_000
+const LATENCY_SECONDS = quick ? 10 : 30
+const LATENCY_RATE = 5000
+const LABEL: Record<WorkloadName, string> = {
+  passthrough: '1. pass-through JSON',
+  traffic: '2. traffic flatten+validate',
+  windows: '3. traffic 5-min windows',
+  rideshare: '4. rideshare → Redis (100k drivers)',
+}
+
+const stamp = Date.now().toString(36)
+let seq = 0
+const prefix = (w: string) => `bench-${stamp}-${seq++}-${w}-`
+const log = (s: string) => process.stderr.write(`[bench] ${s}\n`)
+
+interface Stat {
+  median: number
+  min: number
+  max: number
+  values: number[]
+}
+function stat(values: number[]): Stat {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b)
+  if (v.length === 0) return { median: Number.NaN, min: Number.NaN, max: Number.NaN, values }
+  const mid = Math.floor(v.length / 2)
+  const median = v.length % 2 ? (v[mid] as number) : ((v[mid - 1] as number) + (v[mid] as number)) / 2
+  return { median, min: v[0] as number, max: v[v.length - 1] as number, values }
+}
+
+function child(mode: string, args: ChildArgs, nodeFlags: string[] = []): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...nodeFlags, CHILD, mode, JSON.stringify(args)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    p.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    p.stderr.on('data', (d: Buffer) => {
+      err += d.toString()
+    })
+    p.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`child ${mode} ${args.workload} exited ${code}: ${err.slice(-2000)}`))
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() as string))
+      } catch {
+        reject(new Error(`child ${mode} printed no result: ${out.slice(-500)} ${err.slice(-1000)}`))
+      }
+    })
+  })
+}
+
+function java(tool: string, args: string[]): string {
+  const r = spawnSync('java', ['-cp', JARS, `org.apache.kafka.tools.${tool}`, ...args], { cwd: ROOT, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`${tool} failed: ${r.stderr}`)
+  return r.stdout
+}
+
+/** Kafka's own tools on a fresh topic like the workloads' (5 partitions), same record size. */
+async function ceiling(recordSize: number): Promise<{ produce: number; consume: number; combined: number }> {
+  const topic = `${prefix('ceiling')}t`
+  // Created through Weir's admin like every workload topic (5 partitions, RF 1).
+  await child('produce', { workload: 'passthrough', brokers: BROKERS, prefix: topic.slice(0, -1), partitions: 5, records: 0 })
+  const pOut = java('ProducerPerformance', [
+    '--topic', `${topic.slice(0, -1)}in`,
+    '--num-records', String(CEILING_N),
+    '--record-size', String(recordSize),
+    '--throughput', '-1',
+    '--command-property', `bootstrap.servers=${BROKERS[0]}`, 'acks=all',
+  ])
+  // "N records sent, X records/sec (Y MB/sec), ..."
+  const pm = /records sent, ([\d.]+) records\/sec/.exec(pOut)
+  if (!pm) throw new Error(`cannot read ProducerPerformance output: ${pOut}`)
+  const produce = Number(pm[1])
+  const cOut = java('ConsumerPerformance', [
+    '--bootstrap-server', BROKERS[0] as string,
+    '--topic', `${topic.slice(0, -1)}in`,
+    '--num-records', String(CEILING_N),
+    '--group', `${topic}group`,
+  ])
+  // CSV: start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
+  const lines = cOut.trim().split('\n')
+  const header = lines.findIndex((l) => l.startsWith('start.time'))
+  const row = lines[header + 1]?.split(',').map((s) => s.trim())
+  if (header < 0 || !row) throw new Error(`cannot read ConsumerPerformance output: ${cOut}`)
+  // fetch.nMsg.sec excludes the group join (rebalance time), as the workload clocks do.
+  const consume = Number(row[9])
+  return { produce, consume, combined: 1 / (1 / produce + 1 / consume) }
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now()
+  log(`mode ${quick ? 'quick' : 'full'}, ${runs} run(s), workloads ${only.join(',')}`)
+  const up = spawnSync('bash', ['scripts/services.sh', 'up'], { cwd: ROOT, encoding: 'utf8' })
+  if (up.status !== 0) throw new Error(`services.sh up failed: ${up.stderr}${up.stdout}`)
+  const hasRideshare = existsSync(join(ROOT, 'src', 'apps', 'rideshare', 'app.ts'))
+
+  const ceilings: Array<{ produce: number; consume: number; combined: number }> = []
+  const perWorkload: Partial<Record<WorkloadName, Array<Record<string, number>>>> = {}
+  const inputSize: Partial<Record<WorkloadName, number>> = {}
+  let recordSize = 374
+
+  for (let r = 0; r < runs; r++) {
+    for (const w of only) {
+      if (w === 'rideshare' && !hasRideshare) continue
+      const a: ChildArgs = { workload: w, brokers: BROKERS, prefix: prefix(w), partitions: PARTITIONS[w], records: N[w] }
+      const produced = await child('produce', a)
+      inputSize[w] = produced.avgValueBytes as number
+      if (w === 'passthrough') recordSize = Math.round(produced.avgValueBytes as number)
+      const res = await child('run', a)
+      if (w === 'rideshare') res.gpsPerSec = ((produced.gps as number) / (res.records as number)) * (res.recordsPerSec as number)
+      const list = perWorkload[w] ?? []
+      list.push(res)
+      perWorkload[w] = list
+      log(`run ${r + 1}/${runs} ${w}: ${Math.round(res.recordsPerSec as number)} rec/s, rss ${Math.round(res.peakRssMb as number)} MB`)
+    }
+    const c = await ceiling(recordSize)
+    ceilings.push(c)
+    log(`run ${r + 1}/${runs} ceiling: produce ${Math.round(c.produce)}, consume ${Math.round(c.consume)}, combined ${Math.round(c.combined)} rec/s`)
+  }
+
+  const latency: Partial<Record<WorkloadName, Array<Record<string, number>>>> = {}
+  if (!flag('no-latency')) {
+    for (let r = 0; r < runs; r++) {
+      for (const w of ['passthrough', 'traffic'] as const) {
+        if (!only.includes(w)) continue
+        const a: ChildArgs = {
+          workload: w,
+          brokers: BROKERS,
+          prefix: prefix(`lat-${w}`),
+          partitions: PARTITIONS[w],
+          records: 0,
+          rate: LATENCY_RATE,
+          seconds: LATENCY_SECONDS,
+        }
+        const res = await child('latency', a)
+        const list = latency[w] ?? []
+        list.push(res)
+        latency[w] = list
+        log(`latency ${r + 1}/${runs} ${w}: p50 ${res.p50?.toFixed(1)} p99 ${res.p99?.toFixed(1)} ms (${res.received}/${res.sent})`)
+      }
+    }
+  }
+
+  let profile: { file: string; records: number; top: ProfileEntry[]; areas: Record<string, number> } | undefined
+  if (!flag('no-profile') && only.includes('passthrough')) {
+    const dir = join(RESULTS, 'profile')
+    rmSync(dir, { recursive: true, force: true })
+    mkdirSync(dir, { recursive: true })
+    const a: ChildArgs = { workload: 'passthrough', brokers: BROKERS, prefix: prefix('prof'), partitions: 5, records: N.passthrough }
+    await child('produce', a)
+    await child('run', a, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-name=passthrough.cpuprofile'])
+    const file = join(dir, 'passthrough.cpuprofile')
+    const cpuprofile = JSON.parse(readFileSync(file, 'utf8'))
+    profile = {
+      file: 'bench/results/profile/passthrough.cpuprofile',
+      records: a.records,
+      top: topSelfTime(cpuprofile, 20, ROOT),
+      areas: selfTimeByArea(cpuprofile),
+    }
+    log(`profiled workload 1: top ${profile.top[0]?.name} ${profile.top[0]?.selfPct.toFixed(1)} %`)
+  }
+
+  // ----------------------------------------------------------------------------------------- results
+  const ceil = {
+    produce: stat(ceilings.map((c) => c.produce)),
+    consume: stat(ceilings.map((c) => c.consume)),
+    combined: stat(ceilings.map((c) => c.combined)),
+    recordSize,
+    records: CEILING_N,
+    partitions: 5,
+  }
+  const workloads: Record<string, unknown> = {}
+  const rows: Row[] = []
+  for (const w of ALL) {
+    const rs = perWorkload[w]
+    if (!rs) {
+      rows.push({ w, label: LABEL[w], missing: w === 'rideshare' && !hasRideshare ? 'not yet measured (app missing)' : 'not run' })
+      continue
+    }
+    // Kafka→Kafka with one output per input: against the consume+produce ceiling; windows and the
+    // Redis bridge write far fewer records than they read: against the consume ceiling.
+    const kk = w === 'passthrough' || w === 'traffic'
+    const ceilingOf = (i: number) => {
+      const c = ceilings[i] as { consume: number; combined: number }
+      return kk ? c.combined : c.consume
+    }
+    const rate = stat(rs.map((x) => x.recordsPerSec as number))
+    const ratio = stat(rs.map((x, i) => (x.recordsPerSec as number) / ceilingOf(i)))
+    const rss = stat(rs.map((x) => x.peakRssMb as number))
+    const cpu = stat(rs.map((x) => x.cpuSecondsPerMillion as number))
+    const lat = latency[w]
+    const l = lat ? { p50: stat(lat.map((x) => x.p50 as number)), p95: stat(lat.map((x) => x.p95 as number)), p99: stat(lat.map((x) => x.p99 as number)) } : undefined
+    const gps = w === 'rideshare' ? stat(rs.map((x) => x.gpsPerSec as number)) : undefined
+    workloads[w] = {
+      label: LABEL[w],
+      records: N[w],
+      partitions: PARTITIONS[w],
+      avgInputBytes: inputSize[w],
+      ceiling: kk ? 'consume+produce (harmonic)' : 'consume',
+      recordsPerSec: rate,
+      ratioToCeiling: ratio,
+      peakRssMb: rss,
+      cpuSecondsPerMillion: cpu,
+      ...(gps ? { gpsPingsPerSec: gps } : {}),
+      ...(l ? { latencyMs: { rate: LATENCY_RATE, seconds: LATENCY_SECONDS, ...l, runs: lat } } : {}),
+      runs: rs,
+    }
+    rows.push({ w, label: LABEL[w], rate, ratio, rss, cpu, lat: l, ceilingKind: kk ? 'c+p' : 'consume', gps })
+  }
+
+  const date = new Date().toISOString().slice(0, 10)
+  mkdirSync(RESULTS, { recursive: true })
+  const cpus = os.cpus()
+  const machine = {
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    memGb: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    kafka: KAFKA_VERSION,
+    java: (spawnSync('java', ['-version'], { encoding: 'utf8' }).stderr.split('\n')[0] ?? '').trim(),
+  }
+  const result = {
+    date,
+    mode: quick ? 'quick' : 'full',
+    runs,
+    elapsedSeconds: Math.round((Date.now() - t0) / 1000),
+    machine,
+    ceiling: ceil,
+    ceilingRuns: ceilings,
+    workloads,
+    profile,
+  }
+  const base = quick ? `${date}-quick` : date
+  writeFileSync(join(RESULTS, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`)
+  writeFileSync(
+    join(RESULTS, `${base}.svg`),
+    renderChart(
+      rows.filter((r) => r.ratio).map((r) => ({ label: r.label, ratio: r.ratio as Stat, note: r.ceilingKind as string })),
+      `Weir throughput ÷ Kafka ceiling (same run, ${date}, ${quick ? 'quick' : `median of ${runs}`})`,
+    ),
+  )
+  const table = renderTable(rows, ceil)
+  process.stdout.write(`\n${table}\n`)
+  if (profile) {
+    process.stdout.write(`\nTop self time, workload 1 (${profile.file}):\n`)
+    for (const e of profile.top.slice(0, 10)) process.stdout.write(`  ${e.selfPct.toFixed(1).padStart(5)} %  ${e.name}  ${e.where}\n`)
+    process.stdout.write(`By area: ${Object.entries(profile.areas).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)} %`).join(', ')}\n`)
+  }
+  if (!quick) updateBenchmarksMd(table, base, profile)
+  log(`wrote bench/results/${base}.json and .svg in ${result.elapsedSeconds} s`)
+}
+
+interface Row {
+  w: WorkloadName
+  label: string
+  missing?: string
+  rate?: Stat
+  ratio?: Stat
+  rss?: Stat
+  cpu?: Stat
+  gps?: Stat
+  lat?: { p50: Stat; p95: Stat; p99: Stat } | undefined
+  ceilingKind?: string
+}
+
+const k = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(0)}k` : x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0))
+const range = (s: Stat, f: (x: number) => string) => (s.values.length > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median))
+const pct = (x: number) => `${(x * 100).toFixed(0)} %`
+const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–')
+
+function renderTable(rows: Row[], ceil: { produce: Stat; consume: Stat; combined: Stat; recordSize: number }): string {
+  const out = [
+    '| workload | records/s | ratio to ceiling | p50 / p95 / p99 ms @ 5k/s | peak RSS MB | CPU s per M records |',
+    '|---|---|---|---|---|---|',
+  ]
+  for (const r of rows) {
+    if (r.missing || !r.rate || !r.ratio || !r.rss || !r.cpu) {
+      out.push(`| ${r.label} | ${r.missing ?? '–'} | – | – | – | – |`)
+      continue
+    }
+    const lat = r.lat ? `${range(r.lat.p50, ms)} / ${range(r.lat.p95, ms)} / ${range(r.lat.p99, ms)}` : '–'
+    const rate = range(r.rate, k) + (r.gps ? ` (GPS pings: ${k(r.gps.median)}/s)` : '')
+    out.push(
+      `| ${r.label} | ${rate} | ${range(r.ratio, pct)} of ${r.ceilingKind} | ${lat} | ${range(r.rss, (x) => x.toFixed(0))} | ${range(r.cpu, (x) => x.toFixed(1))} |`,
+    )
+  }
+  out.push(
+    `| Kafka ceiling (${ceil.recordSize} B records, 5 partitions) | produce ${range(ceil.produce, k)}, consume ${range(ceil.consume, k)}, consume+produce ${range(ceil.combined, k)} | 100 % | – | – | – |`,
+  )
+  return out.join('\n')
+}
+
+function updateBenchmarksMd(table: string, base: string, profile: { top: ProfileEntry[]; areas: Record<string, number> } | undefined): void {
+  const top = profile?.top ?? []
+  const file = join(ROOT, 'BENCHMARKS.md')
+  if (!existsSync(file)) return
+  let md = readFileSync(file, 'utf8')
+  const replace = (tag: string, body: string) => {
+    const re = new RegExp(`(<!-- bench:${tag} -->\\n)[\\s\\S]*?(\\n<!-- /bench:${tag} -->)`)
+    md = md.replace(re, (_m, a: string, b: string) => `${a}${body}${b}`)
+  }
+  replace('table', table)
+  replace('chart', `![throughput as a ratio of the ceiling](bench/results/${base}.svg)\n\nRaw figures: [bench/results/${base}.json](bench/results/${base}.json)`)
+  replace(
+    'profile',
+    [
+      `By area: ${Object.entries(profile?.areas ?? {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)} %`).join(' · ')}`,
+      '',
+      '| self % | function | where |',
+      '|---|---|---|',
+      ...top.map((e) => `| ${e.selfPct.toFixed(1)} | \`${e.name}\` | ${e.where} |`),
+    ].join('\n'),
+  )
+  writeFileSync(file, md)
+}
+
+await main()
