@@ -55,6 +55,9 @@ function create(ctx: AppContext): AppInstance {
       fromBeginning: config.KAFKA_AUTO_OFFSET_RESET === 'earliest',
       deadLetterTopic: config.TOPIC_PREFIX + config.DLQ_TOPIC,
       checkpointIntervalMs: config.PROCESSOR_CHECKPOINT_INTERVAL_MS,
+      // Redis is the slow side of a backlog drain: 20 pipelines of 1,000 waiting is plenty, and keeps
+      // memory down (the default, 100,000 messages, costs ~150 MB of RSS with no gain in throughput).
+      maxBacklog: 20_000,
       topics: {
         partitions: config.KAFKA_TOPIC_PARTITIONS,
         replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
