@@ -75,7 +75,8 @@ async function startBridge(env: Record<string, string>, cleanup: Cleanup): Promi
     logger: silentLogger,
     handleSignals: false,
     http: { host: '127.0.0.1', port: 0 },
-    transport: (k) => kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId, sasl: k.sasl, tls: k.tls }),
+    transport: (k) =>
+      kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId, sasl: k.sasl, tls: k.tls }),
   })
   cleanup(() => service.stop())
   return service
@@ -288,7 +289,9 @@ describe('rideshare bridge against Kafka and Redis', { timeout: 240_000 }, () =>
       }
     }
     const duplicates = [...got.values()].filter((c) => c.length > 1).length
-    t.diagnostic(`${passThrough().length} pass-through events, all received; ${duplicates} received twice (at-least-once)`)
+    t.diagnostic(
+      `${passThrough().length} pass-through events, all received; ${duplicates} received twice (at-least-once)`,
+    )
 
     // GPS: only produced pings, fewer updates than pings, and each driver ends on its newest ping.
     const pings = produced.filter((p) => p.topic === 'gps_pings')
@@ -306,7 +309,8 @@ describe('rideshare bridge against Kafka and Redis', { timeout: 240_000 }, () =>
     const lastPing = new Map<string, string>()
     for (const p of pings) lastPing.set(p.value.driver_id!, p.value.event_id)
     const lastUpdate = new Map<string, string>()
-    for (const r of gps) lastUpdate.set((r.message.data as GpsPing).driver_id, (r.message.data as GpsPing).event_id)
+    for (const r of gps)
+      lastUpdate.set((r.message.data as GpsPing).driver_id, (r.message.data as GpsPing).event_id)
     assert.deepEqual(lastUpdate, lastPing, 'each driver’s last update is its last ping')
 
     const metrics = await getJson(service, '/metrics')
@@ -388,7 +392,9 @@ describe('rideshare bridge against Kafka and Redis', { timeout: 240_000 }, () =>
       index.set(p.value.event_id, n)
     }
     const updates = sub.received.slice(start).filter((r) => r.message.type === 'gps_ping')
-    const fromBatch = updates.map((r) => index.get((r.message.data as GpsPing).event_id)).filter((n) => n !== undefined)
+    const fromBatch = updates
+      .map((r) => index.get((r.message.data as GpsPing).event_id))
+      .filter((n) => n !== undefined)
     assert.ok(fromBatch.length > 0)
     assert.deepEqual(
       fromBatch.filter((n) => n % 5 !== 0),
@@ -427,7 +433,8 @@ describe('rideshare bridge against Kafka and Redis', { timeout: 240_000 }, () =>
     const lastUpdate = () => {
       const out = new Map<string, string>()
       for (const r of sub.received)
-        if (r.message.type === 'gps_ping') out.set((r.message.data as GpsPing).driver_id, (r.message.data as GpsPing).event_id)
+        if (r.message.type === 'gps_ping')
+          out.set((r.message.data as GpsPing).driver_id, (r.message.data as GpsPing).event_id)
       return out
     }
     assert.notDeepEqual(lastUpdate(), lastPing, 'open windows hold the newest pings before the stop')

@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { kafkaSettingsOf, rideshareApp } from '../../src/apps/rideshare/app.ts'
 import { loadRideshareConfig } from '../../src/apps/rideshare/config.ts'
-import { ErrorCode, WeirError } from '../../src/core/errors.ts'
-import { createMetrics } from '../../src/ops/index.ts'
-import { silentLogger } from '../../src/log/logger.ts'
 import { systemClock } from '../../src/core/clock.ts'
+import { ErrorCode, WeirError } from '../../src/core/errors.ts'
+import { silentLogger } from '../../src/log/logger.ts'
+import { createMetrics } from '../../src/ops/index.ts'
 
 function configError(env: Record<string, string>): WeirError {
   try {
@@ -82,14 +82,21 @@ describe('rideshare config (seed 000 table)', () => {
     ]) {
       assert.match(err.message, new RegExp(`${v}: expected`))
     }
-    assert.equal(loadRideshareConfig({ PROCESSOR_AGGREGATION_STRATEGY: 'SAMPLE' }).PROCESSOR_AGGREGATION_STRATEGY, 'sample')
+    assert.equal(
+      loadRideshareConfig({ PROCESSOR_AGGREGATION_STRATEGY: 'SAMPLE' }).PROCESSOR_AGGREGATION_STRATEGY,
+      'sample',
+    )
     assert.equal(loadRideshareConfig({ LOG_LEVEL: 'WARNING' }).LOG_LEVEL, 'WARNING')
   })
 
   it('PLAINTEXT needs no SASL credentials; SASL_SSL and SSL turn TLS on', () => {
     const plain = loadRideshareConfig({ KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT', KAFKA_SASL_PASSWORD: '' })
     assert.equal(plain.sasl, undefined)
-    assert.deepEqual(kafkaSettingsOf(plain), { brokers: ['localhost:9092'], clientId: 'stream-processor', tls: false })
+    assert.deepEqual(kafkaSettingsOf(plain), {
+      brokers: ['localhost:9092'],
+      clientId: 'stream-processor',
+      tls: false,
+    })
     assert.equal(loadRideshareConfig({ KAFKA_SECURITY_PROTOCOL: 'SASL_SSL' }).tls, true)
     assert.equal(loadRideshareConfig({ KAFKA_SECURITY_PROTOCOL: 'ssl' }).sasl, undefined)
   })
@@ -107,7 +114,11 @@ describe('rideshare config (seed 000 table)', () => {
       KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
       REDIS_PASSWORD_FILE: redis,
     })
-    assert.deepEqual(kafkaSettingsOf(c).sasl, { mechanism: 'SCRAM-SHA-512', username: 'bridge', password: 's3cret' })
+    assert.deepEqual(kafkaSettingsOf(c).sasl, {
+      mechanism: 'SCRAM-SHA-512',
+      username: 'bridge',
+      password: 's3cret',
+    })
     assert.equal(c.REDIS_PASSWORD.reveal(), 'r3dis')
     assert.equal(JSON.stringify(c).includes('s3cret'), false, 'secrets never print')
   })
@@ -169,7 +180,11 @@ describe('rideshare config (seed 000 table)', () => {
           ['dev.surge_updates', 6],
         ],
       )
-      assert.equal(app.pipeline.topology.topics().filter((t) => t.role === 'internal').length, 0, 'no changelog: windows are memory-only')
+      assert.equal(
+        app.pipeline.topology.topics().filter((t) => t.role === 'internal').length,
+        0,
+        'no changelog: windows are memory-only',
+      )
     } finally {
       await app.close?.()
     }

@@ -123,17 +123,14 @@ describe('rideshare bridge: routing', () => {
   })
 
   it('routes exactly as the seed table: gps, driver_status, driver_profiles → driver-updates; trips → trip-updates; surge_updates → surge_updates; rider_profiles → rider-updates', () => {
-    assert.deepEqual(
-      Object.fromEntries(RIDESHARE_TOPICS.map((t) => [t, TOPIC_ROUTES[t].channel])),
-      {
-        gps_pings: 'driver-updates',
-        trips: 'trip-updates',
-        driver_status: 'driver-updates',
-        surge_updates: 'surge_updates',
-        driver_profiles: 'driver-updates',
-        rider_profiles: 'rider-updates',
-      },
-    )
+    assert.deepEqual(Object.fromEntries(RIDESHARE_TOPICS.map((t) => [t, TOPIC_ROUTES[t].channel])), {
+      gps_pings: 'driver-updates',
+      trips: 'trip-updates',
+      driver_status: 'driver-updates',
+      surge_updates: 'surge_updates',
+      driver_profiles: 'driver-updates',
+      rider_profiles: 'rider-updates',
+    })
   })
 
   it('reads only the configured topics, under the prefix', async () => {
@@ -204,7 +201,11 @@ describe('rideshare bridge: GPS windows on the wall clock', () => {
     assert.deepEqual(gpsOf(sink), [d2[2]!.event_id], 'd2: its 3rd ping; d1: none yet')
     for (const p of d1.slice(2)) gps.pipe(p, { key: 'd1' })
     await driver.advance(100)
-    assert.deepEqual(gpsOf(sink), [d2[2]!.event_id, d1[5]!.event_id], 'd1: its 6th ping (the 3rd went in the same window)')
+    assert.deepEqual(
+      gpsOf(sink),
+      [d2[2]!.event_id, d1[5]!.event_id],
+      'd1: its 6th ping (the 3rd went in the same window)',
+    )
   })
 
   it('sample: 1 in N overall for a fleet pinging slower than the window', async () => {

@@ -22,7 +22,12 @@ import {
   loadConfig,
   type Secret,
 } from '../../config/index.ts'
-import { DEFAULT_PROCESSOR_TOPICS, isRideshareTopic, RIDESHARE_TOPICS, type RideshareTopic } from './domain/index.ts'
+import {
+  DEFAULT_PROCESSOR_TOPICS,
+  isRideshareTopic,
+  RIDESHARE_TOPICS,
+  type RideshareTopic,
+} from './domain/index.ts'
 
 /** Values the seed ships as defaults; production refuses them. */
 const SEED_SECRET = 'admin'
@@ -30,7 +35,10 @@ const SEED_SECRET = 'admin'
 const processorTopics = envList({ default: [...DEFAULT_PROCESSOR_TOPICS] }).superRefine((topics, ctx) => {
   for (const t of topics) {
     if (!isRideshareTopic(t)) {
-      ctx.addIssue({ code: 'custom', message: `"${t}" is not a rideshare topic (one of ${RIDESHARE_TOPICS.join(', ')})` })
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${t}" is not a rideshare topic (one of ${RIDESHARE_TOPICS.join(', ')})`,
+      })
     }
   }
 })
@@ -41,7 +49,9 @@ export const rideshareEnv = z.object({
   KAFKA_GROUP_ID: envString({ default: 'stream-processor' }),
   KAFKA_CLIENT_ID: envString({ default: 'stream-processor' }),
   KAFKA_AUTO_OFFSET_RESET: envEnum(['earliest', 'latest'], { default: 'latest' }),
-  KAFKA_SECURITY_PROTOCOL: envEnum(['PLAINTEXT', 'SASL_PLAINTEXT', 'SSL', 'SASL_SSL'], { default: 'SASL_PLAINTEXT' }),
+  KAFKA_SECURITY_PROTOCOL: envEnum(['PLAINTEXT', 'SASL_PLAINTEXT', 'SSL', 'SASL_SSL'], {
+    default: 'SASL_PLAINTEXT',
+  }),
   /** Partitions of the topics created at start (the seed: 1). */
   KAFKA_TOPIC_PARTITIONS: envInt({ default: 1, min: 1, max: 1000 }),
   KAFKA_TOPIC_REPLICATION_FACTOR: envInt({ default: 1, min: 1, max: 32 }),
@@ -79,7 +89,11 @@ export interface RideshareConfig extends Omit<RideshareEnv, 'PROCESSOR_TOPICS'> 
   /** Without duplicates, in the order given. */
   readonly PROCESSOR_TOPICS: readonly RideshareTopic[]
   readonly sasl:
-    | { readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; readonly username: Secret; readonly password: Secret }
+    | {
+        readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+        readonly username: Secret
+        readonly password: Secret
+      }
     | undefined
   readonly tls: boolean
 }
@@ -94,7 +108,11 @@ export function loadRideshareConfig(env: Env): RideshareConfig {
     return finish(c, undefined)
   }
   const c = loadConfig(rideshareEnv.extend(rideshareSaslEnv.shape), env)
-  return finish(c, { mechanism: c.KAFKA_SASL_MECHANISM, username: c.KAFKA_SASL_USERNAME, password: c.KAFKA_SASL_PASSWORD })
+  return finish(c, {
+    mechanism: c.KAFKA_SASL_MECHANISM,
+    username: c.KAFKA_SASL_USERNAME,
+    password: c.KAFKA_SASL_PASSWORD,
+  })
 }
 
 function finish(base: RideshareEnv, sasl: RideshareConfig['sasl']): RideshareConfig {
@@ -109,22 +127,54 @@ function finish(base: RideshareEnv, sasl: RideshareConfig['sasl']): RideshareCon
 
 /** The seed's table (and Weir's additions) for `weir run rideshare --help` and the README. */
 export const RIDESHARE_ENV_DOCS: ReadonlyArray<{ name: string; default?: string; description: string }> = [
-  { name: 'KAFKA_BOOTSTRAP_SERVERS', default: 'localhost:9092', description: 'Kafka broker endpoints, comma-separated' },
+  {
+    name: 'KAFKA_BOOTSTRAP_SERVERS',
+    default: 'localhost:9092',
+    description: 'Kafka broker endpoints, comma-separated',
+  },
   { name: 'KAFKA_GROUP_ID', default: 'stream-processor', description: 'Consumer group identifier' },
-  { name: 'KAFKA_AUTO_OFFSET_RESET', default: 'latest', description: 'Where a new group starts: earliest or latest' },
+  {
+    name: 'KAFKA_AUTO_OFFSET_RESET',
+    default: 'latest',
+    description: 'Where a new group starts: earliest or latest',
+  },
   {
     name: 'KAFKA_SECURITY_PROTOCOL',
     default: 'SASL_PLAINTEXT',
     description: 'PLAINTEXT, SASL_PLAINTEXT, SSL or SASL_SSL',
   },
-  { name: 'KAFKA_SASL_MECHANISM', default: 'PLAIN', description: 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (SASL_* only)' },
-  { name: 'KAFKA_SASL_USERNAME', default: 'admin', description: 'Kafka SASL username (or KAFKA_SASL_USERNAME_FILE)' },
-  { name: 'KAFKA_SASL_PASSWORD', default: 'admin', description: 'Kafka SASL password (or KAFKA_SASL_PASSWORD_FILE)' },
+  {
+    name: 'KAFKA_SASL_MECHANISM',
+    default: 'PLAIN',
+    description: 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (SASL_* only)',
+  },
+  {
+    name: 'KAFKA_SASL_USERNAME',
+    default: 'admin',
+    description: 'Kafka SASL username (or KAFKA_SASL_USERNAME_FILE)',
+  },
+  {
+    name: 'KAFKA_SASL_PASSWORD',
+    default: 'admin',
+    description: 'Kafka SASL password (or KAFKA_SASL_PASSWORD_FILE)',
+  },
   { name: 'KAFKA_CLIENT_ID', default: 'stream-processor', description: 'Kafka client id' },
   { name: 'KAFKA_TOPIC_PARTITIONS', default: '1', description: 'Partitions of topics created at start' },
-  { name: 'KAFKA_TOPIC_REPLICATION_FACTOR', default: '1', description: 'Replication factor of topics created at start' },
-  { name: 'TOPIC_PREFIX', default: '', description: 'Prefix of every Kafka topic name (channels keep theirs)' },
-  { name: 'DLQ_TOPIC', default: 'stream-processor-dlq', description: 'Unreadable records (original bytes + reason)' },
+  {
+    name: 'KAFKA_TOPIC_REPLICATION_FACTOR',
+    default: '1',
+    description: 'Replication factor of topics created at start',
+  },
+  {
+    name: 'TOPIC_PREFIX',
+    default: '',
+    description: 'Prefix of every Kafka topic name (channels keep theirs)',
+  },
+  {
+    name: 'DLQ_TOPIC',
+    default: 'stream-processor-dlq',
+    description: 'Unreadable records (original bytes + reason)',
+  },
   { name: 'REDIS_HOST', default: 'localhost', description: 'Redis server hostname' },
   { name: 'REDIS_PORT', default: '6379', description: 'Redis server port' },
   { name: 'REDIS_PASSWORD', default: 'admin', description: 'Redis AUTH password (or REDIS_PASSWORD_FILE)' },

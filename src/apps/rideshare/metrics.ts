@@ -16,10 +16,11 @@
  * ridesharePipeline({ ..., counters: m })
  * m.json(running) // { messages_consumed_total: …, …, timestamp: 1738098000.1 }
  */
+
+import type { RedisSinkStats } from '../../connectors/redis/index.ts'
+import type { Clock } from '../../core/clock.ts'
 import type { Counter, Labels, MetricsRegistry } from '../../core/metrics.ts'
 import { type Rate, rateOf } from '../../ops/index.ts'
-import type { Clock } from '../../core/clock.ts'
-import type { RedisSinkStats } from '../../connectors/redis/index.ts'
 import type { RunningPipeline } from '../../runtime/runner.ts'
 import type { RedisChannel } from './domain/index.ts'
 
@@ -67,9 +68,11 @@ export class BridgeMetrics implements BridgeCounters {
       'weir_rideshare_messages_routed_total',
       'Messages handed to the Redis sink, by channel',
     )
-    registry.collect('weir_rideshare_gps_aggregation_ratio', 'GPS pings received per GPS update emitted', () => [
-      { value: this.gpsAggregationRatio() },
-    ])
+    registry.collect(
+      'weir_rideshare_gps_aggregation_ratio',
+      'GPS pings received per GPS update emitted',
+      () => [{ value: this.gpsAggregationRatio() }],
+    )
   }
 
   gpsReceived(): void {

@@ -142,7 +142,9 @@ function check<T extends RideshareTopic>(topic: T, value: unknown): ValidationRe
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return {
       ok: false,
-      violations: [{ rule: 'object', field: '', message: `a ${topic} event must be a JSON object`, type: 'type' }],
+      violations: [
+        { rule: 'object', field: '', message: `a ${topic} event must be a JSON object`, type: 'type' },
+      ],
     }
   }
   if (topic === 'gps_pings') {
@@ -151,7 +153,12 @@ function check<T extends RideshareTopic>(topic: T, value: unknown): ValidationRe
       return {
         ok: false,
         violations: [
-          { rule: 'required', field: 'driver_id', message: 'a GPS ping needs a driver_id string', type: 'required' },
+          {
+            rule: 'required',
+            field: 'driver_id',
+            message: 'a GPS ping needs a driver_id string',
+            type: 'required',
+          },
         ],
       }
     }
