@@ -336,6 +336,37 @@ describe('rideshare bridge against Kafka and Redis', { timeout: 240_000 }, () =>
     )
   })
 
+  it('starts degraded when Redis is unreachable, commits nothing, and publishes everything once Redis answers', async (t) => {
+    const cleanup = testCleanup(t)
+    const server = await startRedisServer(cleanup)
+    const hop = await tcpProxy(cleanup, server)
+    await hop.cut()
+    const env = envFor('late-redis', { host: '127.0.0.1', port: hop.port })
+    cleanup(() => deleteTopics(topicsOf(env)))
+    const sub = await subscriber(server, cleanup)
+    const service = await startBridge(env, cleanup)
+    const health = await getJson(service, '/health')
+    assert.deepEqual(
+      { status: health.status, kafka: health.kafka_connected, redis: health.redis_connected },
+      { status: 'degraded', kafka: true, redis: false },
+    )
+    const produced = await produce(env.TOPIC_PREFIX, 2000, { seed: 6, drivers: 100 })
+    await eventually(
+      async () => (await getJson(service, '/metrics')).messages_consumed_total === produced.length,
+      60_000,
+    )
+    await sleep(500)
+    assert.equal((await groupCommitted(env)).size, 0, 'nothing is committed before Redis has the messages')
+    await hop.restore()
+    const passThrough = produced.filter((p) => TOPIC_ROUTES[p.topic].mode === 'pass-through')
+    await eventually(() => {
+      const got = eventIds(sub.received)
+      return passThrough.every((p) => got.has(p.value.event_id))
+    }, 30_000)
+    await eventually(() => committedToEnd(env), 30_000)
+    assert.equal((await getJson(service, '/health')).status, 'healthy')
+  })
+
   it('default security protocol SASL_PLAINTEXT (admin/admin by default), Redis AUTH from REDIS_PASSWORD_FILE, offsets reset latest', async (t) => {
     const cleanup = testCleanup(t)
     const password = `pw-${uniqueName('redis')}`

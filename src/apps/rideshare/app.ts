@@ -3,8 +3,10 @@
  * stream processor (same variables and defaults, same channels, same /health and /metrics fields).
  * `weir produce rideshare --drivers N --rate R` writes a simulated São Paulo fleet to the six topics.
  */
-import { redisPublishSink } from '../../connectors/redis/index.ts'
+import type { Sink } from '../../connectors/contract.ts'
+import { type RedisMessage, type RedisPipelinedSink, redisPublishSink } from '../../connectors/redis/index.ts'
 import { rideshareGenerator } from '../../generators/index.ts'
+import type { Logger } from '../../log/logger.ts'
 import type { AppContext, AppInstance, KafkaSettings, WeirApp } from '../app.ts'
 import { loadRideshareConfig, RIDESHARE_ENV_DOCS, type RideshareConfig } from './config.ts'
 import { RIDESHARE_TOPICS } from './domain/index.ts'
@@ -42,7 +44,7 @@ function create(ctx: AppContext): AppInstance {
     windowSizeMs: config.PROCESSOR_WINDOW_SIZE_MS,
     strategy: config.PROCESSOR_AGGREGATION_STRATEGY,
     sampleRate: config.PROCESSOR_SAMPLE_RATE,
-    sink: redis,
+    sink: startsWithoutRedis(redis, ctx.logger),
     counters: metrics,
   })
   return {
@@ -68,6 +70,39 @@ function create(ctx: AppContext): AppInstance {
     components: () => ({ redis: redis.status() }),
     sinks: [redis],
     close: () => redis.close(),
+  }
+}
+
+/**
+ * The Redis sink as the pipeline sees it, except that Redis being unreachable at start does not stop
+ * the start: the bridge runs degraded (/health says so, messages wait, nothing is committed) and
+ * catches up when Redis answers, as it does after an outage later on. A refused AUTH still fails.
+ */
+export function startsWithoutRedis(
+  sink: RedisPipelinedSink<RedisMessage>,
+  logger: Logger,
+): Sink<RedisMessage> {
+  return {
+    id: sink.id,
+    async open() {
+      try {
+        await sink.open()
+      } catch (err) {
+        const cause = err instanceof Error ? err.cause : undefined
+        if (cause instanceof Error && cause.name === 'ReplyError') throw err
+        logger.warn(
+          'redis unreachable at start; running degraded until it answers (nothing is committed meanwhile)',
+          {
+            error: err,
+          },
+        )
+      }
+    },
+    add: (item) => sink.add(item),
+    flush: () => sink.flush(),
+    backlog: () => sink.backlog(),
+    close: () => sink.close(),
+    status: () => sink.status(),
   }
 }
 
