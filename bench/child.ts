@@ -171,7 +171,9 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
     deadLetterTopic: t.dlq,
     topics: { partitions: a.partitions },
     logger: silentLogger,
-    ...(a.workload === 'rideshare' ? { checkpointIntervalMs: 100 } : {}),
+    // The run options `weir run rideshare` uses (src/apps/rideshare/app.ts): 100 ms checkpoints and
+    // at most 20,000 unflushed Redis messages.
+    ...(a.workload === 'rideshare' ? { checkpointIntervalMs: 100, maxBacklog: 20_000 } : {}),
   })
   const m = running.task.metrics
   // Clock starts at the first consumed record: group join and topic creation are excluded.

@@ -272,7 +272,9 @@ async function main(): Promise<void> {
     workloads,
     profile,
   }
-  const base = quick ? `${date}-quick` : date
+  // A partial or quick run never overwrites the full results of the day nor BENCHMARKS.md.
+  const partial = only.length !== ALL.length
+  const base = `${date}${quick ? '-quick' : ''}${partial ? `-${only.join('+')}` : ''}`
   writeFileSync(join(RESULTS, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`)
   writeFileSync(
     join(RESULTS, `${base}.svg`),
@@ -288,7 +290,7 @@ async function main(): Promise<void> {
     for (const e of profile.top.slice(0, 10)) process.stdout.write(`  ${e.selfPct.toFixed(1).padStart(5)} %  ${e.name}  ${e.where}\n`)
     process.stdout.write(`By area: ${Object.entries(profile.areas).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)} %`).join(', ')}\n`)
   }
-  if (!quick) updateBenchmarksMd(table, base, profile)
+  if (!quick && !partial) updateBenchmarksMd(table, base, profile)
   log(`wrote bench/results/${base}.json and .svg in ${result.elapsedSeconds} s`)
 }
 
