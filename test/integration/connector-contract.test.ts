@@ -442,20 +442,12 @@ const postgresRows: SinkImplementation<Row> = {
   },
 }
 
-const KAFKA_DROPS_FAILED =
-  'KafkaSink counts a failed chunk as settled and drops it (backlog 0 after a failed flush), so the next ' +
-  'flush resolves and the checkpoint commits past records that were never written'
-
 /** The shared broker; the outage goes through the proxied listener (one proxy at a time: port 9096 is fixed). */
 const kafkaRecords: SinkImplementation<OutgoingRecord> = {
   name: 'kafka record sink',
   buffers: true,
   closeFlushes: true,
   stoppable: true,
-  knownGaps: {
-    outage: KAFKA_DROPS_FAILED,
-    unreachable: KAFKA_DROPS_FAILED,
-  },
   async setup() {
     assert.ok(await kafkaAvailable(), 'Kafka is not reachable: run `bash scripts/services.sh up kafka`')
   },

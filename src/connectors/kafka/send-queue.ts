@@ -89,13 +89,17 @@ export class SendQueue {
     return dropped
   }
 
+  /** Stops sending for good (the sink is closing): a send still in flight must not schedule another. */
   stop(): void {
+    this.#stopped = true
     clearTimeout(this.#timer)
     this.#timer = undefined
   }
 
+  #stopped = false
+
   #schedule(): void {
-    if (this.#timer !== undefined || this.#inflight || this.#blocked || this.#pending.length === 0) return
+    if (this.#stopped || this.#timer !== undefined || this.#inflight || this.#blocked || this.#pending.length === 0) return
     const wait = Math.max(this.#o.lingerMs, this.#retryAt - Date.now())
     this.#timer = setTimeout(() => this.#kick(false), wait)
   }
