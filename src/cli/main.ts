@@ -19,7 +19,7 @@ Usage:
 Environment: KAFKA_BROKERS / KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), LOG_LEVEL (DEBUG, INFO, WARN, ERROR),
 and each app's own variables (weir describe <app>).`
 
-const commands: Record<string, () => Promise<{ default: (args: ReturnType<typeof parseArgs>) => Promise<number | void> }>> = {
+const commands: Record<string, () => Promise<{ default: (args: ReturnType<typeof parseArgs>) => Promise<number | undefined> }>> = {
   demo: () => import('./commands/demo.ts'),
   run: () => import('./commands/run.ts'),
   produce: () => import('./commands/produce.ts'),

@@ -1,6 +1,13 @@
 import type { Sink } from '../connectors/contract.ts'
 import type { GraphNode, ProcessorNode, SourceNode, Topology } from '../dsl/graph.ts'
-import { isPromise, type AnyRecord, type Emit, type Outputs, type Processor, type RecordContext } from './processor.ts'
+import {
+  isPromise,
+  type AnyRecord,
+  type Emit,
+  type Outputs,
+  type Processor,
+  type RecordContext,
+} from './processor.ts'
 
 /** How the compiled graph reaches the task: error handling and the writes that leave the graph. */
 export interface CompileHooks {
@@ -33,7 +40,10 @@ function fanOut(steps: readonly Step[]): Step {
     let pending: Promise<void>[] | undefined
     for (const s of steps) {
       const r = s(record, ctx)
-      if (r !== undefined && isPromise<void>(r)) (pending ??= []).push(r)
+      if (r !== undefined && isPromise<void>(r)) {
+        pending ??= []
+        pending.push(r)
+      }
     }
     if (pending) return Promise.all(pending).then(() => undefined)
   }

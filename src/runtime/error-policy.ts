@@ -1,4 +1,4 @@
-import { type WeirError } from '../core/errors.ts'
+import type { WeirError } from '../core/errors.ts'
 import type { RawRecord } from '../core/record.ts'
 
 /**

@@ -9,7 +9,13 @@ import type { Logger } from '../log/logger.ts'
 import { runCheckpoint } from './checkpoint.ts'
 import { compile, type CompiledGraph, type Step } from './compile.ts'
 import { deadLetterRecord } from './dead-letter.ts'
-import { backoffDelay, defaultRetry, retryThenDeadLetter, type ErrorPolicy, type RetryOptions } from './error-policy.ts'
+import {
+  backoffDelay,
+  defaultRetry,
+  retryThenDeadLetter,
+  type ErrorPolicy,
+  type RetryOptions,
+} from './error-policy.ts'
 import { OffsetTracker, type InFlight } from './offset-tracker.ts'
 import { isPromise, type AnyRecord, type RecordContext } from './processor.ts'
 import { TaskMetrics } from './task-metrics.ts'
@@ -137,7 +143,10 @@ export class Task {
     let pending: Promise<void>[] | undefined
     for (const root of roots) {
       const r = this.#deserialize(root.node, root.step, raw, ctx)
-      if (r !== undefined) (pending ??= []).push(r)
+      if (r !== undefined) {
+        pending ??= []
+        pending.push(r)
+      }
     }
     if (pending === undefined) this.#finish(ctx)
     else Promise.all(pending).then(() => this.#finish(ctx))
@@ -146,13 +155,19 @@ export class Task {
   #finish(ctx: Context): void {
     if (ctx.start !== 0) {
       const now = performance.now()
-      if (ctx.stage !== undefined) this.metrics.stageLatency.observe((now - ctx.mark) / 1000, this.metrics.label('stage', ctx.stage))
+      if (ctx.stage !== undefined)
+        this.metrics.stageLatency.observe((now - ctx.mark) / 1000, this.metrics.label('stage', ctx.stage))
       this.metrics.recordLatency.observe((now - ctx.start) / 1000)
     }
     ctx.inFlight.done()
   }
 
-  #deserialize(node: GraphNode & { kind: 'source' }, next: Step, raw: RawRecord, ctx: Context): Promise<void> | undefined {
+  #deserialize(
+    node: GraphNode & { kind: 'source' },
+    next: Step,
+    raw: RawRecord,
+    ctx: Context,
+  ): Promise<void> | undefined {
     const stage = `deserialize:${node.topic}`
     const run = (c: Context): void | Promise<void> => {
       const key = node.key.deserialize(raw.key, { topic: raw.topic, isKey: true })
@@ -188,7 +203,8 @@ export class Task {
 
   #markStage(ctx: Context, stage: string): void {
     const now = performance.now()
-    if (ctx.stage !== undefined) this.metrics.stageLatency.observe((now - ctx.mark) / 1000, this.metrics.label('stage', ctx.stage))
+    if (ctx.stage !== undefined)
+      this.metrics.stageLatency.observe((now - ctx.mark) / 1000, this.metrics.label('stage', ctx.stage))
     ctx.stage = stage
     ctx.mark = now
   }
@@ -210,7 +226,12 @@ export class Task {
       if (rerun !== undefined && ctx instanceof Context && ctx.attempt < retry.maxAttempts) {
         m.retries.inc(m.label('stage', stage))
         const delay = backoffDelay(ctx.attempt, retry)
-        this.#o.logger.debug('retrying after error', { stage, attempt: ctx.attempt, delayMs: delay, error: err })
+        this.#o.logger.debug('retrying after error', {
+          stage,
+          attempt: ctx.attempt,
+          delayMs: delay,
+          error: err,
+        })
         return new Promise<void>((resolve) => {
           this.#o.clock.setTimeout(() => {
             resolve(this.#attempt(stage, rerun, ctx.retry(), handling))
@@ -239,7 +260,15 @@ export class Task {
     const o = this.#o
     const now = o.clock.now()
     o.producer.add(
-      deadLetterRecord({ topic: o.deadLetterTopic, raw: ctx.raw, error: err, stage, attempts: ctx.attempt, app: o.appName, now }),
+      deadLetterRecord({
+        topic: o.deadLetterTopic,
+        raw: ctx.raw,
+        error: err,
+        stage,
+        attempts: ctx.attempt,
+        app: o.appName,
+        now,
+      }),
     )
     this.metrics.deadLettered.inc(this.metrics.labels2('topic', ctx.raw.topic, 'code', err.code))
     // Bad input is normal; log a few per second, the metrics count them all.
@@ -250,14 +279,23 @@ export class Task {
       budget.count = 0
     }
     if (budget.count++ < 5) {
-      o.logger.warn('record dead-lettered', { stage, code: err.code, reason: err.message, ...origin(ctx.raw) })
+      o.logger.warn('record dead-lettered', {
+        stage,
+        code: err.code,
+        reason: err.message,
+        ...origin(ctx.raw),
+      })
     }
   }
 
   #fail(err: WeirError, stage: string, ctx: RecordContext): void {
     if (this.#failure !== undefined) return
     this.#failure = err
-    this.#o.logger.error('pipeline failing on error (policy: fail)', { stage, error: err, ...origin(ctx.raw) })
+    this.#o.logger.error('pipeline failing on error (policy: fail)', {
+      stage,
+      error: err,
+      ...origin(ctx.raw),
+    })
     this.#onFatal(err)
   }
 
@@ -301,7 +339,10 @@ export class Task {
   }
 
   /** Partitions leave: finish their in-flight records, checkpoint, and drop their state. */
-  async revoked(partitions: readonly TopicPartition[], commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<void> {
+  async revoked(
+    partitions: readonly TopicPartition[],
+    commit: (offsets: readonly CommitOffset[]) => Promise<void>,
+  ): Promise<void> {
     // Let records mid-processing finish (briefly: records held by open windows finish only once the
     // processors below emit those windows), then let processors flush and drop the partitions.
     await Promise.race([this.tracker.idle(partitions), new Promise((r) => setTimeout(r, 1000).unref())])
@@ -362,7 +403,11 @@ function record(raw: RawRecord, key: unknown, value: unknown): AnyRecord {
   }
 }
 
-function serialize(serde: Serde<unknown>, value: unknown, ctx: SerdeContext): Buffer | null | Promise<Buffer | null> {
+function serialize(
+  serde: Serde<unknown>,
+  value: unknown,
+  ctx: SerdeContext,
+): Buffer | null | Promise<Buffer | null> {
   return serde.serialize(value, ctx)
 }
 

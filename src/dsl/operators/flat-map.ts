@@ -2,7 +2,10 @@ import type { WeirRecord } from '../../core/record.ts'
 import { isPromise, type Emit, type Processor, type RecordContext } from '../../runtime/processor.ts'
 
 /** Turns each value into zero or more values, emitted in order with the input's key and time. */
-export function flatMap<K, V, R>(name: string, fn: (value: V, record: WeirRecord<K, V>) => Iterable<R>): Processor {
+export function flatMap<K, V, R>(
+  name: string,
+  fn: (value: V, record: WeirRecord<K, V>) => Iterable<R>,
+): Processor {
   return {
     name,
     process(record: WeirRecord<K, V>, ctx: RecordContext, emit: Emit) {
@@ -20,7 +23,10 @@ export function flatMap<K, V, R>(name: string, fn: (value: V, record: WeirRecord
           },
           ctx,
         )
-        if (isPromise<void>(r)) (pending ??= []).push(r)
+        if (isPromise<void>(r)) {
+          pending ??= []
+          pending.push(r)
+        }
       }
       if (pending) return Promise.all(pending).then(() => undefined)
     },
