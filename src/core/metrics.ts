@@ -8,6 +8,8 @@ export interface Counter {
   inc(labels?: Labels, amount?: number): void
   /** Current value for these labels (0 if never incremented). */
   get(labels?: Labels): number
+  /** The sum over every label set (what "all topics" totals and rates need). */
+  total(): number
 }
 
 export interface Gauge {

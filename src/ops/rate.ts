@@ -74,8 +74,8 @@ export function rateOf(
   const read =
     typeof source === 'function'
       ? source
-      : labels === undefined && 'total' in source && typeof source.total === 'function'
-        ? () => (source.total as () => number)()
+      : labels === undefined
+        ? () => source.total()
         : () => source.get(labels)
   const capacity = slots * 2 + 2
   const times = new Float64Array(capacity).fill(Number.NaN)

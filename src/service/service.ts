@@ -118,10 +118,10 @@ export function defaultMetricsJson(
   const snap = metrics.snapshot()
   return {
     state: status.state,
-    records_consumed_total: (m.consumed as { total?: () => number }).total?.() ?? m.consumed.get(),
-    records_produced_total: (m.produced as { total?: () => number }).total?.() ?? m.produced.get(),
-    records_dead_lettered_total: (m.deadLettered as { total?: () => number }).total?.() ?? 0,
-    processing_errors_total: (m.errors as { total?: () => number }).total?.() ?? 0,
+    records_consumed_total: m.consumed.total(),
+    records_produced_total: m.produced.total(),
+    records_dead_lettered_total: m.deadLettered.total(),
+    processing_errors_total: m.errors.total(),
     records_consumed_per_sec: round(rates.consumed.perSecond()),
     records_produced_per_sec: round(rates.produced.perSecond()),
     record_latency: latencyMs(m.recordLatency.summary()),

@@ -49,11 +49,11 @@ function create(ctx: AppContext): AppInstance {
         rates.set(running, rate)
       }
       const status = running.status()
-      const consumed = total(m.consumed)
+      const consumed = m.consumed.total()
       return {
-        ...validator.json({ consumed, deadLettered: total(m.deadLettered) }),
+        ...validator.json({ consumed, deadLettered: m.deadLettered.total() }),
         messages_consumed: consumed,
-        messages_produced: total(m.produced),
+        messages_produced: m.produced.total(),
         messages_per_sec: Math.round(rate.perSecond() * 10) / 10,
         record_latency_ms: latencyMs(m.recordLatency.summary()),
         consumer_lag: Object.fromEntries(running.lag()),
@@ -68,10 +68,6 @@ function create(ctx: AppContext): AppInstance {
       }
     },
   }
-}
-
-function total(c: { get(): number }): number {
-  return (c as { total?: () => number }).total?.() ?? c.get()
 }
 
 export const millionxApp: WeirApp = {

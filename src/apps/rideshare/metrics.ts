@@ -106,7 +106,7 @@ export class BridgeMetrics implements BridgeCounters {
     const status = running.status()
     const kafkaConnected = status.source.connected && status.producer.connected
     return {
-      messages_consumed_total: total(this.#consumed),
+      messages_consumed_total: this.#consumed.total(),
       messages_published_total: stats.written,
       messages_consumed_per_sec: round(rates.consumed.perSecond(), 1),
       messages_published_per_sec: round(rates.published.perSecond(), 1),
@@ -122,7 +122,7 @@ export class BridgeMetrics implements BridgeCounters {
       gps_pings_received_total: this.#gpsReceived,
       gps_updates_emitted_total: this.#gpsEmitted,
       redis_backlog: stats.backlog,
-      records_dead_lettered_total: total(m.deadLettered),
+      records_dead_lettered_total: m.deadLettered.total(),
       consumer_lag: Object.fromEntries(running.lag()),
       state: status.state,
       checkpoint_error: status.checkpointError ?? null,
@@ -131,10 +131,6 @@ export class BridgeMetrics implements BridgeCounters {
       memory_rss_bytes: process.memoryUsage.rss(),
     }
   }
-}
-
-function total(c: Counter): number {
-  return (c as { total?: () => number }).total?.() ?? c.get()
 }
 
 function round(x: number, digits: number): number {

@@ -87,7 +87,7 @@ function create(ctx: AppContext): AppInstance {
         rates.set(running, rate)
       }
       // Seen at read time: the moment the count last moved is when the latest message arrived (±1 poll).
-      const consumed = total(m.consumed)
+      const consumed = m.consumed.total()
       if (consumed > lastSeenCount) {
         lastSeenCount = consumed
         lastMessageTime = ctx.clock.now()
@@ -95,8 +95,8 @@ function create(ctx: AppContext): AppInstance {
       const status = running.status()
       return {
         messagesProcessed: consumed,
-        messagesValid: total(m.produced),
-        messagesInvalid: total(m.deadLettered),
+        messagesValid: m.produced.total(),
+        messagesInvalid: m.deadLettered.total(),
         lastMessageTime: lastMessageTime ? new Date(lastMessageTime).toISOString() : null,
         messages_per_sec: Math.round(rate.perSecond() * 10) / 10,
         record_latency_ms: summaryMs(m.recordLatency.summary()),
@@ -107,10 +107,6 @@ function create(ctx: AppContext): AppInstance {
       }
     },
   }
-}
-
-function total(c: { get(): number }): number {
-  return (c as { total?: () => number }).total?.() ?? c.get()
 }
 
 function summaryMs(s: { count: number; p50: number; p95: number; p99: number }) {

@@ -39,11 +39,10 @@ export default async function demo({ flags }: ReturnType<typeof parseArgs>): Pro
   const feeding = feed(app.generator({ seed: 42, invalidShare }), producer, { rate, count: 0, signal: abort.signal })
 
   const m = service.running.task.metrics
-  const total = (c: { get(): number }) => (c as { total?: () => number }).total?.() ?? c.get()
   let last = { t: performance.now(), consumed: 0 }
   const summary = setInterval(() => {
     const now = performance.now()
-    const consumed = total(m.consumed)
+    const consumed = m.consumed.total()
     const perSec = ((consumed - last.consumed) * 1000) / (now - last.t)
     last = { t: now, consumed }
     const lag = [...service.running.lag().values()].reduce((a, b) => a + b, 0)
@@ -52,7 +51,7 @@ export default async function demo({ flags }: ReturnType<typeof parseArgs>): Pro
     const rss = mem.rss / 1e6
     const line =
       `consumed ${consumed.toLocaleString('en-US')} (${Math.round(perSec).toLocaleString('en-US')}/s) · ` +
-      `produced ${total(m.produced).toLocaleString('en-US')} · dead-lettered ${total(m.deadLettered).toLocaleString('en-US')} · ` +
+      `produced ${m.produced.total().toLocaleString('en-US')} · dead-lettered ${m.deadLettered.total().toLocaleString('en-US')} · ` +
       `lag ${lag} · p99 ${p99.toFixed(2)} ms · rss ${rss.toFixed(0)} MB (heap ${(mem.heapUsed / 1e6).toFixed(0)}) · ${service.components().kafka?.connected ? 'healthy' : 'degraded'}`
     process.stdout.write(process.stdout.isTTY ? `\r${line.padEnd(130)}` : `${line}\n`)
   }, 1000)
