@@ -69,6 +69,8 @@ export class RedisPipelinedSink<T> implements Sink<T> {
   #paused = false
   #closed = false
   #lastError: string | undefined
+  /** The last write failed because Redis was unreachable; cleared by `ready` or a write that succeeds. */
+  #writeFailed = false
   #lost = false
   #written = 0
   #errors = 0
@@ -105,6 +107,7 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     this.#redis.on('ready', () => {
       if (this.#lost) this.#log.info('redis reconnected', { backlog: this.backlog() })
       this.#lost = false
+      this.#writeFailed = false
       this.#lastError = undefined
       this.#paused = false
       this.#kick()
@@ -195,7 +198,8 @@ export class RedisPipelinedSink<T> implements Sink<T> {
 
   status(): ConnectorStatus {
     if (this.#closed) return { connected: false, message: 'closed' }
-    if (this.#redis.status === 'ready') return { connected: true }
+    // A write that just failed for want of Redis outranks a client that has not noticed the close yet.
+    if (this.#redis.status === 'ready' && !this.#writeFailed) return { connected: true }
     return { connected: false, message: this.#lastError ?? `redis ${this.#redis.status}` }
   }
 
@@ -294,6 +298,7 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     this.#written += written
     this.#metrics?.written.inc(this.#metrics.labels, written)
     this.#take(i)
+    if (failure === undefined) this.#writeFailed = false
     return failure === undefined ? undefined : this.#failed(failure.kind, failure.cause)
   }
 
@@ -301,6 +306,7 @@ export class RedisPipelinedSink<T> implements Sink<T> {
   #failed(kind: 'unavailable' | 'rejected', cause: unknown): WeirError {
     this.#countError()
     this.#lastError = cause instanceof Error ? cause.message : String(cause)
+    if (kind === 'unavailable') this.#writeFailed = true
     return kind === 'unavailable'
       ? unavailable(this.#opts.endpoint, cause, this.backlog())
       : rejected(this.#opts.endpoint, cause, this.backlog())
