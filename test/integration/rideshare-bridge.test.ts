@@ -422,10 +422,15 @@ describe('rideshare bridge against Kafka and Redis', { timeout: 240_000 }, () =>
       nth.set(p.value.driver_id!, n)
       index.set(p.value.event_id, n)
     }
-    const updates = sub.received.slice(start).filter((r) => r.message.type === 'gps_ping')
-    const fromBatch = updates
-      .map((r) => index.get((r.message.data as GpsPing).event_id))
-      .filter((n) => n !== undefined)
+    const fromBatchNow = () =>
+      sub.received
+        .slice(start)
+        .filter((r) => r.message.type === 'gps_ping')
+        .map((r) => index.get((r.message.data as GpsPing).event_id))
+        .filter((n) => n !== undefined)
+    // Pub/sub delivery to the test's subscriber trails the bridge's publish acknowledgement: wait for it.
+    await eventually(() => fromBatchNow().length > 0, 10_000)
+    const fromBatch = fromBatchNow()
     assert.ok(fromBatch.length > 0)
     assert.deepEqual(
       fromBatch.filter((n) => n % 5 !== 0),
