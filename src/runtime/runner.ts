@@ -6,6 +6,7 @@ import type { TopicPartition } from '../core/record.ts'
 import type { Pipeline } from '../dsl/stream.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
+import { runtimeDefaults } from './defaults.ts'
 import { Task } from './task.ts'
 
 export interface RunOptions {
@@ -15,11 +16,11 @@ export interface RunOptions {
   readonly clientId?: string
   /** Where a group with no committed offset starts. Default true (earliest): nothing is skipped. */
   readonly fromBeginning?: boolean
-  /** How often the checkpoint runs. Default 1000 ms. */
+  /** How often the checkpoint runs. Default `runtimeDefaults.checkpointIntervalMs`. */
   readonly checkpointIntervalMs?: number
-  /** Records in flight before fetching pauses. Default 10,000. */
+  /** Records in flight before fetching pauses. Default `runtimeDefaults.maxInFlight`. */
   readonly maxInFlight?: number
-  /** Unflushed sink items before fetching pauses. Default 100,000. */
+  /** Unflushed sink items before fetching pauses. Default `runtimeDefaults.maxBacklog`. */
   readonly maxBacklog?: number
   /** Time allowed for a graceful stop (drain, flush, commit). Default 30 s. */
   readonly shutdownTimeoutMs?: number
@@ -73,9 +74,9 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   const groupId = options.groupId ?? pipeline.name
   const clientId = options.clientId ?? `${pipeline.name}-${process.pid}`
   const deadLetterTopic = options.deadLetterTopic ?? `${pipeline.name}-dlq`
-  const interval = options.checkpointIntervalMs ?? 1000
-  const maxInFlight = options.maxInFlight ?? 10_000
-  const maxBacklog = options.maxBacklog ?? 100_000
+  const interval = options.checkpointIntervalMs ?? runtimeDefaults.checkpointIntervalMs
+  const maxInFlight = options.maxInFlight ?? runtimeDefaults.maxInFlight
+  const maxBacklog = options.maxBacklog ?? runtimeDefaults.maxBacklog
   const shutdownTimeout = options.shutdownTimeoutMs ?? 30_000
   const { transport } = options
 
