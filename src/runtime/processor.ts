@@ -63,6 +63,8 @@ export interface Processor {
    * delete the state of results they emitted). Not called when a checkpoint fails.
    */
   checkpointed?(): void
+  /** The input is no longer read (the pipeline is stopping): quiet from now on is not a lack of data. */
+  inputPaused?(): void
   /** Emits what is pending at a clean shutdown (e.g. wall-clock windows), before the final checkpoint. */
   drain?(): void | Promise<void>
   close?(): void | Promise<void>

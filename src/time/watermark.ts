@@ -12,7 +12,13 @@
  *   all partitions, not per partition: while a backlog is read, the consumer visits partitions in turn and
  *   a single partition can go unfetched for seconds; advancing it by wall time then would close windows
  *   its own unread records still belong to (seen in the kill -9 test before this rule).
- * - The watermark never goes back.
+ * - The watermark never goes back while the partitions stay the same. When partitions arrive (a rebalance,
+ *   a restore) it is worked out afresh and may go back: a partition that moved here from another instance
+ *   can be behind the ones this instance already read, and its windows must not be closed by their
+ *   progress (Kafka Streams keeps stream time per task for the same reason). Windows already closed stay
+ *   closed: the window operator keeps a closed-through time per partition.
+ * - `pause()` stops the wall-clock advance until the next record: the input is quiet because it is no
+ *   longer read (the pipeline is stopping), not because no data arrives.
  */
 export interface WatermarkOptions {
   readonly outOfOrderness: number
@@ -30,6 +36,7 @@ export class Watermarks {
   readonly #o: WatermarkOptions
   readonly #parts = new Map<string, PartitionTime>()
   #current = Number.NEGATIVE_INFINITY
+  #paused = false
 
   constructor(options: WatermarkOptions) {
     this.#o = options
@@ -37,6 +44,7 @@ export class Watermarks {
 
   /** Notes a record's event time on its partition (`tp` is `topic:partition`). */
   observe(tp: string, time: number, now: number): void {
+    this.#paused = false
     const p = this.#parts.get(tp)
     if (p === undefined) this.#parts.set(tp, { maxTime: time, seenAt: now })
     else {
@@ -51,13 +59,21 @@ export class Watermarks {
    * yet fetched still belong to (Flink and Kafka Streams wait the same way).
    */
   assign(tp: string, now: number): void {
-    if (!this.#parts.has(tp)) this.#parts.set(tp, { maxTime: Number.NEGATIVE_INFINITY, seenAt: now })
+    if (this.#parts.has(tp)) return
+    this.#parts.set(tp, { maxTime: Number.NEGATIVE_INFINITY, seenAt: now })
+    this.#current = Number.NEGATIVE_INFINITY
   }
 
   /** Sets a partition's progress from restored state. */
   restore(tp: string, maxTime: number, now: number): void {
     const p = this.#parts.get(tp)
     if (p === undefined || p.maxTime < maxTime) this.#parts.set(tp, { maxTime, seenAt: now })
+    this.#current = Number.NEGATIVE_INFINITY
+  }
+
+  /** The input stopped being read: quiet from now on says nothing about the data. */
+  pause(): void {
+    this.#paused = true
   }
 
   /** Forgets a partition (revoked). The watermark keeps its value. */
@@ -80,7 +96,7 @@ export class Watermarks {
     let maxAll = Number.NEGATIVE_INFINITY
     let lastSeen = Number.NEGATIVE_INFINITY
     for (const p of this.#parts.values()) if (p.seenAt > lastSeen) lastSeen = p.seenAt
-    const inputQuiet = followWallClock ? Math.max(0, now - lastSeen) : 0
+    const inputQuiet = followWallClock && !this.#paused ? Math.max(0, now - lastSeen) : 0
     for (const p of this.#parts.values()) {
       if (p.maxTime === Number.NEGATIVE_INFINITY && now - p.seenAt >= idleTimeout) continue
       const quiet = Math.max(0, now - p.seenAt)

@@ -280,6 +280,30 @@ describe('durable window state', () => {
     )
   })
 
+  it('a partition that moves here behind this instance\'s own progress keeps its open windows (no false late records)', async () => {
+    // A owns partition 0 and reads it far ahead; B owns partition 1 and leaves early. When partition 1
+    // moves to A, A's watermark must not close its restored windows (the flaky two-instance Kafka test).
+    const a = new TestDriver(traffic(), { startTime: T0, partitions: 2 })
+    await a.init()
+    await a.task.revoked([{ topic: 'readings', partition: 1 }], async () => {})
+    const b = new TestDriver(traffic(), { startTime: T0, partitions: 2, broker: a.broker })
+    await b.init()
+    b.input<Reading>('readings').pipe({ sensor: 'b', t: T0 + 100, speed: 10 }, { key: 'b', partition: 1 })
+    await b.task.revoked([{ topic: 'readings', partition: 1 }], async () => {})
+    const ra = a.input<Reading>('readings')
+    for (let i = 1; i <= 60; i++) ra.pipe({ sensor: 'a', t: T0 + i * 1000, speed: 1 }, { key: 'a', partition: 0 })
+    await a.task.assigned([{ topic: 'readings', partition: 1 }])
+    ra.pipe({ sensor: 'b', t: T0 + 300, speed: 30 }, { key: 'b', partition: 1, offset: 1 })
+    ra.pipe({ sensor: 'b', t: T0 + 61_000, speed: 1 }, { key: 'b', partition: 1, offset: 2 })
+    await a.settle()
+    assert.deepEqual(a.deadLetters().map((d) => d.info.code), [])
+    const b0 = a
+      .output<Agg>('out')
+      .values()
+      .filter((w) => w.key === 'b' && w.start === T0)
+    assert.deepEqual(b0.map((w) => w.value.n), [2], 'the moved window got both records')
+  })
+
   it('reports keys and restore time in metrics', async () => {
     const d1 = new TestDriver(traffic(), { startTime: T0 })
     await d1.init()

@@ -39,6 +39,29 @@ describe('watermarks', () => {
     assert.equal(w.current(100_000), 59_900, 'all idle: the highest counts')
   })
 
+  it('is worked out afresh when partitions arrive: one moved here behind the others holds it back', () => {
+    const w = new Watermarks(options)
+    w.observe('t:0', 50_000, 0)
+    assert.equal(w.current(0), 49_900)
+    w.restore('t:1', 10_000, 1)
+    assert.equal(w.current(1), 9900, 'the restored partition is 40 s behind; its windows must stay open')
+    w.remove('t:1')
+    assert.equal(w.current(2), 49_900)
+    w.assign('t:2', 3)
+    assert.equal(w.current(3), Number.NEGATIVE_INFINITY, 'an assigned partition that has not delivered holds it')
+    assert.equal(w.current(10_003), 49_900, 'until it has been idle for the timeout')
+  })
+
+  it('stops following the wall clock once the input is paused, until the next record', () => {
+    const w = new Watermarks({ ...options, followWallClock: true })
+    w.observe('t:0', 1000, 0)
+    assert.equal(w.current(500), 1400)
+    w.pause()
+    assert.equal(w.current(5000), 1400, 'stopping: quiet is not a lack of data')
+    w.observe('t:0', 1100, 6000)
+    assert.equal(w.current(6500), 1500)
+  })
+
   it('follows the wall clock on quiet partitions when asked', () => {
     const w = new Watermarks({ ...options, followWallClock: true })
     w.observe('t:0', 1000, 50)

@@ -126,7 +126,7 @@ export class WindowOperator implements Processor {
     part.lastTopic = record.topic
     part.lastOffset = record.offset
     // Windows the watermark passed close first, so results leave in time order.
-    if (wm > this.#swept) this.#sweepAll(wm)
+    this.#advance(wm)
     if (!accepted) return this.#onLate(record, ctx, outputs, time, part.closedThrough)
     if (part.changedNow.length === 0) return
     const updates = o.emit === 'update' ? this.#emitUpdates(part, record, ctx, emit, now) : undefined
@@ -208,6 +208,10 @@ export class WindowOperator implements Processor {
     }
   }
 
+  inputPaused(): void {
+    this.#wms.pause()
+  }
+
   /** Clean shutdown: memory-only windows are emitted as they are; durable ones carry on after a restart. */
   drain(): void {
     if (this.#state.durable) return
@@ -250,8 +254,7 @@ export class WindowOperator implements Processor {
   #tick(): void {
     try {
       const now = this.#init.clock.now()
-      const wm = this.#o.time.mode === 'processing' ? now : this.#wms.current(now)
-      if (wm > this.#swept) this.#sweepAll(wm)
+      this.#advance(this.#o.time.mode === 'processing' ? now : this.#wms.current(now))
       if (this.#o.updateEveryMs > 0)
         for (const part of this.#parts.values()) this.#flushPendingUpdates(part, now)
     } catch (err) {
@@ -259,7 +262,12 @@ export class WindowOperator implements Processor {
     }
   }
 
-  #sweepAll(wm: number): void {
+  /**
+   * Closes what the watermark passed in every partition. The watermark goes back when a partition that is
+   * behind arrives; the partitions' own closed-through times don't, so nothing closed reopens.
+   */
+  #advance(wm: number): void {
+    if (wm === this.#swept) return
     this.#swept = wm
     for (const part of this.#parts.values()) this.#sweep(part, wm)
   }
