@@ -55,6 +55,41 @@ export interface Sink<T> {
 /** A sink of Kafka-shaped records (Kafka itself, or the in-process transport). */
 export type RecordSink = Sink<OutgoingRecord>
 
+/** Who is consuming, as a transactional offset commit needs it (Kafka's ConsumerGroupMetadata). */
+export interface ConsumerGroupMetadata {
+  readonly groupId: string
+  /** '' and -1 when unknown: the broker then skips its zombie-fencing check. */
+  readonly memberId: string
+  readonly generationId: number
+  readonly coordinatorId?: number
+}
+
+/** A source in a consumer group whose offsets a transactional sink can commit (exactly-once). */
+export interface GroupSource extends Source {
+  groupMetadata(): ConsumerGroupMetadata
+}
+
+/**
+ * A record sink that writes inside transactions and commits consumed offsets in them, so outputs and
+ * offsets become visible together or not at all (Kafka's exactly-once).
+ */
+export interface TransactionalSink extends RecordSink {
+  readonly transactional: boolean
+  sendOffsets(offsets: readonly CommitOffset[], group: ConsumerGroupMetadata): Promise<void>
+  /** Flushes, then commits the open transaction (a no-op when none is open). */
+  commitTransaction(): Promise<void>
+  /** Drops everything since the last commit; read_committed readers never see it. */
+  abortTransaction(): Promise<void>
+}
+
+export function isTransactionalSink(sink: RecordSink): sink is TransactionalSink {
+  return (sink as Partial<TransactionalSink>).transactional === true
+}
+
+export function isGroupSource(source: Source): source is GroupSource {
+  return typeof (source as Partial<GroupSource>).groupMetadata === 'function'
+}
+
 /** Topic administration a transport offers: the runtime creates the topics a pipeline declares. */
 export interface TopicSpec {
   readonly name: string

@@ -19,6 +19,8 @@ export const ErrorCode = {
   STATE_RESTORE_FAILED: 'STATE_RESTORE_FAILED',
   SHUTDOWN_TIMEOUT: 'SHUTDOWN_TIMEOUT',
   RETRIES_EXHAUSTED: 'RETRIES_EXHAUSTED',
+  /** Exactly-once: a transaction could not commit and was aborted; the run must start again from the last commit. */
+  TRANSACTION_ABORTED: 'TRANSACTION_ABORTED',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

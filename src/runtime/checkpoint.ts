@@ -10,7 +10,10 @@ export interface CheckpointParts {
   readonly processors: readonly Processor[]
   /** The Kafka producer: output topics, dead letters and changelogs. */
   readonly producer: RecordSink
-  /** Commits offsets: the consumer group (at-least-once) or the producer's transaction (exactly-once). */
+  /**
+   * Commits offsets: to the consumer group (at-least-once) or with the producer's transaction
+   * (exactly-once). Called even with no offsets: a transaction also carries records emitted by timers.
+   */
   readonly commit: (offsets: readonly CommitOffset[]) => Promise<void>
 }
 
@@ -22,7 +25,8 @@ export interface CheckpointParts {
  *   1. flush external sinks: their writes are durable;
  *   2. flush state: changelog records are handed to the producer;
  *   3. flush the producer: outputs, dead letters and changelogs are acknowledged by Kafka;
- *   4. commit the offsets noted in step 0;
+ *   4. commit the offsets noted in step 0 (under exactly-once, with the transaction holding step 3's
+ *      records, so both become visible at once);
  *   5. tell processors it completed: what they emitted before step 2 is durable now (a window whose
  *      result was emitted may delete its state from the changelog at the next checkpoint).
  *
@@ -34,10 +38,8 @@ export async function runCheckpoint(parts: CheckpointParts): Promise<readonly Co
   for (const sink of parts.sinks) await sink.flush()
   for (const p of parts.processors) await p.flushState?.()
   await parts.producer.flush()
-  if (offsets.length > 0) {
-    await parts.commit(offsets)
-    parts.tracker.markCommitted(offsets)
-  }
+  await parts.commit(offsets)
+  if (offsets.length > 0) parts.tracker.markCommitted(offsets)
   for (const p of parts.processors) p.checkpointed?.()
   return offsets
 }

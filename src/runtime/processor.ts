@@ -4,6 +4,7 @@ import type { WeirError } from '../core/errors.ts'
 import type { MetricsRegistry } from '../core/metrics.ts'
 import type { RawRecord, TopicPartition, WeirRecord } from '../core/record.ts'
 import type { Logger } from '../log/logger.ts'
+import type { Processing } from './commit.ts'
 
 /** Any record between two processors; the DSL keeps the real types, the runtime doesn't need them. */
 // biome-ignore lint/suspicious/noExplicitAny: the compiled graph is type-erased; the DSL carries the types
@@ -42,6 +43,13 @@ export interface ProcessorInit {
   readonly fail: (err: WeirError, ctx: RecordContext) => void
   /** The Kafka producer the task writes through; state stores send changelog records here. */
   readonly producer: RecordSink
+  /** The pipeline's processing guarantee (see runtime/commit.ts). */
+  readonly processing: Processing
+  /**
+   * True while an exactly-once checkpoint runs: emit nothing on your own then (timers wait), so the
+   * transaction holds exactly what the committed offsets and state account for.
+   */
+  readonly quiet: () => boolean
   /** Reads a partition from the start (or `from`) to its current end: restores state from a changelog. */
   readonly readPartition: (tp: TopicPartition, options?: { from?: number }) => AsyncIterable<readonly RawRecord[]>
 }

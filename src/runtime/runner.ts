@@ -6,6 +6,7 @@ import type { TopicPartition } from '../core/record.ts'
 import type { Pipeline } from '../dsl/stream.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
+import { atLeastOnce, type Committer, exactlyOnce, type Processing } from './commit.ts'
 import { runtimeDefaults } from './defaults.ts'
 import { Task } from './task.ts'
 
@@ -38,6 +39,14 @@ export interface RunOptions {
   readonly logger?: Logger
   readonly metrics: MetricsRegistry
   readonly maxBatch?: number
+  /**
+   * `at-least-once` (default) or `exactly-once`: outputs, dead letters, changelogs and offsets in one
+   * Kafka transaction per checkpoint (see ./commit.ts). Exactly-once checkpoints every 100 ms by default,
+   * as Kafka Streams does, because read_committed readers see results only when a transaction commits.
+   */
+  readonly processing?: Processing
+  /** Exactly-once: the producer's transactional id. Default `<group>-<client id>`, unique per instance. */
+  readonly transactionalId?: string
 }
 
 export type PipelineState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
@@ -74,7 +83,9 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   const groupId = options.groupId ?? pipeline.name
   const clientId = options.clientId ?? `${pipeline.name}-${process.pid}`
   const deadLetterTopic = options.deadLetterTopic ?? `${pipeline.name}-dlq`
-  const interval = options.checkpointIntervalMs ?? runtimeDefaults.checkpointIntervalMs
+  const processing = options.processing ?? 'at-least-once'
+  const interval =
+    options.checkpointIntervalMs ?? (processing === 'exactly-once' ? 100 : runtimeDefaults.checkpointIntervalMs)
   const maxInFlight = options.maxInFlight ?? runtimeDefaults.maxInFlight
   const maxBacklog = options.maxBacklog ?? runtimeDefaults.maxBacklog
   const shutdownTimeout = options.shutdownTimeoutMs ?? 30_000
@@ -86,7 +97,18 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   const admin = transport.admin()
   await ensurePipelineTopics(admin, pipeline, deadLetterTopic, options)
 
-  const producer: RecordSink = transport.sink({ clientId })
+  const transactionalId = processing === 'exactly-once' ? (options.transactionalId ?? `${groupId}-${clientId}`) : undefined
+  const producer: RecordSink = transport.sink(transactionalId === undefined ? { clientId } : { clientId, transactionalId })
+  logger.info('processing guarantee', { processing, ...(transactionalId === undefined ? {} : { transactionalId }), checkpointIntervalMs: interval })
+  const source: Source = transport.source({
+    groupId,
+    clientId,
+    topics: [...new Set(inputs)],
+    fromBeginning: options.fromBeginning ?? true,
+    maxBatch: options.maxBatch,
+  })
+  // Checked before anything connects: a transport that can't do exactly-once is a config error.
+  const committer: Committer = processing === 'exactly-once' ? exactlyOnce(source, producer) : atLeastOnce(source)
   await producer.open()
   const task = new Task({
     appName: pipeline.name,
@@ -99,18 +121,14 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     clock,
     logger,
     metrics: options.metrics,
+    processing,
   })
   await task.init()
 
-  const source: Source = transport.source({
-    groupId,
-    clientId,
-    topics: [...new Set(inputs)],
-    fromBeginning: options.fromBeginning ?? true,
-    maxBatch: options.maxBatch,
-  })
-  const commit = (offsets: readonly CommitOffset[]) => source.commit(offsets)
+  const commit = (offsets: readonly CommitOffset[]) => committer.commit(offsets)
 
+  let fatal: WeirError | undefined
+  let stopRequested: Promise<void> | undefined
   let state: PipelineState = 'starting'
   let checkpointError: string | undefined
   let lastCheckpointAt: number | undefined
@@ -127,16 +145,28 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
           checkpointError = undefined
           lastCheckpointAt = clock.now()
         },
-        (err: unknown) => {
-          const e = toWeirError(err, ErrorCode.SINK_UNAVAILABLE)
-          if (checkpointError !== e.message) logger.error('checkpoint failed; offsets not committed', { error: e })
-          checkpointError = e.message
-        },
+        (err: unknown) => checkpointFailed(err),
       )
       .finally(() => {
         checkpointing = undefined
       })
     return checkpointing
+  }
+
+  /** A failed checkpoint is retried on the next interval, unless the committer says this run is over. */
+  const checkpointFailed = async (err: unknown): Promise<void> => {
+    const e = toWeirError(err, ErrorCode.SINK_UNAVAILABLE)
+    if (checkpointError !== e.message) logger.error('checkpoint failed; offsets not committed', { error: e })
+    checkpointError = e.message
+    if (await committer.failed(e)) return
+    if (fatal === undefined) {
+      fatal = new WeirError(ErrorCode.TRANSACTION_ABORTED, `${committer.processing}: ${e.message}; restart to resume from the last commit`, {
+        cause: e,
+        retriable: false,
+      })
+      logger.error('transaction aborted; stopping', { error: fatal })
+      void stop('transaction aborted')
+    }
   }
 
   const owned = new Map<string, TopicPartition>()
@@ -152,6 +182,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       await checkpointing
       await task.revoked(partitions, commit).catch((err: unknown) => {
         logger.error('checkpoint before revocation failed', { error: err })
+        return checkpointFailed(err)
       })
     },
   })
@@ -177,8 +208,6 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     }),
   )
 
-  let fatal: WeirError | undefined
-  let stopRequested: Promise<void> | undefined
   task.onFatal((err) => {
     fatal = err
     void stop('fatal error')
@@ -187,6 +216,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   const loop = (async () => {
     state = 'running'
     for await (const batch of source.batches()) {
+      // Exactly-once: no record starts while a checkpoint runs (see Task.checkpoint).
+      if (processing === 'exactly-once') while (checkpointing !== undefined) await checkpointing
       for (const raw of batch) task.process(raw)
       // Backpressure: stop pulling while too much is in flight or unflushed.
       while (
@@ -226,8 +257,10 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       }
       for (const t of timers) t()
       await checkpointing
-      // The final checkpoint: retried until it succeeds or the shutdown time runs out.
+      // The final checkpoint: retried until it succeeds or the shutdown time runs out. Not after an
+      // aborted transaction: what is in memory is past the last commit, and must not be committed.
       for (;;) {
+        if (fatal?.code === ErrorCode.TRANSACTION_ABORTED) break
         await checkpoint()
         if (checkpointError === undefined || remaining() === 0) break
         await sleep(Math.min(500, remaining()))

@@ -7,6 +7,7 @@ import type { Serde, SerdeContext } from '../core/serde.ts'
 import type { ErrorHandling, GraphNode, Topology } from '../dsl/graph.ts'
 import type { Logger } from '../log/logger.ts'
 import { runCheckpoint } from './checkpoint.ts'
+import type { Processing } from './commit.ts'
 import { compile, type CompiledGraph, type Step } from './compile.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import {
@@ -35,6 +36,8 @@ export interface TaskOptions {
   readonly metrics: MetricsRegistry
   /** Measure stage latency on one record in this many (a power of two). Default 64. */
   readonly sampleEvery?: number
+  /** Default at-least-once. Exactly-once checkpoints wait for in-flight records and keep timers quiet. */
+  readonly processing?: Processing
 }
 
 export type TaskReadPartition = (
@@ -121,6 +124,8 @@ export class Task {
         emit: this.graph.emitters.get(proc)!,
         fail: (err, ctx) => void this.#handle(err, proc.name, ctx, {}, undefined),
         producer: this.#o.producer,
+        processing: this.#o.processing ?? 'at-least-once',
+        quiet: () => this.#quiet,
         readPartition: this.#o.readPartition,
       })
       if (isPromise(r)) await r
@@ -352,8 +357,26 @@ export class Task {
     this.tracker.drop(partitions)
   }
 
-  /** See runCheckpoint: flush sinks → flush state changelogs → flush producer → commit offsets. */
-  checkpoint(commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<readonly CommitOffset[]> {
+  /**
+   * See runCheckpoint: flush sinks → flush state changelogs → flush producer → commit offsets.
+   * Exactly-once: first waits until no record is mid-processing (the caller stops feeding records), and
+   * keeps processors' timers quiet until the commit, so the transaction holds the results of exactly
+   * the records whose offsets it commits.
+   */
+  async checkpoint(commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<readonly CommitOffset[]> {
+    if (this.#o.processing !== 'exactly-once') return this.#checkpoint(commit)
+    this.#quiet = true
+    try {
+      await this.tracker.idle()
+      return await this.#checkpoint(commit)
+    } finally {
+      this.#quiet = false
+    }
+  }
+
+  #quiet = false
+
+  #checkpoint(commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<readonly CommitOffset[]> {
     const started = performance.now()
     return runCheckpoint({
       tracker: this.tracker,

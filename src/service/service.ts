@@ -2,9 +2,11 @@ import type { ConnectorStatus, Transport } from '../connectors/contract.ts'
 import { systemClock, type Clock } from '../core/clock.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import { createHealthCheck, createOpsServer, createMetrics, rateOf, latencyMs, type Metrics, type OpsAddress, type OpsServer } from '../ops/index.ts'
+import type { Processing } from '../runtime/commit.ts'
 import { run, type RunningPipeline } from '../runtime/runner.ts'
 import type { AppInstance, KafkaSettings, WeirApp } from '../apps/app.ts'
-import { describeConfig } from '../config/index.ts'
+import { describeConfig, envEnum, loadConfig } from '../config/index.ts'
+import { z } from 'zod'
 
 export interface ServiceOptions {
   /** Builds the transport from the app's Kafka settings (Kafka for `weir run`, in-process for the demo). */
@@ -38,10 +40,18 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
   const logger = options.logger ?? createLogger()
   const clock = options.clock ?? systemClock
   const metrics = createMetrics()
+  const { processing } = serviceConfig(env)
   const instance = await app.create({ env, logger, metrics, clock })
   logger.info('starting', { app: app.name, kafka: describeConfig(instance.kafka), http: instance.http })
   const transport = options.transport(instance.kafka)
-  const running = await run(instance.pipeline, { ...instance.run, transport, metrics, logger, clock })
+  const running = await run(instance.pipeline, {
+    ...instance.run,
+    ...(processing === undefined ? {} : { processing }),
+    transport,
+    metrics,
+    logger,
+    clock,
+  })
 
   const components = (): Record<string, ConnectorStatus> => {
     const s = running.status()
@@ -141,4 +151,15 @@ export function defaultMetricsJson(
 
 function round(n: number): number {
   return Math.round(n * 10) / 10
+}
+
+/** Settings every app takes besides its own: Kafka Streams' `processing.guarantee`, as an env var. */
+const serviceEnv = z.object({
+  PROCESSING_GUARANTEE: envEnum(['at_least_once', 'exactly_once', 'exactly_once_v2'], { optional: true }),
+})
+
+function serviceConfig(env: Readonly<Record<string, string | undefined>>): { processing?: Processing } {
+  const c = loadConfig(serviceEnv, env)
+  if (c.PROCESSING_GUARANTEE === undefined) return {}
+  return { processing: c.PROCESSING_GUARANTEE === 'at_least_once' ? 'at-least-once' : 'exactly-once' }
 }

@@ -52,6 +52,11 @@ export class KafkaSink implements RecordSink {
   #tx: Transaction | undefined
   #txBegin: Promise<Transaction> | undefined
   #lastError: WeirError | undefined
+  /**
+   * A send failed inside the open transaction. Its chunk may have been written even so, and a resend
+   * would write it again, so that transaction may only be aborted.
+   */
+  #txSendFailed: WeirError | undefined
   #closed = false
 
   constructor(kafka: KafkaOptions, options: KafkaSinkOptions) {
@@ -71,6 +76,7 @@ export class KafkaSink implements RecordSink {
       ...(options.onRejected ? { onRejected: options.onRejected } : {}),
       onOutcome: (err) => {
         if (err) this.#log.warn('send failed', { err })
+        if (err && this.transactional) this.#txSendFailed ??= err
         this.#lastError = err
       },
     })
@@ -154,6 +160,7 @@ export class KafkaSink implements RecordSink {
     group: GroupMetadata | { readonly groupId: string },
   ): Promise<void> {
     if (offsets.length === 0) return
+    this.#refuseFailedTransaction()
     const tx = await this.#transaction()
     const consumer = {
       groupId: group.groupId,
@@ -184,6 +191,7 @@ export class KafkaSink implements RecordSink {
   /** Commits the open transaction: its records become visible and its offsets committed. Flushes first. */
   async commitTransaction(): Promise<void> {
     await this.flush()
+    this.#refuseFailedTransaction()
     const tx = this.#tx
     if (!tx) return
     try {
@@ -199,6 +207,7 @@ export class KafkaSink implements RecordSink {
   async abortTransaction(): Promise<void> {
     await this.#queue.drop()
     this.#lastError = undefined
+    this.#txSendFailed = undefined
     const tx = this.#tx
     this.#tx = undefined
     if (!tx) return
@@ -219,6 +228,16 @@ export class KafkaSink implements RecordSink {
       this.#queue.stop()
       await this.#producer?.close(true).catch(() => {})
     }
+  }
+
+  #refuseFailedTransaction(): void {
+    const failed = this.#txSendFailed
+    if (failed === undefined) return
+    throw new WeirError(
+      ErrorCode.TRANSACTION_ABORTED,
+      `kafka transaction cannot commit: a send inside it failed (${failed.message}); abort it and start again from the last commit`,
+      { cause: failed, retriable: false },
+    )
   }
 
   #transaction(): Promise<Transaction> {

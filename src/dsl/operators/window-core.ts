@@ -86,6 +86,14 @@ export class WindowOperator implements Processor {
   }
 
   init(init: ProcessorInit): void {
+    if (init.processing === 'exactly-once' && !this.#state.durable) {
+      // Memory-only windows hold their records' offsets until they emit; a record that also wrote
+      // elsewhere before reaching the window would be written again after a crash.
+      throw new WeirError(
+        ErrorCode.CONFIG_INVALID,
+        `window "${this.name}": exactly-once needs durable window state (a changelog); it is memory-only (durable: false or processing time)`,
+      )
+    }
     this.#init = init
     this.#state.init(init)
     this.#late = init.metrics.counter(
@@ -187,7 +195,14 @@ export class WindowOperator implements Processor {
   /** The checkpoint's step 2: window changes, tombstones of emitted windows and progress to the changelog. */
   flushState(): void {
     if (!this.#state.durable) return
+    // Exactly-once: a window's result and its deletion go in the same transaction, so the deletion
+    // need not wait for the checkpoint after the one that made the result durable.
+    const now = this.#init.processing === 'exactly-once'
     for (const part of this.#parts.values()) {
+      if (now && part.settled.length > 0) {
+        part.deletable.push(...part.settled)
+        part.settled = []
+      }
       for (const key of part.deletable) part.store.delete(key)
       part.deletable = []
       if (part.settled.length > 0) {
@@ -252,6 +267,7 @@ export class WindowOperator implements Processor {
   }
 
   #tick(): void {
+    if (this.#init.quiet()) return
     try {
       const now = this.#init.clock.now()
       this.#advance(this.#o.time.mode === 'processing' ? now : this.#wms.current(now))

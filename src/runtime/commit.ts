@@ -1,0 +1,80 @@
+import {
+  type CommitOffset,
+  isGroupSource,
+  isTransactionalSink,
+  type RecordSink,
+  type Source,
+} from '../connectors/contract.ts'
+import { ErrorCode, WeirError } from '../core/errors.ts'
+
+/**
+ * - `at-least-once`: outputs are flushed, then offsets committed to the group; a crash in between
+ *   reprocesses records (outputs may repeat, none is lost).
+ * - `exactly-once`: outputs, dead letters, changelogs and offsets are written in one Kafka transaction
+ *   per checkpoint; read_committed readers see each record's results once. External sinks (Redis,
+ *   PostgreSQL) stay at-least-once: they are flushed before the transaction commits.
+ */
+export type Processing = 'at-least-once' | 'exactly-once'
+
+/** The checkpoint's commit step, and what a failed checkpoint means, for one processing guarantee. */
+export interface Committer {
+  readonly processing: Processing
+  /** Commits the offsets (under exactly-once: with the open transaction, even when there are none). */
+  commit(offsets: readonly CommitOffset[]): Promise<void>
+  /**
+   * A checkpoint failed. Resolves true when the next checkpoint may simply try again; false when this
+   * run can commit nothing more (an aborted transaction: in-memory progress is past what is durable).
+   */
+  failed(err: WeirError): Promise<boolean>
+}
+
+export function atLeastOnce(source: Source): Committer {
+  return {
+    processing: 'at-least-once',
+    commit: (offsets) => (offsets.length === 0 ? Promise.resolve() : source.commit(offsets)),
+    // Nothing was committed and nothing is lost: outputs not yet durable are written again next time.
+    failed: async () => true,
+  }
+}
+
+/**
+ * Exactly-once as Kafka Streams does it (EOS v2, KIP-447): one transactional producer per instance,
+ * offsets sent to the transaction with the consumer's group metadata, so a member fenced out of the
+ * group by a rebalance cannot commit. Any failed checkpoint aborts the transaction: a send may have
+ * half-landed, and state, windows and positions in memory are past the last commit. The run then stops
+ * as failed; restarting resumes from the last committed transaction (changelogs are read
+ * read_committed, so state matches it).
+ */
+export function exactlyOnce(source: Source, producer: RecordSink): Committer {
+  if (!isTransactionalSink(producer)) {
+    throw new WeirError(
+      ErrorCode.CONFIG_INVALID,
+      `processing: 'exactly-once' needs a transport whose sink writes Kafka transactions (got ${producer.id})`,
+    )
+  }
+  if (!isGroupSource(source)) {
+    throw new WeirError(
+      ErrorCode.CONFIG_INVALID,
+      `processing: 'exactly-once' needs a consumer-group source that reports its group metadata (got ${source.id})`,
+    )
+  }
+  let aborted: WeirError | undefined
+  return {
+    processing: 'exactly-once',
+    async commit(offsets) {
+      if (aborted) throw aborted
+      await producer.sendOffsets(offsets, source.groupMetadata())
+      await producer.commitTransaction()
+    },
+    async failed(err) {
+      if (aborted) return false
+      aborted = new WeirError(
+        ErrorCode.TRANSACTION_ABORTED,
+        `checkpoint failed under exactly-once, transaction aborted: ${err.message}`,
+        { cause: err, retriable: false },
+      )
+      await producer.abortTransaction().catch(() => {})
+      return false
+    },
+  }
+}
