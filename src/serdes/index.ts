@@ -16,4 +16,15 @@ export type {
   StoredSchema,
   SubjectSchema,
 } from './registry/client.ts'
-export { MAGIC_BYTE, readWireHeader, topicNameStrategy, WIRE_HEADER_SIZE, writeWireHeader } from './wire.ts'
+export { waitForRegistry, type WaitForRegistryOptions } from './registry/wait.ts'
+export { type RegistryWatch, type RegistryWatchOptions, watchRegistry } from './registry/watch.ts'
+export {
+  MAGIC_BYTE,
+  readWireHeader,
+  SUBJECT_NAME_STRATEGIES,
+  type SubjectNameStrategy,
+  subjectName,
+  topicNameStrategy,
+  WIRE_HEADER_SIZE,
+  writeWireHeader,
+} from './wire.ts'

@@ -41,3 +41,33 @@ export function readWireHeader(data: Buffer): number {
 export function topicNameStrategy(ctx: { readonly topic: string; readonly isKey: boolean }): string {
   return `${ctx.topic}-${ctx.isKey ? 'key' : 'value'}`
 }
+
+/** Confluent's subject name strategies (`value.subject.name.strategy`), by their class names. */
+export const SUBJECT_NAME_STRATEGIES = [
+  'TopicNameStrategy',
+  'RecordNameStrategy',
+  'TopicRecordNameStrategy',
+] as const
+export type SubjectNameStrategy = (typeof SUBJECT_NAME_STRATEGIES)[number]
+
+/**
+ * The subject a schema is registered under: `<topic>-value` (TopicNameStrategy), the record's full
+ * name (RecordNameStrategy: one subject per record type, whatever the topic) or `<topic>-<full name>`
+ * (TopicRecordNameStrategy).
+ * @example subjectName('TopicRecordNameStrategy', { topic: 'traffic-raw', isKey: false }, 'weir.traffic.MetrLaReading')
+ * // 'traffic-raw-weir.traffic.MetrLaReading'
+ */
+export function subjectName(
+  strategy: SubjectNameStrategy,
+  ctx: { readonly topic: string; readonly isKey: boolean },
+  recordFullName: string,
+): string {
+  switch (strategy) {
+    case 'TopicNameStrategy':
+      return topicNameStrategy(ctx)
+    case 'RecordNameStrategy':
+      return recordFullName
+    case 'TopicRecordNameStrategy':
+      return `${ctx.topic}-${recordFullName}`
+  }
+}

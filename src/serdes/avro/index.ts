@@ -20,7 +20,9 @@ export type {
   StoredSchema,
   SubjectSchema,
 } from '../registry/client.ts'
-export { topicNameStrategy } from '../wire.ts'
+export { waitForRegistry, type WaitForRegistryOptions } from '../registry/wait.ts'
+export { type RegistryWatch, type RegistryWatchOptions, watchRegistry } from '../registry/watch.ts'
+export { SUBJECT_NAME_STRATEGIES, type SubjectNameStrategy, subjectName, topicNameStrategy } from '../wire.ts'
 export { avroFile } from './file.ts'
 export type { AvroFileOptions } from './file.ts'
 export { loadAvsc } from './schema.ts'
