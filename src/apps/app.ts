@@ -32,6 +32,11 @@ export interface GeneratedRecord {
 
 export interface AppGenerator {
   next(): GeneratedRecord
+  /**
+   * How `weir produce` writes a generated value. Default: JSON (a Buffer value as it is). May be async
+   * the first time (Avro registering its schema), then synchronous.
+   */
+  encode?(record: GeneratedRecord): Buffer | null | Promise<Buffer | null>
 }
 
 /** A created app: its pipeline and how to run and observe it. */
@@ -45,6 +50,11 @@ export interface AppInstance {
   metricsJson?(running: RunningPipeline): unknown
   /** Connections besides Kafka that /health reports (redis, postgres, registry). */
   components?(running: RunningPipeline): Readonly<Record<string, ConnectorStatus>>
+  /**
+   * Test data shaped by this instance's config (its topics, its value format), which `weir produce`
+   * prefers to the app's own `generator`.
+   */
+  generator?(options: GeneratorOptions): AppGenerator
   /** External sinks the app owns, closed after the pipeline. */
   readonly sinks?: ReadonlyArray<Sink<unknown>>
   close?(): Promise<void>
