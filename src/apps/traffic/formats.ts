@@ -1,0 +1,65 @@
+/**
+ * How the traffic app reads and writes values: seed 001's JSON, or Avro in the Confluent wire format
+ * with a schema registry. Avro (and avsc) is loaded only when a format asks for it.
+ */
+
+import { ErrorCode, WeirError } from '../../core/errors.ts'
+import { json, type Serde } from '../../core/serde.ts'
+import type { SchemaRegistry } from '../../serdes/registry/client.ts'
+import type { SubjectNameStrategy } from '../../serdes/wire.ts'
+import type { Secret } from '../../config/index.ts'
+import type { MetrLaRecord, TrafficEvent } from './domain/index.ts'
+
+export type ValueFormat = 'json' | 'avro'
+
+/** What the pipeline adds to every flattened, validated record. */
+export interface ProcessedTrafficEvent extends TrafficEvent {
+  readonly processed_at: string
+  readonly processor_id: string
+  readonly validation_status: 'valid'
+}
+
+export interface FormatSettings {
+  readonly INPUT_TOPIC: string
+  readonly VALUE_FORMAT: ValueFormat
+  readonly OUTPUT_VALUE_FORMAT: ValueFormat | undefined
+  readonly SCHEMA_REGISTRY_URL: string | undefined
+  readonly SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO: Secret | undefined
+  readonly AUTO_REGISTER_SCHEMAS: boolean
+  readonly VALUE_SUBJECT_NAME_STRATEGY: SubjectNameStrategy
+}
+
+export interface TrafficFormats {
+  readonly input: Serde<MetrLaRecord>
+  readonly output: Serde<ProcessedTrafficEvent>
+  /** The registry client, when a format is Avro: /health reports it. */
+  readonly registry: SchemaRegistry | undefined
+}
+
+/** The registry-independent part: JSON both ways unless a format says avro. */
+export async function trafficFormats(settings: FormatSettings): Promise<TrafficFormats> {
+  const outputFormat = settings.OUTPUT_VALUE_FORMAT ?? settings.VALUE_FORMAT
+  if (settings.VALUE_FORMAT === 'json' && outputFormat === 'json') {
+    return { input: json<MetrLaRecord>(), output: json<ProcessedTrafficEvent>(), registry: undefined }
+  }
+  const url = settings.SCHEMA_REGISTRY_URL
+  if (url === undefined) {
+    // loadConfig's cross-field rule says so first; this keeps the function honest on its own.
+    throw new WeirError(
+      ErrorCode.CONFIG_INVALID,
+      'SCHEMA_REGISTRY_URL is required when a value format is avro',
+    )
+  }
+  const { avroFormats } = await import('./avro.ts')
+  const avro = avroFormats({
+    url,
+    userInfo: settings.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO?.reveal(),
+    autoRegister: settings.AUTO_REGISTER_SCHEMAS,
+    strategy: settings.VALUE_SUBJECT_NAME_STRATEGY,
+  })
+  return {
+    input: settings.VALUE_FORMAT === 'avro' ? avro.input : json<MetrLaRecord>(),
+    output: outputFormat === 'avro' ? avro.output : json<ProcessedTrafficEvent>(),
+    registry: avro.registry,
+  }
+}
