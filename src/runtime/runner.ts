@@ -215,7 +215,14 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
 
   const loop = (async () => {
     state = 'running'
+    let yieldedAt = performance.now()
     for await (const batch of source.batches()) {
+      // Batches already fetched resolve as microtasks: without a macrotask turn now and then, timers
+      // (checkpoints, window closes) and /health would wait until the fetched input runs out.
+      if (performance.now() - yieldedAt > 20) {
+        await new Promise((r) => setImmediate(r))
+        yieldedAt = performance.now()
+      }
       // Exactly-once: no record starts while a checkpoint runs (see Task.checkpoint).
       if (processing === 'exactly-once') while (checkpointing !== undefined) await checkpointing
       for (const raw of batch) task.process(raw)

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { trafficApp } from '../../src/apps/traffic/app.ts'
 import { exited, produceGenerated, readAll, spawnApp, testId, totalEnd, waitUntil } from './helpers/apps.ts'
-import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
+import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
+import { pipeline } from '../../src/dsl/stream.ts'
+import { silentLogger } from '../../src/log/logger.ts'
+import { createMetrics } from '../../src/ops/index.ts'
+import { run } from '../../src/runtime/runner.ts'
+import { createTopic, deleteTopics, kafkaBrokers, kafkaProxy, testKafka, uniqueName } from './helpers/kafka.ts'
 
 const kafka = testKafka()
 
@@ -70,5 +75,68 @@ describe('exactly-once processing (PROCESSING_GUARANTEE=exactly_once) against Ka
     assert.deepEqual(twice.slice(0, 10), [], `${twice.length} inputs visible twice`)
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} inputs lost`)
     assert.equal(all.length, N)
+  })
+
+  it('the broker goes away mid-transaction: the run stops as TRANSACTION_ABORTED; a new run finishes it, each input once', async (t) => {
+    const input = uniqueName('eos-outage-in')
+    const output = uniqueName('eos-outage-out')
+    const groupId = uniqueName('eos-outage-group')
+    topics.push(input, output)
+    await createTopic(undefined, { name: input, partitions: 3 })
+    const N = 40_000
+    // Fed in steps while the pipeline runs, so there is always an open transaction when the broker goes.
+    const plain = kafka.sink({ clientId: uniqueName('feed') })
+    await plain.open()
+    const feeding = (async () => {
+      for (let i = 0; i < N; i++) {
+        plain.add({ topic: input, partition: i % 3, key: null, value: Buffer.from(JSON.stringify({ i })) })
+        if (i % 1000 === 999) {
+          await plain.flush()
+          await new Promise((r) => setTimeout(r, 100))
+        }
+      }
+      await plain.flush()
+      await plain.close()
+    })()
+    const proxy = await kafkaProxy(t)
+    const p = pipeline('eos-outage')
+    p.stream<{ i: number }>(input).map((v) => ({ i: v.i, twice: v.i * 2 })).to(output)
+    const start = () =>
+      run(p, {
+        transport: kafkaTransport({ brokers: proxy.brokers, requestTimeoutMs: 3000, connectTimeoutMs: 1000 }),
+        groupId,
+        processing: 'exactly-once',
+        metrics: createMetrics(),
+        logger: silentLogger,
+        shutdownTimeoutMs: 5000,
+        topics: { partitions: 3 },
+      })
+    const first = await start()
+    const consumed = () => first.task.metrics.consumed.total()
+    await waitUntil('some input processed', async () => consumed() >= N / 10, 60_000, 5)
+    await proxy.cut()
+    const atCut = consumed()
+    assert.ok(atCut < N, 'the broker went away while input was still being processed')
+    await assert.rejects(first.done, (err: { code?: string }) => {
+      assert.equal(err.code, 'TRANSACTION_ABORTED')
+      return true
+    })
+    const visibleAtAbort = (await readAll(kafka, output)).length
+    await proxy.restore()
+    await feeding
+    const second = await start()
+    try {
+      await waitUntil('the group committed every input', () => caughtUp(groupId, input), 120_000, 200)
+    } finally {
+      await second.stop()
+    }
+    const seen = new Map<number, number>()
+    for (const r of await readAll(kafka, output)) {
+      const { i } = JSON.parse(r.value!.toString()) as { i: number }
+      seen.set(i, (seen.get(i) ?? 0) + 1)
+    }
+    t.diagnostic(`cut after ${atCut} inputs; ${visibleAtAbort} outputs visible when the first run stopped; ${seen.size} distinct after the second`)
+    assert.deepEqual([...seen].filter(([, n]) => n > 1).slice(0, 5), [], 'no input visible twice')
+    assert.equal(seen.size, N, 'none lost')
   })
 })
