@@ -69,6 +69,11 @@ export class VirtualClock implements Clock {
     this.#now = Math.max(this.#now, target)
   }
 
+  /** Timers not yet fired or cancelled (intervals count until cancelled). */
+  pendingTimers(): number {
+    return this.#timers.length
+  }
+
   #add(fn: () => void, ms: number, every: number | undefined): Cancel {
     const timer: Timer = { id: this.#nextId++, due: this.#now + Math.max(0, ms), every, fn }
     this.#timers.push(timer)

@@ -95,7 +95,18 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   if (inputs.length === 0) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `pipeline "${pipeline.name}" reads no topic`)
 
   const admin = transport.admin()
-  await ensurePipelineTopics(admin, pipeline, deadLetterTopic, options)
+  // What start-up opened, closed again if a later step fails: a failed start must not leave a producer,
+  // timers or sockets keeping the process alive.
+  const opened: Array<() => Promise<unknown> | unknown> = [() => admin.close()]
+  const started = async <T>(step: Promise<T>): Promise<T> => {
+    try {
+      return await step
+    } catch (err) {
+      for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => {})
+      throw err
+    }
+  }
+  await started(ensurePipelineTopics(admin, pipeline, deadLetterTopic, options))
 
   const transactionalId = processing === 'exactly-once' ? (options.transactionalId ?? `${groupId}-${clientId}`) : undefined
   const producer: RecordSink = transport.sink(transactionalId === undefined ? { clientId } : { clientId, transactionalId })
@@ -109,7 +120,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   })
   // Checked before anything connects: a transport that can't do exactly-once is a config error.
   const committer: Committer = processing === 'exactly-once' ? exactlyOnce(source, producer) : atLeastOnce(source)
-  await producer.open()
+  opened.push(() => producer.close())
+  await started(producer.open())
   const task = new Task({
     appName: pipeline.name,
     topology: pipeline.topology,
@@ -123,7 +135,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     metrics: options.metrics,
     processing,
   })
-  await task.init()
+  opened.push(() => task.close())
+  await started(task.init())
 
   const commit = (offsets: readonly CommitOffset[]) => committer.commit(offsets)
 
@@ -170,7 +183,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   }
 
   const owned = new Map<string, TopicPartition>()
-  await source.open({
+  opened.push(() => source.close())
+  await started(source.open({
     assigned: async (partitions) => {
       for (const p of partitions) owned.set(`${p.topic}:${p.partition}`, p)
       logger.info('partitions assigned', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
@@ -185,7 +199,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
         return checkpointFailed(err)
       })
     },
-  })
+  }))
 
   const timers: Cancel[] = [clock.setInterval(() => void checkpoint(), interval)]
   const refreshLag = async () => {
