@@ -1,18 +1,27 @@
 import type { Message, MessageToProduce } from '@platformatic/kafka'
 import { findErrorBy, GenericError, MultipleErrors } from '@platformatic/kafka'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
-import type { OutgoingRecord, RawRecord } from '../../core/record.ts'
+import type { Headers, OutgoingRecord, RawRecord } from '../../core/record.ts'
+import { keyPartition } from './murmur2.ts'
 
 const EMPTY = Buffer.alloc(0)
 
+/** What a record without headers carries: one shared empty object (headers are read-only). */
+const NO_HEADERS: Headers = Object.freeze({})
+
 /** A consumed message as Weir's raw record: numbers for offsets and timestamps, string header names. */
-export function toRawRecord(m: Message): RawRecord {
-  const headers: Record<string, Buffer> = {}
-  for (const [k, v] of m.headerEntries) headers[k.toString('utf8')] = v ?? EMPTY
+export function toRawRecord(m: Message, offset: number = Number(m.offset)): RawRecord {
+  const entries = m.headerEntries
+  let headers = NO_HEADERS
+  if (entries.length > 0) {
+    const h: Record<string, Buffer> = {}
+    for (const [k, v] of entries) h[k.toString('utf8')] = v ?? EMPTY
+    headers = h
+  }
   return {
     topic: m.topic,
     partition: m.partition,
-    offset: Number(m.offset),
+    offset,
     timestamp: Number(m.timestamp),
     key: m.key ?? null,
     value: m.value ?? null,
@@ -20,19 +29,40 @@ export function toRawRecord(m: Message): RawRecord {
   }
 }
 
-/** An outgoing record as the client wants it. A null value is a tombstone. */
-export function toProduced(r: OutgoingRecord): MessageToProduce {
-  const m: MessageToProduce = { topic: r.topic }
-  if (r.key !== null) m.key = r.key
-  if (r.value !== null) m.value = r.value
-  if (r.partition !== undefined) m.partition = r.partition
-  if (r.timestamp !== undefined) m.timestamp = BigInt(Math.trunc(r.timestamp))
-  if (r.headers !== undefined) {
-    const h = new Map<Buffer, Buffer>()
-    for (const [k, v] of Object.entries(r.headers)) h.set(Buffer.from(k, 'utf8'), v)
-    if (h.size > 0) m.headers = h
+/** Header names as bytes, made once per name (Weir's own headers and the apps' are a handful). */
+const headerNames = new Map<string, Buffer>()
+function headerName(name: string): Buffer {
+  let b = headerNames.get(name)
+  if (b === undefined) {
+    b = Buffer.from(name, 'utf8')
+    if (headerNames.size < 1024) headerNames.set(name, b)
   }
-  return m
+  return b
+}
+
+/**
+ * An outgoing record as the client wants it. A null value is a tombstone. A keyed record gets its
+ * partition here (Kafka's murmur2, as the client's default partitioner computes it), so the client
+ * skips its BigInt hash. Every message has the same shape, which keeps the client's loops monomorphic.
+ */
+export function toProduced(r: OutgoingRecord): MessageToProduce {
+  let headers: Map<Buffer, Buffer> | undefined
+  const h = r.headers
+  if (h !== undefined) {
+    for (const name in h) {
+      headers ??= new Map()
+      headers.set(headerName(name), h[name]!)
+    }
+  }
+  const key = r.key ?? undefined
+  return {
+    topic: r.topic,
+    key,
+    value: r.value ?? undefined,
+    partition: r.partition ?? (key === undefined ? undefined : keyPartition(key)),
+    timestamp: r.timestamp === undefined ? undefined : BigInt(Math.trunc(r.timestamp)),
+    headers,
+  }
 }
 
 /** True when trying again can help: the network, a coordinator moving, a leader election. */

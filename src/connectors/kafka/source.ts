@@ -17,6 +17,7 @@ import { type RawRecord, type TopicPartition, tpKey } from '../../core/record.ts
 import type { Logger } from '../../log/logger.ts'
 import { describe, sleep, sourceError, toRawRecord } from './convert.ts'
 import { baseClientOptions, consumerDefaults, type KafkaOptions, loggerOf } from './options.ts'
+import { OwnedPartitions } from './owned.ts'
 
 /** Who is committing, as a transaction needs it (Kafka's ConsumerGroupMetadata). */
 export interface GroupMetadata {
@@ -53,9 +54,8 @@ export class KafkaSource implements Source {
   #consumer: Consumer | undefined
   #listener: RebalanceListener | undefined
   #stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined
-  /** Partitions this member owns, each with the next offset to hand out (-1: not yet known). */
-  #owned = new Map<string, number>()
-  #ownedList: TopicPartition[] = []
+  /** Partitions this member owns, each with the next offset to hand out. */
+  #owned = new OwnedPartitions()
   /** False while a rebalance is under way: nothing is handed out then. */
   #ready = false
   #generation = 0
@@ -148,7 +148,7 @@ export class KafkaSource implements Source {
     const consumer = this.#consumer
     if (!consumer) throw sourceError('commit', new Error('source is not open'))
     // Offsets of partitions this member no longer owns belong to another member now.
-    const mine = offsets.filter((o) => this.#owned.has(tpKey(o)))
+    const mine = offsets.filter((o) => this.#owned.has(o))
     if (mine.length < offsets.length) {
       this.#log.warn('skipping commit of partitions not owned', { count: offsets.length - mine.length })
     }
@@ -194,7 +194,7 @@ export class KafkaSource implements Source {
 
   /** The partitions this member owns now. */
   assignment(): readonly TopicPartition[] {
-    return this.#ownedList
+    return this.#owned.list
   }
 
   /** Records the client fetched that `batches()` has not handed out yet (bounded by the high-water mark). */
@@ -220,13 +220,12 @@ export class KafkaSource implements Source {
     while (out.length < max) {
       const m = stream.read() as Message | null
       if (m === null) break
-      const key = `${m.topic}:${m.partition}`
-      const next = owned.get(key)
+      const next = owned.next(m.topic, m.partition)
       if (next === undefined) continue
       const offset = Number(m.offset)
       if (offset < next) continue
-      owned.set(key, offset + 1)
-      out.push(toRawRecord(m))
+      owned.advance(m.topic, m.partition, offset + 1)
+      out.push(toRawRecord(m, offset))
     }
     return out
   }
@@ -258,7 +257,7 @@ export class KafkaSource implements Source {
     this.#revoking = true
     this.#ready = false
     this.#stream?.pause()
-    const revoked = this.#ownedList
+    const revoked = this.#owned.list
     const t = { ...consumerDefaults, ...this.#kafka.consumer }
     try {
       this.#log.info('partitions revoked', { partitions: revoked.map(tpKey) })
@@ -272,8 +271,7 @@ export class KafkaSource implements Source {
     } catch (err) {
       this.#log.warn('revoked() failed; giving the partitions up anyway', { err })
     } finally {
-      this.#owned = new Map()
-      this.#ownedList = []
+      this.#owned = new OwnedPartitions()
       this.#revoking = false
     }
     return EMPTY
@@ -285,8 +283,7 @@ export class KafkaSource implements Source {
       for (const partition of a.partitions) assigned.push({ topic: a.topic, partition })
     }
     assigned.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
-    this.#owned = new Map(assigned.map((tp) => [tpKey(tp), -1]))
-    this.#ownedList = assigned
+    this.#owned = new OwnedPartitions(assigned)
     this.#ready = false
     const generation = ++this.#generation
     const replace = !this.#opening
