@@ -19,6 +19,9 @@ export interface SendQueueOptions {
   readonly retryDelayMs?: number
 }
 
+/** Stands in for a record that was sent, in the slots before the head. */
+const SENT: OutgoingRecord = Object.freeze({ topic: '', key: null, value: null })
+
 interface Waiter {
   readonly upTo: number
   readonly resolve: () => void
@@ -30,14 +33,23 @@ interface Waiter {
  * `onRejected`), so a failed send loses nothing: an outage keeps every record for the next flush, and a
  * chunk the service refuses is halved until the refused record is found. One send is in flight at a
  * time, so records keep their order.
+ *
+ * Batching: a send starts once a full chunk (`maxRecords` or `maxBytes`) is waiting, or once the oldest
+ * waiting record has waited `lingerMs` (0: at the end of the current event-loop turn). While a send is
+ * in flight, what arrives waits and goes in the next one, so under load chunks fill up by themselves.
  */
 export class SendQueue {
   readonly #o: SendQueueOptions
+  /** Records not yet acknowledged are `#pending[#head…]`; the head moves instead of copying the array. */
   #pending: OutgoingRecord[] = []
+  #head = 0
   #added = 0
   #settled = 0
   #inflight: Promise<void> | undefined
+  /** When the oldest record not yet in a send was added (performance.now()); -1: none waits. */
+  #waitingSince = -1
   #timer: NodeJS.Timeout | undefined
+  #immediate: NodeJS.Immediate | undefined
   #waiters: Waiter[] = []
   #retryAt = 0
   /** A refused record waits at the head for a flush (no onRejected). */
@@ -47,6 +59,7 @@ export class SendQueue {
   #limitLeft = 0
   /** Bumped by drop(): outcomes of sends started before it are ignored. */
   #epoch = 0
+  #stopped = false
 
   constructor(options: SendQueueOptions) {
     this.#o = options
@@ -55,8 +68,9 @@ export class SendQueue {
   add(record: OutgoingRecord): void {
     this.#pending.push(record)
     this.#added++
-    if (this.#pending.length >= this.#o.maxRecords) this.#kick(false)
-    else this.#schedule()
+    if (this.#waitingSince < 0) this.#waitingSince = performance.now()
+    if (this.#pending.length - this.#head >= this.#o.maxRecords) this.#kick(false)
+    else if (this.#timer === undefined && this.#immediate === undefined) this.#schedule()
   }
 
   /** Resolves when every record added before the call is acknowledged; rejects when a send fails. */
@@ -76,10 +90,11 @@ export class SendQueue {
   /** Forgets every record not yet acknowledged (a transaction abort) once the send in flight is over. */
   async drop(): Promise<number> {
     this.#epoch++
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    const dropped = this.#pending.length
+    this.#clearTimers()
+    const dropped = this.#pending.length - this.#head
     this.#pending = []
+    this.#head = 0
+    this.#waitingSince = -1
     this.#settled = this.#added
     this.#blocked = false
     this.#limit = Number.POSITIVE_INFINITY
@@ -92,29 +107,51 @@ export class SendQueue {
   /** Stops sending for good (the sink is closing): a send still in flight must not schedule another. */
   stop(): void {
     this.#stopped = true
-    clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#clearTimers()
   }
 
-  #stopped = false
+  get #count(): number {
+    return this.#pending.length - this.#head
+  }
+
+  #clearTimers(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    if (this.#immediate !== undefined) clearImmediate(this.#immediate)
+    this.#timer = undefined
+    this.#immediate = undefined
+  }
 
   #schedule(): void {
-    if (this.#stopped || this.#timer !== undefined || this.#inflight || this.#blocked || this.#pending.length === 0) return
-    const wait = Math.max(this.#o.lingerMs, this.#retryAt - Date.now())
-    this.#timer = setTimeout(() => this.#kick(false), wait)
+    if (this.#stopped || this.#timer !== undefined || this.#immediate !== undefined) return
+    if (this.#inflight || this.#blocked || this.#count === 0) return
+    const now = performance.now()
+    const lingered = this.#waitingSince < 0 ? 0 : now - this.#waitingSince
+    const wait = Math.max(this.#o.lingerMs - lingered, this.#retryAt - Date.now())
+    if (wait <= 0) {
+      this.#immediate = setImmediate(() => {
+        this.#immediate = undefined
+        this.#kick(false)
+      })
+    } else {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined
+        this.#kick(false)
+      }, wait)
+    }
   }
 
   #kick(force: boolean): void {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
-    if (this.#inflight || this.#pending.length === 0) return
+    this.#clearTimers()
+    if (this.#inflight || this.#count === 0) return
     if (!force && (this.#blocked || Date.now() < this.#retryAt)) {
       this.#schedule()
       return
     }
     const n = this.#chunkSize()
-    const chunk = this.#pending.slice(0, n)
+    const chunk = this.#pending.slice(this.#head, this.#head + n)
     const epoch = this.#epoch
+    // Records left behind keep their (earlier) waiting time; with none left, the next add starts it anew.
+    if (n === this.#count) this.#waitingSince = -1
     const sent = this.#o.send(chunk).then(
       () => this.#onSent(epoch, n),
       (err: unknown) => this.#onFailed(epoch, chunk, this.#o.toError(err)),
@@ -125,24 +162,44 @@ export class SendQueue {
     })
   }
 
+  /** How many records from the head the next chunk takes: up to maxRecords, maxBytes and the search limit. */
   #chunkSize(): number {
-    const limit = Math.min(this.#o.maxRecords, this.#limit, this.#pending.length)
+    const limit = Math.min(this.#o.maxRecords, this.#limit, this.#count)
+    const pending = this.#pending
+    const head = this.#head
+    const maxBytes = this.#o.maxBytes
     let bytes = 0
     let n = 0
     while (n < limit) {
-      const r = this.#pending[n]!
-      bytes += 24 + (r.key?.length ?? 0) + (r.value?.length ?? 0)
-      if (r.headers) for (const k in r.headers) bytes += 8 + k.length + r.headers[k]!.length
-      if (bytes > this.#o.maxBytes && n > 0) break
+      const r = pending[head + n]!
+      bytes += 24 + (r.key === null ? 0 : r.key.length) + (r.value === null ? 0 : r.value.length)
+      const h = r.headers
+      if (h !== undefined) for (const k in h) bytes += 8 + k.length + h[k]!.length
+      if (bytes > maxBytes && n > 0) break
       n++
     }
     return n
   }
 
+  /** Takes `n` acknowledged (or handed over) records off the head. */
+  #advance(n: number): void {
+    const q = this.#pending
+    // Let go of what was sent now, not at the next compaction: the records hold their bytes.
+    q.fill(SENT, this.#head, this.#head + n)
+    this.#head += n
+    this.#settled += n
+    if (this.#head === q.length) {
+      this.#pending = []
+      this.#head = 0
+    } else if (this.#head > 1024 && this.#head * 2 > q.length) {
+      this.#pending = q.slice(this.#head)
+      this.#head = 0
+    }
+  }
+
   #onSent(epoch: number, n: number): void {
     if (epoch !== this.#epoch) return
-    this.#pending = this.#pending.slice(n)
-    this.#settled += n
+    this.#advance(n)
     this.#retryAt = 0
     this.#blocked = false
     this.#shrinkSearch(n)
@@ -152,6 +209,8 @@ export class SendQueue {
 
   async #onFailed(epoch: number, chunk: readonly OutgoingRecord[], err: WeirError): Promise<void> {
     if (epoch !== this.#epoch) return
+    // The chunk is back among the waiting records.
+    this.#waitingSince = performance.now() - this.#o.lingerMs
     if (!err.retriable) {
       this.#o.onOutcome?.(undefined)
       if (chunk.length > 1) {
@@ -162,8 +221,7 @@ export class SendQueue {
       }
       const handler = this.#o.onRejected
       if (handler) {
-        this.#pending = this.#pending.slice(1)
-        this.#settled += 1
+        this.#advance(1)
         this.#shrinkSearch(1)
         try {
           await handler(chunk[0]!, err)
@@ -185,14 +243,20 @@ export class SendQueue {
 
   /**
    * After a send settles: a waiting flush always gets an attempt (it came after the last failure was
-   * reported); otherwise keep going while records are due, else wait for the linger timer.
+   * reported); a full chunk (or a refused-record search) goes at once; otherwise wait for the linger.
    */
   #next(): void {
-    if (this.#pending.length === 0) return
+    if (this.#count === 0) return
     const ready = !this.#blocked && Date.now() >= this.#retryAt
-    const due = this.#pending.length >= this.#o.maxRecords || this.#limitLeft > 0
-    if (this.#waiters.length > 0 || (ready && due)) this.#kick(true)
+    if (this.#waiters.length > 0 || (ready && (this.#limitLeft > 0 || this.#fullChunkWaits()))) this.#kick(true)
     else this.#schedule()
+  }
+
+  /** True when the waiting records fill at least one chunk (by count or by bytes). */
+  #fullChunkWaits(): boolean {
+    const count = this.#count
+    if (count >= this.#o.maxRecords) return true
+    return this.#chunkSize() < count
   }
 
   #shrinkSearch(n: number): void {

@@ -26,9 +26,9 @@ export interface KafkaSinkOptions extends SinkOptions {
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
 
 /**
- * Writes records to Kafka. `add()` only buffers; a background loop sends what accumulated (after
- * `lingerMs`, or at once when `maxBatchRecords` are waiting) with one request in flight at a time, so
- * records keep their order. `flush()` resolves when everything added before it is acknowledged by all
+ * Writes records to Kafka. `add()` only buffers; a background loop sends what accumulated (once the
+ * oldest record has waited `lingerMs`, by default at the end of the event-loop turn, or at once when a
+ * full chunk is waiting) with one request in flight at a time, so records keep their order. `flush()` resolves when everything added before it is acknowledged by all
  * in-sync replicas, and rejects if a send fails; failed records stay buffered (see SendQueue).
  *
  * With `transactionalId` the sink writes inside Kafka transactions. A transaction begins on the first
