@@ -94,17 +94,27 @@ class PartitionTracker {
 
 export class OffsetTracker {
   #partitions = new Map<string, PartitionTracker>()
+  /** The same trackers by topic, then partition number: `begin` runs per record and builds no key. */
+  #byTopic = new Map<string, Array<PartitionTracker | undefined>>()
   #inFlightTotal = 0
 
   /** Starts tracking a record; the returned handle marks it done or holds it. */
   begin(tp: TopicPartition, offset: number): InFlight {
-    const key = tpKey(tp)
-    let p = this.#partitions.get(key)
-    if (p === undefined) {
-      p = new PartitionTracker({ topic: tp.topic, partition: tp.partition })
-      this.#partitions.set(key, p)
-    }
+    const p = this.#byTopic.get(tp.topic)?.[tp.partition] ?? this.#add(tp)
     return p.begin(offset)
+  }
+
+  #add(tp: TopicPartition): PartitionTracker {
+    const p = new PartitionTracker({ topic: tp.topic, partition: tp.partition })
+    this.#partitions.set(tpKey(tp), p)
+    let byPartition = this.#byTopic.get(tp.topic)
+    if (byPartition === undefined) {
+      byPartition = []
+      this.#byTopic.set(tp.topic, byPartition)
+    }
+    while (byPartition.length <= tp.partition) byPartition.push(undefined)
+    byPartition[tp.partition] = p
+    return p
   }
 
   /** Records started but not yet done, over all partitions. */
@@ -142,7 +152,11 @@ export class OffsetTracker {
 
   /** Forgets partitions that were revoked. */
   drop(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.#partitions.delete(tpKey(tp))
+    for (const tp of partitions) {
+      this.#partitions.delete(tpKey(tp))
+      const byPartition = this.#byTopic.get(tp.topic)
+      if (byPartition !== undefined && tp.partition < byPartition.length) byPartition[tp.partition] = undefined
+    }
   }
 
   /** Last committed offset per partition, for lag. */

@@ -1,7 +1,7 @@
 import type { CommitOffset, RecordSink, Sink } from '../connectors/contract.ts'
 import type { Clock } from '../core/clock.ts'
 import { ErrorCode, toWeirError, type WeirError } from '../core/errors.ts'
-import type { MetricsRegistry } from '../core/metrics.ts'
+import type { Labels, MetricsRegistry } from '../core/metrics.ts'
 import type { RecordOrigin as AnyRecordOrigin, RawRecord, TopicPartition } from '../core/record.ts'
 import type { Serde, SerdeContext } from '../core/serde.ts'
 import type { ErrorHandling, GraphNode, Topology } from '../dsl/graph.ts'
@@ -84,6 +84,7 @@ export class Task {
   readonly #retry: RetryOptions
   readonly #sampleMask: number
   #seq = 0
+  readonly #routes = new Map<string, Route>()
   #failure: WeirError | undefined
   #onFatal: (err: WeirError) => void = () => {}
   #dlqLogBudget = { second: 0, count: 0 }
@@ -139,15 +140,23 @@ export class Task {
     const sampled = (this.#seq++ & this.#sampleMask) === 0
     const ctx = new Context(raw, inFlight, 1, sampled ? performance.now() : 0)
     if (sampled) ctx.mark = ctx.start
-    this.metrics.consumed.inc(this.metrics.label('topic', raw.topic))
-    const roots = this.graph.roots.get(raw.topic)
-    if (roots === undefined) {
+    const route = this.#routes.get(raw.topic) ?? this.#route(raw.topic)
+    this.metrics.consumed.inc(route.labels)
+    const roots = route.roots
+    if (roots.length === 0) {
       inFlight.done()
+      return
+    }
+    if (roots.length === 1) {
+      const root = roots[0]!
+      const r = this.#attempt(root.stage, root.run, ctx, NO_HANDLING)
+      if (r === undefined) this.#finish(ctx)
+      else r.then(() => this.#finish(ctx))
       return
     }
     let pending: Promise<void>[] | undefined
     for (const root of roots) {
-      const r = this.#deserialize(root.node, root.step, raw, ctx)
+      const r = this.#attempt(root.stage, root.run, ctx, NO_HANDLING)
       if (r !== undefined) {
         pending ??= []
         pending.push(r)
@@ -167,23 +176,15 @@ export class Task {
     ctx.inFlight.done()
   }
 
-  #deserialize(
-    node: GraphNode & { kind: 'source' },
-    next: Step,
-    raw: RawRecord,
-    ctx: Context,
-  ): Promise<void> | undefined {
-    const stage = `deserialize:${node.topic}`
-    const run = (c: Context): void | Promise<void> => {
-      const key = node.key.deserialize(raw.key, { topic: raw.topic, isKey: true })
-      const value = node.value.deserialize(raw.value, { topic: raw.topic, isKey: false })
-      if (isPromise(key) || isPromise(value)) {
-        return Promise.all([key, value]).then(([k, v]) => next(record(raw, k, v), c))
-      }
-      return next(record(raw, key, value), c)
-    }
-    const r = this.#attempt(stage, run, ctx, {})
-    return r === undefined ? undefined : r
+  /** What records of a topic go through, worked out on the first record of the topic. */
+  #route(topic: string): Route {
+    const roots = (this.graph.roots.get(topic) ?? []).map((root) => ({
+      stage: `deserialize:${root.node.topic}`,
+      run: deserializer(root.node, root.step),
+    }))
+    const route = { labels: this.metrics.label('topic', topic), roots }
+    this.#routes.set(topic, route)
+    return route
   }
 
   /** Runs a stage; on error applies the policy (retry re-runs it). Never throws, never rejects. */
@@ -306,8 +307,22 @@ export class Task {
 
   #guard(node: GraphNode, run: (record: AnyRecord, ctx: RecordContext) => void | Promise<void>): Step {
     const stage = node.name
-    const handling = 'errors' in node ? node.errors : {}
-    return (record, ctx) => this.#attempt(stage, (c) => run(record, c), ctx as Context, handling)
+    const handling = 'errors' in node ? node.errors : NO_HANDLING
+    // #attempt inlined, so the common case (no error) allocates no closure; a retry re-runs `run`.
+    return (record, ctx) => {
+      const c = ctx as Context
+      if (c.start !== 0) this.#markStage(c, stage)
+      let r: void | Promise<void>
+      try {
+        r = run(record, c)
+      } catch (err) {
+        return this.#handle(err, stage, c, handling, (again) => run(record, again))
+      }
+      if (r !== undefined && isPromise<void>(r)) {
+        return r.then(undefined, (err: unknown) => this.#handle(err, stage, c, handling, (again) => run(record, again)))
+      }
+      return undefined
+    }
   }
 
   #toTopic(node: GraphNode & { kind: 'topic-sink' }): Step {
@@ -411,6 +426,28 @@ export class Task {
   async close(): Promise<void> {
     for (const p of this.graph.processors) await p.close?.()
     for (const s of this.graph.sinks) await s.close()
+  }
+}
+
+const NO_HANDLING: ErrorHandling = {}
+
+interface Route {
+  readonly labels: Labels
+  readonly roots: ReadonlyArray<{ readonly stage: string; readonly run: (ctx: Context) => void | Promise<void> }>
+}
+
+/** Deserializes a raw record (the context's) and hands it to the source's step; re-run on retry. */
+function deserializer(node: GraphNode & { kind: 'source' }, next: Step): (ctx: Context) => void | Promise<void> {
+  const keyCtx: SerdeContext = { topic: node.topic, isKey: true }
+  const valueCtx: SerdeContext = { topic: node.topic, isKey: false }
+  return (c) => {
+    const raw = c.raw
+    const key = node.key.deserialize(raw.key, keyCtx)
+    const value = node.value.deserialize(raw.value, valueCtx)
+    if (isPromise(key) || isPromise(value)) {
+      return Promise.all([key, value]).then(([k, v]) => next(record(raw, k, v), c))
+    }
+    return next(record(raw, key, value), c)
   }
 }
 
