@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { trafficApp } from '../../src/apps/traffic/app.ts'
-import { exited, produceGenerated, readAll, spawnApp, testId, totalEnd, waitUntil } from './helpers/apps.ts'
+import { exited, produceGenerated, readAll, spawnApp, testId, totalEnd, trafficEnv, waitUntil } from './helpers/apps.ts'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { pipeline } from '../../src/dsl/stream.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { createMetrics } from '../../src/ops/index.ts'
 import { run } from '../../src/runtime/runner.ts'
-import { createTopic, deleteTopics, kafkaBrokers, kafkaProxy, testKafka, uniqueName } from './helpers/kafka.ts'
+import { createTopic, deleteTopics, kafkaProxy, testKafka, uniqueName } from './helpers/kafka.ts'
 
 const kafka = testKafka()
 
@@ -27,19 +27,7 @@ describe('exactly-once processing (PROCESSING_GUARANTEE=exactly_once) against Ka
   after(() => deleteTopics(topics))
 
   it('kill -9 mid-stream and restart: every input is in the output or the dead letters exactly once', async (t) => {
-    const base = uniqueName('eos-kill')
-    const env = {
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      GROUP_ID: `${base}-group`,
-      CLIENT_ID: `${base}-client`,
-      INPUT_TOPIC: `${base}-raw`,
-      OUTPUT_TOPIC: `${base}-events`,
-      DLQ_TOPIC: `${base}-dlq`,
-      INPUT_PARTITIONS: '5',
-      HEALTH_PORT: '0',
-      HEALTH_HOST: '127.0.0.1',
-      PROCESSING_GUARANTEE: 'exactly_once',
-    }
+    const env = trafficEnv('eos-kill', { PROCESSING_GUARANTEE: 'exactly_once' })
     topics.push(env.INPUT_TOPIC, env.OUTPUT_TOPIC, env.DLQ_TOPIC)
     await createTopic(undefined, { name: env.INPUT_TOPIC, partitions: 5 })
     const N = 60_000

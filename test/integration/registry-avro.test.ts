@@ -4,26 +4,11 @@ import { describe, it } from 'node:test'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import { avro, schemaRegistry } from '../../src/serdes/avro/index.ts'
 import { readWireHeader } from '../../src/serdes/index.ts'
+import { REGISTRY_API, registrySkip } from './helpers/registry.ts'
 
-const BASE = process.env.WEIR_REGISTRY_URL ?? `http://127.0.0.1:${process.env.REGISTRY_PORT ?? '8081'}`
-const API = `${BASE}/apis/ccompat/v7`
+const API = REGISTRY_API
 
-async function reachable(): Promise<boolean> {
-  try {
-    return (await fetch(`${API}/subjects`, { signal: AbortSignal.timeout(3000) })).ok
-  } catch {
-    return false
-  }
-}
-const up = await reachable()
-if (!up && process.env.WEIR_REQUIRE_REGISTRY) {
-  throw new Error(
-    `WEIR_REQUIRE_REGISTRY is set but no schema registry answers at ${API}: run scripts/registry.sh up`,
-  )
-}
-const skip = up
-  ? false
-  : `no schema registry at ${API}: run scripts/registry.sh up (WEIR_REQUIRE_REGISTRY=1 makes this a failure)`
+const skip = await registrySkip()
 
 const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`
 const topicName = (name: string) => `weir-test-${run}-${name}`

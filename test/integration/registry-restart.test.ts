@@ -7,31 +7,16 @@ import { promisify } from 'node:util'
 import { after, describe, it } from 'node:test'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import { avro, schemaRegistry } from '../../src/serdes/avro/index.ts'
+import { registryReachable, registrySkip } from './helpers/registry.ts'
 
 const sh = promisify(execFile)
 const SCRIPT = fileURLToPath(new URL('../../scripts/registry.sh', import.meta.url))
-const MAIN_API = `http://127.0.0.1:${process.env.REGISTRY_PORT ?? '8081'}/apis/ccompat/v7`
 const PORT = process.env.WEIR_TEST_REGISTRY_PORT ?? '18081'
 const API = `http://127.0.0.1:${PORT}/apis/ccompat/v7`
 
 // This test starts its own registry, but only where `scripts/registry.sh up` is known to work:
 // the shared registry answering says so.
-async function reachable(api: string): Promise<boolean> {
-  try {
-    return (await fetch(`${api}/subjects`, { signal: AbortSignal.timeout(3000) })).ok
-  } catch {
-    return false
-  }
-}
-const up = await reachable(MAIN_API)
-if (!up && process.env.WEIR_REQUIRE_REGISTRY) {
-  throw new Error(
-    `WEIR_REQUIRE_REGISTRY is set but no schema registry answers at ${MAIN_API}: run scripts/registry.sh up`,
-  )
-}
-const skip = up
-  ? false
-  : `no schema registry at ${MAIN_API}: run scripts/registry.sh up (WEIR_REQUIRE_REGISTRY=1 makes this a failure)`
+const skip = await registrySkip()
 
 const registryCtl = (cmd: 'up' | 'down') =>
   sh('bash', [SCRIPT, cmd], { env: { ...process.env, REGISTRY_PORT: PORT }, timeout: 150_000 })
@@ -46,7 +31,7 @@ describe('a schema registry that is down, then up', { skip }, () => {
 
   it('retries while the registry is down and succeeds once it is up', async () => {
     await registryCtl('down')
-    assert.equal(await reachable(API), false, `port ${PORT} must be free for this test`)
+    assert.equal(await registryReachable(API), false, `port ${PORT} must be free for this test`)
     const registry = schemaRegistry({
       url: API,
       retry: { retries: 200, initialDelayMs: 100, maxDelayMs: 500 },

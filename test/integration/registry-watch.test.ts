@@ -4,31 +4,16 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { avro, schemaRegistry, watchRegistry } from '../../src/serdes/avro/index.ts'
 import { eventually, tcpProxy, testCleanup } from './helpers/services.ts'
+import { REGISTRY_ADDRESS, REGISTRY_API, registrySkip } from './helpers/registry.ts'
 
-const PORT = Number(process.env.REGISTRY_PORT ?? '8081')
-const API = `http://127.0.0.1:${PORT}/apis/ccompat/v7`
+const API = REGISTRY_API
 
-async function reachable(): Promise<boolean> {
-  try {
-    return (await fetch(`${API}/subjects`, { signal: AbortSignal.timeout(3000) })).ok
-  } catch {
-    return false
-  }
-}
-const up = await reachable()
-if (!up && process.env.WEIR_REQUIRE_REGISTRY) {
-  throw new Error(
-    `WEIR_REQUIRE_REGISTRY is set but no schema registry answers at ${API}: run scripts/registry.sh up`,
-  )
-}
-const skip = up
-  ? false
-  : `no schema registry at ${API}: run scripts/registry.sh up (WEIR_REQUIRE_REGISTRY=1 makes this a failure)`
+const skip = await registrySkip()
 
 describe('watchRegistry', { skip, timeout: 60_000 }, () => {
   it('sees the registry go and come back while every schema is cached', async (t) => {
     const cleanup = testCleanup(t)
-    const proxy = await tcpProxy(cleanup, { host: '127.0.0.1', port: PORT })
+    const proxy = await tcpProxy(cleanup, REGISTRY_ADDRESS)
     const registry = schemaRegistry({ url: `http://127.0.0.1:${proxy.port}/apis/ccompat/v7` })
     const watch = watchRegistry(registry, { everyMs: 500, downEveryMs: 200 })
     cleanup(() => watch.stop())

@@ -4,27 +4,14 @@ import { trafficApp } from '../../src/apps/traffic/app.ts'
 import { flattenMetrLa, validateTraffic, type MetrLaRecord } from '../../src/apps/traffic/domain/index.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { startService, type RunningService } from '../../src/service/service.ts'
-import { exited, produceGenerated, readAll, spawnApp, testId, totalEnd, waitUntil } from './helpers/apps.ts'
-import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
+import { exited, produceGenerated, readAll, spawnApp, testId, totalEnd, trafficEnv, waitUntil } from './helpers/apps.ts'
+import { createTopic, deleteTopics, testKafka } from './helpers/kafka.ts'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 
 const kafka = testKafka()
 
-function envFor(label: string) {
-  const base = uniqueName(label)
-  return {
-    KAFKA_BROKERS: kafkaBrokers().join(','),
-    GROUP_ID: `${base}-group`,
-    CLIENT_ID: `${base}-client`,
-    INPUT_TOPIC: `${base}-raw`,
-    OUTPUT_TOPIC: `${base}-events`,
-    DLQ_TOPIC: `${base}-dlq`,
-    INPUT_PARTITIONS: '5',
-    HEALTH_PORT: '0',
-    HEALTH_HOST: '127.0.0.1',
-  }
-}
+const envFor = (label: string) => trafficEnv(label)
 
 async function startTraffic(env: Record<string, string>): Promise<RunningService> {
   return startService(trafficApp, {

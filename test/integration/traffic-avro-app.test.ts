@@ -19,49 +19,21 @@ import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { avro, schemaRegistry } from '../../src/serdes/avro/index.ts'
 import { readWireHeader } from '../../src/serdes/index.ts'
 import { type RunningService, startService } from '../../src/service/service.ts'
-import { CLI, readAll, testId, totalEnd, waitUntil } from './helpers/apps.ts'
+import { CLI, readAll, testId, totalEnd, trafficEnv, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
+import { REGISTRY_ADDRESS, REGISTRY_API, registrySkip } from './helpers/registry.ts'
 import { type Cleanup, sleep, tcpProxy, testCleanup } from './helpers/services.ts'
 
 const exec = promisify(execFile)
-const REGISTRY_PORT = Number(process.env.REGISTRY_PORT ?? '8081')
-const API = `http://127.0.0.1:${REGISTRY_PORT}/apis/ccompat/v7`
+const API = REGISTRY_API
 
-async function reachable(): Promise<boolean> {
-  try {
-    return (await fetch(`${API}/subjects`, { signal: AbortSignal.timeout(3000) })).ok
-  } catch {
-    return false
-  }
-}
-const up = await reachable()
-if (!up && process.env.WEIR_REQUIRE_REGISTRY) {
-  throw new Error(
-    `WEIR_REQUIRE_REGISTRY is set but no schema registry answers at ${API}: run scripts/registry.sh up`,
-  )
-}
-const skip = up
-  ? false
-  : `no schema registry at ${API}: run scripts/registry.sh up (WEIR_REQUIRE_REGISTRY=1 makes this a failure)`
+const skip = await registrySkip()
 
 const kafka = testKafka()
 const direct = schemaRegistry({ url: API })
 
 function envFor(label: string, registryUrl: string) {
-  const base = uniqueName(label)
-  return {
-    KAFKA_BROKERS: kafkaBrokers().join(','),
-    GROUP_ID: `${base}-group`,
-    CLIENT_ID: `${base}-client`,
-    INPUT_TOPIC: `${base}-raw`,
-    OUTPUT_TOPIC: `${base}-events`,
-    DLQ_TOPIC: `${base}-dlq`,
-    INPUT_PARTITIONS: '3',
-    HEALTH_PORT: '0',
-    HEALTH_HOST: '127.0.0.1',
-    VALUE_FORMAT: 'avro',
-    SCHEMA_REGISTRY_URL: registryUrl,
-  }
+  return trafficEnv(label, { INPUT_PARTITIONS: '3', VALUE_FORMAT: 'avro', SCHEMA_REGISTRY_URL: registryUrl })
 }
 type Env = ReturnType<typeof envFor>
 
@@ -301,7 +273,7 @@ describe('traffic app with VALUE_FORMAT=avro against Kafka and the schema regist
 
   it('registry down then up, nothing lost: records needing an unseen schema wait (no dead letter, no commit past them), then all arrive once', async (t) => {
     const cleanup = testCleanup(t)
-    const proxy = await tcpProxy(cleanup, { host: '127.0.0.1', port: REGISTRY_PORT })
+    const proxy = await tcpProxy(cleanup, REGISTRY_ADDRESS)
     const env = envFor('traffic-avro-outage', `http://127.0.0.1:${proxy.port}/apis/ccompat/v7`)
     forget(cleanup, env)
     await createTopic(undefined, { name: env.INPUT_TOPIC, partitions: 3 })

@@ -8,6 +8,7 @@ import type { AppGenerator } from '../../../src/apps/app.ts'
 import type { KafkaTransport } from '../../../src/connectors/kafka/index.ts'
 import type { RawRecord } from '../../../src/core/record.ts'
 import { encodeValue } from '../../../src/cli/feed.ts'
+import { kafkaBrokers, uniqueName } from './kafka.ts'
 
 export const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 
@@ -106,4 +107,33 @@ export function spawnApp(app: string, env: Record<string, string>): ChildProcess
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode })
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
+}
+
+export interface TrafficTestEnv extends Record<string, string> {
+  KAFKA_BROKERS: string
+  GROUP_ID: string
+  CLIENT_ID: string
+  INPUT_TOPIC: string
+  OUTPUT_TOPIC: string
+  DLQ_TOPIC: string
+}
+
+/**
+ * Env for the traffic app (seed 001's variables) on topics and a group of its own, against the test
+ * broker, with /health on a free port; `extra` adds or overrides variables.
+ */
+export function trafficEnv(label: string, extra: Readonly<Record<string, string>> = {}): TrafficTestEnv {
+  const base = uniqueName(label)
+  return {
+    KAFKA_BROKERS: kafkaBrokers().join(','),
+    GROUP_ID: `${base}-group`,
+    CLIENT_ID: `${base}-client`,
+    INPUT_TOPIC: `${base}-raw`,
+    OUTPUT_TOPIC: `${base}-events`,
+    DLQ_TOPIC: `${base}-dlq`,
+    INPUT_PARTITIONS: '5',
+    HEALTH_PORT: '0',
+    HEALTH_HOST: '127.0.0.1',
+    ...extra,
+  }
 }
