@@ -153,6 +153,15 @@ function round(n: number): number {
   return Math.round(n * 10) / 10
 }
 
+/** What `weir describe` lists for the variables every app takes besides its own. */
+export const serviceEnvDocs = [
+  {
+    name: 'PROCESSING_GUARANTEE',
+    default: 'at_least_once',
+    description: 'at_least_once, or exactly_once (= exactly_once_v2): outputs and offsets in one Kafka transaction',
+  },
+] as const
+
 /** Settings every app takes besides its own: Kafka Streams' `processing.guarantee`, as an env var. */
 const serviceEnv = z.object({
   PROCESSING_GUARANTEE: envEnum(['at_least_once', 'exactly_once', 'exactly_once_v2'], { optional: true }),
