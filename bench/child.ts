@@ -3,28 +3,33 @@
  *
  *   node bench/child.ts produce  <json>   pre-produce generated input (not timed)
  *   node bench/child.ts run      <json>   run one workload over the pre-produced input, print its figures
- *   node bench/child.ts latency  <json>   run workload 1 or 2 while a paced producer writes a steady rate
+ *   node bench/child.ts latency  <json>   run workload 1, 2 or 5 while a paced producer writes a steady rate
  *   node bench/child.ts pace     <json>   the paced producer (spawned by `latency`)
  *
  * The last stdout line of every mode is one JSON object (the parent parses it).
  */
 import { spawn } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { Session } from 'node:inspector/promises'
 import { fileURLToPath } from 'node:url'
 import type { AppGenerator, WeirApp as WeirAppLike } from '../src/apps/app.ts'
 import { ridesharePipeline } from '../src/apps/rideshare/pipeline.ts'
 import { rideshareApp } from '../src/apps/rideshare/app.ts'
-import { trafficApp, trafficPipeline } from '../src/apps/traffic/app.ts'
+import { AVRO_DEFECTS, trafficApp, trafficPipeline } from '../src/apps/traffic/app.ts'
+import { avroFormats } from '../src/apps/traffic/avro.ts'
 import { trafficWindowsApp, trafficWindowsPipeline } from '../src/apps/traffic-windows/app.ts'
 import { encodeValue } from '../src/cli/feed.ts'
-import { type KafkaTransport, kafkaTransport } from '../src/connectors/kafka/index.ts'
+import { type KafkaOptions, type KafkaTransport, kafkaTransport } from '../src/connectors/kafka/index.ts'
 import { redisPublishSink } from '../src/connectors/redis/index.ts'
 import { bytes } from '../src/core/serde.ts'
 import { type Pipeline, pipeline } from '../src/dsl/stream.ts'
 import { silentLogger } from '../src/log/logger.ts'
+import { trafficGenerator } from '../src/generators/index.ts'
 import { createMetrics } from '../src/ops/index.ts'
 import { run } from '../src/runtime/runner.ts'
+import { waitForRegistry } from '../src/serdes/registry/wait.ts'
 
-export type WorkloadName = 'passthrough' | 'traffic' | 'windows' | 'rideshare'
+export type WorkloadName = 'passthrough' | 'traffic' | 'windows' | 'rideshare' | 'avro'
 
 export interface ChildArgs {
   readonly workload: WorkloadName
@@ -37,18 +42,42 @@ export interface ChildArgs {
   readonly rate?: number
   readonly seconds?: number
   readonly redisPort?: number
+  /** Workload 5: the schema registry's Confluent-compatible API. */
+  readonly registryUrl?: string
+  /**
+   * Experiments: Kafka client tuning and run options for the processor under test (not the load
+   * generator), e.g. `{"run":{"maxBacklog":5000},"kafka":{"producer":{"lingerMs":0}}}`.
+   */
+  readonly tuning?: {
+    readonly run?: {
+      readonly maxInFlight?: number
+      readonly maxBacklog?: number
+      readonly checkpointIntervalMs?: number
+    }
+    readonly kafka?: Pick<KafkaOptions, 'consumer' | 'producer'>
+  }
+  /** run: write a V8 CPU profile of the timed span only (start-up and shutdown excluded) to this path. */
+  readonly profile?: string
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const total = (c: { get(): number }): number => (c as { total?: () => number }).total?.() ?? c.get()
 
-export const RIDESHARE_TOPICS = ['gps_pings', 'trips', 'driver_status', 'surge_updates', 'driver_profiles', 'rider_profiles'] as const
+export const RIDESHARE_TOPICS = [
+  'gps_pings',
+  'trips',
+  'driver_status',
+  'surge_updates',
+  'driver_profiles',
+  'rider_profiles',
+] as const
 
 export function topicsOf(a: ChildArgs): { input: string; output: string; dlq: string } {
   return { input: `${a.prefix}in`, output: `${a.prefix}out`, dlq: `${a.prefix}dlq` }
 }
 
-export function generatorOf(w: WorkloadName): AppGenerator {
+export function generatorOf(a: ChildArgs): AppGenerator {
+  const w = a.workload
   const need = (g: WeirAppLike['generator']): NonNullable<WeirAppLike['generator']> => {
     if (!g) throw new Error(`app of workload ${w} has no generator`)
     return g
@@ -59,9 +88,59 @@ export function generatorOf(w: WorkloadName): AppGenerator {
     case 'traffic':
       return need(trafficApp.generator)({ seed: 1, invalidShare: 0.05 })
     case 'windows':
-      return need(trafficWindowsApp.generator)({ seed: 1, eventStepMs: 50, start: Date.parse('2026-01-01T00:00:00Z') })
+      return need(trafficWindowsApp.generator)({
+        seed: 1,
+        eventStepMs: 50,
+        start: Date.parse('2026-01-01T00:00:00Z'),
+      })
     case 'rideshare':
       return need(rideshareApp.generator)({ seed: 1, drivers: 100_000 })
+    case 'avro': {
+      // Workload 2's readings (5 % invalid, with the defects an Avro MetrLaReading can carry), written
+      // as the traffic app writes them with VALUE_FORMAT=avro: the first one registers the schema.
+      const g = trafficGenerator({ seed: 1, invalidShare: 0.05, defects: AVRO_DEFECTS })
+      const input = avroOf(a).input
+      return {
+        next: () => g.next(),
+        encode: (r) =>
+          input.serialize(r.value as Parameters<typeof input.serialize>[0], {
+            topic: topicsOf(a).input,
+            isKey: false,
+          }),
+      }
+    }
+  }
+}
+
+/** The traffic app's Avro serdes against the registry (one client per process, as an app has). */
+let avroSerdes: ReturnType<typeof avroFormats> | undefined
+function avroOf(a: ChildArgs): ReturnType<typeof avroFormats> {
+  if (a.registryUrl === undefined) throw new Error('workload avro needs registryUrl')
+  avroSerdes ??= avroFormats({
+    url: a.registryUrl,
+    userInfo: undefined,
+    autoRegister: true,
+    strategy: 'TopicNameStrategy',
+  })
+  return avroSerdes
+}
+
+/** A generated value as the workload's input bytes: JSON, or the generator's own encoding (Avro). */
+async function encodeOf(g: AppGenerator, r: ReturnType<AppGenerator['next']>): Promise<Buffer | null> {
+  return g.encode ? await g.encode(r) : encodeValue(r.value)
+}
+
+/** Run options a workload's app uses besides the common ones. */
+function appRunOptions(a: ChildArgs) {
+  switch (a.workload) {
+    // `weir run rideshare` (src/apps/rideshare/app.ts): 100 ms checkpoints, at most 20,000 unflushed Redis messages.
+    case 'rideshare':
+      return { checkpointIntervalMs: 100, maxBacklog: 20_000 }
+    // `weir run traffic` with a registry: a record held up by a registry outage waits instead of dead-lettering.
+    case 'avro':
+      return waitForRegistry()
+    default:
+      return {}
   }
 }
 
@@ -89,6 +168,14 @@ function pipelineOf(a: ChildArgs, redis?: ReturnType<typeof redisPublishSink>): 
         WINDOW_SIZE: 300_000,
         WINDOW_GRACE: 60_000,
       })
+    case 'avro': {
+      const formats = avroOf(a)
+      return trafficPipeline(
+        { INPUT_TOPIC: t.input, OUTPUT_TOPIC: t.output, CLIENT_ID: 'bench', INPUT_PARTITIONS: a.partitions },
+        () => Date.now(),
+        { input: formats.input, output: formats.output },
+      )
+    }
     case 'rideshare':
       if (!redis) throw new Error('rideshare needs redis')
       return ridesharePipeline({
@@ -117,7 +204,7 @@ async function endSum(kafka: KafkaTransport, topics: string[]): Promise<number> 
 
 async function produce(a: ChildArgs): Promise<unknown> {
   const kafka = kafkaTransport({ brokers: a.brokers })
-  const g = generatorOf(a.workload)
+  const g = generatorOf(a)
   const t = topicsOf(a)
   const admin = kafka.admin()
   const inputs = a.workload === 'rideshare' ? RIDESHARE_TOPICS.map((x) => a.prefix + x) : [t.input]
@@ -132,7 +219,7 @@ async function produce(a: ChildArgs): Promise<unknown> {
       const r = g.next()
       const topic = a.workload === 'rideshare' ? a.prefix + r.topic : t.input
       if (a.workload === 'rideshare' && r.topic === 'gps_pings') gps++
-      const value = encodeValue(r.value)
+      const value = await encodeOf(g, r)
       bytes += value?.length ?? 0
       sink.add({ topic, key: r.key === null ? null : Buffer.from(r.key), value, timestamp: r.timestamp })
       if (i % 5000 === 4999) await sink.flush()
@@ -144,23 +231,50 @@ async function produce(a: ChildArgs): Promise<unknown> {
   return { produced: a.records, gps, avgValueBytes: bytes / a.records }
 }
 
-function startSampler(): { peak(): number; stop(): void } {
-  let peak = process.memoryUsage().rss
-  const timer = setInterval(() => {
-    const rss = process.memoryUsage().rss
-    if (rss > peak) peak = rss
-  }, 100)
+/** Peaks of RSS, of the JS heap in use and of Buffer memory (outside the heap), sampled every 100 ms. */
+function startSampler(): { peak(): number; peakHeap(): number; peakBuffers(): number; stop(): void } {
+  let peak = 0
+  let peakHeap = 0
+  let peakBuffers = 0
+  const sample = () => {
+    const m = process.memoryUsage()
+    if (m.rss > peak) peak = m.rss
+    if (m.heapUsed > peakHeap) peakHeap = m.heapUsed
+    if (m.arrayBuffers > peakBuffers) peakBuffers = m.arrayBuffers
+  }
+  sample()
+  const timer = setInterval(sample, 100)
   return {
     peak: () => peak,
+    peakHeap: () => peakHeap,
+    peakBuffers: () => peakBuffers,
     stop: () => clearInterval(timer),
+  }
+}
+
+/** The V8 sampling profiler over the inspector protocol, so a profile covers exactly the timed span. */
+async function startProfiler(): Promise<{ stop(): Promise<unknown> }> {
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.start')
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop')
+      session.disconnect()
+      return profile
+    },
   }
 }
 
 async function runWorkload(a: ChildArgs): Promise<unknown> {
   const sampler = startSampler()
-  const kafka = kafkaTransport({ brokers: a.brokers })
+  const kafka = kafkaTransport({ brokers: a.brokers, ...a.tuning?.kafka })
   const t = topicsOf(a)
-  const redis = a.workload === 'rideshare' ? redisPublishSink({ host: '127.0.0.1', port: a.redisPort ?? 6379, name: 'bench' }) : undefined
+  const redis =
+    a.workload === 'rideshare'
+      ? redisPublishSink({ host: '127.0.0.1', port: a.redisPort ?? 6379, name: 'bench' })
+      : undefined
   const metrics = createMetrics()
   const running = await run(pipelineOf(a, redis), {
     transport: kafka,
@@ -171,19 +285,30 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
     deadLetterTopic: t.dlq,
     topics: { partitions: a.partitions },
     logger: silentLogger,
-    // The run options `weir run rideshare` uses (src/apps/rideshare/app.ts): 100 ms checkpoints and
-    // at most 20,000 unflushed Redis messages.
-    ...(a.workload === 'rideshare' ? { checkpointIntervalMs: 100, maxBacklog: 20_000 } : {}),
+    ...appRunOptions(a),
+    ...a.tuning?.run,
   })
   const m = running.task.metrics
+  // How much waits in the runtime: records in flight and unflushed sink items, sampled every 10 ms.
+  const queued = { n: 0, inFlight: 0, backlog: 0, maxInFlight: 0, maxBacklog: 0 }
+  const queueTimer = setInterval(() => {
+    const f = running.task.tracker.inFlight()
+    const b = running.task.backlog()
+    queued.n++
+    queued.inFlight += f
+    queued.backlog += b
+    if (f > queued.maxInFlight) queued.maxInFlight = f
+    if (b > queued.maxBacklog) queued.maxBacklog = b
+  }, 10)
   // Clock starts at the first consumed record: group join and topic creation are excluded.
   while (total(m.consumed) === 0) await sleep(2)
+  const profiler = a.profile === undefined ? undefined : await startProfiler()
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()
   // Kafka→Kafka workloads with one output per input (or a dead letter): done when outputs + dead letters
   // reach the input count (end offsets). Windows and rideshare emit fewer records than they read: done
   // when every input record is consumed and the checkpoint after it has flushed the sinks.
-  const byOffsets = a.workload === 'passthrough' || a.workload === 'traffic'
+  const byOffsets = a.workload === 'passthrough' || a.workload === 'traffic' || a.workload === 'avro'
   let t1 = 0
   for (;;) {
     if (byOffsets) {
@@ -196,9 +321,11 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
   }
   t1 = performance.now()
   const cpu = process.cpuUsage(cpu0)
+  if (profiler && a.profile) writeFileSync(a.profile, JSON.stringify(await profiler.stop()))
   const consumed = total(m.consumed)
   const produced = total(m.produced)
   const deadLettered = total(m.deadLettered)
+  clearInterval(queueTimer)
   await running.stop('bench done')
   await redis?.close()
   sampler.stop()
@@ -211,6 +338,12 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
     produced,
     deadLettered,
     peakRssMb: sampler.peak() / 2 ** 20,
+    peakHeapUsedMb: sampler.peakHeap() / 2 ** 20,
+    peakBuffersMb: sampler.peakBuffers() / 2 ** 20,
+    meanInFlight: queued.inFlight / Math.max(1, queued.n),
+    meanBacklog: queued.backlog / Math.max(1, queued.n),
+    maxInFlight: queued.maxInFlight,
+    maxBacklog: queued.maxBacklog,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
     cpuSecondsPerMillion: (cpu.user + cpu.system) / 1e6 / (a.records / 1e6),
   }
@@ -228,17 +361,15 @@ async function pace(a: ChildArgs): Promise<unknown> {
   const samples: Array<{ sentAt: number; ms: number }> = []
   const probe = pipeline('bench-probe')
   for (const topic of [t.output, t.dlq]) {
-    probe
-      .stream<Buffer | null>(topic, { value: bytes(), name: `probe-${topic}` })
-      .peek(
-        (_v, r) => {
-          const h = r.headers['bench-sent-at']
-          if (h === undefined) return
-          const sentAt = Number(h.toString())
-          samples.push({ sentAt, ms: nowMs() - sentAt })
-        },
-        { name: `lat-${topic}` },
-      )
+    probe.stream<Buffer | null>(topic, { value: bytes(), name: `probe-${topic}` }).peek(
+      (_v, r) => {
+        const h = r.headers['bench-sent-at']
+        if (h === undefined) return
+        const sentAt = Number(h.toString())
+        samples.push({ sentAt, ms: nowMs() - sentAt })
+      },
+      { name: `lat-${topic}` },
+    )
   }
   const probing = await run(probe, {
     transport: kafka,
@@ -251,7 +382,7 @@ async function pace(a: ChildArgs): Promise<unknown> {
     logger: silentLogger,
   })
   while (probing.assignment().length === 0) await sleep(20)
-  const g = generatorOf(a.workload)
+  const g = generatorOf(a)
   const sink = kafka.sink({ clientId: 'bench-pacer' })
   await sink.open()
   const rate = a.rate ?? 5000
@@ -262,11 +393,12 @@ async function pace(a: ChildArgs): Promise<unknown> {
     const due = Math.min(n, Math.floor(((performance.now() - start) / 1000) * rate))
     while (sent < due) {
       const r = g.next()
+      const value = await encodeOf(g, r)
       const now = nowMs()
       sink.add({
         topic: t.input,
         key: r.key === null ? null : Buffer.from(r.key),
-        value: encodeValue(r.value),
+        value,
         headers: { 'bench-sent-at': Buffer.from(now.toFixed(3)) },
         timestamp: Math.floor(now),
       })
@@ -302,9 +434,9 @@ function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number
 }
 
-/** Runs workload 1 or 2 while `pace` writes a steady rate and measures produce → output arrival. */
+/** Runs workload 1, 2 or 5 while `pace` writes a steady rate and measures produce → output arrival. */
 async function latency(a: ChildArgs): Promise<unknown> {
-  const kafka = kafkaTransport({ brokers: a.brokers })
+  const kafka = kafkaTransport({ brokers: a.brokers, ...a.tuning?.kafka })
   const t = topicsOf(a)
   const admin = kafka.admin()
   await admin.ensureTopics([
@@ -322,6 +454,8 @@ async function latency(a: ChildArgs): Promise<unknown> {
     deadLetterTopic: t.dlq,
     topics: { partitions: a.partitions },
     logger: silentLogger,
+    ...appRunOptions(a),
+    ...a.tuning?.run,
   })
   while (running.assignment().length === 0) await sleep(20)
   const pacer = spawn(process.execPath, [fileURLToPath(import.meta.url), 'pace', JSON.stringify(a)], {

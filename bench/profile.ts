@@ -1,4 +1,11 @@
-/** Top self-time functions of a V8 .cpuprofile (as written by `node --cpu-prof`). */
+/**
+ * Top self-time functions of a V8 .cpuprofile (as written by `node --cpu-prof` or the inspector's
+ * Profiler.stop). Idle time and the profiler's own frames (node:inspector, which serializes the
+ * profile when it stops) are left out of the shares.
+ */
+
+const skipped = (f: { functionName: string; url: string }) =>
+  f.functionName === '(idle)' || f.functionName === '(program)' || f.url === 'node:inspector'
 
 interface CpuProfileNode {
   id: number
@@ -31,7 +38,7 @@ export function topSelfTime(profile: CpuProfile, n: number, root: string): Profi
   for (const [id, us] of self) {
     const f = byId.get(id)?.callFrame
     if (!f) continue
-    if (f.functionName === '(idle)' || f.functionName === '(program)') continue
+    if (skipped(f)) continue
     totalUs += us
     const url = f.url.replace(`file://${root}/`, '')
     const where = url ? `${url}:${f.lineNumber + 1}` : ''
@@ -55,21 +62,22 @@ export function selfTimeByArea(profile: CpuProfile): Record<string, number> {
   let totalUs = 0
   for (let i = 0; i < profile.samples.length; i++) {
     const f = byId.get(profile.samples[i] as number)?.callFrame
-    if (!f || f.functionName === '(idle)' || f.functionName === '(program)') continue
+    if (!f || skipped(f)) continue
     const us = profile.timeDeltas[i] ?? 0
     totalUs += us
     const u = f.url
-    const area = f.functionName === '(garbage collector)'
-      ? 'garbage collector'
-      : u.includes('/node_modules/@platformatic/kafka/')
-        ? '@platformatic/kafka (client)'
-        : u.includes('/node_modules/')
-          ? 'other packages'
-          : u.includes('/src/')
-            ? 'Weir src/'
-            : u.startsWith('node:')
-              ? 'Node.js internals'
-              : 'native / V8 builtins'
+    const area =
+      f.functionName === '(garbage collector)'
+        ? 'garbage collector'
+        : u.includes('/node_modules/@platformatic/kafka/')
+          ? '@platformatic/kafka (client)'
+          : u.includes('/node_modules/')
+            ? 'other packages'
+            : u.includes('/src/')
+              ? 'Weir src/'
+              : u.startsWith('node:')
+                ? 'Node.js internals'
+                : 'native / V8 builtins'
     areas[area] = (areas[area] ?? 0) + us
   }
   for (const k of Object.keys(areas)) areas[k] = (100 * (areas[k] as number)) / totalUs

@@ -6,7 +6,10 @@
  * once, and writes bench/results/<date>.json, bench/results/<date>.svg and (full mode) the table in
  * BENCHMARKS.md.
  *
- * Options: --quick, --only=passthrough,traffic,windows,rideshare, --runs=N, --no-latency, --no-profile
+ * Workload 5 (Avro through the schema registry) is skipped, with a note in the table, when the registry
+ * does not answer.
+ *
+ * Options: --quick, --only=passthrough,traffic,windows,rideshare,avro, --runs=N, --no-latency, --no-profile
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,12 +32,19 @@ const flag = (name: string) => argv.includes(`--${name}`)
 const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 const quick = flag('quick')
 const runs = Number(opt('runs') ?? (quick ? 1 : 3))
-const ALL: WorkloadName[] = ['passthrough', 'traffic', 'windows', 'rideshare']
+const ALL: WorkloadName[] = ['passthrough', 'traffic', 'windows', 'rideshare', 'avro']
+const REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7'
 const only = (opt('only')?.split(',') as WorkloadName[] | undefined) ?? ALL
-const PARTITIONS: Record<WorkloadName, number> = { passthrough: 5, traffic: 5, windows: 5, rideshare: 1 }
+const PARTITIONS: Record<WorkloadName, number> = {
+  passthrough: 5,
+  traffic: 5,
+  windows: 5,
+  rideshare: 1,
+  avro: 5,
+}
 const N: Record<WorkloadName, number> = quick
-  ? { passthrough: 30_000, traffic: 30_000, windows: 30_000, rideshare: 60_000 }
-  : { passthrough: 200_000, traffic: 200_000, windows: 200_000, rideshare: 300_000 }
+  ? { passthrough: 30_000, traffic: 30_000, windows: 30_000, rideshare: 60_000, avro: 30_000 }
+  : { passthrough: 200_000, traffic: 200_000, windows: 200_000, rideshare: 300_000, avro: 200_000 }
 // Quick still needs enough records for the JVM tools to warm up (200k understated the ceiling by ~2.5×).
 const CEILING_N = quick ? 500_000 : 1_000_000
 const LATENCY_SECONDS = quick ? 10 : 30
@@ -44,7 +54,10 @@ const LABEL: Record<WorkloadName, string> = {
   traffic: '2. traffic flatten+validate',
   windows: '3. traffic 5-min windows',
   rideshare: '4. rideshare → Redis (100k drivers)',
+  avro: '5. traffic in Avro (schema registry)',
 }
+/** Kafka→Kafka with one output (or dead letter) per input: compared to the consume+produce ceiling, latency measured. */
+const ONE_TO_ONE: readonly WorkloadName[] = ['passthrough', 'traffic', 'avro']
 
 const stamp = Date.now().toString(36)
 let seq = 0
@@ -80,7 +93,8 @@ function child(mode: string, args: ChildArgs, nodeFlags: string[] = []): Promise
       err += d.toString()
     })
     p.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`child ${mode} ${args.workload} exited ${code}: ${err.slice(-2000)}`))
+      if (code !== 0)
+        return reject(new Error(`child ${mode} ${args.workload} exited ${code}: ${err.slice(-2000)}`))
       try {
         resolve(JSON.parse(out.trim().split('\n').pop() as string))
       } catch {
@@ -91,7 +105,10 @@ function child(mode: string, args: ChildArgs, nodeFlags: string[] = []): Promise
 }
 
 function java(tool: string, args: string[]): string {
-  const r = spawnSync('java', ['-cp', JARS, `org.apache.kafka.tools.${tool}`, ...args], { cwd: ROOT, encoding: 'utf8' })
+  const r = spawnSync('java', ['-cp', JARS, `org.apache.kafka.tools.${tool}`, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
   if (r.status !== 0) throw new Error(`${tool} failed: ${r.stderr}`)
   return r.stdout
 }
@@ -100,23 +117,39 @@ function java(tool: string, args: string[]): string {
 async function ceiling(recordSize: number): Promise<{ produce: number; consume: number; combined: number }> {
   const topic = `${prefix('ceiling')}t`
   // Created through Weir's admin like every workload topic (5 partitions, RF 1).
-  await child('produce', { workload: 'passthrough', brokers: BROKERS, prefix: topic.slice(0, -1), partitions: 5, records: 0 })
+  await child('produce', {
+    workload: 'passthrough',
+    brokers: BROKERS,
+    prefix: topic.slice(0, -1),
+    partitions: 5,
+    records: 0,
+  })
   const pOut = java('ProducerPerformance', [
-    '--topic', `${topic.slice(0, -1)}in`,
-    '--num-records', String(CEILING_N),
-    '--record-size', String(recordSize),
-    '--throughput', '-1',
-    '--command-property', `bootstrap.servers=${BROKERS[0]}`, 'acks=all',
+    '--topic',
+    `${topic.slice(0, -1)}in`,
+    '--num-records',
+    String(CEILING_N),
+    '--record-size',
+    String(recordSize),
+    '--throughput',
+    '-1',
+    '--command-property',
+    `bootstrap.servers=${BROKERS[0]}`,
+    'acks=all',
   ])
   // "N records sent, X records/sec (Y MB/sec), ..."
   const pm = /records sent, ([\d.]+) records\/sec/.exec(pOut)
   if (!pm) throw new Error(`cannot read ProducerPerformance output: ${pOut}`)
   const produce = Number(pm[1])
   const cOut = java('ConsumerPerformance', [
-    '--bootstrap-server', BROKERS[0] as string,
-    '--topic', `${topic.slice(0, -1)}in`,
-    '--num-records', String(CEILING_N),
-    '--group', `${topic}group`,
+    '--bootstrap-server',
+    BROKERS[0] as string,
+    '--topic',
+    `${topic.slice(0, -1)}in`,
+    '--num-records',
+    String(CEILING_N),
+    '--group',
+    `${topic}group`,
   ])
   // CSV: start.time, end.time, MB, MB.sec, nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
   const lines = cOut.trim().split('\n')
@@ -131,9 +164,21 @@ async function ceiling(recordSize: number): Promise<{ produce: number; consume: 
 async function main(): Promise<void> {
   const t0 = Date.now()
   log(`mode ${quick ? 'quick' : 'full'}, ${runs} run(s), workloads ${only.join(',')}`)
-  const up = spawnSync('bash', ['scripts/services.sh', 'up'], { cwd: ROOT, encoding: 'utf8' })
+  const up = spawnSync('bash', ['scripts/services.sh', 'up', 'kafka', 'redis', 'postgres'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  })
   if (up.status !== 0) throw new Error(`services.sh up failed: ${up.stderr}${up.stdout}`)
   const hasRideshare = existsSync(join(ROOT, 'src', 'apps', 'rideshare', 'app.ts'))
+  // The registry is only needed for workload 5: if it cannot start (it may still be building), say so and skip it.
+  let registryDown: string | undefined
+  if (only.includes('avro')) {
+    spawnSync('bash', ['scripts/services.sh', 'up', 'registry'], { cwd: ROOT, encoding: 'utf8' })
+    registryDown = await registryProblem()
+    if (registryDown) log(`workload 5 skipped: ${registryDown}`)
+  }
+  const skip = (w: WorkloadName) =>
+    (w === 'rideshare' && !hasRideshare) || (w === 'avro' && registryDown !== undefined)
 
   const ceilings: Array<{ produce: number; consume: number; combined: number }> = []
   const perWorkload: Partial<Record<WorkloadName, Array<Record<string, number>>>> = {}
@@ -142,28 +187,40 @@ async function main(): Promise<void> {
 
   for (let r = 0; r < runs; r++) {
     for (const w of only) {
-      if (w === 'rideshare' && !hasRideshare) continue
-      const a: ChildArgs = { workload: w, brokers: BROKERS, prefix: prefix(w), partitions: PARTITIONS[w], records: N[w] }
+      if (skip(w)) continue
+      const a: ChildArgs = {
+        workload: w,
+        brokers: BROKERS,
+        prefix: prefix(w),
+        partitions: PARTITIONS[w],
+        records: N[w],
+        registryUrl: REGISTRY_URL,
+      }
       const produced = await child('produce', a)
       inputSize[w] = produced.avgValueBytes as number
       if (w === 'passthrough') recordSize = Math.round(produced.avgValueBytes as number)
       const res = await child('run', a)
-      if (w === 'rideshare') res.gpsPerSec = ((produced.gps as number) / (res.records as number)) * (res.recordsPerSec as number)
+      if (w === 'rideshare')
+        res.gpsPerSec = ((produced.gps as number) / (res.records as number)) * (res.recordsPerSec as number)
       const list = perWorkload[w] ?? []
       list.push(res)
       perWorkload[w] = list
-      log(`run ${r + 1}/${runs} ${w}: ${Math.round(res.recordsPerSec as number)} rec/s, rss ${Math.round(res.peakRssMb as number)} MB`)
+      log(
+        `run ${r + 1}/${runs} ${w}: ${Math.round(res.recordsPerSec as number)} rec/s, rss ${Math.round(res.peakRssMb as number)} MB`,
+      )
     }
     const c = await ceiling(recordSize)
     ceilings.push(c)
-    log(`run ${r + 1}/${runs} ceiling: produce ${Math.round(c.produce)}, consume ${Math.round(c.consume)}, combined ${Math.round(c.combined)} rec/s`)
+    log(
+      `run ${r + 1}/${runs} ceiling: produce ${Math.round(c.produce)}, consume ${Math.round(c.consume)}, combined ${Math.round(c.combined)} rec/s`,
+    )
   }
 
   const latency: Partial<Record<WorkloadName, Array<Record<string, number>>>> = {}
   if (!flag('no-latency')) {
     for (let r = 0; r < runs; r++) {
-      for (const w of ['passthrough', 'traffic'] as const) {
-        if (!only.includes(w)) continue
+      for (const w of ONE_TO_ONE) {
+        if (!only.includes(w) || skip(w)) continue
         const a: ChildArgs = {
           workload: w,
           brokers: BROKERS,
@@ -172,25 +229,39 @@ async function main(): Promise<void> {
           records: 0,
           rate: LATENCY_RATE,
           seconds: LATENCY_SECONDS,
+          registryUrl: REGISTRY_URL,
         }
         const res = await child('latency', a)
         const list = latency[w] ?? []
         list.push(res)
         latency[w] = list
-        log(`latency ${r + 1}/${runs} ${w}: p50 ${res.p50?.toFixed(1)} p99 ${res.p99?.toFixed(1)} ms (${res.received}/${res.sent})`)
+        log(
+          `latency ${r + 1}/${runs} ${w}: p50 ${res.p50?.toFixed(1)} p99 ${res.p99?.toFixed(1)} ms (${res.received}/${res.sent})`,
+        )
       }
     }
   }
 
-  let profile: { file: string; records: number; top: ProfileEntry[]; areas: Record<string, number> } | undefined
+  let profile:
+    | { file: string; records: number; top: ProfileEntry[]; areas: Record<string, number> }
+    | undefined
   if (!flag('no-profile') && only.includes('passthrough')) {
     const dir = join(RESULTS, 'profile')
     rmSync(dir, { recursive: true, force: true })
     mkdirSync(dir, { recursive: true })
-    const a: ChildArgs = { workload: 'passthrough', brokers: BROKERS, prefix: prefix('prof'), partitions: 5, records: N.passthrough }
-    await child('produce', a)
-    await child('run', a, ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-name=passthrough.cpuprofile'])
     const file = join(dir, 'passthrough.cpuprofile')
+    // The profile covers the timed span only (the child starts V8's profiler at the first consumed
+    // record and stops it with the clock), so start-up and shutdown are not in the shares.
+    const a: ChildArgs = {
+      workload: 'passthrough',
+      brokers: BROKERS,
+      prefix: prefix('prof'),
+      partitions: 5,
+      records: N.passthrough,
+      profile: file,
+    }
+    await child('produce', a)
+    await child('run', a)
     const cpuprofile = JSON.parse(readFileSync(file, 'utf8'))
     profile = {
       file: 'bench/results/profile/passthrough.cpuprofile',
@@ -215,12 +286,18 @@ async function main(): Promise<void> {
   for (const w of ALL) {
     const rs = perWorkload[w]
     if (!rs) {
-      rows.push({ w, label: LABEL[w], missing: w === 'rideshare' && !hasRideshare ? 'not yet measured (app missing)' : 'not run' })
+      const missing =
+        w === 'rideshare' && !hasRideshare
+          ? 'not yet measured (app missing)'
+          : w === 'avro' && registryDown !== undefined
+            ? `skipped: ${registryDown}`
+            : 'not run'
+      rows.push({ w, label: LABEL[w], missing })
       continue
     }
     // Kafka→Kafka with one output per input: against the consume+produce ceiling; windows and the
     // Redis bridge write far fewer records than they read: against the consume ceiling.
-    const kk = w === 'passthrough' || w === 'traffic'
+    const kk = ONE_TO_ONE.includes(w)
     const ceilingOf = (i: number) => {
       const c = ceilings[i] as { consume: number; combined: number }
       return kk ? c.combined : c.consume
@@ -230,7 +307,13 @@ async function main(): Promise<void> {
     const rss = stat(rs.map((x) => x.peakRssMb as number))
     const cpu = stat(rs.map((x) => x.cpuSecondsPerMillion as number))
     const lat = latency[w]
-    const l = lat ? { p50: stat(lat.map((x) => x.p50 as number)), p95: stat(lat.map((x) => x.p95 as number)), p99: stat(lat.map((x) => x.p99 as number)) } : undefined
+    const l = lat
+      ? {
+          p50: stat(lat.map((x) => x.p50 as number)),
+          p95: stat(lat.map((x) => x.p95 as number)),
+          p99: stat(lat.map((x) => x.p99 as number)),
+        }
+      : undefined
     const gps = w === 'rideshare' ? stat(rs.map((x) => x.gpsPerSec as number)) : undefined
     workloads[w] = {
       label: LABEL[w],
@@ -269,6 +352,7 @@ async function main(): Promise<void> {
     machine,
     ceiling: ceil,
     ceilingRuns: ceilings,
+    ...(only.includes('avro') ? { registry: registryDown ?? `up at ${REGISTRY_URL}` } : {}),
     workloads,
     profile,
   }
@@ -279,7 +363,9 @@ async function main(): Promise<void> {
   writeFileSync(
     join(RESULTS, `${base}.svg`),
     renderChart(
-      rows.filter((r) => r.ratio).map((r) => ({ label: r.label, ratio: r.ratio as Stat, note: r.ceilingKind as string })),
+      rows
+        .filter((r) => r.ratio)
+        .map((r) => ({ label: r.label, ratio: r.ratio as Stat, note: r.ceilingKind as string })),
       `Weir throughput ÷ Kafka ceiling (same run, ${date}, ${quick ? 'quick' : `median of ${runs}`})`,
     ),
   )
@@ -287,8 +373,14 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${table}\n`)
   if (profile) {
     process.stdout.write(`\nTop self time, workload 1 (${profile.file}):\n`)
-    for (const e of profile.top.slice(0, 10)) process.stdout.write(`  ${e.selfPct.toFixed(1).padStart(5)} %  ${e.name}  ${e.where}\n`)
-    process.stdout.write(`By area: ${Object.entries(profile.areas).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)} %`).join(', ')}\n`)
+    for (const e of profile.top.slice(0, 10))
+      process.stdout.write(`  ${e.selfPct.toFixed(1).padStart(5)} %  ${e.name}  ${e.where}\n`)
+    process.stdout.write(
+      `By area: ${Object.entries(profile.areas)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v.toFixed(0)} %`)
+        .join(', ')}\n`,
+    )
   }
   if (!quick && !partial) updateBenchmarksMd(table, base, profile)
   log(`wrote bench/results/${base}.json and .svg in ${result.elapsedSeconds} s`)
@@ -307,12 +399,17 @@ interface Row {
   ceilingKind?: string
 }
 
-const k = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(0)}k` : x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0))
-const range = (s: Stat, f: (x: number) => string) => (s.values.length > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median))
+const k = (x: number) =>
+  x >= 10_000 ? `${(x / 1000).toFixed(0)}k` : x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0)
+const range = (s: Stat, f: (x: number) => string) =>
+  s.values.length > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median)
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–')
 
-function renderTable(rows: Row[], ceil: { produce: Stat; consume: Stat; combined: Stat; recordSize: number }): string {
+function renderTable(
+  rows: Row[],
+  ceil: { produce: Stat; consume: Stat; combined: Stat; recordSize: number },
+): string {
   const out = [
     '| workload | records/s | ratio to ceiling | p50 / p95 / p99 ms @ 5k/s | peak RSS MB | CPU s per M records |',
     '|---|---|---|---|---|---|',
@@ -334,7 +431,11 @@ function renderTable(rows: Row[], ceil: { produce: Stat; consume: Stat; combined
   return out.join('\n')
 }
 
-function updateBenchmarksMd(table: string, base: string, profile: { top: ProfileEntry[]; areas: Record<string, number> } | undefined): void {
+function updateBenchmarksMd(
+  table: string,
+  base: string,
+  profile: { top: ProfileEntry[]; areas: Record<string, number> } | undefined,
+): void {
   const top = profile?.top ?? []
   const file = join(ROOT, 'BENCHMARKS.md')
   if (!existsSync(file)) return
@@ -344,11 +445,17 @@ function updateBenchmarksMd(table: string, base: string, profile: { top: Profile
     md = md.replace(re, (_m, a: string, b: string) => `${a}\n${body}\n${b}`)
   }
   replace('table', table)
-  replace('chart', `![throughput as a ratio of the ceiling](bench/results/${base}.svg)\n\nRaw figures: [bench/results/${base}.json](bench/results/${base}.json)`)
+  replace(
+    'chart',
+    `![throughput as a ratio of the ceiling](bench/results/${base}.svg)\n\nRaw figures: [bench/results/${base}.json](bench/results/${base}.json)`,
+  )
   replace(
     'profile',
     [
-      `By area: ${Object.entries(profile?.areas ?? {}).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(0)} %`).join(' · ')}`,
+      `By area: ${Object.entries(profile?.areas ?? {})
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${v.toFixed(0)} %`)
+        .join(' · ')}`,
       '',
       '| self % | function | where |',
       '|---|---|---|',
@@ -379,6 +486,16 @@ function renderFrom(file: string): void {
   const table = renderTable(rows, r.ceiling)
   process.stdout.write(`${table}\n`)
   updateBenchmarksMd(table, r.mode === 'quick' ? `${r.date}-quick` : r.date, r.profile)
+}
+
+/** Why workload 5 cannot run, or undefined when the registry answers. */
+async function registryProblem(): Promise<string | undefined> {
+  try {
+    const r = await fetch(`${REGISTRY_URL}/subjects`, { signal: AbortSignal.timeout(5000) })
+    return r.ok ? undefined : `schema registry answered ${r.status} at ${REGISTRY_URL}`
+  } catch (err) {
+    return `schema registry down at ${REGISTRY_URL} (scripts/registry.sh up): ${(err as Error).message}`
+  }
 }
 
 const render = opt('render')
