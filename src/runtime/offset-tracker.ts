@@ -155,13 +155,17 @@ export class OffsetTracker {
     for (const tp of partitions) {
       this.#partitions.delete(tpKey(tp))
       const byPartition = this.#byTopic.get(tp.topic)
-      if (byPartition !== undefined && tp.partition < byPartition.length) byPartition[tp.partition] = undefined
+      if (byPartition !== undefined && tp.partition < byPartition.length)
+        byPartition[tp.partition] = undefined
     }
   }
 
   /** Last committed offset per partition, for lag. */
   positions(): CommitOffset[] {
-    return [...this.#partitions.values()].map((p) => ({ ...p.tp, offset: Math.max(p.committable, p.committed) }))
+    return [...this.#partitions.values()].map((p) => ({
+      ...p.tp,
+      offset: Math.max(p.committable, p.committed),
+    }))
   }
 
   get lastInFlightCount(): number {

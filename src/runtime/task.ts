@@ -319,7 +319,9 @@ export class Task {
         return this.#handle(err, stage, c, handling, (again) => run(record, again))
       }
       if (r !== undefined && isPromise<void>(r)) {
-        return r.then(undefined, (err: unknown) => this.#handle(err, stage, c, handling, (again) => run(record, again)))
+        return r.then(undefined, (err: unknown) =>
+          this.#handle(err, stage, c, handling, (again) => run(record, again)),
+        )
       }
       return undefined
     }
@@ -378,7 +380,9 @@ export class Task {
    * keeps processors' timers quiet until the commit, so the transaction holds the results of exactly
    * the records whose offsets it commits.
    */
-  async checkpoint(commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<readonly CommitOffset[]> {
+  async checkpoint(
+    commit: (offsets: readonly CommitOffset[]) => Promise<void>,
+  ): Promise<readonly CommitOffset[]> {
     if (this.#o.processing !== 'exactly-once') return this.#checkpoint(commit)
     this.#quiet = true
     try {
@@ -433,11 +437,17 @@ const NO_HANDLING: ErrorHandling = {}
 
 interface Route {
   readonly labels: Labels
-  readonly roots: ReadonlyArray<{ readonly stage: string; readonly run: (ctx: Context) => void | Promise<void> }>
+  readonly roots: ReadonlyArray<{
+    readonly stage: string
+    readonly run: (ctx: Context) => void | Promise<void>
+  }>
 }
 
 /** Deserializes a raw record (the context's) and hands it to the source's step; re-run on retry. */
-function deserializer(node: GraphNode & { kind: 'source' }, next: Step): (ctx: Context) => void | Promise<void> {
+function deserializer(
+  node: GraphNode & { kind: 'source' },
+  next: Step,
+): (ctx: Context) => void | Promise<void> {
   const keyCtx: SerdeContext = { topic: node.topic, isKey: true }
   const valueCtx: SerdeContext = { topic: node.topic, isKey: false }
   return (c) => {

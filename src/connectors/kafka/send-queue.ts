@@ -248,7 +248,8 @@ export class SendQueue {
   #next(): void {
     if (this.#count === 0) return
     const ready = !this.#blocked && Date.now() >= this.#retryAt
-    if (this.#waiters.length > 0 || (ready && (this.#limitLeft > 0 || this.#fullChunkWaits()))) this.#kick(true)
+    if (this.#waiters.length > 0 || (ready && (this.#limitLeft > 0 || this.#fullChunkWaits())))
+      this.#kick(true)
     else this.#schedule()
   }
 
