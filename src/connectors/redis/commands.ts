@@ -1,7 +1,7 @@
-import type { ChainableCommander } from 'ioredis'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { RedisConnectionOptions } from './options.ts'
 import { RedisPipelinedSink } from './pipelined-sink.ts'
+import type { RespWriter } from './resp.ts'
 
 type Value = string | number | Buffer
 
@@ -47,31 +47,32 @@ function flat(fields: Readonly<Record<string, Value>>): Value[] {
   return out
 }
 
-function write(pipe: ChainableCommander, c: RedisCommand): number {
+/** Checks everything first, so an item that cannot be encoded writes nothing. */
+function write(out: RespWriter, c: RedisCommand): number {
   switch (c.op) {
     case 'set': {
       const px = ttl(c.ttlMs)
-      if (px === undefined) pipe.set(c.key, c.value)
-      else pipe.set(c.key, c.value, 'PX', px)
+      if (px === undefined) out.command('SET', c.key, c.value)
+      else out.command('SET', c.key, c.value, 'PX', px)
       return 1
     }
     case 'hset': {
       const px = ttl(c.ttlMs)
-      pipe.call('HSET', c.key, ...flat(c.fields))
+      out.command('HSET', c.key, ...flat(c.fields))
       if (px === undefined) return 1
-      pipe.pexpire(c.key, px)
+      out.command('PEXPIRE', c.key, px)
       return 2
     }
     case 'xadd': {
       const px = ttl(c.ttlMs)
       const trim = c.maxLen === undefined ? [] : ['MAXLEN', '~', c.maxLen]
-      pipe.call('XADD', c.key, ...trim, '*', ...flat(c.fields))
+      out.command('XADD', c.key, ...trim, '*', ...flat(c.fields))
       if (px === undefined) return 1
-      pipe.pexpire(c.key, px)
+      out.command('PEXPIRE', c.key, px)
       return 2
     }
     case 'del':
-      pipe.del(c.key)
+      out.command('DEL', c.key)
       return 1
     default:
       throw new WeirError(ErrorCode.SINK_REJECTED, `unknown redis op ${(c as { op: unknown }).op}`)

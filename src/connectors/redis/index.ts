@@ -1,5 +1,6 @@
 /**
- * Redis sinks (subpath export `weir/redis`, so ioredis stays an optional dependency of the core).
+ * Redis sinks (subpath export `weir/redis`). They speak RESP over one socket of their own
+ * (`connection.ts`, `resp.ts`): no client library, so a pipeline of PUBLISHes costs one buffer and one write.
  *
  * - `redisPublishSink`: PUBLISH to pub/sub channels (the Kafka → Redis → frontend bridge).
  * - `redisCommandSink`: SET / HSET / XADD / DEL with TTL (caches such as "latest position per driver").

@@ -1,8 +1,8 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import type { RedisOptions } from 'ioredis'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { MetricsRegistry } from '../../core/metrics.ts'
 import type { Logger } from '../../log/logger.ts'
+import type { RespConnectionOptions } from './connection.ts'
 
 /** A password as a string or as a config `Secret` (anything with `reveal()`), so it never gets logged. */
 export type RedisPassword = string | { reveal(): string }
@@ -42,7 +42,7 @@ export interface ResolvedRedisOptions {
   readonly connectTimeoutMs: number
   readonly pipelineSize: number
   readonly endpoint: string
-  readonly ioredis: RedisOptions
+  readonly connection: RespConnectionOptions
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
@@ -57,10 +57,10 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 }
 
 /**
- * The ioredis settings that make an outage visible instead of hanging: no offline queue (a command sent
- * while disconnected fails at once), no retries per request and no re-sending of unanswered commands
- * (the sink keeps its own items and re-sends them on the next flush), a socket timeout for half-open
- * connections, and reconnects with capped exponential backoff forever.
+ * The connection settings that make an outage visible instead of hanging (see `RespConnection`): no
+ * offline queue, no re-sending of unanswered commands (the sink keeps its own items and re-sends them
+ * on the next flush), a socket timeout for half-open connections, and reconnects with capped
+ * exponential backoff forever.
  */
 export function resolveRedisOptions(options: RedisConnectionOptions): ResolvedRedisOptions {
   const host = options.host ?? '127.0.0.1'
@@ -72,22 +72,18 @@ export function resolveRedisOptions(options: RedisConnectionOptions): ResolvedRe
   const pipelineSize = Math.floor(positive('pipelineSize', options.pipelineSize, 1000))
   const password = typeof options.password === 'object' ? options.password.reveal() : options.password
   const tls = options.tls === true ? {} : options.tls === false ? undefined : options.tls
-  const ioredis: RedisOptions = {
+  const connection: RespConnectionOptions = {
     host,
     port,
+    tls,
     username: options.username,
     password,
     db: options.db ?? 0,
-    tls,
-    connectionName: name.replace(/[^\w.:-]/g, '_'),
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    connectTimeout: connectTimeoutMs,
-    socketTimeout: flushTimeoutMs,
-    retryStrategy: (times) =>
+    name: name.replace(/[^\w.:-]/g, '_'),
+    connectTimeoutMs,
+    socketTimeoutMs: flushTimeoutMs,
+    retryDelay: (times) =>
       Math.min(maxDelay, 50 * 2 ** Math.min(16, times - 1)) + Math.floor(Math.random() * 50),
   }
-  return { name, flushTimeoutMs, connectTimeoutMs, pipelineSize, endpoint: `${host}:${port}`, ioredis }
+  return { name, flushTimeoutMs, connectTimeoutMs, pipelineSize, endpoint: `${host}:${port}`, connection }
 }

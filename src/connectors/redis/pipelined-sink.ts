@@ -1,11 +1,12 @@
-import { type ChainableCommander, Redis } from 'ioredis'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { Counter, Histogram, Labels } from '../../core/metrics.ts'
 import { type Logger, silentLogger } from '../../log/logger.ts'
 import type { ConnectorStatus, Sink } from '../contract.ts'
+import { RespConnection } from './connection.ts'
 import { isPermanentReply, rejected, unavailable } from './errors.ts'
 import { type LatencySummary, LatencyWindow } from './latency.ts'
 import { type RedisConnectionOptions, type ResolvedRedisOptions, resolveRedisOptions } from './options.ts'
+import { type Reply, ReplyError, RespWriter } from './resp.ts'
 
 /** Counters a Redis sink keeps for /metrics (see `redisMetricsJson`). */
 export interface RedisSinkStats {
@@ -25,7 +26,7 @@ export interface RedisSinkStats {
 /** What a concrete Redis sink adds to the shared machinery: the commands for one item. */
 export interface PipelinedSinkSpec<T> {
   /** Appends the commands for one item to the pipeline and returns how many it appended (≥ 1). */
-  readonly write: (pipe: ChainableCommander, item: T) => number
+  readonly write: (out: RespWriter, item: T) => number
   /** Items Redis refuses for good (WRONGTYPE, NOPERM, …); without it such an item blocks the sink. */
   readonly onRejected?: (item: T, err: WeirError) => void | Promise<void>
 }
@@ -57,7 +58,11 @@ export class RedisPipelinedSink<T> implements Sink<T> {
   readonly id: string
   readonly #opts: ResolvedRedisOptions
   readonly #spec: PipelinedSinkSpec<T>
-  readonly #redis: Redis
+  readonly #redis: RespConnection
+  /** The pipeline being built or in flight (one at a time), reused from one to the next. */
+  readonly #writer = new RespWriter()
+  /** `open()` calls waiting for ready, or for an error reply to the handshake. */
+  #opening: Array<(err: Error | undefined) => void> = []
   readonly #log: Logger
   #queue: T[] = []
   #head = 0
@@ -93,24 +98,27 @@ export class RedisPipelinedSink<T> implements Sink<T> {
       seconds: m.histogram('weir_redis_pipeline_seconds', 'Round trip of one Redis pipeline'),
       labels: { sink: this.#opts.name },
     }
-    this.#redis = new Redis(this.#opts.ioredis)
-    this.#redis.on('error', (err: Error) => {
-      if (this.#lastError !== err.message) this.#log.debug('redis error', { error: err })
-      this.#lastError = err.message
-    })
-    this.#redis.on('close', () => {
-      if (this.#closed || this.#lost) return
-      this.#lost = true
-      this.#lastError ??= 'connection closed'
-      this.#log.warn('redis connection lost; reconnecting', { backlog: this.backlog() })
-    })
-    this.#redis.on('ready', () => {
-      if (this.#lost) this.#log.info('redis reconnected', { backlog: this.backlog() })
-      this.#lost = false
-      this.#writeFailed = false
-      this.#lastError = undefined
-      this.#paused = false
-      this.#kick()
+    this.#redis = new RespConnection(this.#opts.connection, {
+      error: (err) => {
+        if (this.#lastError !== err.message) this.#log.debug('redis error', { error: err })
+        this.#lastError = err.message
+        if (err instanceof ReplyError) this.#settleOpening(err)
+      },
+      close: () => {
+        if (this.#closed || this.#lost) return
+        this.#lost = true
+        this.#lastError ??= 'connection closed'
+        this.#log.warn('redis connection lost; reconnecting', { backlog: this.backlog() })
+      },
+      ready: () => {
+        if (this.#lost) this.#log.info('redis reconnected', { backlog: this.backlog() })
+        this.#lost = false
+        this.#writeFailed = false
+        this.#lastError = undefined
+        this.#paused = false
+        this.#settleOpening(undefined)
+        this.#kick()
+      },
     })
   }
 
@@ -118,20 +126,8 @@ export class RedisPipelinedSink<T> implements Sink<T> {
   async open(): Promise<void> {
     if (this.#closed) throw new WeirError(ErrorCode.SINK_UNAVAILABLE, `${this.id} is closed`)
     if (this.#redis.status === 'ready') return
-    const ready = new Promise<Error | undefined>((resolve) => {
-      const onReady = () => done(undefined)
-      const onError = (err: Error) => {
-        if (err.name === 'ReplyError') done(err)
-      }
-      const done = (err: Error | undefined) => {
-        this.#redis.off('ready', onReady)
-        this.#redis.off('error', onError)
-        resolve(err)
-      }
-      this.#redis.on('ready', onReady)
-      this.#redis.on('error', onError)
-      if (this.#redis.status === 'wait') this.#redis.connect().catch(() => {})
-    })
+    const ready = new Promise<Error | undefined>((resolve) => this.#opening.push(resolve))
+    this.#redis.connect()
     const outcome = await within(ready, this.#opts.connectTimeoutMs)
     if (outcome === undefined) return
     const reason =
@@ -188,12 +184,9 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     if (this.#inflight) await within(this.#inflight, this.#opts.flushTimeoutMs)
     if (this.backlog() > 0)
       this.#log.warn('closing with unflushed items; they will be re-read', { backlog: this.backlog() })
-    if (this.#redis.status === 'ready')
-      await within(
-        this.#redis.quit().catch(() => undefined),
-        1000,
-      )
+    if (this.#redis.status === 'ready') await within(this.#redis.quit(), 1000)
     this.#redis.disconnect()
+    this.#settleOpening(new Error('closed'))
   }
 
   status(): ConnectorStatus {
@@ -213,6 +206,12 @@ export class RedisPipelinedSink<T> implements Sink<T> {
       latency: this.#latency.summary(),
     }
     return this.#lastError === undefined ? s : { ...s, lastError: this.#lastError }
+  }
+
+  #settleOpening(err: Error | undefined): void {
+    const waiting = this.#opening
+    this.#opening = []
+    for (const settle of waiting) settle(err)
   }
 
   /** Sends the next full chunk in the background when Redis is ready and nothing is in flight. */
@@ -241,29 +240,34 @@ export class RedisPipelinedSink<T> implements Sink<T> {
   async #sendChunk(): Promise<WeirError | undefined> {
     const n = Math.min(this.#opts.pipelineSize, this.#queue.length - this.#head)
     if (n === 0) return undefined
-    const pipe = this.#redis.pipeline()
+    const out = this.#writer
+    out.reset()
     const counts = new Array<number>(n)
     let invalid: Map<number, unknown> | undefined
     for (let i = 0; i < n; i++) {
+      const before = out.length
+      const commands = out.count
       try {
-        counts[i] = this.#spec.write(pipe, this.#queue[this.#head + i]!)
+        counts[i] = this.#spec.write(out, this.#queue[this.#head + i]!)
       } catch (err) {
+        out.truncate(before, commands)
         counts[i] = 0
         invalid ??= new Map()
         invalid.set(i, err)
       }
     }
     const started = performance.now()
-    let results: Array<[Error | null, unknown]> | null
+    let results: Reply[]
     try {
-      results = await pipe.exec()
+      results = out.count === 0 ? [] : await this.#redis.exec(out.bytes(), out.count)
     } catch (err) {
+      // The bytes may still sit in the failed socket's queue: the next pipeline gets new memory.
+      out.discard()
       return this.#failed('unavailable', err)
     }
     const ms = performance.now() - started
     this.#latency.observe(ms)
     this.#metrics?.seconds.observe(ms / 1000, this.#metrics.labels)
-    if (results === null) return this.#failed('unavailable', new Error('pipeline discarded'))
     let r = 0
     let i = 0
     let written = 0
@@ -271,8 +275,8 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     for (; i < n; i++) {
       let err: unknown = invalid?.get(i)
       for (let c = 0; c < counts[i]!; c++) {
-        const e = results[r++]?.[0]
-        if (e && err === undefined) err = e
+        const e = results[r++]
+        if (e instanceof ReplyError && err === undefined) err = e
       }
       if (err === undefined) {
         written++

@@ -31,8 +31,8 @@ export interface RedisPublishSinkOptions extends RedisConnectionOptions {
  */
 export function redisPublishSink(options: RedisPublishSinkOptions): RedisPipelinedSink<RedisMessage> {
   return new RedisPipelinedSink<RedisMessage>('publish', options, {
-    write: (pipe, m) => {
-      pipe.publish(m.channel, m.message)
+    write: (out, m) => {
+      out.publish(m.channel, m.message)
       return 1
     },
     onRejected: options.onRejected,
