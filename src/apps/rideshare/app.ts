@@ -60,6 +60,9 @@ function create(ctx: AppContext): AppInstance {
       // Redis is the slow side of a backlog drain: 20 pipelines of 1,000 waiting is plenty, and keeps
       // memory down (the default, 100,000 messages, costs ~150 MB of RSS with no gain in throughput).
       maxBacklog: 20_000,
+      // A GPS window holds the offsets of everything read while it is open (one window = 100 ms of
+      // input, 20,000 records at 200,000/s): the runtime's 10,000 would pause reading every window.
+      maxInFlight: 100_000,
       topics: {
         partitions: config.KAFKA_TOPIC_PARTITIONS,
         replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,

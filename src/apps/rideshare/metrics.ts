@@ -27,8 +27,8 @@ import type { RedisChannel } from './domain/index.ts'
 /** What the pipeline reports as records pass (see ridesharePipeline). */
 export interface BridgeCounters {
   gpsReceived(): void
-  gpsEmitted(): void
-  routed(channel: RedisChannel): void
+  gpsEmitted(n?: number): void
+  routed(channel: RedisChannel, n?: number): void
 }
 
 /** Rates over this window, as the seed's metrics collector computes them. */
@@ -80,18 +80,18 @@ export class BridgeMetrics implements BridgeCounters {
     this.#gpsIn.inc()
   }
 
-  gpsEmitted(): void {
-    this.#gpsEmitted++
-    this.#gpsOut.inc()
+  gpsEmitted(n = 1): void {
+    this.#gpsEmitted += n
+    this.#gpsOut.inc(undefined, n)
   }
 
-  routed(channel: RedisChannel): void {
+  routed(channel: RedisChannel, n = 1): void {
     let labels = this.#channelLabels.get(channel)
     if (labels === undefined) {
       labels = { channel }
       this.#channelLabels.set(channel, labels)
     }
-    this.#routed.inc(labels)
+    this.#routed.inc(labels, n)
   }
 
   gpsAggregationRatio(): number {

@@ -115,3 +115,30 @@ export function toBridgeMessage<T extends RideshareTopic>(
     timestamp: meta.timestamp,
   } as BridgeMessage<T>
 }
+
+/** `{"type":…,"topic":…,"key":` per topic, built once. */
+const MESSAGE_HEADS = Object.fromEntries(
+  Object.entries(TOPIC_ROUTES).map(([topic, r]) => [
+    topic,
+    `{"type":${JSON.stringify(r.type)},"topic":${JSON.stringify(topic)},"key":`,
+  ]),
+) as Record<RideshareTopic, string>
+
+/**
+ * The JSON text of `toBridgeMessage(topic, data, meta)`, with the payload given as the JSON text it
+ * arrived in: it goes into `data` as it is, so a payload is never parsed and printed again just to be
+ * wrapped. Same fields in the same order as `JSON.stringify(toBridgeMessage(…))`, and the same value
+ * once parsed. `dataJson` must be one well-formed JSON value (the source serde checked it).
+ *
+ * @example
+ * bridgeMessageJson('trips', '{"trip_id":"t1"}', { key: 't1', timestamp: 1 })
+ * // '{"type":"trip","topic":"trips","key":"t1","data":{"trip_id":"t1"},"timestamp":1}'
+ */
+export function bridgeMessageJson(
+  topic: RideshareTopic,
+  dataJson: string,
+  meta: { readonly key?: string | null; readonly timestamp: number },
+): string {
+  const key = meta.key == null ? 'null' : JSON.stringify(meta.key)
+  return `${MESSAGE_HEADS[topic]}${key},"data":${dataJson},"timestamp":${JSON.stringify(meta.timestamp)}}`
+}

@@ -2,6 +2,7 @@
 export {
   type BridgeMessage,
   type BridgeMessageType,
+  bridgeMessageJson,
   channelFor,
   DEFAULT_PROCESSOR_TOPICS,
   isRideshareTopic,
