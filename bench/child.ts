@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { AppGenerator, WeirApp as WeirAppLike } from '../src/apps/app.ts'
 import { ridesharePipeline } from '../src/apps/rideshare/pipeline.ts'
@@ -55,6 +56,8 @@ export interface ChildArgs {
       readonly checkpointIntervalMs?: number
     }
     readonly kafka?: Pick<KafkaOptions, 'consumer' | 'producer'>
+    /** The latency test's load generator and probe (default: a 5 ms producer linger, see `pace`). */
+    readonly pacer?: Pick<KafkaOptions, 'consumer' | 'producer'>
   }
   /** run: write a V8 CPU profile of the timed span only (start-up and shutdown excluded) to this path. */
   readonly profile?: string
@@ -355,7 +358,9 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
  * the output and dead-letter topics and records arrival time − bench-sent-at for each record.
  */
 async function pace(a: ChildArgs): Promise<unknown> {
-  const kafka = kafkaTransport({ brokers: a.brokers })
+  // The load generator stands for an upstream application: it lingers 5 ms like Kafka's Java producer
+  // (linger.ms=5 by default since Kafka 4.0), not like Weir's sink (0).
+  const kafka = kafkaTransport({ brokers: a.brokers, producer: { lingerMs: 5 }, ...a.tuning?.pacer })
   const t = topicsOf(a)
   const nowMs = () => performance.timeOrigin + performance.now()
   const samples: Array<{ sentAt: number; ms: number }> = []
@@ -458,6 +463,18 @@ async function latency(a: ChildArgs): Promise<unknown> {
     ...a.tuning?.run,
   })
   while (running.assignment().length === 0) await sleep(20)
+  // Where the processor's own pauses come from: GC pauses and event-loop delay while the pacer runs.
+  const gc = { minor: [] as number[], major: [] as number[] }
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind
+      const list = kind === constants.NODE_PERFORMANCE_GC_MINOR ? gc.minor : gc.major
+      list.push(e.duration)
+    }
+  })
+  gcObserver.observe({ entryTypes: ['gc'] })
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 })
+  loopDelay.enable()
   const pacer = spawn(process.execPath, [fileURLToPath(import.meta.url), 'pace', JSON.stringify(a)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
@@ -466,9 +483,29 @@ async function latency(a: ChildArgs): Promise<unknown> {
     out += d.toString()
   })
   const code = await new Promise<number | null>((r) => pacer.once('exit', r))
+  loopDelay.disable()
+  gcObserver.disconnect()
   await running.stop('bench done')
   if (code !== 0) throw new Error(`pacer exited ${code}`)
-  return JSON.parse(out.trim().split('\n').pop() as string)
+  const pauses = (xs: number[]) => {
+    const v = [...xs].sort((x, y) => x - y)
+    return {
+      count: v.length,
+      p50: percentile(v, 0.5),
+      max: v[v.length - 1] ?? 0,
+      totalMs: v.reduce((x, y) => x + y, 0),
+    }
+  }
+  return {
+    ...JSON.parse(out.trim().split('\n').pop() as string),
+    gcMinor: pauses(gc.minor),
+    gcMajor: pauses(gc.major),
+    loopDelayMs: {
+      p50: loopDelay.percentile(50) / 1e6,
+      p99: loopDelay.percentile(99) / 1e6,
+      max: loopDelay.max / 1e6,
+    },
+  }
 }
 
 const [mode, json] = process.argv.slice(2)
