@@ -33,6 +33,14 @@ export interface PipelinedSinkSpec<T> {
 
 const TIMEOUT = Symbol('timeout')
 
+/** A pipeline that got no replies (the connection failed). */
+class Failed {
+  readonly cause: unknown
+  constructor(cause: unknown) {
+    this.cause = cause
+  }
+}
+
 /** Resolves to the promise's value, or to TIMEOUT after `ms`. */
 async function within<V>(p: Promise<V>, ms: number): Promise<V | typeof TIMEOUT> {
   let timer: NodeJS.Timeout | undefined
@@ -46,21 +54,26 @@ async function within<V>(p: Promise<V>, ms: number): Promise<V | typeof TIMEOUT>
   }
 }
 
+/** Pipelines sent and not yet answered, at most. One connection answers them in order. */
+const MAX_PIPELINES_IN_FLIGHT = 8
+
 /**
- * The machinery every Redis sink shares. Items wait in one queue in `add` order; a pipeline always
- * carries the oldest ones, and only one is in flight at a time. When a pipeline fails part-way, the
- * items from the first failed one onwards stay at the head of the queue, so what Redis has is always a
- * prefix of what was added (order kept; an item after the failure that did get through is sent again:
- * at-least-once). A full chunk goes out in the background while buffering, so memory and flush time
- * stay small; `flush` sends the rest and waits, rejecting within `flushTimeoutMs` when Redis is down.
+ * The machinery every Redis sink shares. Items wait in one queue in `add` order; pipelines carry them
+ * in that order, up to MAX_PIPELINES_IN_FLIGHT at once on the one connection, and their replies are
+ * settled in the same order. When a pipeline fails part-way, the items from the first failed one
+ * onwards stay at the head of the queue and the pipelines sent after it are disregarded, so what Redis
+ * has is always a prefix of what was added (order kept; an item after the failure that did get through
+ * is sent again: at-least-once). Full chunks go out in the background while buffering, so memory and
+ * flush time stay small; `flush` sends the rest and waits, rejecting within `flushTimeoutMs` when Redis
+ * is down.
  */
 export class RedisPipelinedSink<T> implements Sink<T> {
   readonly id: string
   readonly #opts: ResolvedRedisOptions
   readonly #spec: PipelinedSinkSpec<T>
   readonly #redis: RespConnection
-  /** The pipeline being built or in flight (one at a time), reused from one to the next. */
-  readonly #writer = new RespWriter()
+  /** Encoders of answered pipelines, for the next ones to reuse their memory. */
+  readonly #writers: RespWriter[] = []
   /** `open()` calls waiting for ready, or for an error reply to the handshake. */
   #opening: Array<(err: Error | undefined) => void> = []
   readonly #log: Logger
@@ -69,7 +82,16 @@ export class RedisPipelinedSink<T> implements Sink<T> {
   #added = 0
   /** Items taken off the queue: written, or handed to onRejected. */
   #done = 0
-  #inflight: Promise<WeirError | undefined> | undefined
+  /** Items at the head of the queue that are in pipelines sent and not settled yet. */
+  #sent = 0
+  /** Pipelines sent and not settled yet. */
+  #inflight = 0
+  /** Settles when every pipeline sent so far has been settled; never rejects. */
+  #tail: Promise<void> = Promise.resolve()
+  /** Bumped when a pipeline fails: pipelines sent after it (an older epoch) are disregarded. */
+  #epoch = 0
+  #failures = 0
+  #lastFailure: WeirError | undefined
   /** Set after a failed background send so `add` stops trying until the next flush or reconnect. */
   #paused = false
   #closed = false
@@ -147,9 +169,10 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     const target = this.#added
     if (this.#done >= target) return
     this.#paused = false
+    const failures = this.#failures
     const deadline = Date.now() + this.#opts.flushTimeoutMs
     while (this.#done < target) {
-      if (this.#inflight === undefined && this.#redis.status !== 'ready') {
+      if (this.#inflight === 0 && this.#redis.status !== 'ready') {
         this.#countError()
         throw unavailable(
           this.#opts.endpoint,
@@ -157,7 +180,8 @@ export class RedisPipelinedSink<T> implements Sink<T> {
           this.backlog(),
         )
       }
-      const outcome = await within(this.#inflight ?? this.#send(), deadline - Date.now())
+      while (this.#canSend() && this.#send(true)) {}
+      const outcome = await within(this.#tail, deadline - Date.now())
       if (outcome === TIMEOUT) {
         this.#countError()
         throw unavailable(
@@ -166,7 +190,7 @@ export class RedisPipelinedSink<T> implements Sink<T> {
           this.backlog(),
         )
       }
-      if (outcome !== undefined) throw outcome
+      if (this.#failures !== failures && this.#lastFailure !== undefined) throw this.#lastFailure
     }
   }
 
@@ -181,7 +205,7 @@ export class RedisPipelinedSink<T> implements Sink<T> {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    if (this.#inflight) await within(this.#inflight, this.#opts.flushTimeoutMs)
+    if (this.#inflight > 0) await within(this.#tail, this.#opts.flushTimeoutMs)
     if (this.backlog() > 0)
       this.#log.warn('closing with unflushed items; they will be re-read', { backlog: this.backlog() })
     if (this.#redis.status === 'ready') await within(this.#redis.quit(), 1000)
@@ -214,41 +238,36 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     for (const settle of waiting) settle(err)
   }
 
-  /** Sends the next full chunk in the background when Redis is ready and nothing is in flight. */
+  /** Sends full chunks in the background while Redis is ready and pipelines may be added. */
   #kick(): void {
-    if (this.#inflight || this.#paused || this.#closed || this.#redis.status !== 'ready') return
-    if (this.#queue.length - this.#head < this.#opts.pipelineSize) return
-    void this.#send().then((err) => {
-      if (err === undefined) this.#kick()
-    })
+    if (this.#paused || this.#closed) return
+    while (this.#canSend() && this.#send(false)) {}
   }
 
-  #send(): Promise<WeirError | undefined> {
-    const p = this.#sendChunk().then(
-      (err) => err,
-      (err: unknown) => this.#failed('unavailable', err),
-    )
-    this.#inflight = p.then((err) => {
-      this.#inflight = undefined
-      if (err) this.#paused = true
-      return err
-    })
-    return this.#inflight
+  #canSend(): boolean {
+    return this.#inflight < MAX_PIPELINES_IN_FLIGHT && this.#redis.status === 'ready'
   }
 
-  /** One pipeline with the oldest `pipelineSize` items; returns the error that stopped it, if any. */
-  async #sendChunk(): Promise<WeirError | undefined> {
-    const n = Math.min(this.#opts.pipelineSize, this.#queue.length - this.#head)
-    if (n === 0) return undefined
-    const out = this.#writer
-    out.reset()
+  /**
+   * Sends the next `pipelineSize` unsent items (fewer only if `partial`); false if there were none.
+   * The pipeline is settled after every pipeline sent before it.
+   */
+  #send(partial: boolean): boolean {
+    const unsent = this.#queue.length - this.#head - this.#sent
+    const n = Math.min(this.#opts.pipelineSize, unsent)
+    if (n === 0 || (n < this.#opts.pipelineSize && !partial)) return false
+    const from = this.#head + this.#sent
+    this.#sent += n
+    this.#inflight++
+    const epoch = this.#epoch
+    const out = this.#writers.pop() ?? new RespWriter()
     const counts = new Array<number>(n)
     let invalid: Map<number, unknown> | undefined
     for (let i = 0; i < n; i++) {
       const before = out.length
       const commands = out.count
       try {
-        counts[i] = this.#spec.write(out, this.#queue[this.#head + i]!)
+        counts[i] = this.#spec.write(out, this.#queue[from + i]!)
       } catch (err) {
         out.truncate(before, commands)
         counts[i] = 0
@@ -257,17 +276,56 @@ export class RedisPipelinedSink<T> implements Sink<T> {
       }
     }
     const started = performance.now()
-    let results: Reply[]
-    try {
-      results = out.count === 0 ? [] : await this.#redis.exec(out.bytes(), out.count)
-    } catch (err) {
-      // The bytes may still sit in the failed socket's queue: the next pipeline gets new memory.
-      out.discard()
-      return this.#failed('unavailable', err)
-    }
-    const ms = performance.now() - started
-    this.#latency.observe(ms)
-    this.#metrics?.seconds.observe(ms / 1000, this.#metrics.labels)
+    // Settled at once (never rejects), so a failure waiting for earlier pipelines is not "unhandled".
+    const replies: Promise<Reply[] | Failed> = (
+      out.count === 0 ? Promise.resolve([]) : this.#redis.exec(out.bytes(), out.count)
+    ).then(
+      (results) => {
+        const ms = performance.now() - started
+        this.#latency.observe(ms)
+        this.#metrics?.seconds.observe(ms / 1000, this.#metrics.labels)
+        out.reset()
+        this.#writers.push(out)
+        return results
+      },
+      (err: unknown) => {
+        // The bytes may still sit in the failed socket's queue: this encoder gets new memory.
+        out.discard()
+        this.#writers.push(out)
+        return new Failed(err)
+      },
+    )
+    this.#tail = this.#tail
+      .then(() => replies)
+      .then((results) => {
+        if (!(results instanceof Failed)) return this.#settle(epoch, n, counts, invalid, results)
+        return epoch === this.#epoch ? this.#fail('unavailable', results.cause) : undefined
+      })
+      .then(
+        (err) => {
+          this.#inflight--
+          if (err === undefined) this.#kick()
+        },
+        () => {
+          this.#inflight--
+        },
+      )
+    return true
+  }
+
+  /**
+   * Takes a pipeline's items off the queue as its replies say: written, or refused for good and
+   * handed to onRejected. Stops at the first item that failed otherwise; it and everything after it
+   * will be sent again. A pipeline sent after a failed one (an older epoch) is disregarded.
+   */
+  async #settle(
+    epoch: number,
+    n: number,
+    counts: readonly number[],
+    invalid: Map<number, unknown> | undefined,
+    results: readonly Reply[],
+  ): Promise<WeirError | undefined> {
+    if (epoch !== this.#epoch) return undefined
     let r = 0
     let i = 0
     let written = 0
@@ -302,8 +360,23 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     this.#written += written
     this.#metrics?.written.inc(this.#metrics.labels, written)
     this.#take(i)
-    if (failure === undefined) this.#writeFailed = false
-    return failure === undefined ? undefined : this.#failed(failure.kind, failure.cause)
+    this.#sent -= i
+    if (failure === undefined) {
+      this.#writeFailed = false
+      return undefined
+    }
+    return this.#fail(failure.kind, failure.cause)
+  }
+
+  /** A pipeline failed: everything not taken is unsent again, and pipelines after it are disregarded. */
+  #fail(kind: 'unavailable' | 'rejected', cause: unknown): WeirError {
+    this.#epoch++
+    this.#sent = 0
+    this.#paused = true
+    const err = this.#failed(kind, cause)
+    this.#failures++
+    this.#lastFailure = err
+    return err
   }
 
   /** Counts a failed attempt, remembers why, and builds the error flush rejects with. */
