@@ -4,6 +4,7 @@
  *
  *   node scripts/perf-rideshare.ts [--records 1000000] [--drivers 100000] [--prefix p.] [--no-produce]
  *                                  [--node-flags "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--env K=V,K=V]
+ *                                  [--entry dist/cli/main.js]
  *
  * 1. `weir produce rideshare --drivers N --count R --rate 0 --topic-prefix <prefix>` writes the backlog
  *    (skipped with --no-produce and a --prefix whose topics already hold it);
@@ -11,7 +12,9 @@
  * 3. `weir run rideshare` with the seed's env (PLAINTEXT Kafka, earliest, a fresh group), timed from its
  *    first consumed record until every record is consumed and Redis has acknowledged every message
  *    (/metrics polled every 100 ms); peak RSS is the kernel's high-water mark (VmHWM) of that process.
- * The last stdout line is one JSON object with the figures.
+ * The last stdout line is one JSON object with the figures. `--entry` runs another build of the CLI
+ * (the compiled one: `npx tsc -p tsconfig.build.json --outDir /tmp/weir-dist`, entry
+ * /tmp/weir-dist/cli/main.js, with node_modules reachable from there), as an installed package runs.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -73,6 +76,12 @@ async function endOffsets(): Promise<number> {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 /** VmHWM and VmRSS of a process, in MB. */
 function memOf(pid: number): { hwm: number; rss: number } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -131,7 +140,7 @@ const redis = spawn(
 await sleep(300)
 
 const apiPort = await freePort()
-const bridge = spawn(process.execPath, [...nodeFlags, WEIR, 'run', 'rideshare'], {
+const bridge = spawn(process.execPath, [...nodeFlags, opt('entry') ?? WEIR, 'run', 'rideshare'], {
   env: {
     ...baseEnv,
     KAFKA_GROUP_ID: `${prefix}group-${Date.now().toString(36)}`,
@@ -167,6 +176,7 @@ async function metrics(): Promise<Metrics | undefined> {
 }
 
 let t0 = 0
+let cpu0 = 0
 let m: Metrics | undefined
 const deadline = Date.now() + 600_000
 let peakSampled = 0
@@ -176,13 +186,17 @@ for (;;) {
   m = await metrics()
   peakSampled = Math.max(peakSampled, memOf(bridge.pid!).rss)
   if (m !== undefined) {
-    if (t0 === 0 && m.messages_consumed_total > 0) t0 = performance.now()
+    if (t0 === 0 && m.messages_consumed_total > 0) {
+      t0 = performance.now()
+      cpu0 = cpuOf(bridge.pid!)
+    }
     if (m.messages_consumed_total >= expected && m.redis_backlog === 0) break
   }
   await sleep(100)
 }
 const seconds = (performance.now() - t0) / 1000
 const mem = memOf(bridge.pid!)
+const cpuSeconds = cpuOf(bridge.pid!) - cpu0
 bridge.kill('SIGTERM')
 await exited(bridge)
 redis.kill('SIGTERM')
@@ -199,12 +213,15 @@ const result = {
   published: m!.messages_published_total,
   publishesPerSec: Math.round(m!.messages_published_total / seconds),
   gpsAggregationRatio: m!.gps_aggregation_ratio,
+  cpuSeconds: Math.round(cpuSeconds * 100) / 100,
+  cpuCores: Math.round((cpuSeconds / seconds) * 100) / 100,
   peakRssMb: Math.round(mem.hwm),
   peakRssSampledMb: Math.round(peakSampled),
   endRssMb: Math.round(mem.rss),
 }
 log(
   `${result.records} records (${result.gpsPings} pings) in ${result.seconds} s: ${result.recordsPerSec} records/s, ` +
-    `${result.pingsPerSec} pings/s, ${result.publishesPerSec} publishes/s, peak RSS ${result.peakRssMb} MB`,
+    `${result.pingsPerSec} pings/s, ${result.publishesPerSec} publishes/s, peak RSS ${result.peakRssMb} MB, ` +
+    `${result.cpuCores} cores (${result.cpuSeconds} CPU s)`,
 )
 process.stdout.write(`${JSON.stringify(result)}\n`)
