@@ -20,6 +20,9 @@ export type Reply = string | number | null | ReplyError | Reply[]
 const CR = 13
 const LF = 10
 
+/** `*3 $7 PUBLISH $n <channel>` per channel (a bridge publishes to a handful). */
+const publishHeads = new Map<string, Buffer>()
+
 /** Encodes commands into a growing buffer; `bytes()` is the pipeline, `reset()` reuses the memory. */
 export class RespWriter {
   #buf: Buffer
@@ -43,11 +46,20 @@ export class RespWriter {
     this.count++
   }
 
-  /** PUBLISH channel message, without the rest-argument array. */
+  /** PUBLISH channel message; the command and channel part is encoded once per channel. */
   publish(channel: string, message: string | Buffer): void {
-    this.#arrayHeader(3)
-    this.#bulk('PUBLISH')
-    this.#bulk(channel)
+    let head = publishHeads.get(channel)
+    if (head === undefined) {
+      const w = new RespWriter(64 + channel.length * 3)
+      w.#arrayHeader(3)
+      w.#bulk('PUBLISH')
+      w.#bulk(channel)
+      head = Buffer.from(w.bytes())
+      if (publishHeads.size < 1024) publishHeads.set(channel, head)
+    }
+    this.#ensure(head.length)
+    this.#buf.set(head, this.#len)
+    this.#len += head.length
     this.#bulk(message)
     this.count++
   }
