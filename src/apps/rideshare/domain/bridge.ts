@@ -140,5 +140,17 @@ export function bridgeMessageJson(
   meta: { readonly key?: string | null; readonly timestamp: number },
 ): string {
   const key = meta.key == null ? 'null' : JSON.stringify(meta.key)
-  return `${MESSAGE_HEADS[topic]}${key},"data":${dataJson},"timestamp":${JSON.stringify(meta.timestamp)}}`
+  return `${MESSAGE_HEADS[topic]}${key},"data":${dataJson},"timestamp":${timestampJson(meta.timestamp)}}`
+}
+
+// Consecutive records mostly share a millisecond: its text is made once.
+let lastTimestamp = Number.NaN
+let lastTimestampJson = 'null'
+
+function timestampJson(t: number): string {
+  if (t !== lastTimestamp) {
+    lastTimestamp = t
+    lastTimestampJson = JSON.stringify(t)
+  }
+  return lastTimestampJson
 }
