@@ -25,6 +25,16 @@ export function kafkaSettingsOf(config: RideshareConfig): KafkaSettings {
   }
 }
 
+/**
+ * The bridge's backpressure limits, for anything that runs `ridesharePipeline` itself (the benchmark):
+ * - maxBacklog: a window emits up to one message per driver at once (20,000 per 100 ms at 200,000
+ *   pings/s); the Redis sink sends them in pipelines of 1,000, up to 8 at a time, so 20,000 waiting
+ *   is plenty and keeps memory down.
+ * - maxInFlight: a GPS window holds the offsets of everything read while it is open (one window =
+ *   100 ms of input, 20,000 records at 200,000/s); the runtime's 10,000 would pause reading every window.
+ */
+export const RIDESHARE_RUN_LIMITS = { maxBacklog: 20_000, maxInFlight: 100_000 } as const
+
 function create(ctx: AppContext): AppInstance {
   const config = loadRideshareConfig(ctx.env)
   // Connects lazily: the runtime opens it with the pipeline (and `weir produce` never does).
@@ -57,12 +67,7 @@ function create(ctx: AppContext): AppInstance {
       fromBeginning: config.KAFKA_AUTO_OFFSET_RESET === 'earliest',
       deadLetterTopic: config.TOPIC_PREFIX + config.DLQ_TOPIC,
       checkpointIntervalMs: config.PROCESSOR_CHECKPOINT_INTERVAL_MS,
-      // Redis is the slow side of a backlog drain: 20 pipelines of 1,000 waiting is plenty, and keeps
-      // memory down (the default, 100,000 messages, costs ~150 MB of RSS with no gain in throughput).
-      maxBacklog: 20_000,
-      // A GPS window holds the offsets of everything read while it is open (one window = 100 ms of
-      // input, 20,000 records at 200,000/s): the runtime's 10,000 would pause reading every window.
-      maxInFlight: 100_000,
+      ...RIDESHARE_RUN_LIMITS,
       topics: {
         partitions: config.KAFKA_TOPIC_PARTITIONS,
         replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
