@@ -12,7 +12,7 @@ export const runtimeDefaults = {
   /**
    * Unflushed sink items before fetching pauses. 10,000 keeps the Kafka producer's next request full
    * (one request carries up to ~2,000 records of 400 B) while bounding what waits in memory: with
-   * 100,000 the backlog averaged 20,000–55,000 records under load, for ~35–40 MB more peak RSS and no
+   * 100,000 the backlog averaged 20,000–55,000 records under load, for ~35 MB more peak RSS and no
    * more throughput (workloads 1 and 2, BENCHMARKS.md).
    */
   maxBacklog: 10_000,
