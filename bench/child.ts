@@ -15,7 +15,7 @@ import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf
 import { fileURLToPath } from 'node:url'
 import type { AppGenerator, WeirApp as WeirAppLike } from '../src/apps/app.ts'
 import { ridesharePipeline } from '../src/apps/rideshare/pipeline.ts'
-import { rideshareApp } from '../src/apps/rideshare/app.ts'
+import { RIDESHARE_RUN_LIMITS, rideshareApp } from '../src/apps/rideshare/app.ts'
 import { AVRO_DEFECTS, trafficApp, trafficPipeline } from '../src/apps/traffic/app.ts'
 import { avroFormats } from '../src/apps/traffic/avro.ts'
 import { trafficWindowsApp, trafficWindowsPipeline } from '../src/apps/traffic-windows/app.ts'
@@ -136,9 +136,10 @@ async function encodeOf(g: AppGenerator, r: ReturnType<AppGenerator['next']>): P
 /** Run options a workload's app uses besides the common ones. */
 function appRunOptions(a: ChildArgs) {
   switch (a.workload) {
-    // `weir run rideshare` (src/apps/rideshare/app.ts): 100 ms checkpoints, at most 20,000 unflushed Redis messages.
+    // `weir run rideshare` (src/apps/rideshare/app.ts): 100 ms checkpoints (PROCESSOR_CHECKPOINT_INTERVAL_MS's
+    // default) and the app's backlog / in-flight limits.
     case 'rideshare':
-      return { checkpointIntervalMs: 100, maxBacklog: 20_000 }
+      return { checkpointIntervalMs: 100, ...RIDESHARE_RUN_LIMITS }
     // `weir run traffic` with a registry: a record held up by a registry outage waits instead of dead-lettering.
     case 'avro':
       return waitForRegistry()
