@@ -28,8 +28,17 @@ test('murmur2 matches values computed by Kafka’s Java Utils.murmur2', () => {
   for (const [text, expected] of cases) assert.equal(murmur2(Buffer.from(text)), expected, text)
 })
 
-test('keyPartition is the client’s default partitioner: the unsigned hash', () => {
-  const key = Buffer.from('foobar')
-  assert.equal(keyPartition(key), -790332482 >>> 0)
-  assert.equal(keyPartition(key) % 5, (-790332482 >>> 0) % 5)
+test('keyPartition is Java’s default partitioner: toPositive(murmur2(key)) % partitions', () => {
+  // Java: Utils.toPositive(Utils.murmur2(keyBytes)) % numPartitions, toPositive = n & 0x7fffffff.
+  const cases: Array<[string, number]> = [
+    ['21', -973932308],
+    ['foobar', -790332482],
+    ['a-little-bit-long-string', -985981536],
+  ]
+  for (const [text, hash] of cases) {
+    assert.equal(keyPartition(Buffer.from(text)), hash & 0x7fffffff, text)
+    assert.ok(keyPartition(Buffer.from(text)) >= 0)
+  }
+  // 'foobar' on 5 partitions: Java puts it on 1 (1357151166 % 5); the unsigned hash would give 4.
+  assert.equal(keyPartition(Buffer.from('foobar')) % 5, 1)
 })

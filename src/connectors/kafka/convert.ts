@@ -42,7 +42,7 @@ function headerName(name: string): Buffer {
 
 /**
  * An outgoing record as the client wants it. A null value is a tombstone. A keyed record gets its
- * partition here (Kafka's murmur2, as the client's default partitioner computes it), so the client
+ * partition here (murmur2 as Kafka's Java producer partitions, see keyPartition), so the client
  * skips its BigInt hash. Every message has the same shape, which keeps the client's loops monomorphic.
  */
 export function toProduced(r: OutgoingRecord): MessageToProduce {

@@ -5,7 +5,7 @@
  * of a keyed pass-through; the sink computes the partition itself with this one and hands it over.
  * Same result bit for bit (test/unit/kafka-murmur2.test.ts compares them).
  *
- * @example murmur2(Buffer.from('sensor-1')) >>> 0 // the client's default partitioner, before `% partitions`
+ * @example murmur2(Buffer.from('sensor-1')) & 0x7fffffff // Java's partitioner, before `% partitions`
  */
 export function murmur2(data: Uint8Array): number {
   const length = data.length
@@ -33,9 +33,12 @@ export function murmur2(data: Uint8Array): number {
 }
 
 /**
- * The partition the client's default partitioner picks for a key, before it takes the result modulo
- * the topic's partition count (it does that itself for explicit partitions too).
+ * The partition Kafka's Java producer (and Kafka Streams, kafka-python) picks for a key, before the
+ * client takes it modulo the partition count: `toPositive(murmur2(key))`, i.e. the hash with its sign
+ * bit cleared. The client's own default partitioner uses the unsigned hash (`>>> 0`), which sends about
+ * half of all keys to a different partition than a Java producer would; records of one key written by
+ * Weir and by a JVM app must land on the same partition for co-partitioned joins and per-key state.
  */
 export function keyPartition(key: Uint8Array): number {
-  return murmur2(key) >>> 0
+  return murmur2(key) & 0x7fffffff
 }
