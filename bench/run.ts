@@ -81,7 +81,9 @@ function stat(values: number[]): Stat {
 
 function child(mode: string, args: ChildArgs, nodeFlags: string[] = []): Promise<Record<string, number>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...nodeFlags, CHILD, mode, JSON.stringify(args)], {
+    // The processor runs as the `weir` command runs it (bin/weir.js sets this V8 flag; see there).
+    const v8 = mode === 'produce' ? [] : ['--no-allocation-site-pretenuring']
+    const p = spawn(process.execPath, [...v8, ...nodeFlags, CHILD, mode, JSON.stringify(args)], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
