@@ -44,6 +44,12 @@ async function main(argv: readonly string[]): Promise<number> {
   return (await mod.default(parseArgs(rest))) ?? 0
 }
 
+// `weir dlq inspect … | head`: a reader that stops early is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw err
+})
+
 main(process.argv.slice(2)).then(
   (code) => {
     if (code !== 0) process.exitCode = code
