@@ -10,6 +10,7 @@ import {
   type ProcessorInit,
   type RecordContext,
 } from '../../runtime/processor.ts'
+import { Emission } from '../../dsl/operators/window-emission.ts'
 import { driverOf } from './check.ts'
 import { bridgeMessageJson, TOPIC_ROUTES } from './domain/index.ts'
 import { EveryNthPerDriver } from './gps-sample.ts'
@@ -179,38 +180,6 @@ export class GpsWindow implements Processor {
       this.#emitted.inc(this.#labels, n)
     }
     emission.release()
-  }
-}
-
-/** Counts what an emitted window still waits for (async steps, downstream holds); `done` runs at zero. */
-class Emission {
-  #pending = 1
-  readonly #done: () => void
-
-  constructor(done: () => void) {
-    this.#done = done
-  }
-
-  await(p: Promise<unknown>): void {
-    this.#pending++
-    p.then(
-      () => this.release(),
-      () => this.release(),
-    )
-  }
-
-  hold(): () => void {
-    this.#pending++
-    let released = false
-    return () => {
-      if (released) return
-      released = true
-      this.release()
-    }
-  }
-
-  release(): void {
-    if (--this.#pending === 0) this.#done()
   }
 }
 
