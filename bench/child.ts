@@ -134,6 +134,20 @@ async function encodeOf(g: AppGenerator, r: ReturnType<AppGenerator['next']>): P
 }
 
 /** Run options a workload's app uses besides the common ones. */
+/** How the processor under test runs (both the throughput and the latency child). */
+function processorRunOptions(a: ChildArgs, deadLetterTopic: string) {
+  return {
+    groupId: `${a.prefix}group`,
+    clientId: `${a.prefix}client`,
+    fromBeginning: true,
+    deadLetterTopic,
+    topics: { partitions: a.partitions },
+    logger: silentLogger,
+    ...appRunOptions(a),
+    ...a.tuning?.run,
+  }
+}
+
 function appRunOptions(a: ChildArgs) {
   switch (a.workload) {
     // `weir run rideshare` (src/apps/rideshare/app.ts): 100 ms checkpoints (PROCESSOR_CHECKPOINT_INTERVAL_MS's
@@ -283,14 +297,7 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
   const running = await run(pipelineOf(a, redis), {
     transport: kafka,
     metrics,
-    groupId: `${a.prefix}group`,
-    clientId: `${a.prefix}client`,
-    fromBeginning: true,
-    deadLetterTopic: t.dlq,
-    topics: { partitions: a.partitions },
-    logger: silentLogger,
-    ...appRunOptions(a),
-    ...a.tuning?.run,
+    ...processorRunOptions(a, t.dlq),
   })
   const m = running.task.metrics
   // How much waits in the runtime: records in flight and unflushed sink items, sampled every 10 ms.
@@ -454,14 +461,7 @@ async function latency(a: ChildArgs): Promise<unknown> {
   const running = await run(pipelineOf(a), {
     transport: kafka,
     metrics: createMetrics(),
-    groupId: `${a.prefix}group`,
-    clientId: `${a.prefix}client`,
-    fromBeginning: true,
-    deadLetterTopic: t.dlq,
-    topics: { partitions: a.partitions },
-    logger: silentLogger,
-    ...appRunOptions(a),
-    ...a.tuning?.run,
+    ...processorRunOptions(a, t.dlq),
   })
   while (running.assignment().length === 0) await sleep(20)
   // Where the processor's own pauses come from: GC pauses and event-loop delay while the pacer runs.
