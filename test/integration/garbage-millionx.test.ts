@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { millionxApp } from '../../src/apps/millionx/app.ts'
-import { SOURCE_TOPICS } from '../../src/apps/millionx/domain/index.ts'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { createRng, type Rng } from '../../src/generators/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { startService } from '../../src/service/service.ts'
-import { readAll, testId, totalEnd, waitUntil } from './helpers/apps.ts'
-import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
+import { millionxTopics, readAll, testId, totalEnd, waitUntil } from './helpers/apps.ts'
+import { createTopic, kafkaBrokers, testKafka } from './helpers/kafka.ts'
 
 const kafka = testKafka()
 
@@ -35,17 +34,7 @@ function randomJson(rng: Rng, depth: number): unknown {
 }
 
 describe('10,000 random-garbage values into the millionx app', { timeout: 180_000 }, () => {
-  const prefix = `${uniqueName('garbage')}.`
-  const sources = SOURCE_TOPICS.map((t) => prefix + t)
-  const dlq = `${prefix}schema-validation-errors`
-  const validated = SOURCE_TOPICS.map((t) => prefix + t.replace('source.', 'validated.'))
-  const group = `${prefix}group`
-  after(async () => {
-    await deleteTopics([...sources, ...validated, dlq])
-    const admin = kafka.admin()
-    await admin.deleteGroups([group])
-    await admin.close()
-  })
+  const { prefix, sources, validated, dlq, group } = millionxTopics('garbage')
 
   it('every value lands in the dead-letter topic with a reason; the app keeps running and commits to the end', async (t) => {
     const N = 10_000

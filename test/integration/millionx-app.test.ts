@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { promisify } from 'node:util'
 import {
   MarketOrder,
@@ -10,25 +10,15 @@ import {
 } from '../../src/apps/millionx/domain/index.ts'
 import { millionxGenerator } from '../../src/generators/index.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
-import { CLI, exited, readAll, spawnApp, totalEnd, waitUntil } from './helpers/apps.ts'
-import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
+import { CLI, exited, millionxTopics, readAll, spawnApp, totalEnd, waitUntil } from './helpers/apps.ts'
+import { createTopic, kafkaBrokers, testKafka } from './helpers/kafka.ts'
 import { freePort } from './helpers/services.ts'
 
 const kafka = testKafka()
 const exec = promisify(execFile)
 
 describe('millionx app end to end (weir produce millionx → weir run millionx)', { timeout: 240_000 }, () => {
-  const prefix = `${uniqueName('millionx')}.`
-  const sources = SOURCE_TOPICS.map((t) => prefix + t)
-  const validated = SOURCE_TOPICS.map((t) => prefix + VALIDATED_TOPICS[t])
-  const dlq = `${prefix}schema-validation-errors`
-  const group = `${prefix}group`
-  after(async () => {
-    await deleteTopics([...sources, ...validated, dlq])
-    const admin = kafka.admin()
-    await admin.deleteGroups([group])
-    await admin.close()
-  })
+  const { prefix, sources, validated, dlq, group } = millionxTopics('millionx')
 
   it('outputs per validated topic + dead letters = inputs; metrics count them; SIGTERM exits 0', async (t) => {
     const N = 20_000

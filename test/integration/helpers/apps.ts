@@ -3,12 +3,14 @@
  * header per record, run an app in-process or as a child process, and read whole topics back.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { AppGenerator } from '../../../src/apps/app.ts'
+import { SCHEMA_VALIDATION_ERRORS_TOPIC, SOURCE_TOPICS, VALIDATED_TOPICS } from '../../../src/apps/millionx/domain/index.ts'
 import type { KafkaTransport } from '../../../src/connectors/kafka/index.ts'
 import type { RawRecord } from '../../../src/core/record.ts'
 import { encodeValue } from '../../../src/cli/feed.ts'
-import { kafkaBrokers, uniqueName } from './kafka.ts'
+import { deleteTopics, kafkaBrokers, testKafka, uniqueName } from './kafka.ts'
 
 export const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 
@@ -136,4 +138,26 @@ export function trafficEnv(label: string, extra: Readonly<Record<string, string>
     HEALTH_HOST: '127.0.0.1',
     ...extra,
   }
+}
+
+/**
+ * The millionx app's topics under a prefix of their own (its TOPIC_PREFIX), and the group; the topics
+ * and the group are deleted when the suite ends.
+ */
+export function millionxTopics(label: string) {
+  const prefix = `${uniqueName(label)}.`
+  const topics = {
+    prefix,
+    sources: SOURCE_TOPICS.map((t) => prefix + t),
+    validated: SOURCE_TOPICS.map((t) => prefix + VALIDATED_TOPICS[t]),
+    dlq: prefix + SCHEMA_VALIDATION_ERRORS_TOPIC,
+    group: `${prefix}group`,
+  }
+  after(async () => {
+    await deleteTopics([...topics.sources, ...topics.validated, topics.dlq])
+    const admin = testKafka().admin()
+    await admin.deleteGroups([topics.group])
+    await admin.close()
+  })
+  return topics
 }
