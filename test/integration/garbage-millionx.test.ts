@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { millionxApp } from '../../src/apps/millionx/app.ts'
-import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { createRng, type Rng } from '../../src/generators/index.ts'
-import { silentLogger } from '../../src/log/logger.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
-import { startService } from '../../src/service/service.ts'
-import { millionxTopics, readAll, testId, totalEnd, waitUntil } from './helpers/apps.ts'
+import { millionxTopics, readAll, startApp, testId, totalEnd, waitUntil } from './helpers/apps.ts'
 import { createTopic, kafkaBrokers, testKafka } from './helpers/kafka.ts'
 
 const kafka = testKafka()
@@ -63,17 +60,11 @@ describe('10,000 random-garbage values into the millionx app', { timeout: 180_00
     await sink.close()
 
     const started = performance.now()
-    const service = await startService(millionxApp, {
-      env: {
-        KAFKA_BOOTSTRAP_SERVERS: kafkaBrokers().join(','),
-        TOPIC_PREFIX: prefix,
-        KAFKA_GROUP_ID: group,
-        KAFKA_CLIENT_ID: `${prefix}client`,
-      },
-      logger: silentLogger,
-      handleSignals: false,
-      http: { host: '127.0.0.1', port: 0 },
-      transport: (k) => kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId }),
+    const service = await startApp(millionxApp, {
+      KAFKA_BOOTSTRAP_SERVERS: kafkaBrokers().join(','),
+      TOPIC_PREFIX: prefix,
+      KAFKA_GROUP_ID: group,
+      KAFKA_CLIENT_ID: `${prefix}client`,
     })
     t.after(() => service.stop())
     await waitUntil('all garbage dead-lettered', async () => (await totalEnd(kafka, [dlq])) >= N, 120_000)

@@ -3,25 +3,15 @@ import { after, before, describe, it } from 'node:test'
 import { trafficApp } from '../../src/apps/traffic/app.ts'
 import { flattenMetrLa, validateTraffic, type MetrLaRecord } from '../../src/apps/traffic/domain/index.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
-import { startService, type RunningService } from '../../src/service/service.ts'
-import { exited, produceGenerated, readAll, spawnApp, testId, totalEnd, trafficEnv, waitUntil } from './helpers/apps.ts'
+import type { RunningService } from '../../src/service/service.ts'
+import { exited, produceGenerated, readAll, spawnApp, testId, totalEnd, startApp, trafficEnv, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, testKafka } from './helpers/kafka.ts'
-import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
-import { silentLogger } from '../../src/log/logger.ts'
 
 const kafka = testKafka()
 
 const envFor = (label: string) => trafficEnv(label)
 
-async function startTraffic(env: Record<string, string>): Promise<RunningService> {
-  return startService(trafficApp, {
-    env,
-    logger: silentLogger,
-    handleSignals: false,
-    http: { host: '127.0.0.1', port: 0 },
-    transport: (k) => kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId }),
-  })
-}
+const startTraffic = (env: Readonly<Record<string, string>>): Promise<RunningService> => startApp(trafficApp, env)
 
 describe('traffic app (seed 001) against Kafka', { timeout: 300_000 }, () => {
   const cleanup: string[] = []

@@ -10,16 +10,14 @@ import { SOURCE_TOPICS } from '../../src/apps/millionx/domain/index.ts'
 import { AVRO_DEFECTS, trafficApp } from '../../src/apps/traffic/app.ts'
 import { flattenMetrLa, type MetrLaRecord } from '../../src/apps/traffic/domain/index.ts'
 import { metrLaReadingSchema } from '../../src/apps/traffic/schemas.ts'
-import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import type { RawRecord } from '../../src/core/record.ts'
 import type { Serde } from '../../src/core/serde.ts'
 import { trafficGenerator } from '../../src/generators/index.ts'
-import { silentLogger } from '../../src/log/logger.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { avro, schemaRegistry } from '../../src/serdes/avro/index.ts'
 import { readWireHeader } from '../../src/serdes/index.ts'
-import { type RunningService, startService } from '../../src/service/service.ts'
-import { CLI, readAll, testId, totalEnd, trafficEnv, waitUntil } from './helpers/apps.ts'
+import type { RunningService } from '../../src/service/service.ts'
+import { CLI, readAll, testId, totalEnd, startApp, trafficEnv, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
 import { REGISTRY_ADDRESS, REGISTRY_API, registrySkip } from './helpers/registry.ts'
 import { type Cleanup, sleep, tcpProxy, testCleanup } from './helpers/services.ts'
@@ -47,15 +45,7 @@ function forget(cleanup: Cleanup, env: Env): void {
   })
 }
 
-async function startTraffic(env: Env): Promise<RunningService> {
-  return startService(trafficApp, {
-    env,
-    logger: silentLogger,
-    handleSignals: false,
-    http: { host: '127.0.0.1', port: 0 },
-    transport: (k) => kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId }),
-  })
-}
+const startTraffic = (env: Readonly<Record<string, string>>): Promise<RunningService> => startApp(trafficApp, env)
 
 async function health(service: RunningService): Promise<{ code: number; body: Record<string, unknown> }> {
   const res = await service.ops!.handle({ url: '/health' })

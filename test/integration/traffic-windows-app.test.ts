@@ -9,10 +9,8 @@ import {
   type TrafficWindowAggregate,
   trafficWindowResult,
 } from '../../src/apps/traffic/domain/index.ts'
-import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
-import { createLogger, silentLogger } from '../../src/log/logger.ts'
-import { startService, type RunningService } from '../../src/service/service.ts'
-import { exited, produceGenerated, readAll, spawnApp, waitUntil } from './helpers/apps.ts'
+import type { RunningService } from '../../src/service/service.ts'
+import { exited, produceGenerated, readAll, spawnApp, startApp, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
 
 const kafka = testKafka()
@@ -124,15 +122,7 @@ async function endOffsets(topic: string): Promise<Map<number, number>> {
   }
 }
 
-async function startWindows(env: Record<string, string>): Promise<RunningService> {
-  return startService(trafficWindowsApp, {
-    env,
-    logger: process.env.WEIR_TEST_LOGS ? createLogger({ level: 'info' }) : silentLogger,
-    handleSignals: false,
-    http: { host: '127.0.0.1', port: 0 },
-    transport: (k) => kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId }),
-  })
-}
+const startWindows = (env: Readonly<Record<string, string>>): Promise<RunningService> => startApp(trafficWindowsApp, env)
 
 describe('traffic windows app against Kafka: state survives crashes and moves with partitions', { timeout: 300_000 }, () => {
   const topics: string[] = []

@@ -5,7 +5,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { after } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import type { AppGenerator } from '../../../src/apps/app.ts'
+import type { AppGenerator, WeirApp } from '../../../src/apps/app.ts'
+import { kafkaTransport } from '../../../src/connectors/kafka/index.ts'
+import { createLogger, silentLogger } from '../../../src/log/logger.ts'
+import { type RunningService, startService } from '../../../src/service/service.ts'
 import { SCHEMA_VALIDATION_ERRORS_TOPIC, SOURCE_TOPICS, VALIDATED_TOPICS } from '../../../src/apps/millionx/domain/index.ts'
 import type { KafkaTransport } from '../../../src/connectors/kafka/index.ts'
 import type { RawRecord } from '../../../src/core/record.ts'
@@ -160,4 +163,18 @@ export function millionxTopics(label: string) {
     await admin.close()
   })
   return topics
+}
+
+/**
+ * Runs a bundled app in this process as `weir run` would (its Kafka settings, SASL/TLS included), with
+ * /health on a free port and no signal handlers; logs only with WEIR_TEST_LOGS set.
+ */
+export function startApp(app: WeirApp, env: Readonly<Record<string, string>>): Promise<RunningService> {
+  return startService(app, {
+    env,
+    logger: process.env.WEIR_TEST_LOGS ? createLogger({ level: 'info' }) : silentLogger,
+    handleSignals: false,
+    http: { host: '127.0.0.1', port: 0 },
+    transport: (k) => kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId, sasl: k.sasl, tls: k.tls }),
+  })
 }
