@@ -266,7 +266,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       logger.info('stopping', { reason })
       const deadline = Date.now() + shutdownTimeout
       const remaining = () => Math.max(0, deadline - Date.now())
-      for (const p of task.graph.processors) p.inputPaused?.()
+      task.inputPaused()
       await source.stop()
       await Promise.race([finished, sleep(remaining())])
       if (fatal === undefined) {

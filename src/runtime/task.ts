@@ -415,6 +415,11 @@ export class Task {
     )
   }
 
+  /** The input is no longer read (stopping): processors stop taking quiet input for a lack of data. */
+  inputPaused(): void {
+    for (const p of this.graph.processors) p.inputPaused?.()
+  }
+
   /** At a clean shutdown: processors emit what they hold (open wall-clock windows). */
   async drain(): Promise<void> {
     for (const p of this.graph.processors) await p.drain?.()

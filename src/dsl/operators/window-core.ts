@@ -197,9 +197,9 @@ export class WindowOperator implements Processor {
     if (!this.#state.durable) return
     // Exactly-once: a window's result and its deletion go in the same transaction, so the deletion
     // need not wait for the checkpoint after the one that made the result durable.
-    const now = this.#init.processing === 'exactly-once'
+    const deleteWithResult = this.#init.processing === 'exactly-once'
     for (const part of this.#parts.values()) {
-      if (now && part.settled.length > 0) {
+      if (deleteWithResult && part.settled.length > 0) {
         part.deletable.push(...part.settled)
         part.settled = []
       }
