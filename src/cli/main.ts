@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { WeirError } from '../core/errors.ts'
-import { parseArgs } from './args.ts'
+import { type CommandSpec, type ParsedArgs, parseArgs, wantsHelp } from './args.ts'
 
 const USAGE = `weir — a stream processor for Apache Kafka
 
@@ -19,7 +19,15 @@ Usage:
 Environment: KAFKA_BROKERS / KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), LOG_LEVEL (DEBUG, INFO, WARN, ERROR),
 and each app's own variables (weir describe <app>).`
 
-const commands: Record<string, () => Promise<{ default: (args: ReturnType<typeof parseArgs>) => Promise<number | undefined> }>> = {
+/** A command module: what it accepts (checked before it runs) and what it does. */
+interface CommandModule {
+  readonly spec: CommandSpec
+  /** Extra help for `weir <command> <app> --help` (the app's variables), printed after the usage. */
+  readonly helpFor?: (positional: readonly string[]) => Promise<string>
+  default(args: ParsedArgs): Promise<number | undefined>
+}
+
+const commands: Record<string, () => Promise<CommandModule>> = {
   demo: () => import('./commands/demo.ts'),
   run: () => import('./commands/run.ts'),
   produce: () => import('./commands/produce.ts'),
@@ -41,7 +49,14 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2
   }
   const mod = await load()
-  return (await mod.default(parseArgs(rest))) ?? 0
+  if (wantsHelp(rest)) {
+    // Help never connects to anything: it prints and exits.
+    const positional = rest.filter((a) => !a.startsWith('-'))
+    const extra = mod.helpFor ? await mod.helpFor(positional) : ''
+    process.stdout.write(`${mod.spec.usage}\n${extra}`)
+    return 0
+  }
+  return (await mod.default(parseArgs(rest, mod.spec, `weir ${command}`))) ?? 0
 }
 
 // `weir dlq inspect … | head`: a reader that stops early is not an error.

@@ -2,7 +2,7 @@ import { loadApp } from '../../apps/index.ts'
 import { MemoryBroker, memoryTransport } from '../../connectors/memory/index.ts'
 import { createLogger, parseLogLevel } from '../../log/logger.ts'
 import { startService } from '../../service/service.ts'
-import { numberFlag, stringFlag, type parseArgs } from '../args.ts'
+import { type CommandSpec, numberFlag, type ParsedArgs, stringFlag } from '../args.ts'
 import { feed } from '../feed.ts'
 
 /**
@@ -10,7 +10,16 @@ import { feed } from '../feed.ts'
  * (with a share of malformed records), serving /health, /metrics and the dashboard. No services needed;
  * the same pipeline code runs unchanged against Kafka with `weir run traffic`.
  */
-export default async function demo({ flags }: ReturnType<typeof parseArgs>): Promise<number> {
+export const spec: CommandSpec = {
+  usage: `usage: weir demo [--port 8080] [--rate 2000] [--duration 0] [--invalid-share 0.05] [--app traffic]
+
+Runs a bundled app (default: the METR-LA traffic pipeline) on the in-process transport, fed by its
+generator with a share of malformed records; no Kafka or other service needed. Serves /health,
+/metrics and the dashboard on --port. --duration 0 runs until Ctrl-C.`,
+  flags: { port: 'value', rate: 'value', duration: 'value', 'invalid-share': 'value', app: 'value' },
+}
+
+export default async function demo({ flags }: ParsedArgs): Promise<number> {
   const appName = stringFlag(flags, 'app') ?? 'traffic'
   const rate = numberFlag(flags, 'rate', 2000, { min: 1 })
   const duration = numberFlag(flags, 'duration', 0, { min: 0 })

@@ -8,23 +8,27 @@ import {
   type ReplayResult,
 } from '../../dlq/index.ts'
 import { createLogger, parseLogLevel } from '../../log/logger.ts'
-import { type Flags, numberFlag, type parseArgs, stringFlag } from '../args.ts'
+import { booleanFlag, type CommandSpec, numberFlag, type ParsedArgs, stringFlag } from '../args.ts'
 import { brokersFrom } from './lag.ts'
 
-const USAGE = `usage:
+export const spec: CommandSpec = {
+  usage: `usage:
   weir dlq inspect <topic> [--sample 10] [--json] [--brokers host:port]
-  weir dlq replay <topic> [--to <topic>] [--filter CODE[,CODE]] [--group <group>] [--dry-run] [--json] [--brokers host:port]`
+      dead letters summarised by error code, stage and source, with a sample
+  weir dlq replay <topic> [--to <topic>] [--filter CODE[,CODE]] [--group <group>] [--dry-run] [--json] [--brokers host:port]
+      re-inject the original records (at least once, resumable; --to overrides each record's source topic)`,
+  flags: { sample: 'value', json: 'boolean', to: 'value', filter: 'value', group: 'value', 'dry-run': 'boolean', brokers: 'value' },
+}
 
 /**
  * `weir dlq inspect|replay <topic>`: summarise a dead-letter topic, or re-inject its original records
  * (see src/dlq for what each does and guarantees).
  */
-export default async function dlq({ positional, flags }: ReturnType<typeof parseArgs>): Promise<number> {
-  const args = [...positional]
-  const json = booleanFlag(flags, 'json', args)
-  const dryRun = booleanFlag(flags, 'dry-run', args)
-  const [sub, topic] = args
-  if ((sub !== 'inspect' && sub !== 'replay') || !topic) throw new WeirError(ErrorCode.CONFIG_INVALID, USAGE)
+export default async function dlq({ positional, flags }: ParsedArgs): Promise<number> {
+  const json = booleanFlag(flags, 'json')
+  const dryRun = booleanFlag(flags, 'dry-run')
+  const [sub, topic] = positional
+  if ((sub !== 'inspect' && sub !== 'replay') || !topic) throw new WeirError(ErrorCode.CONFIG_INVALID, spec.usage)
   const logger = createLogger({ level: parseLogLevel(process.env.LOG_LEVEL) ?? 'warn' })
   const transport = kafkaTransport({ brokers: brokersFrom(flags), clientId: 'weir-dlq', logger })
 
@@ -86,14 +90,4 @@ function formatResult(r: ReplayResult): string {
         .join(', ')}`,
     )
   return `${lines.join('\n')}\n`
-}
-
-/** A flag with no value; `--json topic` would otherwise take `topic` as its value. */
-function booleanFlag(flags: Flags, name: string, positional: string[]): boolean {
-  const v = flags[name]
-  if (v === undefined) return false
-  if (v === true || v === 'true') return true
-  if (v === 'false') return false
-  positional.push(v)
-  return true
 }

@@ -1,7 +1,14 @@
 import { kafkaTransport } from '../../connectors/kafka/index.ts'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
-import type { parseArgs } from '../args.ts'
-import { stringFlag } from '../args.ts'
+import { type CommandSpec, type ParsedArgs, stringFlag } from '../args.ts'
+
+export const spec: CommandSpec = {
+  usage: `usage: weir lag <group> [--topics a,b] [--brokers host:port]
+
+Committed offset, end offset and lag per partition of a consumer group (all topics it committed
+to, unless --topics). Brokers: --brokers, else KAFKA_BROKERS / KAFKA_BOOTSTRAP_SERVERS, else 127.0.0.1:9092.`,
+  flags: { topics: 'value', brokers: 'value' },
+}
 
 /** Kafka brokers from the usual env vars (seed 001 and seed 000 spellings), or --brokers. */
 export function brokersFrom(flags: Record<string, string | true>): string[] {
@@ -10,9 +17,9 @@ export function brokersFrom(flags: Record<string, string | true>): string[] {
 }
 
 /** `weir lag <group> [--topics a,b]`: committed offset, end offset and lag per partition. */
-export default async function lag({ positional, flags }: ReturnType<typeof parseArgs>): Promise<number> {
+export default async function lag({ positional, flags }: ParsedArgs): Promise<number> {
   const group = positional[0]
-  if (!group) throw new WeirError(ErrorCode.CONFIG_INVALID, 'usage: weir lag <group> [--topics a,b] [--brokers host:port]')
+  if (!group) throw new WeirError(ErrorCode.CONFIG_INVALID, spec.usage)
   const admin = kafkaTransport({ brokers: brokersFrom(flags) }).admin()
   try {
     let topics = (stringFlag(flags, 'topics') ?? '').split(',').filter(Boolean)

@@ -6,7 +6,8 @@ import { systemClock } from '../../core/clock.ts'
 import { ErrorCode, toWeirError, WeirError } from '../../core/errors.ts'
 import { createLogger, parseLogLevel } from '../../log/logger.ts'
 import { createMetrics } from '../../ops/index.ts'
-import { numberFlag, type parseArgs } from '../args.ts'
+import { type CommandSpec, numberFlag, type ParsedArgs } from '../args.ts'
+import { appEnvHelp } from './describe.ts'
 import { feed } from '../feed.ts'
 
 /**
@@ -16,10 +17,23 @@ import { feed } from '../feed.ts'
  * generator writes to is created before its first record if it does not exist (with the partitions
  * the app's own run would create it with): a producer would otherwise wait for it forever.
  */
-export default async function produce({ positional, flags }: ReturnType<typeof parseArgs>): Promise<number> {
+export const spec: CommandSpec = {
+  usage: `usage: weir produce <app> [--count 10000] [--rate N] [--invalid-share 0.05] [--seed N] [--<generator option> value]
+
+Writes generated test data for an app to the Kafka its env vars name (its topics, its value format).
+--count 0 produces until Ctrl-C. --rate is records/s; by default a finite --count goes as fast as the
+broker takes it and an endless run (--count 0) at 1,000/s; 0 means unthrottled. Other flags go to the
+app's generator, each with a value (e.g. rideshare: --drivers 100000).`,
+  flags: { count: 'value', rate: 'value', 'invalid-share': 'value', seed: 'value' },
+  passThroughValues: true,
+}
+
+export const helpFor = (positional: readonly string[]) => appEnvHelp(positional[0])
+
+export default async function produce({ positional, flags }: ParsedArgs): Promise<number> {
   const app = await loadApp(positional[0])
-  const rate = numberFlag(flags, 'rate', 1000, { min: 0 })
   const count = numberFlag(flags, 'count', 10_000, { min: 0 })
+  const rate = numberFlag(flags, 'rate', count === 0 ? 1000 : 0, { min: 0 })
   const seed = numberFlag(flags, 'seed', Date.now() % 1_000_000, { min: 0 })
   const invalidShare = numberFlag(flags, 'invalid-share', 0.05, { min: 0, max: 1 })
   const generatorOptions: Record<string, unknown> = { seed, invalidShare }
@@ -50,6 +64,9 @@ export default async function produce({ positional, flags }: ReturnType<typeof p
     const abort = new AbortController()
     process.once('SIGINT', () => abort.abort())
     process.once('SIGTERM', () => abort.abort())
+    process.stderr.write(
+      `producing ${count ? count.toLocaleString('en-US') : 'endless'} records for ${app.name} ${rate ? `at ${rate.toLocaleString('en-US')} records/s (--rate)` : 'as fast as the broker takes them (--rate 0)'}\n`,
+    )
     const started = performance.now()
     const tty = process.stderr.isTTY
     const sent = await feed(generator, sink, {

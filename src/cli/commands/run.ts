@@ -1,10 +1,21 @@
 import { loadApp } from '../../apps/index.ts'
 import { kafkaTransport } from '../../connectors/kafka/index.ts'
 import { startService } from '../../service/service.ts'
-import type { parseArgs } from '../args.ts'
+import type { CommandSpec, ParsedArgs } from '../args.ts'
+import { appEnvHelp } from './describe.ts'
+
+export const spec: CommandSpec = {
+  usage: `usage: weir run <app>
+
+Runs a bundled app against Kafka, configured by its environment variables, until SIGTERM/SIGINT
+(a graceful stop). \`weir apps\` lists the apps; \`weir run <app> --help\` lists an app's variables.`,
+  flags: {},
+}
+
+export const helpFor = (positional: readonly string[]) => appEnvHelp(positional[0])
 
 /** `weir run <app>`: the app against the Kafka its env vars name, until SIGTERM/SIGINT. */
-export default async function runCommand({ positional }: ReturnType<typeof parseArgs>): Promise<number> {
+export default async function runCommand({ positional }: ParsedArgs): Promise<number> {
   const app = await loadApp(positional[0])
   await startService(app, {
     transport: (kafka) =>
