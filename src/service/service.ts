@@ -26,7 +26,7 @@ export interface RunningService {
   readonly metrics: Metrics
   readonly ops: OpsServer | undefined
   readonly address: OpsAddress | undefined
-  /** Components /health reports, Kafka first. */
+  /** Components /health reports, the transport (`kafka`, or `in_process` in the demo) first. */
   components(): Readonly<Record<string, ConnectorStatus>>
   stop(reason?: string): Promise<void>
 }
@@ -53,14 +53,17 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
     clock,
   })
 
+  // /health names the transport for what it is: `kafka_connected` on Kafka, `in_process_connected` in
+  // the demo (which has no Kafka to be connected to).
+  const transportName = transport.kind === 'memory' ? 'in_process' : 'kafka'
   const components = (): Record<string, ConnectorStatus> => {
     const s = running.status()
-    const kafka: ConnectorStatus = s.source.connected && s.producer.connected
+    const status: ConnectorStatus = s.source.connected && s.producer.connected
       ? { connected: true }
       : { connected: false, message: s.source.message ?? s.producer.message }
-    return { kafka, ...instance.components?.(running) }
+    return { [transportName]: status, ...instance.components?.(running) }
   }
-  const health = createHealthCheck({ components, clock })
+  const health = createHealthCheck({ components, clock, essential: [transportName] })
 
   const defaultRates = {
     consumed: rateOf(running.task.metrics.consumed, { clock }),
