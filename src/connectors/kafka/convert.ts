@@ -73,10 +73,30 @@ export function isRetriable(err: unknown): boolean {
   return false
 }
 
-/** The first useful message inside the client's nested errors. */
+/** The first useful message inside the client's nested errors, with a hint where the fix is known. */
 export function describe(err: unknown): string {
+  const text = describeNested(err)
+  if (!(err instanceof Error)) return text
+  // A SASL handshake on a listener without SASL: the broker answers ILLEGAL_SASL_STATE, which the
+  // client reports as "Cannot find a suitable SASL mechanism".
+  if (hasApiError(err, 'ILLEGAL_SASL_STATE'))
+    return `${text}: the broker offers no SASL on this listener; set KAFKA_SECURITY_PROTOCOL to PLAINTEXT (or SSL) for it, or point the bootstrap servers at its SASL listener`
+  if (hasApiError(err, 'UNSUPPORTED_SASL_MECHANISM'))
+    return `${text}: the listener does not enable this SASL mechanism; check KAFKA_SASL_MECHANISM (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)`
+  return text
+}
+
+/** A broker error code anywhere in the client's error tree (its own findBy does not follow `cause`). */
+function hasApiError(err: unknown, apiId: string, depth = 0): boolean {
+  if (!(err instanceof Error) || depth > 8) return false
+  if ((err as { apiId?: unknown }).apiId === apiId) return true
+  const inner = err instanceof AggregateError ? err.errors : []
+  return inner.some((e) => hasApiError(e, apiId, depth + 1)) || hasApiError(err.cause, apiId, depth + 1)
+}
+
+function describeNested(err: unknown): string {
   if (err instanceof MultipleErrors) {
-    const inner = err.errors.map(describe).filter((s) => s !== '')
+    const inner = err.errors.map(describeNested).filter((s) => s !== '')
     return inner.length > 0 ? `${err.message}: ${[...new Set(inner)].join('; ')}` : err.message
   }
   if (err instanceof GenericError && err.cause instanceof Error && err.cause.message !== err.message) {
