@@ -12,7 +12,7 @@ import { millionxGenerator } from '../../src/generators/index.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { CLI, exited, millionxTopics, readAll, spawnApp, totalEnd, waitUntil } from './helpers/apps.ts'
 import { createTopic, kafkaBrokers, testKafka } from './helpers/kafka.ts'
-import { freePort } from './helpers/services.ts'
+import { freePort, testCleanup } from './helpers/services.ts'
 
 const kafka = testKafka()
 const exec = promisify(execFile)
@@ -63,14 +63,14 @@ describe('millionx app end to end (weir produce millionx → weir run millionx)'
       KAFKA_GROUP_ID: group,
       WEB_PORT: String(port),
       WEB_HOST: '127.0.0.1',
-    })
+    }, testCleanup(t))
     try {
       await waitUntil(
         'every input validated or dead-lettered',
         async () => (await totalEnd(kafka, [...validated, dlq]).catch(() => 0)) >= N,
         120_000,
       ).catch((err: Error) => {
-        throw new Error(`${err.message}\n${app.output()}`)
+        throw new Error(`${err.message}\n${app.tail()}`)
       })
       t.diagnostic(
         `millionx: ${N} records in ${((performance.now() - started) / 1000).toFixed(2)} s (incl. process start and group join)`,
@@ -116,6 +116,6 @@ describe('millionx app end to end (weir produce millionx → weir run millionx)'
       app.kill('SIGTERM')
     }
     const exit = await exited(app)
-    assert.equal(exit.code, 0, `graceful stop exits 0\n${app.output()}`)
+    assert.equal(exit.code, 0, `graceful stop exits 0\n${app.tail()}`)
   })
 })

@@ -448,16 +448,13 @@ describe('rideshare bridge against Kafka and Redis', { timeout: 240_000 }, () =>
     const env = envFor('sigterm', server, { API_PORT: String(port), PROCESSOR_WINDOW_SIZE_MS: '5000' })
     cleanup(() => deleteTopics(topicsOf(env)))
     const sub = await subscriber(server, cleanup)
-    const child = spawnApp('rideshare', env)
-    cleanup(() => {
-      if (child.exitCode === null) child.kill('SIGKILL')
-    })
+    const child = spawnApp('rideshare', env, cleanup)
     const metrics = async () => {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`)
       return (await res.json()) as Record<string, number>
     }
     await eventually(async () => (await fetch(`http://127.0.0.1:${port}/health`)).ok, 30_000).catch((err) => {
-      throw new Error(`${err}\n${child.output()}`)
+      throw new Error(`${err}\n${child.tail()}`)
     })
     // Start just after a window boundary (windows are aligned to the epoch), so the pings stay in an
     // open 5 s window until the SIGTERM.
@@ -476,7 +473,7 @@ describe('rideshare bridge against Kafka and Redis', { timeout: 240_000 }, () =>
     assert.notDeepEqual(lastUpdate(), lastPing, 'open windows hold the newest pings before the stop')
     child.kill('SIGTERM')
     const exit = await exited(child)
-    assert.equal(exit.code, 0, child.output())
+    assert.equal(exit.code, 0, child.tail())
     await eventually(() => lastUpdate().size === lastPing.size, 5000)
     assert.deepEqual(lastUpdate(), lastPing, 'every driver’s open window was published at shutdown')
     assert.ok(await committedToEnd(env), 'the final commit covers every record')

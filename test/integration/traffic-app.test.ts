@@ -120,16 +120,16 @@ describe('traffic app survives being killed (child processes)', { timeout: 300_0
       90_000,
       20,
     ).catch((err: Error) => {
-      throw new Error(`${err.message}\n${first.output()}`)
+      throw new Error(`${err.message}\n${first.tail()}`)
     })
     first.kill(signal)
     const exit = await exited(first)
-    if (signal === 'SIGTERM') assert.equal(exit.code, 0, `graceful stop exits 0\n${first.output()}`)
+    if (signal === 'SIGTERM') assert.equal(exit.code, 0, `graceful stop exits 0\n${first.tail()}`)
     const second = spawnApp('traffic', e)
     try {
       await waitUntil('all records processed after restart', async () => (await totalEnd(kafka, [e.OUTPUT_TOPIC, e.DLQ_TOPIC])) >= N, 120_000)
         .catch((err: Error) => {
-          throw new Error(`${err.message}\n${second.output()}`)
+          throw new Error(`${err.message}\n${second.tail()}`)
         })
       // Give a duplicate (if any) the chance to show up before reading.
       await new Promise((r) => setTimeout(r, 1500))

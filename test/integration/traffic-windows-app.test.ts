@@ -138,13 +138,13 @@ describe('traffic windows app against Kafka: state survives crashes and moves wi
 
     const first = spawnApp('traffic-windows', env)
     await waitUntil('some windows before the kill', async () => (await outputWindows(env.OUTPUT_TOPIC).catch(() => new Map())).size >= want.size / 5, 90_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}\n${first.output()}`) })
+      .catch((e: Error) => { throw new Error(`${e.message}\n${first.tail()}`) })
     first.kill('SIGKILL')
     await exited(first)
     const second = spawnApp('traffic-windows', env)
     try {
       await waitUntil('every window after the restart', async () => (await outputWindows(env.OUTPUT_TOPIC)).size >= want.size, 120_000, 500)
-        .catch((e: Error) => { throw new Error(`${e.message}\n${second.output()}`) })
+        .catch((e: Error) => { throw new Error(`${e.message}\n${second.tail()}`) })
     } finally {
       second.kill('SIGTERM')
       await exited(second)

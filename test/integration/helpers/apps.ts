@@ -14,6 +14,7 @@ import type { KafkaTransport } from '../../../src/connectors/kafka/index.ts'
 import type { RawRecord } from '../../../src/core/record.ts'
 import { encodeValue } from '../../../src/cli/feed.ts'
 import { deleteTopics, kafkaBrokers, testKafka, uniqueName } from './kafka.ts'
+import type { Cleanup } from './services.ts'
 
 export const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 
@@ -93,20 +94,46 @@ export function testId(r: RawRecord): string {
   return h.toString()
 }
 
-/** Runs `weir run <app>` as a child process with the given env; output is kept for failure messages. */
-export function spawnApp(app: string, env: Record<string, string>): ChildProcess & { output: () => string } {
+/** Children still running; killed when the test file ends or its process exits, whatever failed. */
+const liveChildren = new Set<ChildProcess>()
+process.on('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL')
+})
+after(async () => {
+  await Promise.all([...liveChildren].map((child) => killAndWait(child)))
+})
+
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const gone = exited(child)
+  child.kill('SIGKILL')
+  await gone
+}
+
+export interface AppProcess extends ChildProcess {
+  /** Everything the child wrote to stdout and stderr so far. */
+  output(): string
+  /** The last `chars` of it, for failure messages. */
+  tail(chars?: number): string
+}
+
+/**
+ * Runs `weir run <app>` as a child process with the given env. `cleanup` (testCleanup(t)) kills it
+ * when the test ends; it is killed at the end of the file or on exit in any case.
+ */
+export function spawnApp(app: string, env: Record<string, string>, cleanup?: Cleanup): AppProcess {
   const child = spawn(process.execPath, [CLI, 'run', app], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let output = ''
-  child.stdout?.on('data', (d: Buffer) => {
-    output += d.toString()
-  })
-  child.stderr?.on('data', (d: Buffer) => {
-    output += d.toString()
-  })
-  return Object.assign(child, { output: () => output.slice(-4000) })
+  liveChildren.add(child)
+  child.once('exit', () => liveChildren.delete(child))
+  cleanup?.(() => killAndWait(child))
+  const chunks: string[] = []
+  child.stdout?.on('data', (d: Buffer) => chunks.push(d.toString()))
+  child.stderr?.on('data', (d: Buffer) => chunks.push(d.toString()))
+  const output = () => chunks.join('')
+  return Object.assign(child, { output, tail: (chars = 4000) => output().slice(-chars) })
 }
 
 export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
