@@ -6,8 +6,8 @@
  *   API Endpoints, examples ............ "seed 000 · against Kafka and Redis" (/health, /metrics)
  *   Kafka Topics table, Topic Creation . "seed 000 · Kafka Topics" and the live suite
  *   Windowed Aggregation ............... the live suite (latest) and its PROCESSOR_* cases
- *   Event Deduplication ................ "seed 000 · Event Deduplication" (virtual clock, real Redis)
- *   Graceful Shutdown, LOG_LEVEL ....... "seed 000 · weir run rideshare as a process"
+ *   Windowed Aggregation, Deduplication  "… (virtual clock, real Redis)": window size, sample, 60 s dedupe
+ *   Graceful Shutdown, LOG_LEVEL, 256MB  "seed 000 · weir run rideshare as a process"
  *
  * The live cases run against the real broker (its SASL listener with the seed's admin/admin defaults)
  * and a private redis-server started with the seed's default password, so the shared Redis is never
@@ -614,41 +614,100 @@ describe('seed 000 · REDIS_PAYLOAD (the seed leaves the message shape open; Wei
   })
 })
 
-describe('seed 000 · Event Deduplication (key {topic}:{partition}:{offset}, 60 s sliding window)', () => {
-  it('a re-delivered offset is dropped within 60 s and passes again after; the same payload at another offset passes', async (t) => {
-    // Operator logic on a virtual clock (60 s cannot be waited for), publishing to a real Redis.
-    const cleanup = testCleanup(t)
-    const redis = await startRedisServer(cleanup)
-    const heard = await subscribe(redis, cleanup)
-    const sink = redisPublishSink({ host: '127.0.0.1', port: redis.port, name: 'seed000-dedupe' })
-    cleanup(() => sink.close())
-    await sink.open()
-    const p = ridesharePipeline({
-      topics: ['trips'],
-      windowSizeMs: 100,
-      strategy: 'latest',
-      sampleRate: 10,
-      sink,
-      payload: 'raw',
-    })
-    const driver = new TestDriver(p, { startTime: Date.UTC(2026, 0, 1) })
-    const trips = driver.input('trips')
-    const at = (offset: number) => ({ event_id: `o${offset}-${driver.clock.now()}` })
-    trips.pipe(at(5), { offset: 5 })
-    trips.pipe(at(5), { offset: 5 }) // re-delivered: dropped
-    trips.pipe(at(5), { offset: 6 }) // same payload, new offset: passes
-    await driver.advance(59_000)
-    trips.pipe(at(5), { offset: 5 }) // still within 60 s of the first: dropped
-    await driver.advance(1_001)
-    trips.pipe(at(5), { offset: 5 }) // 60 s later: expired, passes
-    await driver.close()
-    await eventually(() => heard.length >= 3, 10_000)
-    await sleep(100)
-    assert.equal(heard.length, 3)
+/**
+ * The bridge's operators on a virtual clock (a 60 s dedupe window cannot be waited for), publishing to
+ * a real, private Redis that a subscriber listens to.
+ */
+async function virtualBridge(
+  cleanup: Cleanup,
+  options: Partial<Parameters<typeof ridesharePipeline>[0]> = {},
+): Promise<{ driver: TestDriver; heard: Heard[]; published: () => Promise<Heard[]> }> {
+  const redis = await startRedisServer(cleanup)
+  const heard = await subscribe(redis, cleanup)
+  const sink = redisPublishSink({ host: '127.0.0.1', port: redis.port, name: 'seed000-virtual' })
+  cleanup(() => sink.close())
+  await sink.open()
+  const p = ridesharePipeline({
+    topics: ['gps_pings', 'trips'],
+    windowSizeMs: 100,
+    strategy: 'latest',
+    sampleRate: 10,
+    sink,
+    payload: 'raw',
+    ...options,
+  })
+  const driver = new TestDriver(p, { startTime: Date.UTC(2026, 0, 1) })
+  cleanup(() => driver.close())
+  /** Checkpoints (flushes the sink to Redis) and waits until the subscriber heard everything written. */
+  const published = async () => {
+    await driver.checkpoint()
+    await eventually(() => heard.length === sink.stats().written, 10_000)
+    return heard
+  }
+  return { driver, heard, published }
+}
+
+function gpsPing(driver: string, n: number) {
+  return { event_id: `${driver}-${n}`, driver_id: driver, lat: -23.5, lon: -46.6 }
+}
+
+describe('seed 000 · Windowed Aggregation and Event Deduplication (virtual clock, real Redis)', () => {
+  it('PROCESSOR_WINDOW_SIZE_MS: the window flushes on the wall-clock timer at its end, with no further input', async (t) => {
+    const { driver, published } = await virtualBridge(testCleanup(t), { windowSizeMs: 500 })
+    driver.input('gps_pings').pipe(gpsPing('d1', 1), { key: 'd1' })
+    await driver.advance(499)
+    assert.equal((await published()).length, 0, 'still open at 499 ms')
+    await driver.advance(1)
     assert.deepEqual(
-      heard.map((h) => h.channel),
-      ['trip-updates', 'trip-updates', 'trip-updates'],
+      (await published()).map((h) => [h.channel, JSON.parse(h.text).event_id]),
+      [['driver-updates', 'd1-1']],
     )
+  })
+
+  it('PROCESSOR_AGGREGATION_STRATEGY=sample, PROCESSOR_SAMPLE_RATE=10: emits 1 in 10 pings', async (t) => {
+    const { driver, published } = await virtualBridge(testCleanup(t), { strategy: 'sample', sampleRate: 10 })
+    const gps = driver.input('gps_pings')
+    for (let round = 1; round <= 20; round++) {
+      for (let d = 0; d < 10; d++) gps.pipe(gpsPing(`d${d}`, round), { key: `d${d}` })
+      await driver.advance(100)
+    }
+    const heard = await published()
+    assert.equal(heard.length, 20, '200 pings → 20 updates')
+    // The seed's counter: each driver's 10th and 20th ping.
+    const ids = new Set(heard.map((h) => JSON.parse(h.text).event_id as string))
+    for (let d = 0; d < 10; d++) assert.ok(ids.has(`d${d}-10`) && ids.has(`d${d}-20`), `d${d}`)
+  })
+
+  it('Deduplication: a re-delivered {topic}:{partition}:{offset} is dropped within 60 s and passes after; the same payload at another offset passes', async (t) => {
+    const { driver, published } = await virtualBridge(testCleanup(t))
+    const trips = driver.input('trips')
+    const trip = { event_id: 'trip-e1', trip_id: 't1', status: 'started' }
+    trips.pipe(trip, { offset: 5 })
+    trips.pipe(trip, { offset: 5 }) // re-delivered: dropped
+    trips.pipe(trip, { offset: 6 }) // same payload, new offset: passes
+    await driver.advance(59_000)
+    trips.pipe(trip, { offset: 5 }) // within 60 s of the first: dropped
+    assert.equal((await published()).length, 2)
+    await driver.advance(1_000)
+    trips.pipe(trip, { offset: 5 }) // 60 s on: expired ("purged on every check"), passes
+    const heard = await published()
+    assert.equal(heard.length, 3)
+    assert.ok(heard.every((h) => h.channel === 'trip-updates'))
+  })
+})
+
+describe('seed 000 · weir describe rideshare (seed names where Weir’s differ)', () => {
+  it('lists every variable with its default, and the seed’s name for settings it fixed in code', async (t) => {
+    const describe = spawnWeir(['describe', 'rideshare'], {}, testCleanup(t))
+    assert.equal((await describe.exited).code, 0, describe.output())
+    const lines = describe.output().split('\n')
+    const line = (name: string) => lines.find((l) => l.trimStart().startsWith(`${name} `)) ?? ''
+    for (const v of RIDESHARE_ENV_DOCS) assert.ok(line(v.name).includes(v.default ?? ''), v.name)
+    assert.match(line('PROCESSOR_DEDUP_WINDOW_MS'), /60000 .*\(seed: EventDeduplicator/)
+    assert.match(line('KAFKA_TOPIC_PARTITIONS'), /\(seed: ensure_topics_exist/)
+    assert.match(line('KAFKA_PRODUCER_COMPRESSION'), /none/)
+    assert.doesNotMatch(line('KAFKA_BOOTSTRAP_SERVERS'), /seed:/, 'same name as the seed: nothing to map')
+    assert.equal(lines.filter((l) => l.trimStart().startsWith('LOG_LEVEL ')).length, 1)
   })
 })
 
@@ -709,6 +768,10 @@ describe('seed 000 · weir run rideshare as a process: Graceful Shutdown, LOG_LE
         assert.equal((await getJson(`${base}/metrics`)).body.messages_consumed_total, drivers.length),
       20_000,
     )
+    // Docker Compose: "Memory limit: 256MB".
+    const rss = (await getJson(`${base}/metrics`)).body.memory_rss_bytes as number
+    assert.ok(rss < 256 * 1024 * 1024, `RSS ${Math.round(rss / 2 ** 20)} MiB`)
+    t.diagnostic(`RSS ${Math.round(rss / 2 ** 20)} MiB`)
     const beforeStop = heard.length
     app.child.kill('SIGTERM')
     const { code } = await app.exited
