@@ -25,13 +25,14 @@ import { rideshareApp } from '../../src/apps/rideshare/app.ts'
 import { loadRideshareConfig, RIDESHARE_ENV_DOCS } from '../../src/apps/rideshare/config.ts'
 import { REDIS_CHANNELS, RIDESHARE_TOPICS, TOPIC_ROUTES } from '../../src/apps/rideshare/domain/index.ts'
 import { ridesharePipeline } from '../../src/apps/rideshare/pipeline.ts'
+import { envTable } from '../../src/cli/commands/describe.ts'
 import { redisPublishSink } from '../../src/connectors/redis/index.ts'
 import { systemClock } from '../../src/core/clock.ts'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/log/logger.ts'
-import { createMetrics, healthFrom } from '../../src/ops/index.ts'
+import { createMetrics, healthFrom, healthHttpStatus } from '../../src/ops/index.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
-import { type RunningService, startService } from '../../src/service/service.ts'
+import { type RunningService, serviceEnvDocs, startService } from '../../src/service/service.ts'
 import { kafkaTransportFor } from '../../src/service/transport.ts'
 import { TestDriver } from '../../src/testing/driver.ts'
 import { readAll } from '../integration/helpers/apps.ts'
@@ -52,7 +53,7 @@ import {
   suiteCleanup,
   testCleanup,
 } from '../integration/helpers/services.ts'
-import { getJson, spawnWeir } from './helpers/weir-process.ts'
+import { getJson, spawnWeir, type WeirProcess } from './helpers/weir-process.ts'
 
 const kafka = testKafka()
 
@@ -423,6 +424,7 @@ describe('seed 000 · against Kafka (SASL_PLAINTEXT, admin/admin defaults) and R
     assert.equal(body.kafka_connected, true)
     assert.equal(body.redis_connected, true)
     assert.equal(typeof body.uptime_seconds, 'number')
+    assert.ok(Number.isInteger(Math.round((body.uptime_seconds as number) * 10)), 'one decimal, as 125.4')
     assert.equal(body.message, 'All connections active')
   })
 
@@ -565,6 +567,17 @@ describe('seed 000 · against Kafka (SASL_PLAINTEXT, admin/admin defaults) and R
       30_000,
     )
   })
+
+  it('/health "unhealthy" (Troubleshooting): every connection down, or Kafka down for 30 s → HTTP 503 for the orchestrator', () => {
+    const allDown = healthFrom({ kafka: { connected: false }, redis: { connected: false } })
+    assert.equal(allDown.status, 'unhealthy')
+    assert.equal(healthHttpStatus(allDown), 503)
+    const kafkaLong = healthFrom(
+      { kafka: { connected: false }, redis: { connected: true } },
+      { downSince: { kafka: 0 }, now: 30_000 },
+    )
+    assert.equal(kafkaLong.status, 'unhealthy')
+  })
 })
 
 describe('seed 000 · REDIS_PAYLOAD (the seed leaves the message shape open; Weir: envelope by default, raw on request)', {
@@ -697,10 +710,9 @@ describe('seed 000 · Windowed Aggregation and Event Deduplication (virtual cloc
 })
 
 describe('seed 000 · weir describe rideshare (seed names where Weir’s differ)', () => {
-  it('lists every variable with its default, and the seed’s name for settings it fixed in code', async (t) => {
-    const describe = spawnWeir(['describe', 'rideshare'], {}, testCleanup(t))
-    assert.equal((await describe.exited).code, 0, describe.output())
-    const lines = describe.output().split('\n')
+  it('lists every variable with its default, and the seed’s name for settings it fixed in code', () => {
+    // What `weir describe` prints for the variables (the command writes this table as it is).
+    const lines = envTable([...rideshareApp.env, ...serviceEnvDocs]).split('\n')
     const line = (name: string) => lines.find((l) => l.trimStart().startsWith(`${name} `)) ?? ''
     for (const v of RIDESHARE_ENV_DOCS) assert.ok(line(v.name).includes(v.default ?? ''), v.name)
     assert.match(line('PROCESSOR_DEDUP_WINDOW_MS'), /60000 .*\(seed: EventDeduplicator/)
@@ -714,51 +726,71 @@ describe('seed 000 · weir describe rideshare (seed names where Weir’s differ)
 describe('seed 000 · weir run rideshare as a process: Graceful Shutdown, LOG_LEVEL', {
   timeout: 90_000,
 }, () => {
-  /** PLAINTEXT Kafka, a private Redis without a password, a prefix and group of its own. */
-  function processEnv(
-    prefix: string,
-    redisPort: number,
-    apiPort: number,
-    extra: Record<string, string> = {},
-  ) {
+  const cleanup = suiteCleanup()
+  const prefix = `${uniqueName('seed000proc')}.`
+  let heard: Heard[]
+  let bad: WeirProcess
+  let quiet: { app: WeirProcess; base: string }
+  let app: { app: WeirProcess; base: string }
+
+  /** PLAINTEXT Kafka, a private Redis without a password, topics and a group of its own. */
+  function processEnv(label: string, redisPort: number, apiPort: number, extra: Record<string, string>) {
     return {
       KAFKA_BOOTSTRAP_SERVERS: kafkaBrokers().join(','),
       KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT',
-      KAFKA_GROUP_ID: `${prefix}group`,
+      KAFKA_GROUP_ID: `${prefix}${label}-group`,
       KAFKA_AUTO_OFFSET_RESET: 'earliest',
       REDIS_HOST: '127.0.0.1',
       REDIS_PORT: String(redisPort),
       REDIS_PASSWORD: '',
-      TOPIC_PREFIX: prefix,
+      TOPIC_PREFIX: `${prefix}${label}.`,
       API_HOST: '127.0.0.1',
       API_PORT: String(apiPort),
       ...extra,
     }
   }
 
-  it('SIGTERM: stop consuming, flush the open GPS window to Redis, commit final offsets, close, exit 0', async (t) => {
-    const cleanup = testCleanup(t)
-    const prefix = `${uniqueName('seed000stop')}.`
-    cleanup(() => deleteTopics(topicsUnder(prefix)))
+  // The three processes start together (each takes seconds to boot); each case below reads its own.
+  before(async () => {
+    cleanup(() => deleteTopics([...topicsUnder(`${prefix}stop.`), ...topicsUnder(`${prefix}quiet.`)]))
     const redis = await startRedisServer(cleanup)
-    const heard = await subscribe(redis, cleanup)
-    const apiPort = await freePort()
-    const app = spawnWeir(
-      ['run', 'rideshare'],
-      processEnv(prefix, redis.port, apiPort, { PROCESSOR_WINDOW_SIZE_MS: '5000', LOG_LEVEL: 'INFO' }),
-      cleanup,
-    )
-    const base = `http://127.0.0.1:${apiPort}`
-    await eventually(
-      async () => assert.equal((await getJson(`${base}/health`)).body.status, 'healthy'),
-      30_000,
-    )
+    heard = await subscribe(redis, cleanup)
+    const start = async (label: string, extra: Record<string, string>) => {
+      const port = await freePort()
+      const child = spawnWeir(['run', 'rideshare'], processEnv(label, redis.port, port, extra), cleanup)
+      return { app: child, base: `http://127.0.0.1:${port}` }
+    }
+    bad = (await start('bad', { LOG_LEVEL: 'LOUD' })).app
+    quiet = await start('quiet', { LOG_LEVEL: 'WARNING', PROCESSOR_TOPICS: 'trips' })
+    app = await start('stop', { PROCESSOR_WINDOW_SIZE_MS: '5000', LOG_LEVEL: 'INFO' })
+  })
+
+  const healthy = (base: string) =>
+    eventually(async () => assert.equal((await getJson(`${base}/health`)).body.status, 'healthy'), 30_000)
+
+  it('LOG_LEVEL: an unknown level is refused at start, naming the variable and what it takes', async () => {
+    const { code } = await bad.exited
+    assert.equal(code, 1)
+    assert.match(bad.output(), /LOG_LEVEL: expected one of DEBUG, INFO, WARNING/)
+  })
+
+  it('LOG_LEVEL=WARNING: no INFO or DEBUG line in the whole run, start to stop', async () => {
+    await healthy(quiet.base)
+    quiet.app.child.kill('SIGTERM')
+    assert.equal((await quiet.app.exited).code, 0, quiet.app.output())
+    const levels = new Set(quiet.app.logs().map((l) => l.level))
+    assert.ok(!levels.has('info') && !levels.has('debug'), quiet.app.output())
+  })
+
+  it('SIGTERM: stop consuming, flush the open GPS window to Redis, commit final offsets, close, exit 0', async (t) => {
+    const { base } = app
+    await healthy(base)
     // Start right after a 5 s window boundary, so the window is still open when SIGTERM comes.
     await sleep(5000 - (Date.now() % 5000) + 50)
     const drivers = Array.from({ length: 10 }, (_, i) => `stop-d${i}`)
     await produce(
       drivers.map((d) => ({
-        topic: `${prefix}gps_pings`,
+        topic: `${prefix}stop.gps_pings`,
         key: d,
         value: { event_id: `stop-${d}`, driver_id: d, lat: -23.5, lon: -46.6 },
       })),
@@ -773,57 +805,29 @@ describe('seed 000 · weir run rideshare as a process: Graceful Shutdown, LOG_LE
     assert.ok(rss < 256 * 1024 * 1024, `RSS ${Math.round(rss / 2 ** 20)} MiB`)
     t.diagnostic(`RSS ${Math.round(rss / 2 ** 20)} MiB`)
     const beforeStop = heard.length
-    app.child.kill('SIGTERM')
-    const { code } = await app.exited
-    assert.equal(code, 0, app.output())
+    app.app.child.kill('SIGTERM')
+    const { code } = await app.app.exited
+    assert.equal(code, 0, app.app.output())
     if (beforeStop > 0) t.diagnostic(`the window closed by itself before SIGTERM (${beforeStop} updates)`)
     await eventually(() => heard.length === drivers.length, 5_000)
     assert.deepEqual(heard.map((h) => JSON.parse(h.text).data.driver_id as string).sort(), drivers.sort())
     // Offsets committed to the end: nothing is read again by the next instance.
     const admin = kafka.admin()
     try {
-      const committed = await admin.committedOffsets(`${prefix}group`, [`${prefix}gps_pings`])
-      assert.equal(committed.get(`${prefix}gps_pings:0`), drivers.length)
+      const committed = await admin.committedOffsets(`${prefix}stop-group`, [`${prefix}stop.gps_pings`])
+      assert.equal(committed.get(`${prefix}stop.gps_pings:0`), drivers.length)
     } finally {
       await admin.close()
     }
     // The order, from the whole log: signal → stopping → stopped (after flush and commit), nothing after.
-    const messages = app.logs().map((l) => l.msg)
+    const logs = app.app.logs()
+    const messages = logs.map((l) => l.msg)
     const at = (m: string) => messages.indexOf(m)
-    assert.ok(at('signal received, stopping gracefully') >= 0, app.output())
+    assert.ok(at('signal received, stopping gracefully') >= 0, app.app.output())
     assert.ok(at('signal received, stopping gracefully') < at('stopping'))
     assert.ok(at('stopping') < at('stopped'))
     assert.equal(messages.at(-1), 'stopped')
-    assert.ok(!app.logs().some((l) => l.level === 'debug'), 'LOG_LEVEL=INFO: no debug lines')
-    assert.ok(!app.logs().some((l) => l.level === 'error'), app.output())
-  })
-
-  it('LOG_LEVEL=WARNING: no INFO lines at all; an unknown LOG_LEVEL is refused at start, naming it', async (t) => {
-    const cleanup = testCleanup(t)
-    const prefix = `${uniqueName('seed000log')}.`
-    cleanup(() => deleteTopics(topicsUnder(prefix)))
-    const redis = await startRedisServer(cleanup)
-    const bad = spawnWeir(
-      ['run', 'rideshare'],
-      processEnv(prefix, redis.port, 0, { LOG_LEVEL: 'LOUD' }),
-      cleanup,
-    )
-    const apiPort = await freePort()
-    const quiet = spawnWeir(
-      ['run', 'rideshare'],
-      processEnv(prefix, redis.port, apiPort, { LOG_LEVEL: 'WARNING', PROCESSOR_TOPICS: 'trips' }),
-      cleanup,
-    )
-    const refused = await bad.exited
-    assert.equal(refused.code, 1)
-    assert.match(bad.output(), /LOG_LEVEL: expected one of DEBUG, INFO, WARNING/)
-    await eventually(
-      async () => assert.equal((await getJson(`http://127.0.0.1:${apiPort}/health`)).body.status, 'healthy'),
-      30_000,
-    )
-    quiet.child.kill('SIGTERM')
-    assert.equal((await quiet.exited).code, 0, quiet.output())
-    const levels = new Set(quiet.logs().map((l) => l.level))
-    assert.ok(!levels.has('info') && !levels.has('debug'), quiet.output())
+    assert.ok(!logs.some((l) => l.level === 'debug'), 'LOG_LEVEL=INFO: no debug lines')
+    assert.ok(!logs.some((l) => l.level === 'error'), app.app.output())
   })
 })

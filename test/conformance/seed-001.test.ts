@@ -303,60 +303,67 @@ describe('seed 001 · against Kafka: transformation, validation, /health, /metri
 describe('seed 001 · weir run traffic as a process: graceful shutdown, snappy, LOG_LEVEL', {
   timeout: 90_000,
 }, () => {
-  it('SIGINT and SIGTERM stop it gracefully: output flushed, offsets committed to the end, exit 0', async (t) => {
-    const cleanup = testCleanup(t)
-    const base = uniqueName('seed001stop')
+  /** One `weir run traffic` on topics and a group of its own, stopped by `signal` once it processed 50. */
+  async function stopsGracefully(
+    signal: 'SIGINT' | 'SIGTERM',
+    extra: Record<string, string>,
+    cleanup: ReturnType<typeof testCleanup>,
+  ) {
+    const base = uniqueName(`seed001-${signal.toLowerCase()}`)
     const topics = { input: `${base}-raw`, output: `${base}-events`, dlq: `${base}-dlq` }
     cleanup(() => deleteTopics(Object.values(topics)))
-    const env = (port: number) => ({
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      GROUP_ID: `${base}-group`,
-      INPUT_TOPIC: topics.input,
-      OUTPUT_TOPIC: topics.output,
-      DLQ_TOPIC: topics.dlq,
-      HEALTH_HOST: '127.0.0.1',
-      HEALTH_PORT: String(port),
-      NODE_ENV: 'production',
-      KAFKA_PRODUCER_COMPRESSION: 'snappy',
-      LOG_LEVEL: 'ERROR',
-    })
-    for (const [round, signal] of [[0, 'SIGINT'] as const, [1, 'SIGTERM'] as const]) {
-      const port = await freePort()
-      const app = spawnWeir(['run', 'traffic'], env(port), cleanup)
-      await eventually(
-        async () => assert.equal((await getJson(`http://127.0.0.1:${port}/health`)).body.status, 'healthy'),
-        30_000,
-      )
-      await produce(
-        topics.input,
-        Array.from({ length: 50 }, (_, i) => ({
-          key: `r${round}-${i}`,
-          value: seedReading({ speed: 10 + i }),
-        })),
-      )
-      await eventually(
-        async () =>
-          assert.equal((await getJson(`http://127.0.0.1:${port}/health`)).body.messagesProcessed, 50),
-        30_000,
-      )
-      app.child.kill(signal)
-      const { code } = await app.exited
-      assert.equal(code, 0, `${signal}: ${app.output()}`)
-      assert.equal(app.output(), '', `LOG_LEVEL=ERROR: nothing logged on a clean run (${signal})`)
-    }
-    // Each run processed its 50 once: nothing lost, nothing read again after the restart.
-    const out = await readAll(kafka, topics.output)
-    assert.equal(out.length, 100)
+    const port = await freePort()
+    const health = `http://127.0.0.1:${port}/health`
+    const app = spawnWeir(
+      ['run', 'traffic'],
+      {
+        KAFKA_BROKERS: kafkaBrokers().join(','),
+        GROUP_ID: `${base}-group`,
+        INPUT_TOPIC: topics.input,
+        OUTPUT_TOPIC: topics.output,
+        DLQ_TOPIC: topics.dlq,
+        HEALTH_HOST: '127.0.0.1',
+        HEALTH_PORT: String(port),
+        NODE_ENV: 'production',
+        ...extra,
+      },
+      cleanup,
+    )
+    await eventually(async () => assert.equal((await getJson(health)).body.status, 'healthy'), 30_000)
+    await produce(
+      topics.input,
+      Array.from({ length: 50 }, (_, i) => ({ key: `r-${i}`, value: seedReading({ speed: 10 + i }) })),
+    )
+    await eventually(async () => assert.equal((await getJson(health)).body.messagesProcessed, 50), 30_000)
+    app.child.kill(signal)
+    const { code } = await app.exited
+    assert.equal(code, 0, `${signal}: ${app.output()}`)
+    // Everything processed is written, and committed: the next instance reads nothing again.
+    assert.equal((await readAll(kafka, topics.output)).length, 50)
     const admin = kafka.admin()
     try {
       const [committed, ends] = await Promise.all([
         admin.committedOffsets(`${base}-group`, [topics.input]),
         admin.endOffsets([topics.input]),
       ])
-      for (const [tp, end] of ends) assert.equal(committed.get(tp) ?? 0, end, tp)
+      for (const [tp, end] of ends) assert.equal(committed.get(tp) ?? 0, end, `${signal}: ${tp}`)
     } finally {
       await admin.close()
     }
-    assert.deepEqual(await batchCodecs(topics.output), new Set([CODEC.snappy]))
+    return { app, topics }
+  }
+
+  it('SIGINT and SIGTERM each stop it gracefully: output flushed, offsets committed to the end, exit 0; LOG_LEVEL=ERROR and WARN filter; snappy on the broker', async (t) => {
+    const cleanup = testCleanup(t)
+    // Two instances at once (each takes seconds to boot), on their own topics.
+    const [int, term] = await Promise.all([
+      stopsGracefully('SIGINT', { LOG_LEVEL: 'ERROR', KAFKA_PRODUCER_COMPRESSION: 'snappy' }, cleanup),
+      stopsGracefully('SIGTERM', { LOG_LEVEL: 'warn' }, cleanup),
+    ])
+    assert.equal(int.app.output(), '', 'LOG_LEVEL=ERROR: nothing logged on a clean run')
+    const levels = new Set(term.app.logs().map((l) => l.level))
+    assert.ok(!levels.has('info') && !levels.has('debug'), term.app.output())
+    assert.deepEqual(await batchCodecs(int.topics.output), new Set([CODEC.snappy]))
+    assert.deepEqual(await batchCodecs(term.topics.output), new Set([CODEC.none]), 'none by default')
   })
 })
