@@ -1,28 +1,12 @@
-import { z } from 'zod'
-import {
-  type AppEnvVar,
-  type AppInstance,
-  KAFKA_COMPRESSIONS,
-  type KafkaCompression,
-  type KafkaSettings,
-  type WeirApp,
-} from '../apps/app.ts'
-import { describeConfig, envEnum, loadConfig } from '../config/index.ts'
 import type { ConnectorStatus, Transport } from '../connectors/contract.ts'
-import { type Clock, systemClock } from '../core/clock.ts'
+import { systemClock, type Clock } from '../core/clock.ts'
 import { createLogger, type Logger, parseLogLevel } from '../log/logger.ts'
-import {
-  createHealthCheck,
-  createMetrics,
-  createOpsServer,
-  latencyMs,
-  type Metrics,
-  type OpsAddress,
-  type OpsServer,
-  rateOf,
-} from '../ops/index.ts'
+import { createHealthCheck, createOpsServer, createMetrics, rateOf, latencyMs, type Metrics, type OpsAddress, type OpsServer } from '../ops/index.ts'
 import type { Processing } from '../runtime/commit.ts'
-import { type RunningPipeline, run } from '../runtime/runner.ts'
+import { run, type RunningPipeline } from '../runtime/runner.ts'
+import { type AppEnvVar, type AppInstance, KAFKA_COMPRESSIONS, type KafkaCompression, type KafkaSettings, type WeirApp } from '../apps/app.ts'
+import { describeConfig, envEnum, loadConfig } from '../config/index.ts'
+import { z } from 'zod'
 
 export interface ServiceOptions {
   /** Builds the transport from the app's Kafka settings (Kafka for `weir run`, in-process for the demo). */
@@ -73,10 +57,9 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
 
   const components = (): Record<string, ConnectorStatus> => {
     const s = running.status()
-    const kafka: ConnectorStatus =
-      s.source.connected && s.producer.connected
-        ? { connected: true }
-        : { connected: false, message: s.source.message ?? s.producer.message }
+    const kafka: ConnectorStatus = s.source.connected && s.producer.connected
+      ? { connected: true }
+      : { connected: false, message: s.source.message ?? s.producer.message }
     return { kafka, ...instance.components?.(running) }
   }
   const connections = createHealthCheck({ components, clock })
@@ -97,8 +80,7 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
       title: `Weir · ${app.name}`,
       logger,
       health,
-      metricsJson: () =>
-        instance.metricsJson?.(running) ?? defaultMetricsJson(running, metrics, defaultRates),
+      metricsJson: () => instance.metricsJson?.(running) ?? defaultMetricsJson(running, metrics, defaultRates),
       prometheus: () => metrics.prometheus(),
     })
     address = await ops.start()
@@ -180,19 +162,14 @@ export const serviceEnvDocs: readonly AppEnvVar[] = [
   {
     name: 'PROCESSING_GUARANTEE',
     default: 'at_least_once',
-    description:
-      'at_least_once, or exactly_once (= exactly_once_v2): outputs and offsets in one Kafka transaction',
+    description: 'at_least_once, or exactly_once (= exactly_once_v2): outputs and offsets in one Kafka transaction',
   },
   {
     name: 'KAFKA_PRODUCER_COMPRESSION',
     default: 'none',
     description: `Compression of every record the app produces: ${KAFKA_COMPRESSIONS.join(', ')}`,
   },
-  {
-    name: 'LOG_LEVEL',
-    default: 'INFO',
-    description: 'DEBUG, INFO, WARN/WARNING or ERROR (JSON lines on stderr)',
-  },
+  { name: 'LOG_LEVEL', default: 'INFO', description: 'DEBUG, INFO, WARN/WARNING or ERROR (JSON lines on stderr)' },
 ]
 
 /**

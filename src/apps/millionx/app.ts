@@ -80,7 +80,12 @@ export const millionxApp: WeirApp = {
       default: 'localhost:9092',
       description: 'Kafka bootstrap servers, comma-separated',
     },
-    { name: 'KAFKA_GROUP_ID', default: 'millionx-schema-validator', description: 'Consumer group', seedName: 'Faust app id' },
+    {
+      name: 'KAFKA_GROUP_ID',
+      default: 'millionx-schema-validator',
+      description: 'Consumer group',
+      seedName: 'Faust app id',
+    },
     { name: 'KAFKA_CLIENT_ID', default: 'millionx-schema-validator', description: 'Client id' },
     {
       name: 'TOPIC_PREFIX',
