@@ -20,7 +20,15 @@ export interface KafkaSettings {
   readonly clientId?: string
   readonly sasl?: { readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; readonly username: string; readonly password: string }
   readonly tls?: boolean
+  /**
+   * Producer compression. The service fills it from KAFKA_PRODUCER_COMPRESSION when the app leaves it
+   * unset; an app sets it itself from its seed's own variable (e.g. FAUST_PRODUCER_COMPRESSION).
+   */
+  readonly compression?: KafkaCompression
 }
+
+export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
+export type KafkaCompression = (typeof KAFKA_COMPRESSIONS)[number]
 
 /** One record a generator makes; the caller serializes `value` as JSON. */
 export interface GeneratedRecord {
@@ -48,6 +56,8 @@ export interface AppInstance {
   readonly run: Omit<RunOptions, 'transport' | 'metrics' | 'logger' | 'clock'>
   /** The app's own /metrics JSON (seed apps keep their documented shape). */
   metricsJson?(running: RunningPipeline): unknown
+  /** Fields the seed's /health carries besides Weir's (e.g. seed 001's `messagesProcessed`). */
+  healthJson?(running: RunningPipeline): Readonly<Record<string, unknown>>
   /** Connections besides Kafka that /health reports (redis, postgres, registry). */
   components?(running: RunningPipeline): Readonly<Record<string, ConnectorStatus>>
   /**
@@ -66,12 +76,24 @@ export interface GeneratorOptions {
   readonly [option: string]: unknown
 }
 
+/** One variable an app reads, as `weir describe` lists it. */
+export interface AppEnvVar {
+  readonly name: string
+  readonly default?: string
+  readonly description: string
+  /**
+   * What the seed system calls this setting, when that differs from `name`: its env var, or the
+   * setting in its code where it had no variable (`weir describe` prints it so a user can map theirs).
+   */
+  readonly seedName?: string
+}
+
 /** A bundled app: `weir run <name>`, `weir produce <name>`. */
 export interface WeirApp {
   readonly name: string
   readonly description: string
-  /** Env vars the app reads, with defaults, for `weir run <app> --help` and the README. */
-  readonly env: ReadonlyArray<{ readonly name: string; readonly default?: string; readonly description: string }>
+  /** Env vars the app reads, with defaults, for `weir describe <app>` and the README. */
+  readonly env: ReadonlyArray<AppEnvVar>
   create(ctx: AppContext): AppInstance | Promise<AppInstance>
   generator?(options: GeneratorOptions): AppGenerator
   /** Input topics to create (with partitions) before producing test data. */

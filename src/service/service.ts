@@ -1,10 +1,10 @@
 import type { ConnectorStatus, Transport } from '../connectors/contract.ts'
 import { systemClock, type Clock } from '../core/clock.ts'
-import { createLogger, type Logger } from '../log/logger.ts'
+import { createLogger, type Logger, parseLogLevel } from '../log/logger.ts'
 import { createHealthCheck, createOpsServer, createMetrics, rateOf, latencyMs, type Metrics, type OpsAddress, type OpsServer } from '../ops/index.ts'
 import type { Processing } from '../runtime/commit.ts'
 import { run, type RunningPipeline } from '../runtime/runner.ts'
-import type { AppInstance, KafkaSettings, WeirApp } from '../apps/app.ts'
+import { type AppEnvVar, type AppInstance, KAFKA_COMPRESSIONS, type KafkaCompression, type KafkaSettings, type WeirApp } from '../apps/app.ts'
 import { describeConfig, envEnum, loadConfig } from '../config/index.ts'
 import { z } from 'zod'
 
@@ -37,13 +37,15 @@ export interface RunningService {
  */
 export async function startService(app: WeirApp, options: ServiceOptions): Promise<RunningService> {
   const env = options.env ?? process.env
-  const logger = options.logger ?? createLogger()
+  const { processing, compression, logLevel } = serviceConfig(env)
+  const logger = options.logger ?? createLogger({ level: logLevel })
   const clock = options.clock ?? systemClock
   const metrics = createMetrics()
-  const { processing } = serviceConfig(env)
   const instance = await app.create({ env, logger, metrics, clock })
-  logger.info('starting', { app: app.name, kafka: describeConfig(instance.kafka), http: instance.http })
-  const transport = options.transport(instance.kafka)
+  // The app's own variable (a seed's name for it) wins over the shared one.
+  const kafka: KafkaSettings = { ...instance.kafka, compression: instance.kafka.compression ?? compression }
+  logger.info('starting', { app: app.name, kafka: describeConfig(kafka), http: instance.http })
+  const transport = options.transport(kafka)
   const running = await run(instance.pipeline, {
     ...instance.run,
     ...(processing === undefined ? {} : { processing }),
@@ -63,7 +65,9 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
       : { connected: false, message: s.source.message ?? s.producer.message }
     return { [transportName]: status, ...instance.components?.(running) }
   }
-  const health = createHealthCheck({ components, clock, essential: [transportName] })
+  const connections = createHealthCheck({ components, clock, essential: [transportName] })
+  // Weir's fields, then what the app's seed also reported there (seed 001: messagesProcessed).
+  const health = () => ({ ...connections(), ...instance.healthJson?.(running) })
 
   const defaultRates = {
     consumed: rateOf(running.task.metrics.consumed, { clock }),
@@ -157,21 +161,42 @@ function round(n: number): number {
 }
 
 /** What `weir describe` lists for the variables every app takes besides its own. */
-export const serviceEnvDocs = [
+export const serviceEnvDocs: readonly AppEnvVar[] = [
   {
     name: 'PROCESSING_GUARANTEE',
     default: 'at_least_once',
     description: 'at_least_once, or exactly_once (= exactly_once_v2): outputs and offsets in one Kafka transaction',
   },
-] as const
+  {
+    name: 'KAFKA_PRODUCER_COMPRESSION',
+    default: 'none',
+    description: `Compression of every record the app produces: ${KAFKA_COMPRESSIONS.join(', ')}`,
+  },
+  { name: 'LOG_LEVEL', default: 'INFO', description: 'DEBUG, INFO, WARN/WARNING or ERROR (JSON lines on stderr)' },
+]
 
-/** Settings every app takes besides its own: Kafka Streams' `processing.guarantee`, as an env var. */
+/**
+ * Settings every app takes besides its own: Kafka Streams' `processing.guarantee`, the producer's
+ * `compression.type`, and the log level (checked here, so a typo names LOG_LEVEL instead of logging
+ * at INFO silently).
+ */
 const serviceEnv = z.object({
   PROCESSING_GUARANTEE: envEnum(['at_least_once', 'exactly_once', 'exactly_once_v2'], { optional: true }),
+  KAFKA_PRODUCER_COMPRESSION: envEnum(KAFKA_COMPRESSIONS, { optional: true }),
+  LOG_LEVEL: envEnum(['DEBUG', 'INFO', 'WARNING', 'WARN', 'ERROR'], { optional: true }),
 })
 
-function serviceConfig(env: Readonly<Record<string, string | undefined>>): { processing?: Processing } {
+function serviceConfig(env: Readonly<Record<string, string | undefined>>): {
+  processing?: Processing
+  compression?: KafkaCompression
+  logLevel?: ReturnType<typeof parseLogLevel>
+} {
   const c = loadConfig(serviceEnv, env)
-  if (c.PROCESSING_GUARANTEE === undefined) return {}
-  return { processing: c.PROCESSING_GUARANTEE === 'at_least_once' ? 'at-least-once' : 'exactly-once' }
+  return {
+    ...(c.PROCESSING_GUARANTEE === undefined
+      ? {}
+      : { processing: c.PROCESSING_GUARANTEE === 'at_least_once' ? 'at-least-once' : 'exactly-once' }),
+    ...(c.KAFKA_PRODUCER_COMPRESSION === undefined ? {} : { compression: c.KAFKA_PRODUCER_COMPRESSION }),
+    logLevel: parseLogLevel(c.LOG_LEVEL),
+  }
 }

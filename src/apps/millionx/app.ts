@@ -80,7 +80,12 @@ export const millionxApp: WeirApp = {
       default: 'localhost:9092',
       description: 'Kafka bootstrap servers, comma-separated',
     },
-    { name: 'KAFKA_GROUP_ID', default: 'millionx-schema-validator', description: 'Consumer group' },
+    {
+      name: 'KAFKA_GROUP_ID',
+      default: 'millionx-schema-validator',
+      description: 'Consumer group',
+      seedName: 'Faust app id',
+    },
     { name: 'KAFKA_CLIENT_ID', default: 'millionx-schema-validator', description: 'Client id' },
     {
       name: 'TOPIC_PREFIX',
@@ -97,6 +102,7 @@ export const millionxApp: WeirApp = {
       name: 'WEB_PORT',
       default: '6069',
       description: 'Port of /health, /metrics and the dashboard (the seed’s Schema Validator port)',
+      seedName: 'Faust web_port',
     },
     { name: 'WEB_HOST', default: '0.0.0.0', description: 'Bind address of the web server' },
     {

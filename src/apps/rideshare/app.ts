@@ -54,6 +54,8 @@ function create(ctx: AppContext): AppInstance {
     windowSizeMs: config.PROCESSOR_WINDOW_SIZE_MS,
     strategy: config.PROCESSOR_AGGREGATION_STRATEGY,
     sampleRate: config.PROCESSOR_SAMPLE_RATE,
+    dedupeWithinMs: config.PROCESSOR_DEDUP_WINDOW_MS,
+    payload: config.REDIS_PAYLOAD,
     sink: startsWithoutRedis(redis, ctx.logger),
     counters: metrics,
   })

@@ -22,7 +22,9 @@ import {
   loadConfig,
   type Secret,
 } from '../../config/index.ts'
+import type { AppEnvVar } from '../app.ts'
 import {
+  BRIDGE_PAYLOADS,
   DEFAULT_PROCESSOR_TOPICS,
   isRideshareTopic,
   RIDESHARE_TOPICS,
@@ -62,9 +64,13 @@ export const rideshareEnv = z.object({
   REDIS_HOST: envString({ default: 'localhost' }),
   REDIS_PORT: envInt({ default: 6379, min: 1, max: 65535 }),
   REDIS_PASSWORD: envSecret({ default: SEED_SECRET, insecureDefaults: [SEED_SECRET] }),
+  /** What a channel carries: the envelope {type, topic, key, data, timestamp}, or the payload alone. */
+  REDIS_PAYLOAD: envEnum(BRIDGE_PAYLOADS, { default: 'envelope' }),
   PROCESSOR_WINDOW_SIZE_MS: envInt({ default: 100, min: 50, max: 5000 }),
   PROCESSOR_AGGREGATION_STRATEGY: envEnum(['latest', 'sample'], { default: 'latest' }),
   PROCESSOR_SAMPLE_RATE: envInt({ default: 10, min: 1, max: 1_000_000 }),
+  /** The seed's EventDeduplicator window (60 s, a constructor argument there). */
+  PROCESSOR_DEDUP_WINDOW_MS: envInt({ default: 60_000, min: 1000, max: 3_600_000 }),
   PROCESSOR_TOPICS: processorTopics,
   /**
    * How often Redis is flushed and offsets committed. Pass-through events and closed GPS windows reach
@@ -126,7 +132,7 @@ function finish(base: RideshareEnv, sasl: RideshareConfig['sasl']): RideshareCon
 }
 
 /** The seed's table (and Weir's additions) for `weir run rideshare --help` and the README. */
-export const RIDESHARE_ENV_DOCS: ReadonlyArray<{ name: string; default?: string; description: string }> = [
+export const RIDESHARE_ENV_DOCS: readonly AppEnvVar[] = [
   {
     name: 'KAFKA_BOOTSTRAP_SERVERS',
     default: 'localhost:9092',
@@ -159,11 +165,17 @@ export const RIDESHARE_ENV_DOCS: ReadonlyArray<{ name: string; default?: string;
     description: 'Kafka SASL password (or KAFKA_SASL_PASSWORD_FILE)',
   },
   { name: 'KAFKA_CLIENT_ID', default: 'stream-processor', description: 'Kafka client id' },
-  { name: 'KAFKA_TOPIC_PARTITIONS', default: '1', description: 'Partitions of topics created at start' },
+  {
+    name: 'KAFKA_TOPIC_PARTITIONS',
+    default: '1',
+    description: 'Partitions of topics created at start',
+    seedName: 'ensure_topics_exist (fixed: 1)',
+  },
   {
     name: 'KAFKA_TOPIC_REPLICATION_FACTOR',
     default: '1',
     description: 'Replication factor of topics created at start',
+    seedName: 'ensure_topics_exist (fixed: 1)',
   },
   {
     name: 'TOPIC_PREFIX',
@@ -178,9 +190,21 @@ export const RIDESHARE_ENV_DOCS: ReadonlyArray<{ name: string; default?: string;
   { name: 'REDIS_HOST', default: 'localhost', description: 'Redis server hostname' },
   { name: 'REDIS_PORT', default: '6379', description: 'Redis server port' },
   { name: 'REDIS_PASSWORD', default: 'admin', description: 'Redis AUTH password (or REDIS_PASSWORD_FILE)' },
+  {
+    name: 'REDIS_PAYLOAD',
+    default: 'envelope',
+    description:
+      'envelope: {type, topic, key, data, timestamp} with the payload in data; raw: the payload alone',
+  },
   { name: 'PROCESSOR_WINDOW_SIZE_MS', default: '100', description: 'GPS aggregation window in ms (50-5000)' },
   { name: 'PROCESSOR_AGGREGATION_STRATEGY', default: 'latest', description: 'latest or sample' },
   { name: 'PROCESSOR_SAMPLE_RATE', default: '10', description: 'sample: keep every Nth ping per driver' },
+  {
+    name: 'PROCESSOR_DEDUP_WINDOW_MS',
+    default: '60000',
+    description: 'How long a topic:partition:offset is remembered to drop a re-delivery',
+    seedName: 'EventDeduplicator.__init__ window (60 s)',
+  },
   {
     name: 'PROCESSOR_TOPICS',
     default: DEFAULT_PROCESSOR_TOPICS.join(','),

@@ -1,7 +1,8 @@
+import type { RedisMessage } from '../../connectors/redis/index.ts'
 import type { Cancel, Clock } from '../../core/clock.ts'
 import type { Counter, Labels } from '../../core/metrics.ts'
 import type { RawRecord, TopicPartition } from '../../core/record.ts'
-import type { RedisMessage } from '../../connectors/redis/index.ts'
+import { Emission } from '../../dsl/operators/window-emission.ts'
 import {
   type AnyRecord,
   type Emit,
@@ -10,9 +11,8 @@ import {
   type ProcessorInit,
   type RecordContext,
 } from '../../runtime/processor.ts'
-import { Emission } from '../../dsl/operators/window-emission.ts'
 import { driverOf } from './check.ts'
-import { bridgeMessageJson, TOPIC_ROUTES } from './domain/index.ts'
+import { type BridgePayload, publishedText, TOPIC_ROUTES } from './domain/index.ts'
 import { EveryNthPerDriver } from './gps-sample.ts'
 import type { JsonText } from './json-text.ts'
 import type { BridgeCounters } from './metrics.ts'
@@ -27,6 +27,8 @@ export interface GpsWindowOptions {
   /** `sample`: keep every Nth ping of each driver. */
   readonly sampleRate: number
   readonly counters: BridgeCounters
+  /** What is published: the envelope (default) or the ping as it arrived. */
+  readonly payload?: BridgePayload
 }
 
 /** How long a driver's sample counter lives without pings. */
@@ -156,10 +158,11 @@ export class GpsWindow implements Processor {
       for (const release of holds.values()) release()
     })
     const topic = this.#o.topic
+    const payload = this.#o.payload ?? 'envelope'
     for (const [driver, l] of latest) {
       const message: RedisMessage = {
         channel: CHANNEL,
-        message: bridgeMessageJson('gps_pings', l.text, { key: l.key, timestamp: l.timestamp }),
+        message: publishedText(payload, 'gps_pings', l.text, { key: l.key, timestamp: l.timestamp }),
       }
       const record: AnyRecord = {
         key: driver,

@@ -8,8 +8,9 @@
  * - `gps_aggregation_ratio` is GPS pings received ÷ GPS updates emitted (10 means ten pings became one
  *   update; 0 until one is emitted), which is what the seed's dashboard shows as "GPS Reduction ×N";
  * - `messages_published_total` counts PUBLISHes Redis acknowledged.
- * Redis latency is per pipeline round trip (one pipeline carries up to 1,000 PUBLISHes), so `count` is
- * pipelines, not messages.
+ * - `redis_publish_latency` is per message, as the seed's: each message counts once and waited its
+ *   pipeline's round trip (one pipeline carries up to 1,000 PUBLISHes), so `count` equals the messages
+ *   Redis answered (`messages_published_total`, plus any it refused).
  *
  * @example
  * const m = new BridgeMetrics(ctx.metrics, redis)

@@ -8,7 +8,8 @@
  *
  * Every record is deduplicated by `topic:partition:offset` over 60 s (a re-delivery after a rebalance is
  * dropped), checked (a JSON object; GPS pings need a driver_id), turned into a `BridgeMessage` and
- * published as JSON on its topic's channel (TOPIC_ROUTES). GPS pings are windowed on the wall clock per
+ * published as JSON on its topic's channel (TOPIC_ROUTES), or published as it arrived with
+ * `payload: 'raw'`. GPS pings are windowed on the wall clock per
  * driver: one update per driver per window, the most recent ping (`latest`), or the most recent of the
  * pings sampled 1 in N per driver (`sample`, the seed's counter: the Nth, 2Nth, … ping of each driver).
  * Windows are memory-only: they hold their input offsets uncommitted until emitted, and the checkpoint
@@ -24,7 +25,7 @@ import type { Sink } from '../../connectors/contract.ts'
 import type { RedisMessage } from '../../connectors/redis/index.ts'
 import { type Pipeline, pipeline, type Stream } from '../../dsl/stream.ts'
 import { checked } from './check.ts'
-import { bridgeMessageJson, type RideshareTopic, TOPIC_ROUTES } from './domain/index.ts'
+import { type BridgePayload, publishedText, type RideshareTopic, TOPIC_ROUTES } from './domain/index.ts'
 import { GpsWindow } from './gps-window.ts'
 import { type JsonText, jsonText } from './json-text.ts'
 import type { BridgeCounters } from './metrics.ts'
@@ -46,6 +47,8 @@ export interface RidesharePipelineOptions {
   readonly counters?: BridgeCounters
   /** Dedupe span. Default 60 s. */
   readonly dedupeWithinMs?: number
+  /** REDIS_PAYLOAD: the envelope `{type, topic, key, data, timestamp}` (default) or the payload alone. */
+  readonly payload?: BridgePayload
 }
 
 type Key = string | null
@@ -68,7 +71,7 @@ export function ridesharePipeline(options: RidesharePipelineOptions): Pipeline {
     const messages =
       TOPIC_ROUTES[topic].mode === 'windowed'
         ? gpsUpdates(fresh, topic, options, counters)
-        : passThrough(fresh, topic, counters)
+        : passThrough(fresh, topic, counters, options.payload ?? 'envelope')
     messages.toSink(sink, { name: `redis-publish-${topic}`, map: (r) => r.value })
   }
   return p
@@ -92,6 +95,7 @@ function gpsUpdates(
         strategy: options.strategy,
         sampleRate: options.sampleRate,
         counters,
+        payload: options.payload,
       }),
     { name: 'gps-window' },
   )
@@ -102,6 +106,7 @@ function passThrough(
   events: Stream<Key, JsonText>,
   topic: RideshareTopic,
   counters: BridgeCounters,
+  payload: BridgePayload,
 ): Stream<Key, RedisMessage> {
   const channel = TOPIC_ROUTES[topic].channel
   return events.map(
@@ -110,7 +115,7 @@ function passThrough(
       counters.routed(channel)
       return {
         channel,
-        message: bridgeMessageJson(topic, event.text, { key: r.key, timestamp: r.timestamp }),
+        message: publishedText(payload, topic, event.text, { key: r.key, timestamp: r.timestamp }),
       }
     },
     { name: `message-${topic}` },

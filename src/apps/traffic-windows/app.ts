@@ -103,7 +103,12 @@ export const trafficWindowsApp: WeirApp = {
     { name: 'OUTPUT_TOPIC', default: 'traffic-aggregates', description: 'One record per sensor per window' },
     { name: 'DLQ_TOPIC', default: 'traffic-aggregates-dlq', description: 'Late and unreadable records' },
     { name: 'INPUT_PARTITIONS', default: '5', description: 'Partitions for topics created at start' },
-    { name: 'WINDOW_SIZE', default: '5m', description: 'Tumbling window size (ms or 30s/5m/1h)' },
+    {
+      name: 'WINDOW_SIZE',
+      default: '5m',
+      description: 'Tumbling window size (ms or 30s/5m/1h)',
+      seedName: 'windowDuration (fixed 5 min)',
+    },
     { name: 'WINDOW_GRACE', default: '1m', description: 'How late a record may be and still count' },
     { name: 'HEALTH_PORT', default: '3002', description: 'Port of /health, /metrics and the dashboard' },
     { name: 'HEALTH_HOST', default: '0.0.0.0', description: 'Bind address of the ops server' },

@@ -116,6 +116,15 @@ async function create(ctx: AppContext): Promise<AppInstance> {
   let lastMessageTime: number | undefined
   let lastSeenCount = 0
   const rates = new WeakMap<RunningPipeline, { perSecond(): number }>()
+  // Seen at read time: the moment the count last moved is when the latest message arrived (±1 poll).
+  const processed = (running: RunningPipeline) => {
+    const consumed = running.task.metrics.consumed.total()
+    if (consumed > lastSeenCount) {
+      lastSeenCount = consumed
+      lastMessageTime = ctx.clock.now()
+    }
+    return { messagesProcessed: consumed, lastMessageTime: lastMessageTime ? new Date(lastMessageTime).toISOString() : null }
+  }
   return {
     pipeline: p,
     kafka: { brokers: config.KAFKA_BROKERS, clientId: config.CLIENT_ID },
@@ -131,6 +140,8 @@ async function create(ctx: AppContext): Promise<AppInstance> {
     ...(watch ? { components: () => ({ registry: watch.status() }), close: async () => watch.stop() } : {}),
     generator: (options) =>
       trafficInput(options, config.INPUT_TOPIC, formats.input, config.VALUE_FORMAT === 'avro'),
+    // Seed 001's /health: {"status":"healthy","messagesProcessed":100,...}.
+    healthJson: processed,
     // Seed 001's /metrics fields (messagesProcessed, lastMessageTime) next to Weir's.
     metricsJson(running) {
       const m = running.task.metrics
@@ -139,18 +150,13 @@ async function create(ctx: AppContext): Promise<AppInstance> {
         rate = rateOf(m.consumed, { clock: ctx.clock })
         rates.set(running, rate)
       }
-      // Seen at read time: the moment the count last moved is when the latest message arrived (±1 poll).
-      const consumed = m.consumed.total()
-      if (consumed > lastSeenCount) {
-        lastSeenCount = consumed
-        lastMessageTime = ctx.clock.now()
-      }
+      const { messagesProcessed, lastMessageTime } = processed(running)
       const status = running.status()
       return {
-        messagesProcessed: consumed,
+        messagesProcessed,
         messagesValid: m.produced.total(),
         messagesInvalid: m.deadLettered.total(),
-        lastMessageTime: lastMessageTime ? new Date(lastMessageTime).toISOString() : null,
+        lastMessageTime,
         messages_per_sec: Math.round(rate.perSecond() * 10) / 10,
         record_latency_ms: summaryMs(m.recordLatency.summary()),
         consumer_lag: Object.fromEntries(running.lag()),
@@ -223,7 +229,12 @@ export const trafficApp: WeirApp = {
       default: 'traffic-raw-dlq',
       description: 'Dead letters (original bytes + reasons in headers)',
     },
-    { name: 'INPUT_PARTITIONS', default: '5', description: 'Partitions for topics created at start' },
+    {
+      name: 'INPUT_PARTITIONS',
+      default: '5',
+      description: 'Partitions for topics created at start',
+      seedName: 'traffic-raw (5 partitions, created outside the app)',
+    },
     { name: 'HEALTH_PORT', default: '3001', description: 'Port of /health, /metrics and the dashboard' },
     { name: 'HEALTH_HOST', default: '0.0.0.0', description: 'Bind address of the ops server' },
     {

@@ -1,6 +1,6 @@
 import { loadApp } from '../../apps/index.ts'
-import { kafkaTransport } from '../../connectors/kafka/index.ts'
 import { startService } from '../../service/service.ts'
+import { kafkaTransportFor } from '../../service/transport.ts'
 import type { CommandSpec, ParsedArgs } from '../args.ts'
 import { appEnvHelp } from './describe.ts'
 
@@ -17,10 +17,7 @@ export const helpFor = (positional: readonly string[]) => appEnvHelp(positional[
 /** `weir run <app>`: the app against the Kafka its env vars name, until SIGTERM/SIGINT. */
 export default async function runCommand({ positional }: ParsedArgs): Promise<number> {
   const app = await loadApp(positional[0])
-  await startService(app, {
-    transport: (kafka) =>
-      kafkaTransport({ brokers: [...kafka.brokers], clientId: kafka.clientId, sasl: kafka.sasl, tls: kafka.tls }),
-  })
+  await startService(app, { transport: kafkaTransportFor })
   // The service runs until a signal stops it; startService exits the process then.
   return await new Promise<number>(() => {})
 }

@@ -19,7 +19,7 @@ export { type RedisMessage, type RedisPublishSinkOptions, redisPublishSink } fro
 /** What the rideshare bridge's /metrics reports about Redis, read from a sink's counters. */
 export interface RedisMetricsJson {
   readonly messages_published_total: number
-  /** Per pipeline round trip: `count` is pipelines, each carrying up to `pipelineSize` messages. */
+  /** Each message's pipeline round trip: `count` is messages (as in the seed), `p95_ms` weighted by them. */
   readonly redis_publish_latency: { avg_ms: number; p95_ms: number; count: number }
   readonly publish_errors: number
   readonly redis_connected: boolean

@@ -18,7 +18,7 @@ export interface RedisSinkStats {
   readonly rejected: number
   readonly backlog: number
   readonly connected: boolean
-  /** Round trip of each pipeline (one per chunk of up to `pipelineSize` items). */
+  /** Round trip of the pipeline each item went in; `count` is items, as the seed's per-message figure. */
   readonly latency: LatencySummary
   readonly lastError?: string
 }
@@ -282,7 +282,7 @@ export class RedisPipelinedSink<T> implements Sink<T> {
     ).then(
       (results) => {
         const ms = performance.now() - started
-        this.#latency.observe(ms)
+        this.#latency.observe(ms, n)
         this.#metrics?.seconds.observe(ms / 1000, this.#metrics.labels)
         out.reset()
         this.#writers.push(out)

@@ -125,6 +125,24 @@ const MESSAGE_HEADS = Object.fromEntries(
 ) as Record<RideshareTopic, string>
 
 /**
+ * What goes on a channel (REDIS_PAYLOAD): `envelope`, the default, is a `BridgeMessage`
+ * `{"type","topic","key","data","timestamp"}` with the Kafka payload in `data`; `raw` is the Kafka
+ * payload alone, byte for byte, for a frontend written against the producers' own JSON.
+ */
+export const BRIDGE_PAYLOADS = ['envelope', 'raw'] as const
+export type BridgePayload = (typeof BRIDGE_PAYLOADS)[number]
+
+/** The text published for one event: the envelope around `dataJson`, or `dataJson` itself. */
+export function publishedText(
+  payload: BridgePayload,
+  topic: RideshareTopic,
+  dataJson: string,
+  meta: { readonly key?: string | null; readonly timestamp: number },
+): string {
+  return payload === 'raw' ? dataJson : bridgeMessageJson(topic, dataJson, meta)
+}
+
+/**
  * The JSON text of `toBridgeMessage(topic, data, meta)`, with the payload given as the JSON text it
  * arrived in: it goes into `data` as it is, so a payload is never parsed and printed again just to be
  * wrapped. Same fields in the same order as `JSON.stringify(toBridgeMessage(…))`, and the same value
