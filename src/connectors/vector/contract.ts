@@ -42,6 +42,8 @@ export interface VectorStore {
   search(collection: string, vector: Float32Array, options: SearchOptions): Promise<VectorHit[]>
   /** Objects in a collection. */
   count(collection: string): Promise<number>
+  /** Checks the store answers, updating `status()`; never throws. */
+  probe(): Promise<void>
   status(): ConnectorStatus
   close(): Promise<void>
 }

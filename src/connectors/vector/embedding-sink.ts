@@ -193,7 +193,8 @@ export class EmbeddingSink implements Sink<EmbeddingItem> {
       // Store each batch as soon as it is embedded: search sees it, and memory holds one batch of vectors.
       await this.#store()
     }
-    await this.#store()
+    if (this.#ready.length === 0 && !this.#o.store.status().connected) await this.#o.store.probe()
+    else await this.#store()
     this.#lastError = undefined
   }
 

@@ -62,7 +62,8 @@ export class PgVectorStore implements VectorStore {
   readonly #pool: pg.Pool
   readonly #sinks = new Map<string, PostgresSink>()
   readonly #log: Logger
-  #searchError: string | undefined
+  #connected = false
+  #lastError: string | undefined
   #closed = false
 
   constructor(options: PgVectorStoreOptions) {
@@ -178,6 +179,7 @@ export class PgVectorStore implements VectorStore {
       client.release(broken)
     }
     for (const sink of this.#sinks.values()) await sink.open()
+    this.#up()
   }
 
   async upsert(collection: string, objects: readonly VectorObject[]): Promise<void> {
@@ -198,14 +200,20 @@ export class PgVectorStore implements VectorStore {
         stored_at: now,
       })
     }
-    await sink.flush()
+    try {
+      await sink.flush()
+    } catch (err) {
+      if (err instanceof WeirError && err.code === ErrorCode.SINK_UNAVAILABLE) this.#down(err.message)
+      throw err
+    }
+    this.#up()
   }
 
   async search(collection: string, vector: Float32Array, options: SearchOptions): Promise<VectorHit[]> {
     this.#sink(collection)
     const limit = Math.max(1, Math.min(1000, Math.floor(options.limit)))
     const client = await this.#pool.connect().catch((err: unknown) => {
-      this.#searchError = describe(err)
+      this.#down(describe(err))
       throw pgUnavailable(this.id, err, 0)
     })
     try {
@@ -224,7 +232,7 @@ export class PgVectorStore implements VectorStore {
         [vectorLiteral(vector), limit],
       )
       await client.query('COMMIT')
-      this.#searchError = undefined
+      this.#up()
       return rows.map((r) => ({
         collection,
         id: r.id,
@@ -234,8 +242,9 @@ export class PgVectorStore implements VectorStore {
       }))
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {})
-      this.#searchError = describe(err)
-      throw classify(err) === 'connection' ? pgUnavailable(this.id, err, 0) : err
+      if (classify(err) !== 'connection') throw err
+      this.#down(describe(err))
+      throw pgUnavailable(this.id, err, 0)
     } finally {
       client.release()
     }
@@ -249,15 +258,31 @@ export class PgVectorStore implements VectorStore {
     return Number(rows[0]!.n)
   }
 
+  /** Whether PostgreSQL answers now (a checkpoint with nothing to write asks, so /health sees it come back). */
+  async probe(): Promise<void> {
+    try {
+      await this.#pool.query('SELECT 1')
+      this.#up()
+    } catch (err) {
+      this.#down(describe(err))
+    }
+  }
+
   status(): ConnectorStatus {
     if (this.#closed) return { connected: false, message: 'closed' }
-    for (const sink of this.#sinks.values()) {
-      const s = sink.status()
-      if (!s.connected) return s
-    }
-    return this.#searchError === undefined
-      ? { connected: true }
-      : { connected: true, message: `last search failed: ${this.#searchError}` }
+    if (this.#connected) return { connected: true }
+    return { connected: false, message: this.#lastError ?? 'not opened yet' }
+  }
+
+  #up(): void {
+    if (!this.#connected && this.#lastError !== undefined) this.#log.info('pgvector reachable again')
+    this.#connected = true
+  }
+
+  #down(reason: string): void {
+    if (this.#connected) this.#log.warn('pgvector unavailable', { reason })
+    this.#connected = false
+    this.#lastError = reason
   }
 
   async close(): Promise<void> {
