@@ -330,7 +330,9 @@ try {
       `ceiling ${f(ceiling.records_per_sec)} records/s consumed; stage = ${(100 * out.stage_ratio_to_ceiling).toFixed(2)} % of it`,
       `load average ${load0.map(f).join(' ')} → ${load1.map(f).join(' ')}`,
       JSON.stringify(out),
-    ].join('\n') + '\n',
+    ]
+      .join('\n')
+      .concat('\n'),
   )
 } finally {
   await cleanup(prefix, schema)
