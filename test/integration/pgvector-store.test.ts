@@ -180,7 +180,7 @@ describe('embedding sink', () => {
     properties: { i },
   })
 
-  async function sinkOn(t: TestContext, port?: number, batchSize = 10) {
+  async function sinkOn(t: TestContext, port?: number, batchSize = 10, before?: () => Promise<void>) {
     const cleanup = testCleanup(t)
     const schema = schemaFor(cleanup)
     const store = new PgVectorStore({
@@ -192,6 +192,7 @@ describe('embedding sink', () => {
     })
     const sink = new EmbeddingSink({ embedder, store, batchSize, metrics: createMetrics() })
     cleanup(() => sink.close())
+    await before?.()
     await sink.open()
     const rows = async () =>
       Number(
@@ -246,5 +247,21 @@ describe('embedding sink', () => {
     assert.equal(sink.status().connected, true)
     assert.equal(sink.stats().embedded, 6, 'records embedded before the outage are not embedded again')
     assert.ok(sink.writeSuccessRate() < 1)
+  })
+
+  it('starts while PostgreSQL is unreachable (status says why) and creates its tables and stores once it answers', async (t) => {
+    const proxy = await tcpProxy(testCleanup(t), { host: pgConnection().host, port: pgConnection().port })
+    const { sink, rows } = await sinkOn(t, proxy.port, 100, () => proxy.cut())
+    assert.equal(sink.status().connected, false)
+    assert.match(sink.status().message ?? '', /ECONNREFUSED|connect/)
+    sink.add(item(1))
+    await assert.rejects(
+      sink.flush(),
+      (err: unknown) => err instanceof WeirError && err.code === ErrorCode.SINK_UNAVAILABLE,
+    )
+    await proxy.restore()
+    await sink.flush()
+    assert.equal(await rows(), 1)
+    assert.equal(sink.status().connected, true)
   })
 })

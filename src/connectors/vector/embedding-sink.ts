@@ -65,6 +65,7 @@ export class EmbeddingSink implements Sink<EmbeddingItem> {
   #working = 0
   #chain: Promise<unknown> = Promise.resolve()
   #background = false
+  #opened = false
   #closed = false
   #lastError: string | undefined
   #embedded = 0
@@ -112,8 +113,20 @@ export class EmbeddingSink implements Sink<EmbeddingItem> {
     }
   }
 
+  /**
+   * Opens the store. An unreachable store does not stop the start: it is reported by `status()` and
+   * opened again by the next flush (so nothing is committed until it answers); a wrong setup (a table of
+   * another width, no pgvector) still fails here.
+   */
   async open(): Promise<void> {
-    await this.#o.store.open()
+    try {
+      await this.#o.store.open()
+      this.#opened = true
+    } catch (err) {
+      if (!(err instanceof WeirError && err.code === ErrorCode.SINK_UNAVAILABLE)) throw err
+      this.#log.warn('vector store unreachable at start; records wait until it answers', { error: err })
+      this.#lastError = err.message
+    }
   }
 
   add(item: EmbeddingItem): void {
@@ -178,6 +191,11 @@ export class EmbeddingSink implements Sink<EmbeddingItem> {
   }
 
   async #work(all: boolean): Promise<void> {
+    if (!this.#opened) {
+      await this.#o.store.open()
+      this.#opened = true
+      this.#log.info('vector store opened')
+    }
     const size = this.#o.batchSize
     while (this.#pending.length >= size || (all && this.#pending.length > 0)) {
       const batch = this.#pending.splice(0, size)

@@ -131,6 +131,7 @@ export class PgVectorStore implements VectorStore {
     try {
       client = await this.#pool.connect()
     } catch (err) {
+      this.#down(describe(err))
       throw pgUnavailable(this.id, err, 0)
     }
     let broken: Error | undefined
@@ -169,6 +170,7 @@ export class PgVectorStore implements VectorStore {
       if (err instanceof WeirError) throw err
       if (classify(err) === 'connection') {
         broken = err instanceof Error ? err : new Error(String(err))
+        this.#down(describe(err))
         throw pgUnavailable(this.id, err, 0)
       }
       const hint = /extension "vector"/.test(describe(err))
