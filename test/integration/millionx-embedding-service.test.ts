@@ -186,8 +186,8 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
   it('stores every post and order once, commits only stored records, survives a store outage and a replay, and finds the relevant post first', async (t) => {
     for (const topic of Object.values(inputs)) await createTopic(undefined, { name: topic, partitions: 3 })
     const proxy = await tcpProxy(cleanup, { host: pg.host, port: pg.port })
-    const posts = [...Array.from({ length: 150 }, (_, i) => post(i)), relevantPost]
-    const orders = Array.from({ length: 100 }, (_, i) => order(i))
+    const posts = [...Array.from({ length: 80 }, (_, i) => post(i)), relevantPost]
+    const orders = Array.from({ length: 40 }, (_, i) => order(i))
     const bad = [Buffer.from('{not json'), { platform: 'tiktok', content: 'no post id here' }]
     const sent = new Map([
       ...(await produce(inputs.social, [...posts, ...bad], 0)),
@@ -231,6 +231,8 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
       assert.match(info.message ?? '', /not JSON|post_id/)
     }
 
+    const phase = (name: string) =>
+      t.diagnostic(`${name} at ${((performance.now() - started) / 1000).toFixed(1)} s`)
     // The vector store goes away: records keep coming, nothing more is committed, /health says why.
     const committedBefore = await committedTotal(kafka, groups[0]!, Object.values(inputs))
     await proxy.cut()
@@ -271,6 +273,7 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
       },
       60_000,
     )
+    phase('outage over, everything stored')
     const health = await getJson(`${base}/health`)
     assert.equal(health.body.vector_store_connected, true)
 
@@ -304,6 +307,7 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
     assert.equal(metrics.records_stored, stored + more.size)
     await app.stop()
 
+    phase('search and metrics checked')
     // A replay from the beginning (a new group) writes every record again: no row is added.
     const replay = await startApp(embeddingServiceStage, env(groups[1]!, pg.port))
     cleanup(() => replay.stop())
@@ -315,6 +319,7 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
     assert.equal(await rows(), stored + more.size)
     await replay.stop()
 
+    phase('replay done')
     // The CLI searches the same store.
     const cli = await exec(
       process.execPath,
@@ -326,5 +331,6 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
     const lines = cli.stdout.trim().split('\n')
     assert.equal(lines.length, 4, cli.stdout)
     assert.match(lines[1]!, new RegExp(`^ 1  0\\.\\d{4}  SocialPost   ${RELEVANT}`))
+    phase('weir search done')
   })
 })
