@@ -23,27 +23,27 @@ import {
   loadConfig,
 } from '../../../config/index.ts'
 import type { ConnectorStatus } from '../../../connectors/contract.ts'
-import { searchAll, type VectorHit } from '../../../connectors/vector/contract.ts'
-import { type EmbeddingItem, EmbeddingSink } from '../../../connectors/vector/embedding-sink.ts'
+import { EmbeddingSink } from '../../../connectors/vector/embedding-sink.ts'
 import { PgVectorStore } from '../../../connectors/vector/pgvector.ts'
 import { bytes } from '../../../core/serde.ts'
-import type { ValidationResult, Violation } from '../../../dsl/operators/validate.ts'
 import { type Pipeline, pipeline } from '../../../dsl/stream.ts'
 import { DEFAULT_EMBEDDING_MODEL, SentenceEmbedder } from '../../../embeddings/index.ts'
 import type { Logger } from '../../../log/logger.ts'
-import { json as jsonResponse, latencyMs, rateOf } from '../../../ops/index.ts'
-import type { OpsRoute } from '../../../ops/router.ts'
+import { latencyMs, rateOf } from '../../../ops/index.ts'
 import type { RunningPipeline } from '../../../runtime/runner.ts'
 import type { AppContext, AppInstance, WeirApp } from '../../app.ts'
-import { type SourceKind, STAGE_TOPICS } from '../domain/topics.ts'
+import { STAGE_TOPICS } from '../domain/topics.ts'
+import { COLLECTIONS, EMBEDDING_ERRORS_TOPIC, embeddable, embeddingTopics, KINDS } from './embedding-input.ts'
+import { type MillionxSearch, searchRoute, searchWith } from './embedding-search.ts'
 
-export const EMBEDDING_ERRORS_TOPIC = 'embedding-service-errors'
-/** The seed's Weaviate collections, here tables. */
-export const COLLECTIONS = { social: 'SocialPost', market: 'MarketOrder' } as const satisfies Record<
-  SourceKind,
-  string
->
-const KINDS: readonly SourceKind[] = ['social', 'market']
+export {
+  COLLECTIONS,
+  EMBEDDING_ERRORS_TOPIC,
+  embeddable,
+  embeddingText,
+  embeddingTopics,
+} from './embedding-input.ts'
+export type { MillionxSearch } from './embedding-search.ts'
 
 export const embeddingServiceEnv = z.object({
   KAFKA_BOOTSTRAP_SERVERS: envList({ default: ['localhost:9092'] }),
@@ -67,98 +67,6 @@ export const embeddingServiceEnv = z.object({
   WEAVIATE_URL: envString({ optional: true }),
 })
 export type EmbeddingServiceConfig = z.output<typeof embeddingServiceEnv>
-
-/** Topic names behind the optional prefix. */
-export function embeddingTopics(prefix = '', deadLetters = EMBEDDING_ERRORS_TOPIC) {
-  return {
-    input: {
-      social: prefix + STAGE_TOPICS.contextualized.social,
-      market: prefix + STAGE_TOPICS.contextualized.market,
-    },
-    output: { social: prefix + STAGE_TOPICS.sink.social, market: prefix + STAGE_TOPICS.sink.market },
-    deadLetters: prefix + deadLetters,
-  } as const
-}
-
-type JsonObject = Record<string, unknown>
-
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined
-}
-
-/** The enricher's category, wherever it put it, else the scraper's. */
-function categoryOf(r: JsonObject): string | undefined {
-  const nested = (r.product_context ?? r.context) as JsonObject | undefined
-  return str(r.product_category) ?? str(nested?.category) ?? str(nested?.product_category) ?? str(r.category)
-}
-
-/**
- * What is embedded for a record: a post's content with its hashtags, category and place; an order's
- * product name with its category and shipping city. `undefined` when there is nothing to embed.
- */
-export function embeddingText(kind: SourceKind, r: JsonObject): string | undefined {
-  const category = categoryOf(r)
-  if (kind === 'social') {
-    const content = str(r.content)
-    if (content === undefined) return undefined
-    const tags = Array.isArray(r.hashtags)
-      ? r.hashtags.filter((t): t is string => typeof t === 'string' && t !== '')
-      : []
-    const extra = [tags.map((t) => (t.startsWith('#') ? t : `#${t}`)).join(' '), category, str(r.location)]
-    return [content, ...extra.filter((x) => x !== undefined && x !== '')].join(' · ')
-  }
-  const name = str(r.product_name)
-  if (name === undefined) return undefined
-  return [name, category, str(r.shipping_city)].filter((x) => x !== undefined).join(' · ')
-}
-
-interface Embeddable {
-  readonly item: EmbeddingItem
-  /** The input record's bytes, passed on to the sink topic unchanged. */
-  readonly raw: Buffer
-}
-
-const MAX_ID = 512
-
-function violation(field: string, message: string, type = 'required'): Violation {
-  return { rule: `embedding:${field}`, type, field, message }
-}
-
-/** A record the service can embed: a JSON object with its id (post_id / order_id) and some text. */
-export function embeddable(kind: SourceKind, raw: Buffer | null): ValidationResult<Embeddable> {
-  if (raw === null)
-    return { ok: false, violations: [violation('value', 'a tombstone (null value) has nothing to embed')] }
-  let r: unknown
-  try {
-    r = JSON.parse(raw.toString('utf8'))
-  } catch (err) {
-    return {
-      ok: false,
-      violations: [violation('value', `not JSON: ${(err as Error).message}`, 'deserialize')],
-    }
-  }
-  if (r === null || typeof r !== 'object' || Array.isArray(r)) {
-    return { ok: false, violations: [violation('value', 'not a JSON object', 'type')] }
-  }
-  const record = r as JsonObject
-  const idField = kind === 'social' ? 'post_id' : 'order_id'
-  const id = record[idField]
-  const violations: Violation[] = []
-  if (typeof id !== 'string' || id === '' || id.length > MAX_ID) {
-    violations.push(violation(idField, `must be a string of 1–${MAX_ID} characters`))
-  }
-  const text = embeddingText(kind, record)
-  if (text === undefined)
-    violations.push(violation(kind === 'social' ? 'content' : 'product_name', 'nothing to embed'))
-  if (violations.length > 0) return { ok: false, violations }
-  return {
-    ok: true,
-    value: {
-      item: { collection: COLLECTIONS[kind], id: id as string, text: text!, properties: record },
-      raw,
-    },
-  }
-}
 
 export interface EmbeddingPipelineOptions {
   readonly topics: ReturnType<typeof embeddingTopics>
@@ -190,14 +98,6 @@ export function embeddingServicePipeline(options: EmbeddingPipelineOptions): Pip
   return p
 }
 
-/** Search over the vector store with the service's own model: the HTTP route and `weir search`. */
-export interface MillionxSearch {
-  search(query: string, options: { limit: number; collections?: readonly string[] }): Promise<VectorHit[]>
-  readonly embedder: SentenceEmbedder
-  readonly store: PgVectorStore
-  close(): Promise<void>
-}
-
 /** Loads the model and opens the store as the service would (for `weir search millionx`). */
 export async function openMillionxSearch(env: AppContext['env'], logger?: Logger): Promise<MillionxSearch> {
   const config = loadConfig(embeddingServiceEnv, env)
@@ -219,16 +119,6 @@ export async function openMillionxSearch(env: AppContext['env'], logger?: Logger
       await embedder.close()
     },
   }
-}
-
-async function searchWith(
-  embedder: SentenceEmbedder,
-  store: PgVectorStore,
-  query: string,
-  options: { limit: number; collections?: readonly string[] },
-): Promise<VectorHit[]> {
-  const [vector] = await embedder.embed([query])
-  return searchAll(store, vector!, options)
 }
 
 function loadEmbedder(config: EmbeddingServiceConfig): Promise<SentenceEmbedder> {
@@ -253,58 +143,6 @@ function openStore(
     metrics: ctx?.metrics,
     logger,
   })
-}
-
-/** `GET /search?q=…&limit=5&collection=SocialPost`: the nearest records with their scores. */
-function searchRoute(search: MillionxSearch['search']): OpsRoute {
-  return {
-    method: 'GET',
-    path: '/search',
-    async handler(req) {
-      const q = req.query.get('q')?.trim() ?? ''
-      if (q === '') return jsonResponse(400, { error: 'bad_request', message: 'give the query text as ?q=…' })
-      const limitText = req.query.get('limit') ?? '10'
-      const limit = Number(limitText)
-      if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-        return jsonResponse(400, {
-          error: 'bad_request',
-          message: `limit must be an integer 1–100, got "${limitText}"`,
-        })
-      }
-      const collection = req.query.get('collection') ?? undefined
-      const known: readonly string[] = Object.values(COLLECTIONS)
-      if (collection !== undefined && !known.includes(collection)) {
-        return jsonResponse(400, {
-          error: 'bad_request',
-          message: `collection must be one of ${known.join(', ')}`,
-        })
-      }
-      const started = performance.now()
-      try {
-        const hits = await search(q, {
-          limit,
-          collections: collection === undefined ? undefined : [collection],
-        })
-        return jsonResponse(200, {
-          query: q,
-          limit,
-          took_ms: Math.round((performance.now() - started) * 10) / 10,
-          results: hits.map((h) => ({
-            collection: h.collection,
-            id: h.id,
-            score: h.score,
-            text: h.text,
-            record: h.properties,
-          })),
-        })
-      } catch (err) {
-        return jsonResponse(503, {
-          error: 'unavailable',
-          message: `search failed: ${(err as Error).message}`,
-        })
-      }
-    },
-  }
 }
 
 async function create(ctx: AppContext): Promise<AppInstance> {
