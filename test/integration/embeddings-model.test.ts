@@ -4,7 +4,7 @@
  * truncation, and the errors a wrong EMBEDDING_MODEL gives. Pooling by hand on a small tensor.
  */
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
@@ -84,6 +84,21 @@ describe('sentence embedder: all-MiniLM-L6-v2', () => {
     assert.ok(cosine(a!, b!) > 0.9, `cos ${cosine(a!, b!)}`)
     const [long] = await embedder.embed(['phone '.repeat(2000)])
     assert.equal(long!.length, 384)
+  })
+
+  it('loads another local model directory laid out as a Hugging Face ONNX export (onnx/model.onnx)', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'weir-model-'))
+    const cleanup = testCleanup(t)
+    cleanup(() => rm(dir, { recursive: true, force: true }))
+    await mkdir(join(dir, 'onnx'))
+    await symlink(join(BUNDLED_MODEL_DIR, 'model.onnx'), join(dir, 'onnx', 'model.onnx'))
+    await symlink(join(BUNDLED_MODEL_DIR, 'tokenizer.json'), join(dir, 'tokenizer.json'))
+    const other = await SentenceEmbedder.load({ model: dir, threads: 1 })
+    cleanup(() => other.close())
+    assert.equal(other.files.onnx, join(dir, 'onnx', 'model.onnx'))
+    const [a] = await other.embed(['A man is eating food.'])
+    const [b] = await embedder.embed(['A man is eating food.'])
+    assert.ok(cosine(a!, b!) > 0.9999)
   })
 
   it('ranks a relevant post above unrelated ones for a shopping query', async () => {

@@ -308,16 +308,23 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
     await app.stop()
 
     phase('search and metrics checked')
-    // A replay from the beginning (a new group) writes every record again: no row is added.
-    const replay = await startApp(embeddingServiceStage, env(groups[1]!, pg.port))
+    // A replay from the beginning (a new group) writes every record again: no row is added. With the
+    // seed's 30 s flush, the first full batch of 100 is stored at once and the rest waits, uncommitted,
+    // until the flush or, here, the graceful stop's final checkpoint.
+    const replay = await startApp(embeddingServiceStage, {
+      ...env(groups[1]!, pg.port),
+      EMBEDDING_FLUSH_INTERVAL: '30s',
+    })
     cleanup(() => replay.stop())
-    await waitUntil(
-      'the replay committed',
-      async () => (await committedTotal(kafka, groups[1]!, Object.values(inputs))) === sent.size + more.size,
-      90_000,
-    )
-    assert.equal(await rows(), stored + more.size)
+    const storedByReplay = () =>
+      (replay.app.metricsJson!(replay.running) as { records_stored: number }).records_stored
+    await waitUntil('the replay’s first full batch stored', async () => storedByReplay() >= 100, 60_000)
+    assert.equal(await committedTotal(kafka, groups[1]!, Object.values(inputs)), 0)
+    assert.ok(storedByReplay() < stored + more.size)
     await replay.stop()
+    assert.equal(storedByReplay(), stored + more.size)
+    assert.equal(await committedTotal(kafka, groups[1]!, Object.values(inputs)), sent.size + more.size)
+    assert.equal(await rows(), stored + more.size)
 
     phase('replay done')
     // The CLI searches the same store.
