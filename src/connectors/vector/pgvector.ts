@@ -18,7 +18,7 @@ import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { MetricsRegistry } from '../../core/metrics.ts'
 import { type Logger, silentLogger } from '../../log/logger.ts'
 import type { ConnectorStatus } from '../contract.ts'
-import { classify, describe, pgUnavailable } from '../postgres/errors.ts'
+import { classify, describe } from '../postgres/errors.ts'
 import { PostgresSink } from '../postgres/sink.ts'
 import { quoteIdent } from '../postgres/sql.ts'
 import type { SearchOptions, VectorHit, VectorObject, VectorStore } from './contract.ts'
@@ -62,6 +62,7 @@ export class PgVectorStore implements VectorStore {
   readonly #pool: pg.Pool
   readonly #sinks = new Map<string, PostgresSink>()
   readonly #log: Logger
+  readonly #where: string
   #connected = false
   #lastError: string | undefined
   #closed = false
@@ -81,6 +82,9 @@ export class PgVectorStore implements VectorStore {
     this.id = `pgvector:${this.#schema}`
     this.#log = (options.logger ?? silentLogger).child({ store: this.id })
     const secret = options.connectionString
+    const parsed = URL.parse(typeof secret === 'object' ? secret.reveal() : secret)
+    // Host, port and database only: the URL may carry a password.
+    this.#where = parsed === null ? 'PostgreSQL' : `PostgreSQL at ${parsed.host}${parsed.pathname}`
     this.#pool = new pg.Pool({
       connectionString: typeof secret === 'object' ? secret.reveal() : secret,
       max: 4,
@@ -132,7 +136,7 @@ export class PgVectorStore implements VectorStore {
       client = await this.#pool.connect()
     } catch (err) {
       this.#down(describe(err))
-      throw pgUnavailable(this.id, err, 0)
+      throw this.#unreachable(err)
     }
     let broken: Error | undefined
     try {
@@ -171,7 +175,7 @@ export class PgVectorStore implements VectorStore {
       if (classify(err) === 'connection') {
         broken = err instanceof Error ? err : new Error(String(err))
         this.#down(describe(err))
-        throw pgUnavailable(this.id, err, 0)
+        throw this.#unreachable(err)
       }
       const hint = /extension "vector"/.test(describe(err))
         ? ' (pgvector is not installed in this PostgreSQL: run `bash scripts/pgvector.sh`)'
@@ -216,7 +220,7 @@ export class PgVectorStore implements VectorStore {
     const limit = Math.max(1, Math.min(1000, Math.floor(options.limit)))
     const client = await this.#pool.connect().catch((err: unknown) => {
       this.#down(describe(err))
-      throw pgUnavailable(this.id, err, 0)
+      throw this.#unreachable(err)
     })
     try {
       // ef_search must cover the limit, or HNSW returns fewer rows than asked for.
@@ -246,7 +250,7 @@ export class PgVectorStore implements VectorStore {
       await client.query('ROLLBACK').catch(() => {})
       if (classify(err) !== 'connection') throw err
       this.#down(describe(err))
-      throw pgUnavailable(this.id, err, 0)
+      throw this.#unreachable(err)
     } finally {
       client.release()
     }
@@ -274,6 +278,14 @@ export class PgVectorStore implements VectorStore {
     if (this.#closed) return { connected: false, message: 'closed' }
     if (this.#connected) return { connected: true }
     return { connected: false, message: this.#lastError ?? 'not opened yet' }
+  }
+
+  #unreachable(cause: unknown): WeirError {
+    return new WeirError(
+      ErrorCode.SINK_UNAVAILABLE,
+      `${this.id}: ${this.#where} unreachable: ${describe(cause)}`,
+      { cause },
+    )
   }
 
   #up(): void {

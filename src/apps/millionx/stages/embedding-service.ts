@@ -59,7 +59,7 @@ export const embeddingServiceEnv = z.object({
   EMBEDDING_BATCH_SIZE: envInt({ default: 100, min: 1, max: 10_000 }),
   EMBEDDING_MAX_LENGTH: envInt({ default: 512, min: 2, max: 512 }),
   EMBEDDING_DEVICE: envEnum(['cpu', 'cuda'], { default: 'cpu' }),
-  EMBEDDING_THREADS: envInt({ default: availableParallelism(), min: 1, max: 256 }),
+  EMBEDDING_THREADS: envInt({ default: availableParallelism(), min: 1, max: 64 }),
   EMBEDDING_FLUSH_INTERVAL: envDuration({ default: '30s', min: 50, max: 3_600_000 }),
   VECTOR_STORE: envEnum(['pgvector'], { default: 'pgvector' }),
   PGVECTOR_URL: envSecret({ default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
@@ -294,7 +294,7 @@ export const embeddingServiceStage: WeirApp = {
     {
       name: 'EMBEDDING_THREADS',
       default: 'the number of cores',
-      description: 'CPU threads of one model run',
+      description: 'Model runs at once (one CPU thread and one ONNX session each)',
     },
     {
       name: 'EMBEDDING_FLUSH_INTERVAL',
