@@ -171,11 +171,7 @@ async function benchModel() {
 
 // ------------------------------------------------------------------- 2. and 3. stage and ceiling
 
-async function produce(
-  prefix: string,
-  topicOf: (kind: 'social' | 'market') => string,
-  count: number,
-): Promise<void> {
+async function produce(topicOf: (kind: 'social' | 'market') => string, count: number): Promise<void> {
   const kafka = kafkaTransport({ brokers: BROKERS, clientId: 'bench-embeddings-producer' })
   const admin = kafka.admin()
   await admin.ensureTopics(
@@ -303,9 +299,9 @@ try {
   log(`model: ${BATCHES} batches of ${BATCH}`)
   const model = await benchModel()
   log(`producing ${RECORDS} enriched records`)
-  await produce(prefix, (k) => `${prefix}enriched.${k}.contextualized`, RECORDS)
+  await produce((k) => `${prefix}enriched.${k}.contextualized`, RECORDS)
   log(`ceiling: ${CEILING_RECORDS} of the same records consumed only`)
-  await produce(prefix, (k) => ceilingTopic(prefix, k), CEILING_RECORDS)
+  await produce((k) => ceilingTopic(prefix, k), CEILING_RECORDS)
   const ceiling = await benchCeiling(prefix)
   log('stage: embedding service (Kafka → model → pgvector + sink topics)')
   const stage = await benchStage(prefix, schema)
