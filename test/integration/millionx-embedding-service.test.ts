@@ -308,9 +308,10 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
     await app.stop()
 
     phase('search and metrics checked')
-    // A replay from the beginning (a new group) writes every record again: no row is added. With the
-    // seed's 30 s flush, the first full batch of 100 is stored at once and the rest waits, uncommitted,
-    // until the flush or, here, the graceful stop's final checkpoint.
+    // A replay from the beginning (a new group) writes every record again: no row is added. With a long
+    // flush interval (the seed's is 30 s; 5 min here so a slow machine cannot reach it), the first full
+    // batch of 100 is stored at once and the rest waits, uncommitted, until the flush or, here, the
+    // graceful stop's final checkpoint.
     const replay = await startApp(embeddingServiceStage, {
       ...env(groups[1]!, pg.port),
       EMBEDDING_FLUSH_INTERVAL: '30s',
