@@ -314,7 +314,7 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
     // graceful stop's final checkpoint.
     const replay = await startApp(embeddingServiceStage, {
       ...env(groups[1]!, pg.port),
-      EMBEDDING_FLUSH_INTERVAL: '30s',
+      EMBEDDING_FLUSH_INTERVAL: '5m',
     })
     cleanup(() => replay.stop())
     const storedByReplay = () =>
