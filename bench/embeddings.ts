@@ -79,8 +79,8 @@ function enriched(i: number): { topic: 'social' | 'market'; value: Record<string
         location: city,
         posted_at: '2026-12-01T10:00:00+06:00',
         _anonymized: true,
-        product_category: category,
-        category_confidence: 0.8,
+        product_context: { category, confidence: 0.8, keywords: [category] },
+        city,
         weather: {
           city,
           temperature: 24.5,
@@ -89,7 +89,7 @@ function enriched(i: number): { topic: 'social' | 'market'; value: Record<string
           wind_speed: 2.1,
           is_extreme_weather: false,
         },
-        temporal: {
+        temporal_context: {
           hour: 10,
           day_of_week: 'Tuesday',
           season: 'winter',
@@ -116,7 +116,8 @@ function enriched(i: number): { topic: 'social' | 'market'; value: Record<string
       status: 'confirmed',
       order_date: '2026-12-01T11:00:00+06:00',
       _anonymized: true,
-      product_category: category,
+      product_context: { category, confidence: 0.7, keywords: [category] },
+      city,
     },
   }
 }

@@ -45,8 +45,8 @@ function post(i: number) {
     posted_at: '2026-12-01T10:00:00+06:00',
     _anonymized: true,
     _anonymization_version: '1.0',
-    product_category: category,
-    category_confidence: 0.8,
+    product_context: { category, confidence: 0.8, keywords: [category] },
+    city,
     weather: {
       city,
       temperature: 24.5,
@@ -55,7 +55,7 @@ function post(i: number) {
       wind_speed: 2.1,
       is_extreme_weather: false,
     },
-    temporal: {
+    temporal_context: {
       hour: 10,
       day_of_week: 'Tuesday',
       season: 'winter',
@@ -83,9 +83,10 @@ function order(i: number) {
     status: 'confirmed',
     order_date: '2026-12-01T11:00:00+06:00',
     _anonymized: true,
-    product_category: category,
+    product_context: { category, confidence: 0.7, keywords: [category] },
+    city,
     weather: null,
-    weather_error: 'timeout',
+    weather_unavailable_reason: 'timeout',
   }
 }
 
@@ -97,7 +98,8 @@ const relevantPost = {
     'Cheap Android phone in Dhaka: Samsung Galaxy A05, 4GB RAM, only 11,999 taka with home delivery in Mirpur',
   hashtags: ['smartphone', 'budget'],
   location: 'Dhaka',
-  product_category: 'smartphone',
+  city: 'Dhaka',
+  product_context: { category: 'smartphone', confidence: 0.9, keywords: ['android', 'phone'] },
 }
 
 async function produce(

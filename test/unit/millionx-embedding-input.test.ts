@@ -27,6 +27,29 @@ describe('embedding service input', () => {
     assert.equal(text, 'Selling my Redmi Note 12, like new · #smartphone #deal · smartphone · Dhaka')
   })
 
+  it('reads the context enricher’s product_context.category and city, and turns PII tokens into their type word', () => {
+    const text = embeddingText('social', {
+      content:
+        'Selling iPhone 13, call PHONE_3f9a0c1d2e4b5a69 or mail EMAIL_00aa11bb22cc33dd, ask for NAME_0123456789abcdef',
+      product_context: { category: 'smartphone', confidence: 0.9, keywords: ['iphone'] },
+      city: 'Sylhet',
+    })
+    assert.equal(text, 'Selling iPhone 13, call phone or mail email, ask for name · smartphone · Sylhet')
+    assert.equal(
+      embeddingText('market', {
+        product_name: 'Saree',
+        product_context: { category: 'fashion' },
+        city: 'Dhaka',
+      }),
+      'Saree · fashion · Dhaka',
+    )
+    // Not a token: upper-case words, too-short hex, or no type prefix.
+    assert.equal(
+      embeddingText('market', { product_name: 'NAME_BRAND EMAIL_abc ORDER_0123456789abcdef' }),
+      'NAME_BRAND EMAIL_abc ORDER_0123456789abcdef',
+    )
+  })
+
   it('embeds an order’s product name, category and shipping city, and skips what is missing', () => {
     assert.equal(
       embeddingText('market', { product_name: 'Rice cooker', category: 'home', shipping_city: 'Khulna' }),

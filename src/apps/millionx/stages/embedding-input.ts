@@ -37,15 +37,26 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined
 }
 
-/** The enricher's category, wherever it put it, else the scraper's. */
+/** The enricher's category (`product_context.category`), else the scraper's. */
 function categoryOf(r: JsonObject): string | undefined {
   const nested = (r.product_context ?? r.context) as JsonObject | undefined
-  return str(r.product_category) ?? str(nested?.category) ?? str(nested?.product_category) ?? str(r.category)
+  return str(nested?.category) ?? str(r.product_category) ?? str(r.category)
+}
+
+/**
+ * The privacy shield's tokens (`EMAIL_3f9a…`, PII type + 8–64 hex digits) mean nothing to the model and
+ * cost it a dozen word pieces each; the type word alone keeps what the text said ("call me on phone").
+ */
+const PII_TOKEN = /\b(EMAIL|CARD|PHONE|NID|NAME)_[0-9a-f]{8,64}\b/g
+
+function withoutPiiTokens(text: string): string {
+  return text.replace(PII_TOKEN, (_m, type: string) => type.toLowerCase())
 }
 
 /**
  * What is embedded for a record: a post's content with its hashtags, category and place; an order's
- * product name with its category and shipping city. `undefined` when there is nothing to embed.
+ * product name with its category and shipping city (the enricher's `city` when the record has none).
+ * Anonymised PII tokens become their type word. `undefined` when there is nothing to embed.
  */
 export function embeddingText(kind: SourceKind, r: JsonObject): string | undefined {
   const category = categoryOf(r)
@@ -55,12 +66,14 @@ export function embeddingText(kind: SourceKind, r: JsonObject): string | undefin
     const tags = Array.isArray(r.hashtags)
       ? r.hashtags.filter((t): t is string => typeof t === 'string' && t !== '')
       : []
-    const extra = [tags.map((t) => (t.startsWith('#') ? t : `#${t}`)).join(' '), category, str(r.location)]
-    return [content, ...extra.filter((x) => x !== undefined && x !== '')].join(' · ')
+    const place = str(r.location) ?? str(r.city)
+    const extra = [tags.map((t) => (t.startsWith('#') ? t : `#${t}`)).join(' '), category, place]
+    return withoutPiiTokens([content, ...extra.filter((x) => x !== undefined && x !== '')].join(' · '))
   }
   const name = str(r.product_name)
   if (name === undefined) return undefined
-  return [name, category, str(r.shipping_city)].filter((x) => x !== undefined).join(' · ')
+  const place = str(r.shipping_city) ?? str(r.city)
+  return withoutPiiTokens([name, category, place].filter((x) => x !== undefined).join(' · '))
 }
 
 export interface Embeddable {
