@@ -13,6 +13,7 @@
  *
  * Prints a table and one JSON line. The machine is shared: say how loaded it was (load average shown).
  */
+import { createHash } from 'node:crypto'
 import { availableParallelism, loadavg } from 'node:os'
 import pg from 'pg'
 import { embeddingServiceStage } from '../src/apps/millionx/stages/embedding-service.ts'
@@ -63,6 +64,9 @@ const OPENERS = [
   'Flash sale today on the',
 ]
 
+/** The privacy shield's token body: 16 hex digits of a salted SHA-256. */
+const hex = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 16)
+
 function enriched(i: number): { topic: 'social' | 'market'; value: Record<string, unknown> } {
   const [product, category] = PRODUCTS[(i * 7) % PRODUCTS.length]!
   const city = CITIES[i % CITIES.length]!
@@ -72,8 +76,8 @@ function enriched(i: number): { topic: 'social' | 'market'; value: Record<string
       value: {
         post_id: `post_${i}`,
         platform: i % 2 === 0 ? 'tiktok' : 'facebook',
-        content: `${OPENERS[i % OPENERS.length]} ${product}. Delivery to ${city} took ${1 + (i % 4)} days, price ${1000 + ((i * 37) % 90_000)} taka. Contact EMAIL_${(i * 7919).toString(16)} for details`,
-        author: `NAME_${(i * 104729).toString(16)}`,
+        content: `${OPENERS[i % OPENERS.length]} ${product}. Delivery to ${city} took ${1 + (i % 4)} days, price ${1000 + ((i * 37) % 90_000)} taka. Contact EMAIL_${hex(`e${i}`)} for details`,
+        author: `NAME_${hex(`n${i}`)}`,
         engagement_count: i % 5000,
         hashtags: [category, 'bd', city.toLowerCase()],
         location: city,
