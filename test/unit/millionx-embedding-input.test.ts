@@ -11,6 +11,8 @@ import {
   embeddingText,
   embeddingTopics,
 } from '../../src/apps/millionx/stages/embedding-service.ts'
+import { parseArgs } from '../../src/cli/args.ts'
+import search from '../../src/cli/commands/search.ts'
 import { loadConfig } from '../../src/config/index.ts'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 
@@ -121,6 +123,23 @@ describe('embedding service env', () => {
         () => loadConfig(embeddingServiceEnv, { [name]: value }),
         (err: unknown) =>
           err instanceof WeirError && err.code === ErrorCode.CONFIG_INVALID && err.message.includes(name),
+      )
+    })
+  }
+})
+
+describe('weir search', () => {
+  for (const [argv, message] of [
+    [['millionx'], /usage: weir search millionx "<query>"/],
+    [['traffic', 'some query'], /only millionx has a search \(got "traffic"\)/],
+    [['millionx', 'phone', '--limit', '0'], /--limit: expected a number ≥ 1/],
+    [['millionx', 'phone', '--collection', 'Posts'], /--collection: expected SocialPost or MarketOrder/],
+  ] as const) {
+    it(`refuses \`weir search ${argv.join(' ')}\` before loading the model or connecting, saying what is expected`, async () => {
+      await assert.rejects(
+        search(parseArgs(argv)),
+        (err: unknown) =>
+          err instanceof WeirError && err.code === ErrorCode.CONFIG_INVALID && message.test(err.message),
       )
     })
   }
