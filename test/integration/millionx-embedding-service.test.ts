@@ -313,10 +313,12 @@ describe('millionx embedding service (enriched.* → pgvector + sink.snowflake.*
     // A replay from the beginning (a new group) writes every record again: no row is added. With a long
     // flush interval (the seed's is 30 s; 5 min here so a slow machine cannot reach it), the first full
     // batch of 100 is stored at once and the rest waits, uncommitted, until the flush or, here, the
-    // graceful stop's final checkpoint.
+    // graceful stop's final checkpoint (here under exactly-once: offsets commit with the transaction).
     const replay = await startApp(embeddingServiceStage, {
       ...env(groups[1]!, pg.port),
       EMBEDDING_FLUSH_INTERVAL: '5m',
+      // Offsets in Kafka transactions: the stage runs the same under exactly-once.
+      PROCESSING_GUARANTEE: 'exactly_once',
     })
     cleanup(() => replay.stop())
     const storedByReplay = () =>
