@@ -345,6 +345,7 @@ up)
   # Redis and PostgreSQL problems are warnings: the Kafka tests do not need them.
   if wants redis; then redis_up || true; fi
   if wants postgres; then postgres_up || true; fi
+  if wants postgres; then { bash "$ROOT/scripts/pgvector.sh" && bash "$ROOT/scripts/models.sh"; } || warn "pgvector or the embedding model is missing: the MillionX embedding tests will fail"; fi
   if wants registry; then registry up || rc=$?; fi
   say "services up in $((SECONDS - started))s (kafka $KAFKA_VERSION)"
   exit "$rc"

@@ -5,6 +5,7 @@ import type { Pipeline } from '../dsl/stream.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ConnectorStatus } from '../connectors/contract.ts'
 import type { RunOptions, RunningPipeline } from '../runtime/runner.ts'
+import type { OpsRoute } from '../ops/router.ts'
 
 /** What an app is given when it is created. */
 export interface AppContext {
@@ -65,6 +66,8 @@ export interface AppInstance {
    * prefers to the app's own `generator`.
    */
   generator?(options: GeneratorOptions): AppGenerator
+  /** Extra routes on the app's HTTP port (e.g. the embedding service's GET /search). */
+  readonly routes?: readonly OpsRoute[]
   /** External sinks the app owns, closed after the pipeline. */
   readonly sinks?: ReadonlyArray<Sink<unknown>>
   close?(): Promise<void>

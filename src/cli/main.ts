@@ -15,6 +15,8 @@ Usage:
   weir dlq replay <topic> [--to <topic>] [--filter CODE[,CODE]] [--group <g>] [--dry-run] [--json]
                                                           re-inject dead letters' original records (at least once, resumable)
   weir apps                                               list the bundled apps
+  weir search millionx "<query>" [--limit 5] [--collection SocialPost|MarketOrder] [--json]
+                                                          nearest posts/orders in the embedding service's vector store
 
 Environment: KAFKA_BROKERS / KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), LOG_LEVEL (DEBUG, INFO, WARN, ERROR),
 and each app's own variables (weir describe <app>).`
@@ -35,6 +37,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   lag: () => import('./commands/lag.ts'),
   dlq: () => import('./commands/dlq.ts'),
   apps: () => import('./commands/apps.ts'),
+  search: () => import('./commands/search.ts'),
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -85,6 +85,7 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
       health,
       metricsJson: () => instance.metricsJson?.(running) ?? defaultMetricsJson(running, metrics, defaultRates),
       prometheus: () => metrics.prometheus(),
+      routes: instance.routes,
     })
     address = await ops.start()
     logger.info('ops server listening', { url: address.url })
