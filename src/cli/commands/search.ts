@@ -1,17 +1,21 @@
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import { createLogger } from '../../log/logger.ts'
-import type { parseArgs } from '../args.ts'
-import { numberFlag, stringFlag } from '../args.ts'
+import { booleanFlag, type CommandSpec, numberFlag, type ParsedArgs, stringFlag } from '../args.ts'
 
 const USAGE =
   'usage: weir search millionx "<query>" [--limit 5] [--collection SocialPost|MarketOrder] [--json]\n' +
   '(the embedding service’s env: PGVECTOR_URL, PGVECTOR_SCHEMA, EMBEDDING_MODEL, EMBEDDING_MAX_LENGTH)'
 
+export const spec: CommandSpec = {
+  usage: `${USAGE}\n\nEmbeds the query with the embedding service's model and prints the nearest posts and orders in its vector store.`,
+  flags: { limit: 'value', collection: 'value', json: 'boolean' },
+}
+
 /**
  * `weir search millionx "cheap android phone in dhaka" --limit 5`: embeds the query with the embedding
  * service's model and prints the nearest posts and orders in its vector store, with cosine scores.
  */
-export default async function search({ positional, flags }: ReturnType<typeof parseArgs>): Promise<number> {
+export default async function search({ positional, flags }: ParsedArgs): Promise<number> {
   const [app, ...words] = positional
   const query = words.join(' ').trim()
   if (app !== 'millionx' || query === '') {
@@ -38,7 +42,7 @@ export default async function search({ positional, flags }: ReturnType<typeof pa
       limit,
       collections: collection === undefined ? undefined : [collection],
     })
-    if (flags.json === true) {
+    if (booleanFlag(flags, 'json')) {
       process.stdout.write(
         `${JSON.stringify({ query, limit, results: hits.map((h) => ({ ...h, record: h.properties, properties: undefined })) }, null, 2)}\n`,
       )
