@@ -29,12 +29,14 @@ describe('a schema registry that is down, then up', { skip }, () => {
     await registryCtl('down')
   })
 
-  it('retries while the registry is down and succeeds once it is up', async () => {
+  it('retries while the registry is down and succeeds once it is up', { timeout: 300_000 }, async () => {
     await registryCtl('down')
     assert.equal(await registryReachable(API), false, `port ${PORT} must be free for this test`)
     const registry = schemaRegistry({
       url: API,
-      retry: { retries: 200, initialDelayMs: 100, maxDelayMs: 500 },
+      // The budget must outlast a JVM start on a busy 2-core machine (80 s seen under load 16), not
+      // only on a quiet one (~5 s): 400 tries ≈ 200 s.
+      retry: { retries: 400, initialDelayMs: 100, maxDelayMs: 500 },
     })
     const producer = avro<{ n: number }>({ registry, schema })
 
