@@ -11,7 +11,7 @@ ARG NODE_IMAGE=docker.io/library/node:24-bookworm-slim
 
 # 1. Compile: all dependencies (TypeScript), then dist/.
 FROM ${NODE_IMAGE} AS build
-WORKDIR /src
+WORKDIR /build
 COPY package.json package-lock.json ./
 # --ignore-scripts: the image's Node is the runtime (the `node` devDependency's installer is not needed)
 # and onnxruntime-node's postinstall would download GPU libraries; its CPU binaries are in the package.
@@ -28,7 +28,7 @@ RUN ./node_modules/.bin/tsc -p tsconfig.build.json \
 # 2. Production dependencies only (a fresh install: `npm prune --omit=dev` left dev packages behind),
 # without the other operating systems' onnxruntime binaries.
 FROM ${NODE_IMAGE} AS deps
-WORKDIR /src
+WORKDIR /build
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     if [ -f /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
@@ -44,10 +44,10 @@ RUN apt-get update \
  && useradd --system --uid 10001 --user-group --home-dir /app --shell /usr/sbin/nologin weir
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /src/package.json ./package.json
-COPY --from=deps /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
-COPY --from=build /src/schemas ./schemas
+COPY --from=build /build/package.json ./package.json
+COPY --from=deps /build/node_modules ./node_modules
+COPY --from=build /build/dist ./dist
+COPY --from=build /build/schemas ./schemas
 COPY bin ./bin
 COPY deploy/healthcheck.sh /usr/local/bin/weir-healthcheck
 RUN ln -s /app/bin/weir.js /usr/local/bin/weir \

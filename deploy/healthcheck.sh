@@ -4,7 +4,7 @@
 # Docker while /health and the logs say what is down.
 #
 # The port: WEIR_HEALTH_PORT, else the app's own variable (HEALTH_PORT: traffic, traffic-windows;
-# API_PORT: rideshare; WEB_PORT: millionx), else the app's default, from the command line of PID 1.
+# API_PORT: rideshare; WEB_PORT: millionx and its stages), else the app's default, from the command line of PID 1.
 port="${WEIR_HEALTH_PORT:-${HEALTH_PORT:-${API_PORT:-${WEB_PORT:-}}}}"
 if [ -z "$port" ]; then
   cmdline="$(tr '\000' ' ' <"${WEIR_HEALTH_CMDLINE:-/proc/1/cmdline}" 2>/dev/null)"
@@ -15,6 +15,7 @@ if [ -z "$port" ]; then
   *context-enricher*) port=6067 ;;
   *embedding-service*) port=6068 ;;
   *millionx*) port=6069 ;;
+  *streampulse*) port=9249 ;;
   *) port=8080 ;;
   esac
 fi

@@ -94,15 +94,37 @@ async function main(): Promise<void> {
     Config: { User: string; Entrypoint: string[]; Cmd: string[]; Healthcheck?: { Test: string[] } }
   }
   check('runs as a non-root numeric user', inspect.Config.User === '10001:10001', inspect.Config.User)
-  check('tini is the entrypoint', inspect.Config.Entrypoint.join(' ') === '/usr/bin/tini -- weir', inspect.Config.Entrypoint.join(' '))
+  check(
+    'tini is the entrypoint',
+    inspect.Config.Entrypoint.join(' ') === '/usr/bin/tini -- weir',
+    inspect.Config.Entrypoint.join(' '),
+  )
   // podman shows a Docker-format image's HEALTHCHECK at the top level (OCI images cannot carry one).
   const healthcheck = inspect.Healthcheck ?? inspect.Config.Healthcheck
-  check('HEALTHCHECK is set', healthcheck?.Test.includes('weir-healthcheck') === true, healthcheck?.Test.join(' '))
-  const listing = podman('run', '--rm', '--entrypoint', 'sh', IMAGE, '-c',
-    'ls /app; ls /app/node_modules; ls /app/node_modules/.bin 2>/dev/null; command -v gcc make python3 tsc git || true')
+  check(
+    'HEALTHCHECK is set',
+    healthcheck?.Test.includes('weir-healthcheck') === true,
+    healthcheck?.Test.join(' '),
+  )
+  const listing = podman(
+    'run',
+    '--rm',
+    '--entrypoint',
+    'sh',
+    IMAGE,
+    '-c',
+    'ls /app; ls /app/node_modules; ls /app/node_modules/.bin 2>/dev/null; command -v gcc make python3 tsc git || true',
+  )
   const names = listing.split('\n')
-  check('no sources or tests in the image', !names.includes('src') && !names.includes('test'), names.slice(0, 8).join(' '))
-  check('no dev dependencies (typescript, biome)', !names.includes('typescript') && !names.includes('@biomejs'))
+  check(
+    'no sources or tests in the image',
+    !names.includes('src') && !names.includes('test'),
+    names.slice(0, 8).join(' '),
+  )
+  check(
+    'no dev dependencies (typescript, biome)',
+    !names.includes('typescript') && !names.includes('@biomejs'),
+  )
   check('no compiler or build tools', !/\/(gcc|make|python3|tsc|git)$/m.test(listing))
   process.stdout.write(`     image size ${(inspect.Size / 1e6).toFixed(0)} MB\n`)
 
@@ -123,11 +145,28 @@ async function main(): Promise<void> {
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`])
   // --health-interval disable: podman schedules health checks with systemd timers, absent in a sandbox;
   // the check itself is run below with `podman healthcheck run`.
-  podman('run', '-d', '--name', name, '--network', 'host', '--memory', '256m', '--memory-swap', '256m', '--health-interval', 'disable',
-    ...envArgs, IMAGE, 'run', APP)
+  podman(
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--network',
+    'host',
+    '--memory',
+    '256m',
+    '--memory-swap',
+    '256m',
+    '--health-interval',
+    'disable',
+    ...envArgs,
+    IMAGE,
+    'run',
+    APP,
+  )
   const deadline = Date.now() + 60_000
   while ((await health(port)) !== 'healthy') {
-    if (Date.now() > deadline) throw new Error(`no healthy /health on :${port} in 60 s: ${podman('logs', name)}`)
+    if (Date.now() > deadline)
+      throw new Error(`no healthy /health on :${port} in 60 s: ${podman('logs', name)}`)
     await sleep(500)
   }
   check('/health answers healthy', true)
@@ -143,34 +182,68 @@ async function main(): Promise<void> {
 
   const count = RATE * SECONDS
   const extra = APP === 'rideshare' ? ['--drivers', '10000', '--topic-prefix', env.TOPIC_PREFIX!] : []
-  const producer = spawn(process.execPath, [`${ROOT}bin/weir.js`, 'produce', APP, '--rate', String(RATE), '--count', String(count), '--seed', '3', ...extra], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  })
+  const producer = spawn(
+    process.execPath,
+    [
+      `${ROOT}bin/weir.js`,
+      'produce',
+      APP,
+      '--rate',
+      String(RATE),
+      '--count',
+      String(count),
+      '--seed',
+      '3',
+      ...extra,
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  )
   cleanups.push(() => producer.kill('SIGKILL'))
   await new Promise((r) => producer.once('exit', r))
   const expected = count
   const until = Date.now() + 120_000
-  let n = 0
-  while ((n = await consumed(port)) < expected && Date.now() < until) await sleep(1000)
-  check(`processed the load inside the container (${count} records at ${RATE}/s)`, n >= expected, `${n} consumed`)
+  let n = await consumed(port)
+  while (n < expected && Date.now() < until) {
+    await sleep(1000)
+    n = await consumed(port)
+  }
+  check(
+    `processed the load inside the container (${count} records at ${RATE}/s)`,
+    n >= expected,
+    `${n} consumed`,
+  )
 
   const id = podman('inspect', name, '--format', '{{.Id}}')
   const cgroup = `/sys/fs/cgroup/memory/machine.slice/libpod-${id}.scope`
-  const peakFile = [`${cgroup}/memory.max_usage_in_bytes`, `/sys/fs/cgroup/memory/libpod_parent/libpod-${id}/memory.max_usage_in_bytes`].find(existsSync)
+  const peakFile = [
+    `${cgroup}/memory.max_usage_in_bytes`,
+    `/sys/fs/cgroup/memory/libpod_parent/libpod-${id}/memory.max_usage_in_bytes`,
+  ].find(existsSync)
   const peak = peakFile ? Number(readFileSync(peakFile, 'utf8')) / 1024 / 1024 : Number.NaN
-  process.stdout.write(`     container peak memory (cgroup, incl. page cache) ${peak.toFixed(0)} MB of 256 MB\n`)
+  process.stdout.write(
+    `     container peak memory (cgroup, incl. page cache) ${peak.toFixed(0)} MB of 256 MB\n`,
+  )
 
   const stopAt = performance.now()
   podman('stop', '-t', String(GRACE_SECONDS), name)
   const stopSeconds = (performance.now() - stopAt) / 1000
   const state = JSON.parse(podman('inspect', name))[0].State as { ExitCode: number; OOMKilled: boolean }
   check('SIGTERM stops it with exit code 0', state.ExitCode === 0, `exit ${state.ExitCode}`)
-  check(`stopped within the ${GRACE_SECONDS} s grace period`, stopSeconds < GRACE_SECONDS, `${stopSeconds.toFixed(1)} s`)
+  check(
+    `stopped within the ${GRACE_SECONDS} s grace period`,
+    stopSeconds < GRACE_SECONDS,
+    `${stopSeconds.toFixed(1)} s`,
+  )
   check('not OOM-killed under 256 MB', !state.OOMKilled)
   const logs = execFileSync('podman', ['logs', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
   const stderrLogs = execFileSync('sh', ['-c', `podman logs ${name} 2>&1 1>/dev/null`], { encoding: 'utf8' })
-  check('the log shows a graceful stop', /"signal received, stopping gracefully"/.test(logs + stderrLogs) && /"stopped"/.test(logs + stderrLogs))
+  check(
+    'the log shows a graceful stop',
+    /"signal received, stopping gracefully"/.test(logs + stderrLogs) && /"stopped"/.test(logs + stderrLogs),
+  )
 }
 
 try {
@@ -178,7 +251,10 @@ try {
 } catch (err) {
   check('image test', false, err instanceof Error ? err.message : String(err))
 } finally {
-  for (const fn of cleanups.reverse()) await Promise.resolve().then(fn).catch(() => {})
+  for (const fn of cleanups.reverse())
+    await Promise.resolve()
+      .then(fn)
+      .catch(() => {})
 }
 process.stdout.write(failures ? `${failures} check(s) failed\n` : 'all checks passed\n')
 process.exitCode = failures ? 1 : 0

@@ -121,11 +121,20 @@ function portOf(env: Record<string, string>): number {
 }
 
 /** Starts a process that is killed by `cleanup` (and if this script exits first). */
-function start(argv: readonly string[], env: Record<string, string>, cleanup: Cleanup, prefix: readonly string[] = []) {
-  const child = spawn(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), ...argv], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+function start(
+  argv: readonly string[],
+  env: Record<string, string>,
+  cleanup: Cleanup,
+  prefix: readonly string[] = [],
+) {
+  const child = spawn(
+    prefix[0] ?? process.execPath,
+    [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), ...argv],
+    {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  )
   let stderr = ''
   child.stderr?.on('data', (d) => {
     stderr += d
@@ -140,9 +149,14 @@ function start(argv: readonly string[], env: Record<string, string>, cleanup: Cl
   return { child, stderr: () => stderr }
 }
 
-async function waitHealthy(what: string, port: number, p: { child: ChildProcess; stderr: () => string }): Promise<void> {
+async function waitHealthy(
+  what: string,
+  port: number,
+  p: { child: ChildProcess; stderr: () => string },
+): Promise<void> {
   for (const deadline = Date.now() + 60_000; !(await healthy(port)); await sleep(250)) {
-    if (p.child.exitCode !== null) throw new Error(`${what} exited at start (${p.child.exitCode}): ${p.stderr()}`)
+    if (p.child.exitCode !== null)
+      throw new Error(`${what} exited at start (${p.child.exitCode}): ${p.stderr()}`)
     if (Date.now() > deadline) throw new Error(`${what} not healthy on :${port} after 60 s: ${p.stderr()}`)
   }
 }
@@ -225,13 +239,37 @@ async function measure(app: string, args: Args, cleanup: Cleanup): Promise<Resul
       DLQ_TOPIC: `${base}.raw-dlq`,
       HEALTH_PORT: String(await freePort()),
     }
-    await waitHealthy('upstream traffic', portOf(produceEnv), start([WEIR, 'run', 'traffic'], produceEnv, cleanup))
+    await waitHealthy(
+      'upstream traffic',
+      portOf(produceEnv),
+      start([WEIR, 'run', 'traffic'], produceEnv, cleanup),
+    )
   }
 
   const count = args.rate * args.seconds
   // Their generators write to the seed's topic names unless given the run's prefix.
-  const extra = app === 'rideshare' ? ['--drivers', '10000', '--topic-prefix', env.TOPIC_PREFIX!] : app === 'millionx' ? ['--topic-prefix', env.TOPIC_PREFIX!] : []
-  const producer = start([WEIR, 'produce', produceApp, '--rate', String(args.rate), '--count', String(count), '--seed', '7', ...extra], produceEnv, cleanup).child
+  const extra =
+    app === 'rideshare'
+      ? ['--drivers', '10000', '--topic-prefix', env.TOPIC_PREFIX!]
+      : app === 'millionx'
+        ? ['--topic-prefix', env.TOPIC_PREFIX!]
+        : []
+  const producer = start(
+    [
+      WEIR,
+      'produce',
+      produceApp,
+      '--rate',
+      String(args.rate),
+      '--count',
+      String(count),
+      '--seed',
+      '7',
+      ...extra,
+    ],
+    produceEnv,
+    cleanup,
+  ).child
 
   const started = performance.now()
   const ticks0 = cpuTicks(child.pid!)
@@ -315,6 +353,9 @@ for (const app of args.apps) {
 }
 process.stdout.write(
   `\n| app | records/s | consumed | peak RSS MB | peak anonymous RSS MB | cgroup peak MB | steady RSS MB | CPU cores per 10k/s | SIGTERM→exit ms |\n|---|---|---|---|---|---|---|---|---|\n${results
-    .map((r) => `| ${r.app} | ${Math.round(r.consumed / r.seconds)} | ${r.consumed} | ${r.peakRssMb} | ${r.peakAnonMb} | ${r.cgroupPeakMb} | ${r.steadyRssMb} | ${r.coresPer10k} | ${r.stopMs} (exit ${r.exitCode}) |`)
+    .map(
+      (r) =>
+        `| ${r.app} | ${Math.round(r.consumed / r.seconds)} | ${r.consumed} | ${r.peakRssMb} | ${r.peakAnonMb} | ${r.cgroupPeakMb} | ${r.steadyRssMb} | ${r.coresPer10k} | ${r.stopMs} (exit ${r.exitCode}) |`,
+    )
     .join('\n')}\n`,
 )
