@@ -26,14 +26,17 @@ RUN ./node_modules/.bin/tsc -p tsconfig.build.json \
  && mkdir -p schemas
 
 # 2. Production dependencies only (a fresh install: `npm prune --omit=dev` left dev packages behind),
-# without the other operating systems' onnxruntime binaries.
+# without onnxruntime's binaries for other operating systems and CPU architectures.
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /build
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     if [ -f /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
  && npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
- && rm -rf node_modules/onnxruntime-node/bin/napi-v*/darwin node_modules/onnxruntime-node/bin/napi-v*/win32
+ && rm -rf node_modules/onnxruntime-node/bin/napi-v*/darwin node_modules/onnxruntime-node/bin/napi-v*/win32 \
+ && for d in node_modules/onnxruntime-node/bin/napi-v*/linux/*; do \
+      [ "${d##*/}" = "$(node -p process.arch)" ] || rm -rf "$d"; \
+    done
 
 # 3. Runtime.
 FROM ${NODE_IMAGE}

@@ -70,6 +70,8 @@ async function envFor(base: string): Promise<{ env: Record<string, string>; port
         REDIS_PORT: String(redis.port),
         REDIS_PASSWORD: 'image-test',
         API_PORT: String(port),
+        // The generator writes all six topics; the seed's default consumes four.
+        PROCESSOR_TOPICS: 'gps_pings,trips,driver_status,surge_updates,driver_profiles,rider_profiles',
       },
     }
   }

@@ -4,7 +4,8 @@
 # npm package `node`, as the repository itself gets it) unless it can be pulled.
 #
 #   bash scripts/image.sh            # build localhost/weir:<version> (and :latest)
-#   bash scripts/image.sh --test     # build, then run it with podman: /health, non-root, SIGTERM stop, 256 MB limit
+#   bash scripts/image.sh --test [--app rideshare --rate 10000 --seconds 30]
+#                                    # build, then run it with podman: /health, non-root, SIGTERM stop, 256 MB limit
 #
 # Needs root (rootful buildah/podman). Installs buildah, podman and debootstrap with apt-get when missing.
 # The base is cached under $WEIR_IMAGE_CACHE (default /var/tmp/weir-image); delete it to rebuild.
@@ -103,5 +104,6 @@ containers_conf
 base_image
 build
 if [[ "${1:-}" == "--test" ]]; then
-  WEIR_IMAGE="$IMAGE" exec node_modules/.bin/node scripts/image-test.ts
+  shift
+  WEIR_IMAGE="$IMAGE" exec node_modules/.bin/node scripts/image-test.ts "$@"
 fi
