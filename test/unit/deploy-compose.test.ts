@@ -6,7 +6,9 @@
  * against the Kubernetes table, so the two deployments never disagree on an app's port or memory.
  */
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -232,4 +234,42 @@ describe('deploy/compose.yml', () => {
       assert.equal(mb(limit), k8sLimit, 'the same memory limit as in Kubernetes')
     })
   }
+
+  test("Prometheus's scrape config is valid for promtool", (t) => {
+    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find(existsSync)
+    if (!promtool) {
+      // CI installs it (scripts/prometheus.sh); elsewhere say why this check did not run.
+      assert.ok(!process.env.CI, 'promtool missing: CI must install prometheus (apt-get install prometheus)')
+      t.skip('promtool not installed (apt-get install prometheus)')
+      return
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'weir-promtool-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    // The rules file is mounted at /etc/prometheus/alerts.yml in the container: point at a copy here.
+    const rules = existsSync(join(DEPLOY, 'prometheus/alerts.yml'))
+      ? readFileSync(join(DEPLOY, 'prometheus/alerts.yml'), 'utf8')
+      : 'groups: []\n'
+    writeFileSync(join(dir, 'alerts.yml'), rules)
+    const config = readFileSync(join(DEPLOY, 'compose/prometheus.yml'), 'utf8').replace(
+      '/etc/prometheus/alerts.yml',
+      join(dir, 'alerts.yml'),
+    )
+    writeFileSync(join(dir, 'prometheus.yml'), config)
+    execFileSync(promtool, ['check', 'config', join(dir, 'prometheus.yml')], { stdio: 'pipe' })
+    // The autoscalers' query (prometheus-adapter's template filled in) is valid PromQL.
+    const adapter = parse(
+      readFileSync(join(DEPLOY, 'k8s/monitoring/prometheus-adapter-values.yaml'), 'utf8'),
+    ) as {
+      rules: { external: Array<{ metricsQuery: string }> }
+    }
+    const expr = adapter.rules.external[0]!.metricsQuery.replace('<<.Series>>', 'weir_consumer_lag').replace(
+      '<<.LabelMatchers>>',
+      'app="traffic"',
+    )
+    writeFileSync(
+      join(dir, 'hpa.yml'),
+      `groups:\n  - name: hpa\n    rules:\n      - record: weir:consumer_lag:sum\n        expr: '${expr}'\n`,
+    )
+    execFileSync(promtool, ['check', 'rules', join(dir, 'hpa.yml')], { stdio: 'pipe' })
+  })
 })

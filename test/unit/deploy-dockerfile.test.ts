@@ -50,6 +50,7 @@ describe('Dockerfile', () => {
     assert.ok(froms.length >= 2, 'a build stage and a runtime stage')
     const base = dockerfile.getInitialARGs().find((a) => a.getProperty()?.getName() === 'NODE_IMAGE')
     assert.match(base?.getProperty()?.getValue() ?? '', /^(docker\.io\/library\/)?node:24[.\w-]*-slim$/)
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ARG reference, verbatim
     for (const f of froms) assert.equal(f.getImage(), '${NODE_IMAGE}')
     assert.equal(froms.at(-1)!.getBuildStage(), null, 'the runtime stage is the last, unnamed one')
   })
