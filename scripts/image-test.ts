@@ -6,12 +6,15 @@
  *
  * Checks: the image carries no sources, tests or compiler; it runs as uid 10001 with tini as PID 1;
  * the app in it (host network, the shared Kafka, private topics, a 256 MB memory limit like seed 000's)
- * answers /health, passes the image's HEALTHCHECK, processes a load of `weir produce` records without
+ * answers /health (with the Kubernetes manifests' securityContext: read-only root filesystem, no
+ * capabilities, no privilege escalation), passes the image's HEALTHCHECK, processes a load of `weir produce` records without
  * being OOM-killed, and `podman stop` (SIGTERM) stops it with exit code 0 well inside the grace period.
  * Reports the container's peak memory from its cgroup. Everything it starts is removed at the end.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Admin } from '@platformatic/kafka'
 import { freePort, startRedisServer } from '../test/integration/helpers/services.ts'
@@ -54,6 +57,15 @@ async function consumed(port: number): Promise<number> {
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
 }
 
+/** The rideshare Redis password as a root-owned 0644 file, like a mounted Kubernetes Secret. */
+function secretFile(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'weir-image-secret-'))
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'redis-password')
+  writeFileSync(path, 'image-test\n', { mode: 0o644 })
+  return path
+}
+
 async function envFor(base: string): Promise<{ env: Record<string, string>; port: number }> {
   const port = await freePort()
   if (APP === 'rideshare') {
@@ -68,7 +80,8 @@ async function envFor(base: string): Promise<{ env: Record<string, string>; port
         TOPIC_PREFIX: `${base}.`,
         REDIS_HOST: redis.host,
         REDIS_PORT: String(redis.port),
-        REDIS_PASSWORD: 'image-test',
+        // As the manifests pass secrets: a file (a Kubernetes Secret volume is mode 0644, root-owned).
+        REDIS_PASSWORD_FILE: '/run/secrets/weir/redis-password',
         API_PORT: String(port),
         // The generator writes all six topics; the seed's default consumes four.
         PROCESSOR_TOPICS: 'gps_pings,trips,driver_status,surge_updates,driver_profiles,rider_profiles',
@@ -160,6 +173,16 @@ async function main(): Promise<void> {
     '256m',
     '--health-interval',
     'disable',
+    // The Kubernetes pods' securityContext: read-only root filesystem with /tmp writable, every
+    // capability dropped, no privilege escalation.
+    '--read-only',
+    '--tmpfs',
+    '/tmp',
+    '--cap-drop',
+    'ALL',
+    '--security-opt',
+    'no-new-privileges',
+    ...(env.REDIS_PASSWORD_FILE ? ['-v', `${secretFile()}:${env.REDIS_PASSWORD_FILE}:ro`] : []),
     ...envArgs,
     IMAGE,
     'run',
@@ -184,6 +207,12 @@ async function main(): Promise<void> {
 
   const count = RATE * SECONDS
   const extra = APP === 'rideshare' ? ['--drivers', '10000', '--topic-prefix', env.TOPIC_PREFIX!] : []
+  // The producer runs on the host, where the secret file's container path does not exist.
+  const hostEnv: Record<string, string | undefined> = { ...process.env, ...env }
+  if (hostEnv.REDIS_PASSWORD_FILE) {
+    delete hostEnv.REDIS_PASSWORD_FILE
+    hostEnv.REDIS_PASSWORD = 'image-test'
+  }
   const producer = spawn(
     process.execPath,
     [
@@ -199,7 +228,7 @@ async function main(): Promise<void> {
       ...extra,
     ],
     {
-      env: { ...process.env, ...env },
+      env: hostEnv,
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   )
