@@ -2,7 +2,7 @@
  * Runs the built image for real with podman (by hand or `bash scripts/image.sh --test`; not in the
  * default suite: it needs root, podman and a built image).
  *
- *   WEIR_IMAGE=localhost/weir:0.1.0 node scripts/image-test.ts [--app traffic|rideshare] [--rate 10000] [--seconds 30]
+ *   WEIR_IMAGE=localhost/weir:0.1.0 node scripts/image-test.ts [--app traffic|rideshare] [--rate 10000] [--seconds 30] [--drivers 10000] [--backlog]
  *
  * Checks: the image carries no sources, tests or compiler; it runs as uid 10001 with tini as PID 1;
  * the app in it (host network, the shared Kafka, private topics, a 256 MB memory limit like seed 000's)
@@ -31,6 +31,8 @@ const flag = (name: string, fallback: string) => {
 const APP = flag('app', 'traffic')
 const RATE = Number(flag('rate', '10000'))
 const SECONDS = Number(flag('seconds', '30'))
+const DRIVERS = flag('drivers', '10000')
+const BACKLOG = argv.includes('--backlog')
 
 const cleanups: Array<() => unknown> = []
 const podman = (...args: string[]) => execFileSync('podman', args, { encoding: 'utf8' }).trim()
@@ -158,6 +160,41 @@ async function main(): Promise<void> {
   const name = base
   cleanups.push(() => execFileSync('podman', ['rm', '-f', '-t', '0', name], { stdio: 'ignore' }))
   const envArgs = Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`])
+  /** `weir produce` on the host: RATE records/s (0: as fast as it can) for RATE × SECONDS records. */
+  const count = RATE * SECONDS
+  const produce = async (rate: number) => {
+    const extra = APP === 'rideshare' ? ['--drivers', DRIVERS, '--topic-prefix', env.TOPIC_PREFIX!] : []
+    // The producer runs on the host, where the secret file's container path does not exist.
+    const hostEnv: Record<string, string | undefined> = { ...process.env, ...env }
+    if (hostEnv.REDIS_PASSWORD_FILE) {
+      delete hostEnv.REDIS_PASSWORD_FILE
+      hostEnv.REDIS_PASSWORD = 'image-test'
+    }
+    const producer = spawn(
+      process.execPath,
+      [
+        `${ROOT}bin/weir.js`,
+        'produce',
+        APP,
+        '--rate',
+        String(rate),
+        '--count',
+        String(count),
+        '--seed',
+        '3',
+        ...extra,
+      ],
+      {
+        env: hostEnv,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    )
+    cleanups.push(() => producer.kill('SIGKILL'))
+    await new Promise((r) => producer.once('exit', r))
+  }
+  // --backlog: the records are waiting before the app starts, which it then reads as fast as it can
+  // (catching up after an outage), the most memory it needs.
+  if (BACKLOG) await produce(0)
   // --health-interval disable: podman schedules health checks with systemd timers, absent in a sandbox;
   // the check itself is run below with `podman healthcheck run`.
   podman(
@@ -205,35 +242,7 @@ async function main(): Promise<void> {
     check('image HEALTHCHECK passes', false, String((err as { stdout?: string }).stdout ?? err) + hc)
   }
 
-  const count = RATE * SECONDS
-  const extra = APP === 'rideshare' ? ['--drivers', '10000', '--topic-prefix', env.TOPIC_PREFIX!] : []
-  // The producer runs on the host, where the secret file's container path does not exist.
-  const hostEnv: Record<string, string | undefined> = { ...process.env, ...env }
-  if (hostEnv.REDIS_PASSWORD_FILE) {
-    delete hostEnv.REDIS_PASSWORD_FILE
-    hostEnv.REDIS_PASSWORD = 'image-test'
-  }
-  const producer = spawn(
-    process.execPath,
-    [
-      `${ROOT}bin/weir.js`,
-      'produce',
-      APP,
-      '--rate',
-      String(RATE),
-      '--count',
-      String(count),
-      '--seed',
-      '3',
-      ...extra,
-    ],
-    {
-      env: hostEnv,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  )
-  cleanups.push(() => producer.kill('SIGKILL'))
-  await new Promise((r) => producer.once('exit', r))
+  if (!BACKLOG) await produce(RATE)
   const expected = count
   const until = Date.now() + 120_000
   let n = await consumed(port)
@@ -242,7 +251,7 @@ async function main(): Promise<void> {
     n = await consumed(port)
   }
   check(
-    `processed the load inside the container (${count} records at ${RATE}/s)`,
+    `processed the load inside the container (${count} records ${BACKLOG ? 'as a backlog' : `at ${RATE}/s`})`,
     n >= expected,
     `${n} consumed`,
   )
