@@ -9,16 +9,16 @@ import {
   envUrl,
   loadConfig,
 } from '../../config/index.ts'
+import type { Serde } from '../../core/serde.ts'
 import { pipeline } from '../../dsl/stream.ts'
 import { TRAFFIC_DEFECTS, trafficGenerator } from '../../generators/index.ts'
 import { rateOf } from '../../ops/index.ts'
 import type { RunningPipeline } from '../../runtime/runner.ts'
-import type { Serde } from '../../core/serde.ts'
 import { waitForRegistry } from '../../serdes/registry/wait.ts'
 import { watchRegistry } from '../../serdes/registry/watch.ts'
 import { SUBJECT_NAME_STRATEGIES } from '../../serdes/wire.ts'
 import type { AppContext, AppGenerator, AppInstance, GeneratorOptions, WeirApp } from '../app.ts'
-import { flattenMetrLa, validateTraffic, type MetrLaRecord } from './domain/index.ts'
+import { flattenMetrLa, type MetrLaRecord, validateTraffic } from './domain/index.ts'
 import { type ProcessedTrafficEvent, trafficFormats } from './formats.ts'
 
 export type { ProcessedTrafficEvent } from './formats.ts'
@@ -114,6 +114,8 @@ async function create(ctx: AppContext): Promise<AppInstance> {
   const registry = formats.registry
   const watch = registry && watchRegistry(registry)
   let lastMessageTime: number | undefined
+  // The pipeline's counters start at 0 now: the first /metrics read gives the rate since then, not 0.
+  const createdAt = ctx.clock.now()
   let lastSeenCount = 0
   const rates = new WeakMap<RunningPipeline, { perSecond(): number }>()
   return {
@@ -136,7 +138,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
       const m = running.task.metrics
       let rate = rates.get(running)
       if (rate === undefined) {
-        rate = rateOf(m.consumed, { clock: ctx.clock })
+        rate = rateOf(m.consumed, { clock: ctx.clock, since: createdAt })
         rates.set(running, rate)
       }
       // Seen at read time: the moment the count last moved is when the latest message arrived (±1 poll).
