@@ -9,16 +9,16 @@ import {
   envUrl,
   loadConfig,
 } from '../../config/index.ts'
-import type { Serde } from '../../core/serde.ts'
 import { pipeline } from '../../dsl/stream.ts'
 import { TRAFFIC_DEFECTS, trafficGenerator } from '../../generators/index.ts'
 import { rateOf } from '../../ops/index.ts'
 import type { RunningPipeline } from '../../runtime/runner.ts'
+import type { Serde } from '../../core/serde.ts'
 import { waitForRegistry } from '../../serdes/registry/wait.ts'
 import { watchRegistry } from '../../serdes/registry/watch.ts'
 import { SUBJECT_NAME_STRATEGIES } from '../../serdes/wire.ts'
 import type { AppContext, AppGenerator, AppInstance, GeneratorOptions, WeirApp } from '../app.ts'
-import { flattenMetrLa, type MetrLaRecord, validateTraffic } from './domain/index.ts'
+import { flattenMetrLa, validateTraffic, type MetrLaRecord } from './domain/index.ts'
 import { type ProcessedTrafficEvent, trafficFormats } from './formats.ts'
 
 export type { ProcessedTrafficEvent } from './formats.ts'
