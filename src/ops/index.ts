@@ -17,6 +17,7 @@ export {
   json,
   type OpsAddress,
   type OpsRequestInit,
+  type OpsResult,
   type OpsServer,
   type OpsServerOptions,
 } from './http.ts'

@@ -7,6 +7,8 @@ import { run, type RunningPipeline } from '../runtime/runner.ts'
 import type { AppInstance, KafkaSettings, WeirApp } from '../apps/app.ts'
 import { describeConfig, envEnum, loadConfig } from '../config/index.ts'
 import { z } from 'zod'
+import { OPS_ACCESS_ENV_DOCS, opsAccessFromEnv } from '../ops/auth.ts'
+import { serviceDashboard } from './dashboard.ts'
 
 export interface ServiceOptions {
   /** Builds the transport from the app's Kafka settings (Kafka for `weir run`, in-process for the demo). */
@@ -41,6 +43,7 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
   const clock = options.clock ?? systemClock
   const metrics = createMetrics()
   const { processing } = serviceConfig(env)
+  const access = opsAccessFromEnv(env, app)
   const instance = await app.create({ env, logger, metrics, clock })
   logger.info('starting', { app: app.name, kafka: describeConfig(instance.kafka), http: instance.http })
   const transport = options.transport(instance.kafka)
@@ -78,6 +81,8 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
       health,
       metricsJson: () => instance.metricsJson?.(running) ?? defaultMetricsJson(running, metrics, defaultRates),
       prometheus: () => metrics.prometheus(),
+      auth: access.auth,
+      dashboard: serviceDashboard({ instance, running, metrics, transport, showValues: access.showValues }),
     })
     address = await ops.start()
     logger.info('ops server listening', { url: address.url })
@@ -160,6 +165,7 @@ export const serviceEnvDocs = [
     default: 'at_least_once',
     description: 'at_least_once, or exactly_once (= exactly_once_v2): outputs and offsets in one Kafka transaction',
   },
+  ...OPS_ACCESS_ENV_DOCS,
 ] as const
 
 /** Settings every app takes besides its own: Kafka Streams' `processing.guarantee`, as an env var. */
