@@ -10,6 +10,7 @@ import type { Logger } from '../../log/logger.ts'
 import type { AppContext, AppInstance, KafkaSettings, WeirApp } from '../app.ts'
 import { loadRideshareConfig, RIDESHARE_ENV_DOCS, type RideshareConfig } from './config.ts'
 import { RIDESHARE_TOPICS } from './domain/index.ts'
+import { LiveMap } from './live-map.ts'
 import { BridgeMetrics } from './metrics.ts'
 import { ridesharePipeline } from './pipeline.ts'
 
@@ -47,6 +48,8 @@ function create(ctx: AppContext): AppInstance {
     logger: ctx.logger,
   })
   const metrics = new BridgeMetrics(ctx.metrics, redis, ctx.clock)
+  // The dashboard's live map reads what is published, on its way to Redis.
+  const map = new LiveMap()
   const pipeline = ridesharePipeline({
     topics: config.PROCESSOR_TOPICS,
     prefix: config.TOPIC_PREFIX,
@@ -54,7 +57,7 @@ function create(ctx: AppContext): AppInstance {
     windowSizeMs: config.PROCESSOR_WINDOW_SIZE_MS,
     strategy: config.PROCESSOR_AGGREGATION_STRATEGY,
     sampleRate: config.PROCESSOR_SAMPLE_RATE,
-    sink: startsWithoutRedis(redis, ctx.logger),
+    sink: map.tap(startsWithoutRedis(redis, ctx.logger)),
     counters: metrics,
   })
   return {
@@ -78,6 +81,7 @@ function create(ctx: AppContext): AppInstance {
     components: () => ({ redis: redis.status() }),
     sinks: [redis],
     close: () => redis.close(),
+    views: [map.view()],
   }
 }
 
@@ -143,4 +147,6 @@ export const rideshareApp: WeirApp = {
     }
   },
   inputTopics: RIDESHARE_TOPICS.map((name) => ({ name, partitions: 1 })),
+  // driver_profiles and rider_profiles carry names, emails and phone numbers.
+  personalData: true,
 }

@@ -1,0 +1,109 @@
+/**
+ * The live map's browser code (run by the page shell with `root` and `weir`, after `CITY` is defined):
+ * an EventSource on ./views/map/live while the tab is shown, each frame drawn on one canvas: the city's
+ * bounding box and zones (coloured by surge), pending trip requests, and every driver as a dot coloured
+ * by status. Drawing 100,000 dots is one pass per status colour (~10 ms), so the page stays responsive.
+ */
+export const LIVE_MAP_CLIENT = String.raw`
+var COLOURS = { unknown: '#9aa7b4', offline: '#55606b', online: '#3fb950', en_route_pickup: '#d29922', on_trip: '#58a6ff' };
+var NAMES = { unknown: 'Status not seen yet', offline: 'Offline', online: 'Available', en_route_pickup: 'Going to pickup', on_trip: 'On a trip' };
+var head = weir.el('div', 'row');
+var legend = weir.el('div', 'legend');
+var count = weir.el('span', 'badge', 'Drivers on map: 0');
+count.id = 'map-count';
+count.setAttribute('data-count', '0');
+head.appendChild(count); head.appendChild(legend);
+root.appendChild(weir.el('h2', '', 'Drivers in ' + CITY.name + ', live'));
+root.appendChild(head);
+var wrap = weir.el('div', 'row');
+var canvas = weir.el('canvas');
+canvas.id = 'driver-map';
+var lonSpan = CITY.bounds.maxLon - CITY.bounds.minLon, latSpan = CITY.bounds.maxLat - CITY.bounds.minLat;
+var aspect = lonSpan * Math.cos((CITY.bounds.minLat + CITY.bounds.maxLat) / 2 * Math.PI / 180) / latSpan;
+var H = 760, W = Math.round(H * aspect);
+canvas.width = W; canvas.height = H;
+var side = weir.el('div');
+wrap.appendChild(canvas); wrap.appendChild(side);
+root.appendChild(wrap);
+var note = weir.el('p', 'note', 'The bridge\'s GPS windows (one update per driver per window), driver status changes, trip requests and surge, as published to Redis. Zones from the app\'s own data; no map tiles needed.');
+root.appendChild(note);
+var source = null, last = null;
+
+function draw(f) {
+  var t0 = performance.now();
+  var ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#0b1015'; ctx.fillRect(0, 0, W, H);
+  ctx.strokeStyle = '#1c252e'; ctx.lineWidth = 1;
+  for (var g = 1; g < 10; g++) {
+    ctx.beginPath(); ctx.moveTo(g * W / 10, 0); ctx.lineTo(g * W / 10, H); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(0, g * H / 10); ctx.lineTo(W, g * H / 10); ctx.stroke();
+  }
+  ctx.strokeStyle = '#2a3540'; ctx.strokeRect(0.5, 0.5, W - 1, H - 1);
+  var sx = W / 65536, sy = H / 65536;
+  CITY.zones.forEach(function (z) {
+    var m = f.surge[z.id] || 1;
+    ctx.beginPath(); ctx.arc(z.x * sx, z.y * sy, 26, 0, 2 * Math.PI);
+    ctx.fillStyle = m >= 2 ? 'rgba(248,81,73,0.22)' : m > 1.2 ? 'rgba(210,153,34,0.2)' : 'rgba(88,166,255,0.07)';
+    ctx.fill();
+    ctx.strokeStyle = m >= 2 ? '#f85149' : m > 1.2 ? '#d29922' : '#2a3540'; ctx.stroke();
+  });
+  var bin = atob(f.xy), sts = atob(f.states);
+  var n = f.shown;
+  var xy = new Uint16Array(n * 2);
+  for (var i = 0; i < n * 2; i++) xy[i] = bin.charCodeAt(2 * i) | (bin.charCodeAt(2 * i + 1) << 8);
+  var perState = [], dot = n > 5000 ? 2.5 : 5;
+  for (var s = 0; s < CITY.states.length; s++) {
+    ctx.fillStyle = COLOURS[CITY.states[s]];
+    var c = 0;
+    for (var j = 0; j < n; j++) {
+      if (sts.charCodeAt(j) !== s) continue;
+      ctx.fillRect(xy[2 * j] * sx - dot / 2, xy[2 * j + 1] * sy - dot / 2, dot, dot);
+      c++;
+    }
+    perState.push(c);
+  }
+  ctx.strokeStyle = '#f85149'; ctx.lineWidth = 1.5;
+  f.pending.forEach(function (p) {
+    var x = p[0] * sx, y = p[1] * sy;
+    ctx.beginPath(); ctx.moveTo(x - 3, y - 3); ctx.lineTo(x + 3, y + 3); ctx.moveTo(x + 3, y - 3); ctx.lineTo(x - 3, y + 3); ctx.stroke();
+  });
+  ctx.lineWidth = 1;
+  ctx.font = '11px system-ui, sans-serif'; ctx.textAlign = 'center';
+  CITY.zones.forEach(function (z) {
+    var m = f.surge[z.id];
+    ctx.fillStyle = '#d8e0e8';
+    ctx.fillText(z.name + (m ? ' \u00d7' + m.toFixed(1) : ''), z.x * sx, z.y * sy - 30);
+  });
+  var ms = performance.now() - t0;
+  count.textContent = 'Drivers on map: ' + weir.fmt(n) + (f.total > n ? ' (a sample of ' + weir.fmt(f.total) + ')' : '');
+  count.setAttribute('data-count', String(n));
+  count.setAttribute('data-total', String(f.total));
+  weir.replace(legend, CITY.states.map(function (st, k) {
+    var span = weir.el('span');
+    var dot = weir.el('span', 'dot'); dot.style.background = COLOURS[st];
+    span.appendChild(dot); span.appendChild(document.createTextNode(NAMES[st] + ' ' + weir.fmt(perState[k])));
+    return span;
+  }).concat([(function () { var s = weir.el('span'); s.textContent = '\u2715 waiting for a driver ' + weir.fmt(f.pending.length); s.style.color = '#f85149'; return s; })()]));
+  var trips = Object.keys(f.trips).map(function (k) { return { status: k, n: f.trips[k] }; });
+  var surge = CITY.zones.map(function (z) { return { zone: z.name, m: f.surge[z.id] || null }; }).filter(function (z) { return z.m !== null; });
+  weir.replace(side, [
+    weir.table([{ key: 'status', title: 'Trip events', text: true }, { key: 'n', title: 'Since opened' }], trips, { caption: 'Trips' }),
+    surge.length ? weir.table([{ key: 'zone', title: 'Zone', text: true }, { key: 'm', title: 'Surge', render: function (r) { return r.m.toFixed(2) + '\u00d7'; } }], surge, { caption: 'Surge by zone', sortable: false }) : null,
+    weir.el('p', 'note', 'Frame ' + new Date(f.time).toLocaleTimeString() + ' \u00b7 drawn in ' + ms.toFixed(1) + ' ms')
+  ]);
+}
+function open() {
+  if (source) return;
+  source = new EventSource('./views/map/live');
+  source.onmessage = function (e) {
+    var f = JSON.parse(e.data);
+    if (last) { last = f; return; }
+    last = f;
+    // Draw on the next animation frame; frames that arrive meanwhile replace the pending one.
+    requestAnimationFrame(function () { var x = last; last = null; draw(x); });
+  };
+}
+function close() { if (source) { source.close(); source = null; } }
+weir.onShow('map', open);
+weir.onHide('map', close);
+`

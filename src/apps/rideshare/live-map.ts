@@ -1,0 +1,235 @@
+/**
+ * The rideshare dashboard's live map: what the bridge publishes (the GPS windows' one update per driver,
+ * driver status changes, trips, surge) read off its Redis sink, kept as the latest position and status
+ * per driver, and sent to the page as Server-Sent Events twice a second. Positions go quantized to the
+ * city's bounding box (two 16-bit numbers per driver, base64), at most `maxDrivers` per frame, so a
+ * fleet of 100,000 stays a few hundred KB a frame and the page draws it on a canvas.
+ *
+ * Work happens only while someone watches (and for a minute after, so a reload keeps the picture): with
+ * no page open the tap is one boolean test per message.
+ */
+import type { Sink } from '../../connectors/contract.ts'
+import type { RedisMessage } from '../../connectors/redis/index.ts'
+import type { DashboardView } from '../../ops/dashboard/index.ts'
+import { sseResponse } from '../../ops/dashboard/index.ts'
+import { SAO_PAULO, SAO_PAULO_ZONES } from './domain/index.ts'
+import { LIVE_MAP_CLIENT } from './live-map-client.ts'
+
+/** Driver states as sent to the page (index = code). */
+export const MAP_STATES = ['unknown', 'offline', 'online', 'en_route_pickup', 'on_trip'] as const
+
+interface Dot {
+  x: number
+  y: number
+  state: number
+  seen: number
+}
+
+export interface LiveMapOptions {
+  /** Drivers sent per frame at most (a stable sample beyond it). Default 100,000. */
+  readonly maxDrivers?: number
+  /** A driver not heard from for this long leaves the map. Default 5 min. */
+  readonly forgetAfterMs?: number
+  readonly frameMs?: number
+  readonly now?: () => number
+}
+
+const GPS_HEAD = '{"type":"gps_ping"'
+const STATUS_HEAD = '{"type":"driver_status"'
+const TRIP_HEAD = '{"type":"trip"'
+const SURGE_HEAD = '{"type":"surge_update"'
+const LINGER_MS = 60_000
+const MAX_PENDING = 2000
+
+function numberAfter(text: string, field: string, from: number): number {
+  const i = text.indexOf(field, from)
+  if (i < 0) return Number.NaN
+  const start = i + field.length
+  let end = start
+  while (end < text.length && '-+.0123456789eE'.includes(text[end]!)) end++
+  return Number(text.slice(start, end))
+}
+
+export class LiveMap {
+  readonly #drivers = new Map<string, Dot>()
+  readonly #states = new Map<string, number>()
+  readonly #surge = new Map<string, number>()
+  readonly #pending = new Map<string, { x: number; y: number }>()
+  readonly #trips = new Map<string, number>()
+  readonly #o: Required<LiveMapOptions>
+  #watchers = 0
+  #lingerUntil = 0
+  #pings = 0
+
+  constructor(options: LiveMapOptions = {}) {
+    this.#o = {
+      maxDrivers: options.maxDrivers ?? 100_000,
+      forgetAfterMs: options.forgetAfterMs ?? 5 * 60_000,
+      frameMs: options.frameMs ?? 500,
+      now: options.now ?? Date.now,
+    }
+  }
+
+  /** The sink as the pipeline sees it, observed on the way through. */
+  tap(sink: Sink<RedisMessage>): Sink<RedisMessage> {
+    return {
+      id: sink.id,
+      open: () => sink.open(),
+      add: (item) => {
+        if ((this.#watchers > 0 || this.#lingerUntil > this.#o.now()) && typeof item.message === 'string')
+          this.observe(item.message)
+        return sink.add(item)
+      },
+      flush: () => sink.flush(),
+      backlog: () => sink.backlog(),
+      close: () => sink.close(),
+      status: () => sink.status(),
+    }
+  }
+
+  #xy(lat: number, lon: number): { x: number; y: number } | undefined {
+    const b = SAO_PAULO.bounds
+    if (!Number.isFinite(lat) || !Number.isFinite(lon)) return undefined
+    const x = Math.round(((lon - b.minLon) / (b.maxLon - b.minLon)) * 65535)
+    const y = Math.round(((b.maxLat - lat) / (b.maxLat - b.minLat)) * 65535)
+    return { x: Math.min(65535, Math.max(0, x)), y: Math.min(65535, Math.max(0, y)) }
+  }
+
+  /** One published message (the bridge's JSON text). */
+  observe(message: string): void {
+    if (message.startsWith(GPS_HEAD)) {
+      // The hot path: no JSON.parse, three field lookups in the text.
+      // Pings are keyed by driver_id; an unkeyed one names its driver in the payload.
+      let k = message.indexOf('"key":"')
+      let at = k + 7
+      if (k < 0) {
+        k = message.indexOf('"driver_id":"')
+        at = k + 13
+      }
+      if (k < 0) return
+      const driver = message.slice(at, message.indexOf('"', at))
+      const data = message.indexOf('"data":')
+      const p = this.#xy(numberAfter(message, '"lat":', data), numberAfter(message, '"lon":', data))
+      if (p === undefined) return
+      this.#pings++
+      const dot = this.#drivers.get(driver)
+      const now = this.#o.now()
+      if (dot === undefined)
+        this.#drivers.set(driver, { ...p, state: this.#states.get(driver) ?? 0, seen: now })
+      else {
+        dot.x = p.x
+        dot.y = p.y
+        dot.seen = now
+      }
+      return
+    }
+    if (message.startsWith(STATUS_HEAD)) this.#status(message)
+    else if (message.startsWith(TRIP_HEAD)) this.#trip(message)
+    else if (message.startsWith(SURGE_HEAD)) this.#surgeUpdate(message)
+  }
+
+  #data(message: string): Record<string, unknown> | undefined {
+    try {
+      const parsed = JSON.parse(message) as { data?: unknown }
+      return typeof parsed.data === 'object' && parsed.data !== null
+        ? (parsed.data as Record<string, unknown>)
+        : undefined
+    } catch {
+      return undefined
+    }
+  }
+
+  #status(message: string): void {
+    const d = this.#data(message)
+    if (d === undefined || typeof d.driver_id !== 'string') return
+    const state = Math.max(0, MAP_STATES.indexOf(String(d.new_status) as (typeof MAP_STATES)[number]))
+    this.#states.set(d.driver_id, state)
+    const dot = this.#drivers.get(d.driver_id)
+    if (dot !== undefined) dot.state = state
+  }
+
+  #trip(message: string): void {
+    const d = this.#data(message)
+    if (d === undefined || typeof d.trip_id !== 'string') return
+    const status = String(d.status)
+    if (status === 'requested') {
+      const pickup = d.pickup as { lat?: unknown; lon?: unknown } | undefined
+      const p = pickup && this.#xy(Number(pickup.lat), Number(pickup.lon))
+      if (p !== undefined && this.#pending.size < MAX_PENDING) this.#pending.set(d.trip_id, p)
+    } else this.#pending.delete(d.trip_id)
+    this.#trips.set(status, (this.#trips.get(status) ?? 0) + 1)
+  }
+
+  #surgeUpdate(message: string): void {
+    const d = this.#data(message)
+    if (d === undefined || typeof d.zone_id !== 'string') return
+    const m = Number(d.new_multiplier)
+    if (Number.isFinite(m)) this.#surge.set(d.zone_id, m)
+  }
+
+  /** The next frame for the page (JSON text). */
+  frame(): string {
+    const now = this.#o.now()
+    const forget = now - this.#o.forgetAfterMs
+    for (const [id, dot] of this.#drivers) if (dot.seen < forget) this.#drivers.delete(id)
+    const total = this.#drivers.size
+    const stride = Math.max(1, Math.ceil(total / this.#o.maxDrivers))
+    const shown = Math.ceil(total / stride)
+    const xy = new Uint16Array(shown * 2)
+    const states = new Uint8Array(shown)
+    let i = 0
+    let n = 0
+    for (const dot of this.#drivers.values()) {
+      if (n++ % stride !== 0 || i >= shown) continue
+      xy[i * 2] = dot.x
+      xy[i * 2 + 1] = dot.y
+      states[i] = dot.state
+      i++
+    }
+    const pending = [...this.#pending.values()].map((p) => [p.x, p.y])
+    return JSON.stringify({
+      time: now,
+      total,
+      shown: i,
+      pings: this.#pings,
+      xy: Buffer.from(xy.buffer, 0, i * 4).toString('base64'),
+      states: Buffer.from(states.buffer, 0, i).toString('base64'),
+      pending,
+      trips: Object.fromEntries(this.#trips),
+      surge: Object.fromEntries(this.#surge),
+    })
+  }
+
+  /** The dashboard tab: the city's box and zones from the app's own data, no map tiles needed. */
+  view(): DashboardView {
+    const b = SAO_PAULO.bounds
+    const zones = SAO_PAULO_ZONES.map((z) => {
+      const p = this.#xy(z.lat, z.lon)!
+      return { id: z.zone_id, name: z.name, x: p.x, y: p.y }
+    })
+    const city = { name: SAO_PAULO.name, bounds: b, zones, states: MAP_STATES }
+    return {
+      id: 'map',
+      title: 'Live map',
+      script: `var CITY = ${JSON.stringify(city)};\n${LIVE_MAP_CLIENT}`,
+      routes: [
+        {
+          method: 'GET',
+          path: '/views/map/live',
+          handler: () =>
+            sseResponse({
+              intervalMs: this.#o.frameMs,
+              frame: () => this.frame(),
+              onOpen: () => {
+                this.#watchers++
+              },
+              onClose: () => {
+                this.#watchers--
+                this.#lingerUntil = this.#o.now() + LINGER_MS
+              },
+            }),
+        },
+      ],
+    }
+  }
+}
