@@ -1,0 +1,216 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium via playwright-core): the traffic demo on the
+ * in-process transport behind OPS_AUTH_TOKEN, and the rideshare bridge on real Kafka and Redis. Each
+ * page loads with no console error, its numbers move, the dead-letter view shows a dead letter, the
+ * live map shows every driver within 2 s of its ping (counted from the page), and a screenshot of each
+ * view lands in test/browser/artifacts/. Skipped loudly when /usr/bin/chromium is missing
+ * (`bash scripts/browser.sh` installs it).
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { rideshareApp } from '../../src/apps/rideshare/app.ts'
+import { RIDESHARE_TOPICS } from '../../src/apps/rideshare/domain/index.ts'
+import { trafficApp } from '../../src/apps/traffic/app.ts'
+import { feed } from '../../src/cli/feed.ts'
+import { MemoryBroker, memoryTransport } from '../../src/connectors/memory/index.ts'
+import { silentLogger } from '../../src/log/logger.ts'
+import { startService } from '../../src/service/service.ts'
+import { browserMissing, launchBrowser, openPage, screenshot } from '../browser/helpers/browser.ts'
+import { startApp } from './helpers/apps.ts'
+import { deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
+import { testCleanup } from './helpers/services.ts'
+
+const missing = browserMissing()
+if (missing !== undefined)
+  process.stderr.write(`\n*** SKIPPING the dashboard browser tests: ${missing} ***\n\n`)
+
+// Run in the page (functions, not strings: the page's CSP forbids eval, and the test keeps it on).
+declare const document: {
+  querySelector(
+    selector: string,
+  ): { textContent: string | null; innerText: string; getAttribute(name: string): string | null } | null
+}
+// Each is self-contained: Playwright sends its source to the page.
+const cardAbove = ([id, min]: readonly [string, number]) =>
+  Number(document.querySelector(`#${id} .value`)?.getAttribute('data-value') ?? Number.NaN) > min
+const textChanged = ([selector, was]: readonly [string, string]) =>
+  (document.querySelector(selector)?.innerText ?? '') !== was
+const hasText = ([selector, text]: readonly [string, string]) =>
+  (document.querySelector(selector)?.innerText ?? '').includes(text)
+const textOf = (selector: string) => document.querySelector(selector)?.innerText ?? ''
+const mapCount = () => Number(document.querySelector('#map-count')?.getAttribute('data-count') ?? 0)
+
+describe('dashboard in Chromium', { skip: missing }, () => {
+  it('the traffic demo behind OPS_AUTH_TOKEN: a token link logs in, numbers move, a dead letter shows, every view renders', async (t) => {
+    const cleanup = testCleanup(t)
+    const broker = new MemoryBroker({ retention: 10_000 })
+    for (const topic of trafficApp.inputTopics ?? []) broker.createTopic(topic.name, topic.partitions)
+    const token = 'browser-test-token'
+    const service = await startService(trafficApp, {
+      transport: () => memoryTransport(broker),
+      env: { OPS_AUTH_TOKEN: token },
+      logger: silentLogger,
+      http: { host: '127.0.0.1', port: 0 },
+      handleSignals: false,
+    })
+    cleanup(() => service.stop())
+    const producer = memoryTransport(broker).sink({ clientId: 'browser-test-generator' })
+    const abort = new AbortController()
+    const feeding = feed(trafficApp.generator!({ seed: 7, invalidShare: 0.05 }), producer, {
+      rate: 1000,
+      count: 0,
+      signal: abort.signal,
+    })
+    cleanup(async () => {
+      abort.abort()
+      await feeding
+    })
+    const url = service.address!.url
+
+    const context = await launchBrowser(cleanup)
+    const { page, problems } = await openPage(context, cleanup)
+    // Without the token: refused, with the challenge a client needs.
+    const refused = await context.request.get(`${url}/`)
+    assert.equal(refused.status(), 401)
+    assert.match(refused.headers()['www-authenticate'] ?? '', /^Bearer/)
+    assert.equal((await context.request.get(`${url}/health`)).status(), 200, '/health stays open')
+    const opened = await page.goto(`${url}/?token=${token}#overview`)
+    assert.equal(opened?.status(), 200)
+    assert.equal(new URL(page.url()).searchParams.get('token'), null, 'the token leaves the address bar')
+
+    await page.waitForFunction(cardAbove, ['card-in', 0] as const, { timeout: 15_000 })
+    const first = await page.evaluate(textOf, '#card-in .sub')
+    await page.waitForFunction(textChanged, ['#card-in .sub', first] as const, { timeout: 10_000 })
+    const labels = await page.evaluate(textOf, 'main')
+    assert.match(labels, /Records in \/ s/)
+    assert.match(labels, /Lag, partition 0/)
+    assert.doesNotMatch(
+      labels,
+      /consumer_lag\.|messagesInvalid|lastMessageTime/,
+      'no raw JSON keys as labels',
+    )
+    await screenshot(page, 'demo-overview')
+
+    await page.goto(`${url}/#pipeline`)
+    await page.waitForSelector('[data-node="validate"]', { timeout: 10_000 })
+    // Every node has a rate once two reads are in (until then it shows …).
+    await page.waitForFunction(
+      (sel) => !(document.querySelector(sel)?.innerText ?? '\u2026').includes('\u2026'),
+      '#view-pipeline',
+      { timeout: 10_000 },
+    )
+    await screenshot(page, 'demo-pipeline')
+
+    await page.goto(`${url}/#dead-letters`)
+    await page.waitForSelector('#dead-letter-rows tr:nth-child(2)', { timeout: 15_000 })
+    const dlq = await page.evaluate(textOf, '#view-dead-letters')
+    assert.match(dlq, /VALIDATION_FAILED/)
+    assert.match(dlq, /traffic-raw \[\d\] @\d+/, 'where the dead letter came from')
+    assert.match(dlq, /"sensor_id"/, 'a preview of the value (traffic carries no personal data)')
+    assert.match(dlq, /weir dlq replay traffic-raw-dlq/)
+    await screenshot(page, 'demo-dead-letters')
+
+    assert.deepEqual(problems, [])
+  })
+
+  it('rideshare on Kafka and Redis: drivers on the map within 2 s of their pings, a dead letter in its view', async (t) => {
+    const cleanup = testCleanup(t)
+    const base = uniqueName('rs-dash')
+    const prefix = `${base}.`
+    const env = {
+      KAFKA_BOOTSTRAP_SERVERS: kafkaBrokers().join(','),
+      KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT',
+      KAFKA_GROUP_ID: `${base}-group`,
+      KAFKA_AUTO_OFFSET_RESET: 'earliest',
+      TOPIC_PREFIX: prefix,
+      REDIS_HOST: '127.0.0.1',
+      REDIS_PORT: '6379',
+      PROCESSOR_TOPICS: RIDESHARE_TOPICS.join(','),
+      API_HOST: '127.0.0.1',
+      API_PORT: '0',
+    }
+    cleanup(async () => {
+      await deleteTopics([...RIDESHARE_TOPICS.map((x) => prefix + x), `${prefix}stream-processor-dlq`])
+      const admin = testKafka().admin()
+      await admin.deleteGroups([env.KAFKA_GROUP_ID]).catch(() => {})
+      await admin.close()
+    })
+    const service = await startApp(rideshareApp, env)
+    cleanup(() => service.stop())
+    const url = service.address!.url
+
+    const context = await launchBrowser(cleanup)
+    const { page, problems } = await openPage(context, cleanup)
+    await page.goto(`${url}/#map`)
+    await page.waitForSelector('#map-count', { timeout: 10_000 })
+    // The map's event stream is open once its first frame is drawn.
+    await page.waitForFunction(hasText, ['#view-map', 'drawn in'] as const, { timeout: 10_000 })
+
+    const kafka = testKafka()
+    const sink = kafka.sink({ clientId: 'browser-test-pings' })
+    await sink.open()
+    cleanup(() => sink.close())
+    const drivers = 2000
+    const now = Date.now()
+    for (let i = 0; i < drivers; i++) {
+      const ping = {
+        event_id: `e-${i}`,
+        driver_id: `d-${i}`,
+        trip_id: null,
+        lat: -23.7 + (0.25 * ((i * 7919) % drivers)) / drivers,
+        lon: -46.78 + 0.26 * (i / drivers),
+        heading: 0,
+        speed: 30,
+        accuracy: 5,
+        timestamp: new Date(now).toISOString(),
+      }
+      sink.add({
+        topic: `${prefix}gps_pings`,
+        key: Buffer.from(ping.driver_id),
+        value: Buffer.from(JSON.stringify(ping)),
+        headers: {},
+        timestamp: now,
+      })
+    }
+    // A trip event that is not JSON: a dead letter.
+    sink.add({
+      topic: `${prefix}trips`,
+      key: Buffer.from('t-bad'),
+      value: Buffer.from('{not json'),
+      headers: {},
+      timestamp: now,
+    })
+    await sink.flush()
+    const pinged = Date.now()
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('#map-count')?.getAttribute('data-count') ?? 0) >= n,
+      drivers,
+      { timeout: 30_000, polling: 50 },
+    )
+    const shownAfterMs = Date.now() - pinged
+    t.diagnostic(`${drivers} drivers on the map ${shownAfterMs} ms after their pings were written`)
+    await screenshot(page, 'rideshare-map')
+    assert.equal(await page.evaluate(mapCount), drivers)
+    assert.ok(
+      shownAfterMs <= 2000,
+      `the map showed ${drivers} drivers ${shownAfterMs} ms after their pings were written`,
+    )
+
+    await page.goto(`${url}/#dead-letters`)
+    await page.waitForSelector('#dead-letter-rows tr:nth-child(2)', { timeout: 15_000 })
+    const dlq = await page.evaluate(textOf, '#view-dead-letters')
+    assert.match(dlq, new RegExp(`${prefix.replace(/\./g, '\\.')}trips \\[0\\] @0`))
+    assert.match(dlq, /values hidden/, 'rideshare carries personal data: no value previews by default')
+    assert.doesNotMatch(dlq, /\{not json/)
+    await screenshot(page, 'rideshare-dead-letters')
+
+    await page.goto(`${url}/#overview`)
+    await page.waitForFunction(cardAbove, ['card-in', -1] as const, { timeout: 10_000 })
+    await screenshot(page, 'rideshare-overview')
+    await page.goto(`${url}/#pipeline`)
+    await page.waitForSelector('[data-node="gps-window"]', { timeout: 10_000 })
+    await screenshot(page, 'rideshare-pipeline')
+
+    assert.deepEqual(problems, [])
+  })
+})
