@@ -43,11 +43,8 @@ const MAX_PENDING = 2000
 
 function numberAfter(text: string, field: string, from: number): number {
   const i = text.indexOf(field, from)
-  if (i < 0) return Number.NaN
-  const start = i + field.length
-  let end = start
-  while (end < text.length && '-+.0123456789eE'.includes(text[end]!)) end++
-  return Number(text.slice(start, end))
+  // parseFloat stops at the first character that is not part of the number.
+  return i < 0 ? Number.NaN : Number.parseFloat(text.slice(i + field.length, i + field.length + 24))
 }
 
 export class LiveMap {

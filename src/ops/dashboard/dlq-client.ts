@@ -50,7 +50,7 @@ export const DLQ_CLIENT = String.raw`
     ];
     if (tail.values_shown) columns.push({ key: 'value', title: 'Value', text: true, render: function (r) { var c = weir.el('code', '', r.value); return c; } });
     var head = tail.error ? weir.el('p', 'dim', 'Cannot read ' + tail.topic + ': ' + tail.error)
-      : weir.el('p', 'note', weir.fmt(tail.total) + ' records in ' + tail.topic + (tail.values_shown ? '' : ' \u00b7 values hidden (OPS_SHOW_VALUES=false or an app with personal data)'));
+      : weir.el('p', 'note', weir.fmt(tail.total) + (tail.total === 1 ? ' record in ' : ' records in ') + tail.topic + (tail.values_shown ? '' : ' \u00b7 values hidden (OPS_SHOW_VALUES=false or an app with personal data)'));
     var t = tail.rows.length ? weir.table(columns, tail.rows, { caption: 'The last ' + tail.rows.length + ' on the topic, newest first' }) : weir.el('p', 'dim', 'The topic is empty.');
     t.id = 'dead-letter-rows';
     weir.replace(listBox, [head, t]);
