@@ -72,9 +72,14 @@ export async function openPage(context: BrowserContext, cleanup: Cleanup): Promi
   return { page, problems }
 }
 
-export async function screenshot(page: Page, name: string): Promise<string> {
+/** Saves a PNG of the page (the whole page unless `fullPage: false`) as test/browser/artifacts/<name>.png. */
+export async function screenshot(
+  page: Page,
+  name: string,
+  options: { fullPage?: boolean } = {},
+): Promise<string> {
   await mkdir(ARTIFACTS, { recursive: true })
   const path = join(ARTIFACTS, `${name}.png`)
-  await page.screenshot({ path, fullPage: true })
+  await page.screenshot({ path, fullPage: options.fullPage ?? true })
   return path
 }
