@@ -88,7 +88,16 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
     logger = createLogger().child({ component: 'ops-http' }),
     maxBodyBytes = 1024 * 1024,
   } = options
-  const page = dashboardHtml({ title, views: options.dashboard?.views ?? [] })
+  const d = options.dashboard ?? {}
+  const page = dashboardHtml({
+    title,
+    views: d.views ?? [],
+    sources: {
+      summary: d.summary !== undefined,
+      graph: d.graph !== undefined,
+      deadLetters: d.deadLetters !== undefined,
+    },
+  })
   const prometheusText = async (): Promise<OpsResponse> => ({
     status: 200,
     headers: { 'content-type': PROMETHEUS_CONTENT_TYPE },

@@ -29,5 +29,12 @@ export {
   type TotalCounter,
 } from './metrics.ts'
 export { type ProcessStats, readProcessStats } from './process-metrics.ts'
-export { createRateMeter, type Rate, type RateMeter, type RateOfOptions, type RateOptions, rateOf } from './rate.ts'
+export {
+  createRateMeter,
+  type Rate,
+  type RateMeter,
+  type RateOfOptions,
+  type RateOptions,
+  rateOf,
+} from './rate.ts'
 export type { HttpMethod, OpsHandler, OpsRequest, OpsResponse, OpsRoute } from './router.ts'

@@ -7,18 +7,22 @@
  * (`bash scripts/browser.sh` installs it).
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
+import type { BrowserContext } from 'playwright-core'
 import { rideshareApp } from '../../src/apps/rideshare/app.ts'
-import { RIDESHARE_TOPICS } from '../../src/apps/rideshare/domain/index.ts'
+import { bridgeMessageJson, RIDESHARE_TOPICS } from '../../src/apps/rideshare/domain/index.ts'
+import { LiveMap } from '../../src/apps/rideshare/live-map.ts'
 import { trafficApp } from '../../src/apps/traffic/app.ts'
 import { feed } from '../../src/cli/feed.ts'
 import { MemoryBroker, memoryTransport } from '../../src/connectors/memory/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
+import { healthFrom } from '../../src/ops/health.ts'
+import { createOpsServer } from '../../src/ops/http.ts'
 import { startService } from '../../src/service/service.ts'
 import { browserMissing, launchBrowser, openPage, screenshot } from '../browser/helpers/browser.ts'
 import { startApp } from './helpers/apps.ts'
 import { deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
-import { testCleanup } from './helpers/services.ts'
+import { suiteCleanup, testCleanup } from './helpers/services.ts'
 
 const missing = browserMissing()
 if (missing !== undefined)
@@ -41,6 +45,12 @@ const textOf = (selector: string) => document.querySelector(selector)?.innerText
 const mapCount = () => Number(document.querySelector('#map-count')?.getAttribute('data-count') ?? 0)
 
 describe('dashboard in Chromium', { skip: missing }, () => {
+  // One browser (a fresh profile) for the suite; each test opens its own page.
+  const suite = suiteCleanup()
+  let browser: BrowserContext
+  before(async () => {
+    if (missing === undefined) browser = await launchBrowser(suite)
+  })
   it('the traffic demo behind OPS_AUTH_TOKEN: a token link logs in, numbers move, a dead letter shows, every view renders', async (t) => {
     const cleanup = testCleanup(t)
     const broker = new MemoryBroker({ retention: 10_000 })
@@ -67,7 +77,7 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     })
     const url = service.address!.url
 
-    const context = await launchBrowser(cleanup)
+    const context = browser
     const { page, problems } = await openPage(context, cleanup)
     // Without the token: refused, with the challenge a client needs.
     const refused = await context.request.get(`${url}/`)
@@ -81,6 +91,8 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     await page.waitForFunction(cardAbove, ['card-in', 0] as const, { timeout: 15_000 })
     const first = await page.evaluate(textOf, '#card-in .sub')
     await page.waitForFunction(textChanged, ['#card-in .sub', first] as const, { timeout: 10_000 })
+    // Lag per partition appears once the consumer has its partitions and end offsets.
+    await page.waitForFunction(hasText, ['main', 'Lag, partition 0'] as const, { timeout: 10_000 })
     const labels = await page.evaluate(textOf, 'main')
     assert.match(labels, /Records in \/ s/)
     assert.match(labels, /Lag, partition 0/)
@@ -110,10 +122,24 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     assert.match(dlq, /weir dlq replay traffic-raw-dlq/)
     await screenshot(page, 'demo-dead-letters')
 
+    await page.goto(`${url}/#sensors`)
+    await page.waitForSelector('#latest-sensors tr:nth-child(3)', { timeout: 10_000 })
+    await page.click('#latest-sensors th:first-child')
+    const sensors = await page.$$eval('#latest-sensors tr td:first-child', (cells) =>
+      cells.map((c) => c.textContent ?? ''),
+    )
+    assert.ok(sensors.length > 10, `${sensors.length} sensors`)
+    assert.deepEqual(
+      sensors.slice(0, 10),
+      [...sensors.slice(0, 10)].sort(),
+      'sorted by sensor after a click on its heading',
+    )
+    await screenshot(page, 'demo-sensors', { fullPage: false })
+
     assert.deepEqual(problems, [])
   })
 
-  it('rideshare on Kafka and Redis: drivers on the map within 2 s of their pings, a dead letter in its view', async (t) => {
+  it('rideshare on Kafka and Redis behind basic auth: drivers on the map within 2 s of their pings, a dead letter in its view', async (t) => {
     const cleanup = testCleanup(t)
     const base = uniqueName('rs-dash')
     const prefix = `${base}.`
@@ -128,6 +154,8 @@ describe('dashboard in Chromium', { skip: missing }, () => {
       PROCESSOR_TOPICS: RIDESHARE_TOPICS.join(','),
       API_HOST: '127.0.0.1',
       API_PORT: '0',
+      // Basic auth: the page, its polls and the map's event stream all need the login.
+      OPS_BASIC_AUTH: 'ops:map-pass',
     }
     cleanup(async () => {
       await deleteTopics([...RIDESHARE_TOPICS.map((x) => prefix + x), `${prefix}stream-processor-dlq`])
@@ -139,8 +167,12 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     cleanup(() => service.stop())
     const url = service.address!.url
 
-    const context = await launchBrowser(cleanup)
-    const { page, problems } = await openPage(context, cleanup)
+    const { page, problems } = await openPage(browser, cleanup)
+    // The login on every request of this page: the document, its polls and the map's event stream.
+    await page.setExtraHTTPHeaders({
+      authorization: `Basic ${Buffer.from('ops:map-pass').toString('base64')}`,
+    })
+    assert.equal((await page.request.get(`${url}/`, { headers: { authorization: '' } })).status(), 401)
     await page.goto(`${url}/#map`)
     await page.waitForSelector('#map-count', { timeout: 10_000 })
     // The map's event stream is open once its first frame is drawn.
@@ -182,6 +214,16 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     })
     await sink.flush()
     const pinged = Date.now()
+    // How much of it is the bridge itself (Kafka → GPS window → emitted), for the diagnostic.
+    const login = { authorization: `Basic ${Buffer.from('ops:map-pass').toString('base64')}` }
+    const emitted = (async () => {
+      for (;;) {
+        const res = await service.ops!.handle({ url: '/metrics', headers: login })
+        const m = JSON.parse(String(res.body)) as { gps_updates_emitted_total: number }
+        if (m.gps_updates_emitted_total >= drivers) return Date.now() - pinged
+        await new Promise((r) => setTimeout(r, 10))
+      }
+    })()
     await page.waitForFunction(
       (n) => Number(document.querySelector('#map-count')?.getAttribute('data-count') ?? 0) >= n,
       drivers,
@@ -189,6 +231,7 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     )
     const shownAfterMs = Date.now() - pinged
     t.diagnostic(`${drivers} drivers on the map ${shownAfterMs} ms after their pings were written`)
+    t.diagnostic(`(the GPS window had emitted them ${await emitted} ms after they were written)`)
     await screenshot(page, 'rideshare-map')
     assert.equal(await page.evaluate(mapCount), drivers)
     assert.ok(
@@ -211,6 +254,63 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     await page.waitForSelector('[data-node="gps-window"]', { timeout: 10_000 })
     await screenshot(page, 'rideshare-pipeline')
 
+    assert.deepEqual(problems, [])
+  })
+
+  it('100,000 drivers: the map draws each frame on a canvas and the page keeps answering', async (t) => {
+    const cleanup = testCleanup(t)
+    const map = new LiveMap()
+    const ops = createOpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      logger: silentLogger,
+      health: () => healthFrom({ kafka: { connected: true } }),
+      metricsJson: () => ({}),
+      prometheus: () => '',
+      dashboard: { views: [map.view()] },
+    })
+    const { url } = await ops.start()
+    cleanup(() => ops.close())
+    const { page, problems } = await openPage(browser, cleanup)
+    await page.goto(`${url}/#map`)
+    await page.waitForFunction(hasText, ['#view-map', 'drawn in'] as const, { timeout: 10_000 })
+    // The fleet, then a tenth of it moving every 250 ms while the page watches.
+    const fleet = (shift: number) => (i: number) =>
+      bridgeMessageJson(
+        'gps_pings',
+        `{"driver_id":"d-${i}","lat":${-23.7 + ((i % 500) / 500) * 0.25 + shift},"lon":${-46.78 + (i / 100_000) * 0.26}}`,
+        { key: `d-${i}`, timestamp: 1 },
+      )
+    const at = fleet(0)
+    for (let i = 0; i < 100_000; i++) map.observe(at(i))
+    let tick = 0
+    const moves = setInterval(() => {
+      const next = fleet((tick % 20) * 0.0005)
+      for (let i = tick % 10; i < 100_000; i += 10) map.observe(next(i))
+      tick++
+    }, 250)
+    cleanup(() => clearInterval(moves))
+    await page.waitForFunction(
+      () => Number(document.querySelector('#map-count')?.getAttribute('data-count') ?? 0) === 100_000,
+      null,
+      { timeout: 30_000 },
+    )
+    const draws: number[] = []
+    const answers: number[] = []
+    for (let i = 0; i < 6; i++) {
+      const asked = Date.now()
+      const text = await page.evaluate(textOf, '#view-map')
+      answers.push(Date.now() - asked)
+      draws.push(Number(/drawn in ([\d.]+) ms/.exec(text)?.[1]))
+      await new Promise((r) => setTimeout(r, 500))
+    }
+    await screenshot(page, 'rideshare-map-100k', { fullPage: false })
+    t.diagnostic(
+      `100,000 drivers: frame drawn in ${draws.join(', ')} ms; page answered in ${answers.join(', ')} ms`,
+    )
+    // Loose bounds (a shared, busy machine): a frozen page takes seconds, not these.
+    assert.ok(Math.min(...draws) < 500, `drawn in ${draws.join(', ')} ms`)
+    assert.ok(Math.min(...answers) < 1000, `answered in ${answers.join(', ')} ms`)
     assert.deepEqual(problems, [])
   })
 })

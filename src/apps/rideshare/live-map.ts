@@ -1,9 +1,10 @@
 /**
  * The rideshare dashboard's live map: what the bridge publishes (the GPS windows' one update per driver,
  * driver status changes, trips, surge) read off its Redis sink, kept as the latest position and status
- * per driver, and sent to the page as Server-Sent Events twice a second. Positions go quantized to the
- * city's bounding box (two 16-bit numbers per driver, base64), at most `maxDrivers` per frame, so a
- * fleet of 100,000 stays a few hundred KB a frame and the page draws it on a canvas.
+ * per driver, and sent to the page as Server-Sent Events (up to four frames a second, only when
+ * something changed). Positions go quantized to the city's bounding box (two 16-bit numbers per driver,
+ * base64), at most `maxDrivers` per frame, so a fleet of 100,000 stays a few hundred KB a frame and the
+ * page draws it on a canvas.
  *
  * Work happens only while someone watches (and for a minute after, so a reload keeps the picture): with
  * no page open the tap is one boolean test per message.
@@ -57,12 +58,16 @@ export class LiveMap {
   #watchers = 0
   #lingerUntil = 0
   #pings = 0
+  /** Bumped by every change, so a frame is built once per change and sent only to who has not seen it. */
+  #version = 0
+  #built: { version: number; text: string } | undefined
+  #lastForget = 0
 
   constructor(options: LiveMapOptions = {}) {
     this.#o = {
       maxDrivers: options.maxDrivers ?? 100_000,
       forgetAfterMs: options.forgetAfterMs ?? 5 * 60_000,
-      frameMs: options.frameMs ?? 500,
+      frameMs: options.frameMs ?? 250,
       now: options.now ?? Date.now,
     }
   }
@@ -109,6 +114,7 @@ export class LiveMap {
       const p = this.#xy(numberAfter(message, '"lat":', data), numberAfter(message, '"lon":', data))
       if (p === undefined) return
       this.#pings++
+      this.#version++
       const dot = this.#drivers.get(driver)
       const now = this.#o.now()
       if (dot === undefined)
@@ -120,6 +126,7 @@ export class LiveMap {
       }
       return
     }
+    this.#version++
     if (message.startsWith(STATUS_HEAD)) this.#status(message)
     else if (message.startsWith(TRIP_HEAD)) this.#trip(message)
     else if (message.startsWith(SURGE_HEAD)) this.#surgeUpdate(message)
@@ -164,11 +171,19 @@ export class LiveMap {
     if (Number.isFinite(m)) this.#surge.set(d.zone_id, m)
   }
 
-  /** The next frame for the page (JSON text). */
+  /** The current frame for the page (JSON text), built at most once per change. */
   frame(): string {
     const now = this.#o.now()
-    const forget = now - this.#o.forgetAfterMs
-    for (const [id, dot] of this.#drivers) if (dot.seen < forget) this.#drivers.delete(id)
+    if (now - this.#lastForget >= Math.min(5000, this.#o.forgetAfterMs)) {
+      this.#lastForget = now
+      const forget = now - this.#o.forgetAfterMs
+      for (const [id, dot] of this.#drivers) {
+        if (dot.seen >= forget) continue
+        this.#drivers.delete(id)
+        this.#version++
+      }
+    }
+    if (this.#built?.version === this.#version) return this.#built.text
     const total = this.#drivers.size
     const stride = Math.max(1, Math.ceil(total / this.#o.maxDrivers))
     const shown = Math.ceil(total / stride)
@@ -184,7 +199,7 @@ export class LiveMap {
       i++
     }
     const pending = [...this.#pending.values()].map((p) => [p.x, p.y])
-    return JSON.stringify({
+    const text = JSON.stringify({
       time: now,
       total,
       shown: i,
@@ -195,6 +210,8 @@ export class LiveMap {
       trips: Object.fromEntries(this.#trips),
       surge: Object.fromEntries(this.#surge),
     })
+    this.#built = { version: this.#version, text }
+    return text
   }
 
   /** The dashboard tab: the city's box and zones from the app's own data, no map tiles needed. */
@@ -213,10 +230,17 @@ export class LiveMap {
         {
           method: 'GET',
           path: '/views/map/live',
-          handler: () =>
-            sseResponse({
+          handler: () => {
+            let sent = -1
+            return sseResponse({
               intervalMs: this.#o.frameMs,
-              frame: () => this.frame(),
+              // Nothing new since this client's last frame: nothing to send.
+              frame: () => {
+                const text = this.frame()
+                if (this.#version === sent) return undefined
+                sent = this.#version
+                return text
+              },
               onOpen: () => {
                 this.#watchers++
               },
@@ -224,7 +248,8 @@ export class LiveMap {
                 this.#watchers--
                 this.#lingerUntil = this.#o.now() + LINGER_MS
               },
-            }),
+            })
+          },
         },
       ],
     }

@@ -200,7 +200,8 @@ var weir = (function () {
     window.addEventListener('hashchange', function () { show(location.hash.slice(1)); });
     show(location.hash.slice(1) || 'overview');
   }
-  return { el: el, fmt: fmt, label: label, getJson: getJson, every: every, onShow: onShow, onHide: onHide,
+  function has(source) { return WEIR_SOURCES[source] === true; }
+  return { has: has, el: el, fmt: fmt, label: label, getJson: getJson, every: every, onShow: onShow, onHide: onHide,
     addTab: addTab, series: series, sparkline: sparkline, card: card, table: table, replace: replace,
     start: start, current: function () { return current; } };
 })();

@@ -6,6 +6,7 @@
 export const DLQ_CLIENT = String.raw`
 (function () {
   'use strict';
+  if (!weir.has('deadLetters')) return;
   var root = weir.addTab('dead-letters', 'Dead letters');
   var countsBox = weir.el('div', 'grid'), cmdBox = weir.el('div'), listBox = weir.el('div');
   root.appendChild(weir.el('h2', '', 'Dead letters by error code'));
@@ -55,7 +56,7 @@ export const DLQ_CLIENT = String.raw`
     t.id = 'dead-letter-rows';
     weir.replace(listBox, [head, t]);
   }
-  weir.every(1000, function () { return weir.getJson('./dashboard/summary.json').then(renderCounts); }, 'dead-letters');
+  if (weir.has('summary')) weir.every(1000, function () { return weir.getJson('./dashboard/summary.json').then(renderCounts); }, 'dead-letters');
   weir.every(3000, function () { return weir.getJson('./dashboard/dead-letters.json?limit=25').then(renderTail); }, 'dead-letters');
 })();
 `

@@ -6,6 +6,7 @@
 export const GRAPH_CLIENT = String.raw`
 (function () {
   'use strict';
+  if (!weir.has('graph')) return;
   var root = weir.addTab('pipeline', 'Pipeline');
   root.appendChild(weir.el('h2', '', 'Pipeline graph'));
   var note = weir.el('p', 'note', 'Records / s per node: sources and topic sinks are exact; other stages are estimated from sampled records (\u2248).');

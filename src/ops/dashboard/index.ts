@@ -7,8 +7,13 @@ export {
 } from './dead-letters.ts'
 export { type GraphNodeView, type PipelineGraphView, pipelineGraph } from './graph.ts'
 export { formatValue, humanLabel } from './labels.ts'
-export { type LatestTable, type LatestTableColumn, type LatestTableOptions, latestTable } from './latest-table.ts'
-export { DASHBOARD_CSP, dashboardHtml } from './page.ts'
+export {
+  type LatestTable,
+  type LatestTableColumn,
+  type LatestTableOptions,
+  latestTable,
+} from './latest-table.ts'
+export { DASHBOARD_CSP, type DashboardSources, dashboardHtml } from './page.ts'
 export { type DashboardOptions, dashboardRoutes } from './routes.ts'
 export { type SseOptions, sseResponse } from './sse.ts'
 export { type DashboardSummary, runtimeSummary } from './summary.ts'

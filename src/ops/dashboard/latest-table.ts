@@ -79,7 +79,7 @@ export function latestTable<R extends object>(options: LatestTableOptions<R>): L
 
 const LATEST_TABLE_CLIENT = String.raw`
 var cards = weir.el('div', 'grid'), box = weir.el('div');
-if (CONFIG.codes.length) { root.appendChild(weir.el('h2', '', 'Dead letters')); root.appendChild(cards); }
+if (CONFIG.codes.length && weir.has('summary')) { root.appendChild(weir.el('h2', '', 'Dead letters')); root.appendChild(cards); }
 root.appendChild(weir.el('h2', '', CONFIG.title));
 if (CONFIG.note) root.appendChild(weir.el('p', 'note', CONFIG.note));
 root.appendChild(box);
@@ -98,7 +98,7 @@ function draw() {
   weir.replace(box, [lastData.rows.length ? t : weir.el('p', 'dim', 'No rows yet.')]);
 }
 weir.every(2000, function () { return weir.getJson(CONFIG.rows).then(function (d) { lastData = d; draw(); }); }, root.getAttribute('data-view'));
-if (CONFIG.codes.length) {
+if (CONFIG.codes.length && weir.has('summary')) {
   var history = {};
   weir.every(1000, function () {
     return weir.getJson('./dashboard/summary.json').then(function (s) {

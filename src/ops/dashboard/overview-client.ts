@@ -10,8 +10,10 @@ export const OVERVIEW_CLIENT = String.raw`
   var root = weir.addTab('overview', 'Overview');
   var cards = weir.el('div', 'grid'); cards.id = 'overview-cards';
   var lagBox = weir.el('div'), dlqBox = weir.el('div'), appBox = weir.el('div');
-  root.appendChild(weir.el('h2', '', 'Now'));
-  root.appendChild(cards);
+  if (weir.has('summary')) {
+    root.appendChild(weir.el('h2', '', 'Now'));
+    root.appendChild(cards);
+  }
   var tables = weir.el('div', 'row');
   tables.appendChild(lagBox); tables.appendChild(dlqBox);
   root.appendChild(tables);
@@ -93,7 +95,7 @@ export const OVERVIEW_CLIENT = String.raw`
       { key: 'value', title: 'Value', render: function (r) { return weir.fmt(r.value, r.unit); } }
     ], shown, { limit: 80 })]);
   }
-  weir.every(1000, function () { return weir.getJson('./dashboard/summary.json').then(render); });
+  if (weir.has('summary')) weir.every(1000, function () { return weir.getJson('./dashboard/summary.json').then(render); });
   weir.every(2000, function () { return weir.getJson('./metrics').then(renderApp); }, 'overview');
 })();
 `

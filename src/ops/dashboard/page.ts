@@ -28,9 +28,20 @@ function viewScript(view: DashboardView): string {
   return `(function (root, weir) {\n'use strict';\n${view.script}\n})(weir.addTab(${JSON.stringify(view.id)}, ${JSON.stringify(view.title)}), weir);`
 }
 
-export function dashboardHtml(options: { title?: string; views?: readonly DashboardView[] } = {}): string {
+/** Which of the server's data routes exist: the page leaves out the panels of the others. */
+export interface DashboardSources {
+  readonly summary?: boolean
+  readonly graph?: boolean
+  readonly deadLetters?: boolean
+}
+
+export function dashboardHtml(
+  options: { title?: string; views?: readonly DashboardView[]; sources?: DashboardSources } = {},
+): string {
   const title = escapeHtml(options.title ?? 'Weir')
+  const sources = { summary: false, graph: false, deadLetters: false, ...options.sources }
   const code = [
+    `var WEIR_SOURCES = ${JSON.stringify(sources)};`,
     humanLabel.toString(),
     formatValue.toString(),
     CLIENT_CORE,
