@@ -30,6 +30,7 @@ if (missing !== undefined)
 
 // Run in the page (functions, not strings: the page's CSP forbids eval, and the test keeps it on).
 declare const document: {
+  querySelectorAll(selector: string): ArrayLike<{ textContent: string | null }>
   querySelector(
     selector: string,
   ): { textContent: string | null; innerText: string; getAttribute(name: string): string | null } | null
@@ -39,6 +40,11 @@ const cardAbove = ([id, min]: readonly [string, number]) =>
   Number(document.querySelector(`#${id} .value`)?.getAttribute('data-value') ?? Number.NaN) > min
 const textChanged = ([selector, was]: readonly [string, string]) =>
   (document.querySelector(selector)?.innerText ?? '') !== was
+/** Every node of the pipeline graph shows a rate (until two reads are in, it shows …). */
+const allRated = () => {
+  const rates = Array.from(document.querySelectorAll('#view-pipeline text.rate'))
+  return rates.length > 0 && rates.every((r) => !(r.textContent ?? '').startsWith('\u2026'))
+}
 const hasText = ([selector, text]: readonly [string, string]) =>
   (document.querySelector(selector)?.innerText ?? '').includes(text)
 const textOf = (selector: string) => document.querySelector(selector)?.innerText ?? ''
@@ -105,12 +111,7 @@ describe('dashboard in Chromium', { skip: missing }, () => {
 
     await page.goto(`${url}/#pipeline`)
     await page.waitForSelector('[data-node="validate"]', { timeout: 10_000 })
-    // Every node has a rate once two reads are in (until then it shows …).
-    await page.waitForFunction(
-      (sel) => !(document.querySelector(sel)?.innerText ?? '\u2026').includes('\u2026'),
-      '#view-pipeline',
-      { timeout: 10_000 },
-    )
+    await page.waitForFunction(allRated, null, { timeout: 10_000 })
     await screenshot(page, 'demo-pipeline')
 
     await page.goto(`${url}/#dead-letters`)
@@ -252,6 +253,7 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     await screenshot(page, 'rideshare-overview')
     await page.goto(`${url}/#pipeline`)
     await page.waitForSelector('[data-node="gps-window"]', { timeout: 10_000 })
+    await page.waitForFunction(allRated, null, { timeout: 10_000 })
     await screenshot(page, 'rideshare-pipeline')
 
     assert.deepEqual(problems, [])

@@ -60,7 +60,7 @@ export const GRAPH_CLIENT = String.raw`
       out.push(svg('g', { 'data-node': n.name }));
       out.push(svg('rect', { x: p.x, y: p.y, width: W, height: H, rx: 6, 'class': n.kind + (n.errors > 0 ? ' errors' : '') }) + end('rect'));
       var title = (n.kind === 'source' ? '\u25b6 ' : n.kind === 'topic-sink' ? '\u2192 ' : n.kind === 'external-sink' ? '\u21e5 ' : '') + (n.topic || n.name);
-      out.push(svg('text', { x: p.x + 8, y: p.y + 17 }, title.length > 28 ? title.slice(0, 27) + '\u2026' : title) + end('text'));
+      out.push(svg('text', { x: p.x + 8, y: p.y + 17 }, title.length > 28 ? title.slice(0, 2) + '\u2026' + title.slice(-25) : title) + end('text'));
       var rateText = r === null ? '\u2026' : (n.exact ? '' : '\u2248 ') + weir.fmt(r, '/s');
       out.push(svg('text', { 'class': 'rate', x: p.x + 8, y: p.y + 34 }, rateText + (n.errors > 0 ? ' \u00b7 ' + weir.fmt(n.errors) + ' errors' : '')) + end('text'));
       out.push(svg('title', {}, n.kind + ' ' + n.name + (n.topic ? ' (' + n.topic + ')' : '')) + end('title') + end('g'));
