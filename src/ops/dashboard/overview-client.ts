@@ -48,7 +48,7 @@ export const OVERVIEW_CLIENT = String.raw`
     var cp = s.checkpoint_error ? 'bad' : s.last_checkpoint_at && Date.now() - s.last_checkpoint_at > 60000 ? 'warn' : 'ok';
     weir.replace(cards, [
       weir.card({ id: 'card-in', name: 'Records in / s', value: inRate, unit: '/s', sub: weir.fmt(s.consumed_total) + ' since start', spark: inHist }),
-      weir.card({ id: 'card-out', name: 'Records out / s', value: outRate, unit: '/s', sub: weir.fmt(s.produced_total) + ' since start', spark: outHist }),
+      weir.card({ id: 'card-out', name: 'Records out to Kafka / s', value: outRate, unit: '/s', sub: weir.fmt(s.produced_total) + ' since start', spark: outHist }),
       weir.card({ id: 'card-dlq', name: 'Dead letters (' + span(dlq.ms) + ')', value: dlq.value, level: dlqLevel,
         sub: weir.fmt(dlqNow, '/s') + ' now' + (dlq.ms >= 60000 ? ', usually ' + weir.fmt(usual, '/s') : '') + ' · ' + weir.fmt(s.dead_lettered_total) + ' since start' }),
       weir.card({ id: 'card-lag', name: 'Lag (records behind)', value: lagTotal, level: lagLevel, sub: lagTrend || s.lag.length + ' partitions', spark: lagS.values().slice(-120) }),
@@ -68,7 +68,7 @@ export const OVERVIEW_CLIENT = String.raw`
     weir.replace(lagBox, lagRows.length ? [weir.table([
       { key: 'name', title: 'Partition', text: true }, { key: 'lag', title: 'Records behind' },
       { key: 'trend', title: 'Change, 30 s', render: function (r) { return (r.trend > 0 ? '+' : '') + weir.fmt(r.trend); } }
-    ], lagRows, { caption: 'Lag per partition (' + (s.lag[0] ? s.lag[0].topic : '') + ')', limit: 24 })] : []);
+    ], lagRows, { caption: 'Lag per partition', limit: 24 })] : []);
 
     var codes = Object.keys(s.dead_letters_by_code).map(function (c) { return { code: c, n: s.dead_letters_by_code[c] }; });
     var stages = Object.keys(s.errors_by_stage).map(function (c) { return { stage: c, n: s.errors_by_stage[c] }; });
