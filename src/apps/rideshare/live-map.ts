@@ -78,7 +78,10 @@ export class LiveMap {
       id: sink.id,
       open: () => sink.open(),
       add: (item) => {
-        if ((this.#watchers > 0 || this.#lingerUntil > this.#o.now()) && typeof item.message === 'string')
+        if (
+          (this.#watchers > 0 || (this.#lingerUntil !== 0 && this.#lingering())) &&
+          typeof item.message === 'string'
+        )
           this.observe(item.message)
         return sink.add(item)
       },
@@ -87,6 +90,13 @@ export class LiveMap {
       close: () => sink.close(),
       status: () => sink.status(),
     }
+  }
+
+  /** Still within a minute of the last page leaving; once past, no clock is read per message. */
+  #lingering(): boolean {
+    if (this.#lingerUntil > this.#o.now()) return true
+    this.#lingerUntil = 0
+    return false
   }
 
   #xy(lat: number, lon: number): { x: number; y: number } | undefined {
