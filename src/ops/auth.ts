@@ -48,8 +48,8 @@ export const OPS_ACCESS_ENV_DOCS: ReadonlyArray<{
   },
   {
     name: 'OPS_SHOW_VALUES',
-    default: 'true (false for apps with personal data)',
-    description: 'dead-letter previews on the dashboard show key and value bytes',
+    default: 'true',
+    description: 'dead-letter previews on the dashboard show key and value bytes (default false for apps with personal data)',
   },
 ]
 

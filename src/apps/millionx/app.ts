@@ -121,4 +121,6 @@ export const millionxApp: WeirApp = {
     }
   },
   inputTopics: SOURCE_TOPICS.map((name) => ({ name, partitions: 3 })),
+  // Social posts and orders name people before the privacy shield: no dead-letter values on the dashboard.
+  personalData: true,
 }
