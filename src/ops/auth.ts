@@ -28,7 +28,13 @@ export interface OpsAccess {
   readonly showValues: boolean
 }
 
-export const SESSION_COOKIE = 'weir_ops_session'
+/**
+ * The session cookie's name: one per token, since cookies ignore the port and two apps on one host
+ * (each with its own token) would otherwise overwrite each other's session.
+ */
+export function sessionCookieName(token: string): string {
+  return `weir_ops_${sessionOf(token).slice(0, 8)}`
+}
 
 /** What `weir describe` lists for these variables. */
 export const OPS_ACCESS_ENV_DOCS: ReadonlyArray<{
@@ -49,7 +55,8 @@ export const OPS_ACCESS_ENV_DOCS: ReadonlyArray<{
   {
     name: 'OPS_SHOW_VALUES',
     default: 'true',
-    description: 'dead-letter previews on the dashboard show key and value bytes (default false for apps with personal data)',
+    description:
+      'dead-letter previews on the dashboard show key and value bytes (default false for apps with personal data)',
   },
 ]
 
@@ -122,7 +129,7 @@ export function checkAccess(auth: OpsAuth, req: AuthRequest): OpsResponse | unde
   const basic = auth.basic?.reveal()
   if (token !== undefined) {
     if (scheme === 'bearer' && same(credentials, token)) return undefined
-    const session = cookie(req.headers.cookie, SESSION_COOKIE)
+    const session = cookie(req.headers.cookie, sessionCookieName(token))
     if (session !== undefined && same(session, sessionOf(token))) return undefined
     const given = req.query.get('token')
     if (given !== null && same(given, token)) {
@@ -133,7 +140,7 @@ export function checkAccess(auth: OpsAuth, req: AuthRequest): OpsResponse | unde
         status: 303,
         headers: {
           location,
-          'set-cookie': `${SESSION_COOKIE}=${sessionOf(token)}; HttpOnly; SameSite=Strict; Path=/`,
+          'set-cookie': `${sessionCookieName(token)}=${sessionOf(token)}; HttpOnly; SameSite=Strict; Path=/`,
         },
         body: '',
       }
