@@ -346,6 +346,7 @@ up)
   if wants redis; then redis_up || true; fi
   if wants postgres; then postgres_up || true; fi
   if wants registry; then registry up || rc=$?; fi
+  bash "$ROOT/scripts/browser.sh" >/dev/null 2>&1 || say "no chromium (bash scripts/browser.sh installs it): the dashboard's browser tests will skip"
   say "services up in $((SECONDS - started))s (kafka $KAFKA_VERSION)"
   exit "$rc"
   ;;
