@@ -8,15 +8,19 @@ export const DLQ_CLIENT = String.raw`
   'use strict';
   if (!weir.has('deadLetters')) return;
   var root = weir.addTab('dead-letters', 'Dead letters');
-  var countsBox = weir.el('div', 'grid'), cmdBox = weir.el('div'), listBox = weir.el('div');
+  var countsBox = weir.el('div', 'grid'), stageBox = weir.el('div'), cmdBox = weir.el('div'), listBox = weir.el('div');
   root.appendChild(weir.el('h2', '', 'Dead letters by error code'));
   root.appendChild(countsBox);
+  root.appendChild(stageBox);
   root.appendChild(weir.el('h2', '', 'Replay after a fix'));
   root.appendChild(cmdBox);
   root.appendChild(weir.el('h2', '', 'Latest dead letters'));
   root.appendChild(listBox);
   var byCode = {};
   function renderCounts(s) {
+    var stages = Object.keys(s.errors_by_stage).map(function (k) { return { stage: k, n: s.errors_by_stage[k] }; });
+    weir.replace(stageBox, stages.length ? [weir.table([{ key: 'stage', title: 'Stage', text: true }, { key: 'n', title: 'Errors' }], stages,
+      { caption: 'Errors by stage since start (dead-lettered, retried or skipped)' })] : []);
     var codes = Object.keys(s.dead_letters_by_code);
     codes.forEach(function (c) { (byCode[c] = byCode[c] || weir.series(305000)).add(s.time, s.dead_letters_by_code[c]); });
     if (!codes.length) { weir.replace(countsBox, [weir.el('p', 'dim', 'No dead letters since start.')]); return; }
