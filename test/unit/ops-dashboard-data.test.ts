@@ -236,3 +236,52 @@ describe('dashboard data of a running service (in-process transport)', () => {
     )
   })
 })
+
+describe('traffic-windows view', () => {
+  it('shows each sensor’s latest window as written to the output topic', async () => {
+    const { trafficWindowsPipeline } = await import('../../src/apps/traffic-windows/app.ts')
+    const { windowsView } = await import('../../src/apps/traffic-windows/view.ts')
+    const { TestDriver } = await import('../../src/testing/driver.ts')
+    const T0 = Date.UTC(2026, 0, 1, 8, 0, 0)
+    const config = {
+      GROUP_ID: 'g',
+      INPUT_TOPIC: 'traffic-events',
+      OUTPUT_TOPIC: 'traffic-aggregates',
+      INPUT_PARTITIONS: 1,
+      WINDOW_SIZE: 60_000,
+      WINDOW_GRACE: 0,
+    }
+    const windows = windowsView()
+    const d = new TestDriver(
+      trafficWindowsPipeline(config, (w) => windows.update(w)),
+      { startTime: T0 },
+    )
+    const input = d.input<Record<string, unknown>>('traffic-events')
+    const event = (sensor: string, at: number, speed: number) => ({
+      sensor_id: sensor,
+      timestamp: new Date(at).toISOString(),
+      speed,
+      volume: 100,
+      occupancy: 5,
+    })
+    input.pipe(event('A', T0 + 1000, 50), { key: 'A' })
+    input.pipe(event('B', T0 + 2000, 30), { key: 'B' })
+    input.pipe(event('A', T0 + 61_000, 70), { key: 'A' })
+    await d.advance(130_000)
+    const rows = windows.rows()
+    assert.deepEqual(
+      rows.map((w) => [w.sensor_id, w.window_start - T0, w.avg_speed]).sort(),
+      [
+        ['A', 60_000, 70],
+        ['B', 0, 30],
+      ],
+      'A keeps only its latest window',
+    )
+    assert.deepEqual(
+      d.output<{ sensor_id: string }>('traffic-aggregates').values().length,
+      3,
+      'every window still reaches the topic',
+    )
+    assert.equal(windows.view.id, 'windows')
+  })
+})
