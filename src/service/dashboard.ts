@@ -15,7 +15,8 @@ import type { RunningPipeline } from '../runtime/runner.ts'
 
 export function serviceDashboard(input: {
   readonly instance: AppInstance
-  readonly running: RunningPipeline
+  /** The running pipeline, or undefined while it starts (the ops server may be up before it). */
+  readonly running: () => RunningPipeline | undefined
   readonly metrics: Metrics
   readonly transport: Transport
   readonly showValues: boolean
@@ -25,7 +26,10 @@ export function serviceDashboard(input: {
   // The runtime's default when the app names none.
   const dlqTopic = instance.run.deadLetterTopic ?? `${instance.pipeline.topology.name}-dlq`
   return {
-    summary: () => runtimeSummary(running, snapshot),
+    summary: () => {
+      const r = running()
+      return r === undefined ? undefined : runtimeSummary(r, snapshot)
+    },
     graph: () => pipelineGraph(instance.pipeline.topology, snapshot),
     deadLetters: deadLetterSource({ transport, topic: dlqTopic, showValues: input.showValues }),
     ...(instance.views !== undefined && { views: instance.views }),

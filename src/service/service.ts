@@ -82,7 +82,7 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
       metricsJson: () => instance.metricsJson?.(running) ?? defaultMetricsJson(running, metrics, defaultRates),
       prometheus: () => metrics.prometheus(),
       auth: access.auth,
-      dashboard: serviceDashboard({ instance, running, metrics, transport, showValues: access.showValues }),
+      dashboard: serviceDashboard({ instance, running: () => running, metrics, transport, showValues: access.showValues }),
     })
     address = await ops.start()
     logger.info('ops server listening', { url: address.url })

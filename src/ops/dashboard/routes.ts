@@ -14,12 +14,14 @@ import { checkViewIds, type DashboardView } from './view.ts'
 export interface DashboardOptions {
   /** Tabs the app adds (a live map, windows per sensor, …). */
   readonly views?: readonly DashboardView[]
-  readonly summary?: () => DashboardSummary
+  /** undefined while the pipeline is starting (the route answers 503). */
+  readonly summary?: () => DashboardSummary | undefined
   readonly graph?: () => PipelineGraphView
   readonly deadLetters?: DeadLetterSource
 }
 
 const notGiven = (what: string) => json(404, { error: 'not_found', message: `this server has no ${what}` })
+const starting = () => json(503, { error: 'starting', message: 'the pipeline is starting' })
 
 export function dashboardRoutes(options: DashboardOptions): OpsRoute[] {
   const views = options.views ?? []
@@ -29,7 +31,11 @@ export function dashboardRoutes(options: DashboardOptions): OpsRoute[] {
     {
       method: 'GET',
       path: '/dashboard/summary.json',
-      handler: () => (summary ? json(200, summary()) : notGiven('runtime summary')),
+      handler: () => {
+        if (!summary) return notGiven('runtime summary')
+        const s = summary()
+        return s === undefined ? starting() : json(200, s)
+      },
     },
     {
       method: 'GET',
