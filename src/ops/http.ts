@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net'
 import { ErrorCode, WeirError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import { checkAccess, type OpsAuth } from './auth.ts'
-import { DASHBOARD_CSP, type DashboardOptions, dashboardHtml, dashboardRoutes } from './dashboard/index.ts'
+import { type DashboardOptions, dashboardCsp, dashboardHtml, dashboardRoutes } from './dashboard/index.ts'
 import { PROMETHEUS_CONTENT_TYPE } from './exposition.ts'
 import { type HealthReport, healthHttpStatus } from './health.ts'
 import { json } from './json.ts'
@@ -89,6 +89,7 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
     maxBodyBytes = 1024 * 1024,
   } = options
   const d = options.dashboard ?? {}
+  const csp = dashboardCsp(d.views)
   const page = dashboardHtml({
     title,
     views: d.views ?? [],
@@ -105,7 +106,7 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
   })
   const dashboard = (): OpsResponse => ({
     status: 200,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': DASHBOARD_CSP },
+    headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp },
     body: page,
   })
 

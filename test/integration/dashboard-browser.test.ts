@@ -7,6 +7,8 @@
  * (`bash scripts/browser.sh` installs it).
  */
 import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { before, describe, it } from 'node:test'
 import type { BrowserContext } from 'playwright-core'
 import { rideshareApp } from '../../src/apps/rideshare/app.ts'
@@ -259,9 +261,22 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     assert.deepEqual(problems, [])
   })
 
-  it('100,000 drivers: the map draws each frame on a canvas and the page keeps answering', async (t) => {
+  it('100,000 drivers over tiles an operator configured: the map draws each frame and the page keeps answering', async (t) => {
     const cleanup = testCleanup(t)
-    const map = new LiveMap()
+    // A tile server of our own (tiles are an optional layer; none can be fetched from the internet here).
+    const tilesAsked: string[] = []
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    )
+    const tileServer = createServer((req, res) => {
+      tilesAsked.push(req.url ?? '')
+      res.writeHead(200, { 'content-type': 'image/png' }).end(png)
+    })
+    await new Promise<void>((resolve) => tileServer.listen(0, '127.0.0.1', resolve))
+    cleanup(() => new Promise((resolve) => tileServer.close(resolve)))
+    const tilePort = (tileServer.address() as AddressInfo).port
+    const map = new LiveMap({ tiles: `http://127.0.0.1:${tilePort}/{z}/{x}/{y}.png` })
     const ops = createOpsServer({
       host: '127.0.0.1',
       port: 0,
@@ -307,6 +322,11 @@ describe('dashboard in Chromium', { skip: missing }, () => {
       await new Promise((r) => setTimeout(r, 500))
     }
     await screenshot(page, 'rideshare-map-100k', { fullPage: false })
+    assert.ok(tilesAsked.length >= 4, `tiles asked for: ${tilesAsked.join(' ')}`)
+    assert.ok(
+      tilesAsked.every((u) => /^\/1[0-4]\/\d+\/\d+\.png$/.test(u)),
+      tilesAsked.join(' '),
+    )
     t.diagnostic(
       `100,000 drivers: frame drawn in ${draws.join(', ')} ms; page answered in ${answers.join(', ')} ms`,
     )

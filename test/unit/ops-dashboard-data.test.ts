@@ -285,3 +285,24 @@ describe('traffic-windows view', () => {
     assert.equal(windows.view.id, 'windows')
   })
 })
+
+describe('map tiles setting', () => {
+  it('OPS_MAP_TILES_URL: unset means no tiles; a template needs http(s) and {z}, {x}, {y}', async () => {
+    const { mapTilesFromEnv } = await import('../../src/apps/rideshare/live-map.ts')
+    assert.equal(mapTilesFromEnv({}), undefined)
+    assert.equal(
+      mapTilesFromEnv({ OPS_MAP_TILES_URL: 'https://t.example/{z}/{x}/{y}.png' }),
+      'https://t.example/{z}/{x}/{y}.png',
+    )
+    assert.throws(
+      () => mapTilesFromEnv({ OPS_MAP_TILES_URL: 'https://t.example/tiles.png' }),
+      /OPS_MAP_TILES_URL: expected/,
+    )
+    assert.throws(() => mapTilesFromEnv({ OPS_MAP_TILES_URL: 'file:///{z}/{x}/{y}' }), /OPS_MAP_TILES_URL/)
+    const view = new LiveMap({ tiles: 'https://t.example:8443/{z}/{x}/{y}.png' }).view()
+    assert.deepEqual(view.imageOrigins, ['https://t.example:8443'])
+    const { dashboardCsp } = await import('../../src/ops/dashboard/index.ts')
+    assert.match(dashboardCsp([view]), /img-src data: https:\/\/t\.example:8443;/)
+    assert.match(dashboardCsp([new LiveMap().view()]), /img-src data:;/)
+  })
+})

@@ -10,7 +10,7 @@ import type { Logger } from '../../log/logger.ts'
 import type { AppContext, AppInstance, KafkaSettings, WeirApp } from '../app.ts'
 import { loadRideshareConfig, RIDESHARE_ENV_DOCS, type RideshareConfig } from './config.ts'
 import { RIDESHARE_TOPICS } from './domain/index.ts'
-import { LiveMap } from './live-map.ts'
+import { LiveMap, mapTilesFromEnv } from './live-map.ts'
 import { BridgeMetrics } from './metrics.ts'
 import { ridesharePipeline } from './pipeline.ts'
 
@@ -49,7 +49,7 @@ function create(ctx: AppContext): AppInstance {
   })
   const metrics = new BridgeMetrics(ctx.metrics, redis, ctx.clock)
   // The dashboard's live map reads what is published, on its way to Redis.
-  const map = new LiveMap()
+  const map = new LiveMap({ tiles: mapTilesFromEnv(ctx.env) })
   const pipeline = ridesharePipeline({
     topics: config.PROCESSOR_TOPICS,
     prefix: config.TOPIC_PREFIX,

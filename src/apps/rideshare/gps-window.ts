@@ -1,7 +1,8 @@
+import type { RedisMessage } from '../../connectors/redis/index.ts'
 import type { Cancel, Clock } from '../../core/clock.ts'
 import type { Counter, Labels } from '../../core/metrics.ts'
 import type { RawRecord, TopicPartition } from '../../core/record.ts'
-import type { RedisMessage } from '../../connectors/redis/index.ts'
+import { Emission } from '../../dsl/operators/window-emission.ts'
 import {
   type AnyRecord,
   type Emit,
@@ -10,7 +11,6 @@ import {
   type ProcessorInit,
   type RecordContext,
 } from '../../runtime/processor.ts'
-import { Emission } from '../../dsl/operators/window-emission.ts'
 import { driverOf } from './check.ts'
 import { bridgeMessageJson, TOPIC_ROUTES } from './domain/index.ts'
 import { EveryNthPerDriver } from './gps-sample.ts'

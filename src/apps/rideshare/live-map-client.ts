@@ -23,23 +23,66 @@ root.appendChild(head);
 var wrap = weir.el('div', 'row');
 var canvas = weir.el('canvas');
 canvas.id = 'driver-map';
+// With tiles configured: a canvas of tiles under a transparent one of drivers.
+var stack = weir.el('div'), tileCanvas = null;
+stack.style.position = 'relative';
 var lonSpan = CITY.bounds.maxLon - CITY.bounds.minLon, latSpan = CITY.bounds.maxLat - CITY.bounds.minLat;
 var aspect = lonSpan * Math.cos((CITY.bounds.minLat + CITY.bounds.maxLat) / 2 * Math.PI / 180) / latSpan;
 var H = 760, W = Math.round(H * aspect);
 canvas.width = W; canvas.height = H;
+stack.appendChild(canvas);
+if (CITY.tiles) {
+  tileCanvas = weir.el('canvas');
+  tileCanvas.id = 'map-tiles';
+  tileCanvas.width = W; tileCanvas.height = H;
+  canvas.style.position = 'absolute'; canvas.style.left = '0'; canvas.style.top = '0';
+  canvas.style.background = 'transparent';
+  stack.insertBefore(tileCanvas, canvas);
+  drawTiles();
+}
 var side = weir.el('div');
-wrap.appendChild(canvas); wrap.appendChild(side);
+wrap.appendChild(stack); wrap.appendChild(side);
 root.appendChild(wrap);
-var note = weir.el('p', 'note', 'The bridge\'s GPS windows (one update per driver per window), driver status changes, trip requests and surge, as published to Redis. Zones from the app\'s own data; no map tiles needed.');
+var note = weir.el('p', 'note', 'The bridge\'s GPS windows (one update per driver per window), driver status changes, trip requests and surge, as published to Redis. Zones from the app\'s own data; ' +
+  (CITY.tiles ? 'tiles from OPS_MAP_TILES_URL.' : 'no map tiles (OPS_MAP_TILES_URL adds them).'));
 root.appendChild(note);
 var source = null, last = null;
+
+/** Web Mercator tiles covering the city's box, each drawn where its corners fall on the canvas. */
+function drawTiles() {
+  var b = CITY.bounds, ctx = tileCanvas.getContext('2d');
+  var z = Math.max(0, Math.min(18, Math.round(Math.log2(W * 360 / (lonSpan * 256)))));
+  var n = Math.pow(2, z);
+  function tx(lon) { return (lon + 180) / 360 * n; }
+  function ty(lat) { var r = lat * Math.PI / 180; return (1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2 * n; }
+  function lonOf(x) { return x / n * 360 - 180; }
+  function latOf(y) { return Math.atan(Math.sinh(Math.PI * (1 - 2 * y / n))) * 180 / Math.PI; }
+  function px(lon) { return (lon - b.minLon) / lonSpan * W; }
+  function py(lat) { return (b.maxLat - lat) / latSpan * H; }
+  ctx.fillStyle = '#0b1015'; ctx.fillRect(0, 0, W, H);
+  for (var x = Math.floor(tx(b.minLon)); x <= Math.floor(tx(b.maxLon)); x++) {
+    for (var y = Math.floor(ty(b.maxLat)); y <= Math.floor(ty(b.minLat)); y++) {
+      (function (x, y) {
+        var img = new Image();
+        img.onload = function () {
+          var x0 = px(lonOf(x)), x1 = px(lonOf(x + 1)), y0 = py(latOf(y)), y1 = py(latOf(y + 1));
+          ctx.globalAlpha = 0.55;
+          ctx.drawImage(img, x0, y0, x1 - x0, y1 - y0);
+          ctx.globalAlpha = 1;
+        };
+        img.src = CITY.tiles.replace('{z}', z).replace('{x}', x).replace('{y}', y);
+      })(x, y);
+    }
+  }
+}
 
 function draw(f) {
   var t0 = performance.now();
   var ctx = canvas.getContext('2d');
-  ctx.fillStyle = '#0b1015'; ctx.fillRect(0, 0, W, H);
+  if (tileCanvas) ctx.clearRect(0, 0, W, H);
+  else { ctx.fillStyle = '#0b1015'; ctx.fillRect(0, 0, W, H); }
   ctx.strokeStyle = '#1c252e'; ctx.lineWidth = 1;
-  for (var g = 1; g < 10; g++) {
+  for (var g = 1; g < 10 && !tileCanvas; g++) {
     ctx.beginPath(); ctx.moveTo(g * W / 10, 0); ctx.lineTo(g * W / 10, H); ctx.stroke();
     ctx.beginPath(); ctx.moveTo(0, g * H / 10); ctx.lineTo(W, g * H / 10); ctx.stroke();
   }

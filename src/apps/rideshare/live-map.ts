@@ -11,6 +11,7 @@
  */
 import type { Sink } from '../../connectors/contract.ts'
 import type { RedisMessage } from '../../connectors/redis/index.ts'
+import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { DashboardView } from '../../ops/dashboard/index.ts'
 import { sseResponse } from '../../ops/dashboard/index.ts'
 import { SAO_PAULO, SAO_PAULO_ZONES } from './domain/index.ts'
@@ -33,6 +34,34 @@ export interface LiveMapOptions {
   readonly forgetAfterMs?: number
   readonly frameMs?: number
   readonly now?: () => number
+  /**
+   * Map tiles under the drivers, an optional layer an operator configures (`OPS_MAP_TILES_URL`): a URL
+   * template with {z}, {x} and {y}, e.g. a tile server inside the network. Unset: no tiles, no fetches.
+   */
+  readonly tiles?: string
+}
+
+/** OPS_MAP_TILES_URL, checked: an http(s) URL template with {z}, {x} and {y}. */
+export function mapTilesFromEnv(env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const template = env.OPS_MAP_TILES_URL?.trim()
+  if (!template) return undefined
+  let origin: string | undefined
+  try {
+    origin = new URL(template.replace(/\{[zxy]\}/g, '0')).origin
+  } catch {
+    origin = undefined
+  }
+  if (
+    origin === undefined ||
+    !/^https?:/.test(origin) ||
+    !['{z}', '{x}', '{y}'].every((p) => template.includes(p))
+  ) {
+    throw new WeirError(
+      ErrorCode.CONFIG_INVALID,
+      `OPS_MAP_TILES_URL: expected an http(s) URL template with {z}, {x} and {y}, e.g. https://tiles.example/{z}/{x}/{y}.png, got "${template}"`,
+    )
+  }
+  return template
 }
 
 const GPS_HEAD = '{"type":"gps_ping"'
@@ -54,7 +83,7 @@ export class LiveMap {
   readonly #surge = new Map<string, number>()
   readonly #pending = new Map<string, { x: number; y: number }>()
   readonly #trips = new Map<string, number>()
-  readonly #o: Required<LiveMapOptions>
+  readonly #o: Required<Omit<LiveMapOptions, 'tiles'>> & { tiles: string | undefined }
   #watchers = 0
   #lingerUntil = 0
   #pings = 0
@@ -69,6 +98,7 @@ export class LiveMap {
       forgetAfterMs: options.forgetAfterMs ?? 5 * 60_000,
       frameMs: options.frameMs ?? 250,
       now: options.now ?? Date.now,
+      tiles: options.tiles,
     }
   }
 
@@ -231,11 +261,13 @@ export class LiveMap {
       const p = this.#xy(z.lat, z.lon)!
       return { id: z.zone_id, name: z.name, x: p.x, y: p.y }
     })
-    const city = { name: SAO_PAULO.name, bounds: b, zones, states: MAP_STATES }
+    const tiles = this.#o.tiles
+    const city = { name: SAO_PAULO.name, bounds: b, zones, states: MAP_STATES, tiles: tiles ?? null }
     return {
       id: 'map',
       title: 'Live map',
       script: `var CITY = ${JSON.stringify(city)};\n${LIVE_MAP_CLIENT}`,
+      ...(tiles !== undefined && { imageOrigins: [new URL(tiles.replace(/\{[zxy]\}/g, '0')).origin] }),
       routes: [
         {
           method: 'GET',

@@ -13,7 +13,7 @@ export {
   type LatestTableOptions,
   latestTable,
 } from './latest-table.ts'
-export { DASHBOARD_CSP, type DashboardSources, dashboardHtml } from './page.ts'
+export { DASHBOARD_CSP, type DashboardSources, dashboardCsp, dashboardHtml } from './page.ts'
 export { type DashboardOptions, dashboardRoutes } from './routes.ts'
 export { type SseOptions, sseResponse } from './sse.ts'
 export { type DashboardSummary, runtimeSummary } from './summary.ts'

@@ -15,6 +15,14 @@ import type { DashboardView } from './view.ts'
 export const DASHBOARD_CSP =
   "default-src 'none'; connect-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
+/** The CSP with the image origins the views declare (map tiles), if any. */
+export function dashboardCsp(views: readonly DashboardView[] = []): string {
+  const origins = [...new Set(views.flatMap((v) => v.imageOrigins ?? []))]
+  return origins.length === 0
+    ? DASHBOARD_CSP
+    : DASHBOARD_CSP.replace('img-src data:', `img-src data: ${origins.join(' ')}`)
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }

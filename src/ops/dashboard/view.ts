@@ -23,6 +23,11 @@ export interface DashboardView {
   readonly script: string
   /** Its data routes; by convention under `/views/<id>/`. */
   readonly routes?: readonly OpsRoute[]
+  /**
+   * Origins the view may load images from (e.g. map tiles an operator configured); the page's CSP
+   * allows these and nothing else.
+   */
+  readonly imageOrigins?: readonly string[]
 }
 
 export function checkViewIds(views: readonly DashboardView[]): void {
