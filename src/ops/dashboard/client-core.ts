@@ -201,7 +201,9 @@ var weir = (function () {
     show(location.hash.slice(1) || 'overview');
   }
   function has(source) { return WEIR_SOURCES[source] === true; }
-  return { has: has, el: el, fmt: fmt, label: label, getJson: getJson, every: every, onShow: onShow, onHide: onHide,
+  /** The span a "last 5 minutes" figure really covers (the page keeps history from when it opened). */
+  function span(ms) { return ms >= 290000 ? 'last 5 min' : ms < 1500 ? 'since opened' : 'last ' + Math.round(ms / 1000) + ' s'; }
+  return { has: has, span: span, el: el, fmt: fmt, label: label, getJson: getJson, every: every, onShow: onShow, onHide: onHide,
     addTab: addTab, series: series, sparkline: sparkline, card: card, table: table, replace: replace,
     start: start, current: function () { return current; } };
 })();

@@ -28,7 +28,7 @@ export const DLQ_CLIENT = String.raw`
       var h = byCode[c], d = h.delta(300000), now = h.rate(30000) || 0, usual = d.ms > 0 ? d.value * 1000 / d.ms : 0;
       var rates = [], pts = h.points;
       for (var i = 1; i < pts.length; i++) rates.push(Math.max(0, (pts[i][1] - pts[i - 1][1]) * 1000 / Math.max(1, pts[i][0] - pts[i - 1][0])));
-      return weir.card({ name: c, value: s.dead_letters_by_code[c], sub: weir.fmt(now, '/s') + ' now \u00b7 ' + weir.fmt(d.value) + ' in the ' + (d.ms >= 290000 ? 'last 5 min' : 'last ' + Math.round(d.ms / 1000) + ' s'),
+      return weir.card({ name: c, value: s.dead_letters_by_code[c], sub: weir.fmt(now, '/s') + ' now \u00b7 ' + weir.fmt(d.value) + ' (' + weir.span(d.ms) + ')',
         level: d.ms >= 60000 && now > 1 && now > 2 * usual ? 'bad' : 'warn', spark: rates.slice(-120) });
     }));
   }

@@ -107,7 +107,7 @@ if (CONFIG.codes.length && weir.has('summary')) {
         h.add(s.time, n);
         var d = h.delta(300000);
         return weir.card({ id: 'card-' + code, name: weir.label(code.toLowerCase()).label, value: n, level: d.value > 0 ? 'warn' : 'ok',
-          sub: weir.fmt(d.value) + ' in the ' + (d.ms >= 290000 ? 'last 5 min' : 'last ' + Math.round(d.ms / 1000) + ' s') + ' \u00b7 see Dead letters' });
+          sub: weir.fmt(d.value) + ' (' + weir.span(d.ms) + ') \u00b7 see Dead letters' });
       }));
     });
   }, root.getAttribute('data-view'));

@@ -24,7 +24,6 @@ export const OVERVIEW_CLIENT = String.raw`
   var inHist = [], outHist = [], p99Hist = [], memHist = [];
   var lagByPartition = {};
   function push(list, v) { list.push(v); if (list.length > 120) list.shift(); }
-  function span(ms) { return ms >= 290000 ? 'last 5 min' : 'last ' + Math.max(1, Math.round(ms / 1000)) + ' s'; }
 
   function render(s) {
     var t = s.time;
@@ -49,7 +48,7 @@ export const OVERVIEW_CLIENT = String.raw`
     weir.replace(cards, [
       weir.card({ id: 'card-in', name: 'Records in / s', value: inRate, unit: '/s', sub: weir.fmt(s.consumed_total) + ' since start', spark: inHist }),
       weir.card({ id: 'card-out', name: 'Records out to Kafka / s', value: outRate, unit: '/s', sub: weir.fmt(s.produced_total) + ' since start', spark: outHist }),
-      weir.card({ id: 'card-dlq', name: 'Dead letters (' + span(dlq.ms) + ')', value: dlq.value, level: dlqLevel,
+      weir.card({ id: 'card-dlq', name: 'Dead letters (' + weir.span(dlq.ms) + ')', value: dlq.value, level: dlqLevel,
         sub: weir.fmt(dlqNow, '/s') + ' now' + (dlq.ms >= 60000 ? ', usually ' + weir.fmt(usual, '/s') : '') + ' · ' + weir.fmt(s.dead_lettered_total) + ' since start' }),
       weir.card({ id: 'card-lag', name: 'Lag (records behind)', value: lagTotal, level: lagLevel, sub: lagTrend || s.lag.length + ' partitions', spark: lagS.values().slice(-120) }),
       weir.card({ id: 'card-latency', name: 'Record latency p99', value: s.latency_ms.p99, unit: 'ms', sub: 'p50 ' + weir.fmt(s.latency_ms.p50, 'ms') + ' · p95 ' + weir.fmt(s.latency_ms.p95, 'ms'), spark: p99Hist }),
