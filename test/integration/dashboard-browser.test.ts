@@ -41,15 +41,15 @@ declare const document: {
 const cardAbove = ([id, min]: readonly [string, number]) =>
   Number(document.querySelector(`#${id} .value`)?.getAttribute('data-value') ?? Number.NaN) > min
 const textChanged = ([selector, was]: readonly [string, string]) =>
-  (document.querySelector(selector)?.innerText ?? '') !== was
+  (document.querySelector(selector)?.textContent ?? '') !== was
 /** Every node of the pipeline graph shows a rate (until two reads are in, it shows …). */
 const allRated = () => {
   const rates = Array.from(document.querySelectorAll('#view-pipeline text.rate'))
   return rates.length > 0 && rates.every((r) => !(r.textContent ?? '').startsWith('\u2026'))
 }
 const hasText = ([selector, text]: readonly [string, string]) =>
-  (document.querySelector(selector)?.innerText ?? '').includes(text)
-const textOf = (selector: string) => document.querySelector(selector)?.innerText ?? ''
+  (document.querySelector(selector)?.textContent ?? '').includes(text)
+const textOf = (selector: string) => document.querySelector(selector)?.textContent ?? ''
 const mapCount = () => Number(document.querySelector('#map-count')?.getAttribute('data-count') ?? 0)
 
 describe('dashboard in Chromium', { skip: missing }, () => {

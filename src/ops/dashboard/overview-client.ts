@@ -4,7 +4,7 @@
  * colours that mean something: lag growing, dead letters above their usual rate, a failing checkpoint.
  * Below them, the app's own /metrics fields with human labels (the raw key in the tooltip).
  */
-export const OVERVIEW_CLIENT = String.raw`
+export const OVERVIEW_CLIENT = `
 (function () {
   'use strict';
   var root = weir.addTab('overview', 'Overview');
