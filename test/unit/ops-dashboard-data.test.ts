@@ -126,6 +126,35 @@ describe('live map', () => {
     assert.equal(published.length, 2, 'both reached the sink')
   })
 
+  it('reads at most maxReadsPerSecond published messages while watched (a quarter per 250 ms)', async () => {
+    const map = new LiveMap({ maxReadsPerSecond: 8, frameMs: 60_000 })
+    const sink = map.tap({
+      id: 'recording',
+      open: async () => {},
+      add: () => {},
+      flush: async () => {},
+      backlog: () => 0,
+      close: async () => {},
+      status: () => ({ connected: true }),
+    })
+    const route = map.view().routes![0]!
+    const res = await route.handler({
+      method: 'GET',
+      path: route.path,
+      query: new URLSearchParams(),
+      headers: {},
+      params: {},
+      body: '',
+    })
+    const closed = new AbortController()
+    const written: string[] = []
+    res.stream!({ write: (c) => void written.push(c), unreadBytes: () => 0, closed: closed.signal })
+    for (let i = 0; i < 5; i++) sink.add({ channel: 'driver-updates', message: ping(`d${i}`, -23.6, -46.6) })
+    closed.abort()
+    assert.equal((JSON.parse(map.frame()) as Frame).total, 2, 'two reads per quarter second at 8 a second')
+    assert.match(written.join(''), /^retry: 1000\n\ndata: \{/)
+  })
+
   it('is a view of the rideshare app, which hides dead-letter values by default', async () => {
     assert.equal(rideshareApp.personalData, true)
   })

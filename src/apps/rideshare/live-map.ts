@@ -30,6 +30,12 @@ interface Dot {
 export interface LiveMapOptions {
   /** Drivers sent per frame at most (a stable sample beyond it). Default 100,000. */
   readonly maxDrivers?: number
+  /**
+   * Published messages read per second at most while someone watches (default 50,000): at 200,000
+   * GPS updates a second the map then costs a bounded share of a core, and a driver whose update was
+   * skipped moves on one of its next.
+   */
+  readonly maxReadsPerSecond?: number
   /** A driver not heard from for this long leaves the map. Default 5 min. */
   readonly forgetAfterMs?: number
   readonly frameMs?: number
@@ -91,10 +97,14 @@ export class LiveMap {
   #version = 0
   #built: { version: number; text: string } | undefined
   #lastForget = 0
+  /** Reads left until the next refill (a quarter of a second's worth, refilled by the frame timer). */
+  #reads = 0
+  #refilled = Number.NEGATIVE_INFINITY
 
   constructor(options: LiveMapOptions = {}) {
     this.#o = {
       maxDrivers: options.maxDrivers ?? 100_000,
+      maxReadsPerSecond: options.maxReadsPerSecond ?? 50_000,
       forgetAfterMs: options.forgetAfterMs ?? 5 * 60_000,
       frameMs: options.frameMs ?? 250,
       now: options.now ?? Date.now,
@@ -110,7 +120,8 @@ export class LiveMap {
       add: (item) => {
         if (
           (this.#watchers > 0 || (this.#lingerUntil !== 0 && this.#lingering())) &&
-          typeof item.message === 'string'
+          typeof item.message === 'string' &&
+          this.#reads-- > 0
         )
           this.observe(item.message)
         return sink.add(item)
@@ -214,6 +225,10 @@ export class LiveMap {
   /** The current frame for the page (JSON text), built at most once per change. */
   frame(): string {
     const now = this.#o.now()
+    if (now - this.#refilled >= 250) {
+      this.#refilled = now
+      this.#reads = Math.ceil(this.#o.maxReadsPerSecond / 4)
+    }
     if (now - this.#lastForget >= Math.min(5000, this.#o.forgetAfterMs)) {
       this.#lastForget = now
       const forget = now - this.#o.forgetAfterMs
