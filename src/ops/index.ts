@@ -1,5 +1,16 @@
 /** Operations surface: metrics (JSON + Prometheus), rates, health rules and the ops HTTP server. */
 export type { Counter, Gauge, Histogram, Labels, MetricsRegistry } from '../core/metrics.ts'
+export { type OpsAccess, type OpsAuth, opsAccessFromEnv } from './auth.ts'
+export {
+  type DashboardOptions,
+  type DashboardView,
+  type LatestTable,
+  type LatestTableColumn,
+  type LatestTableOptions,
+  latestTable,
+  type SseOptions,
+  sseResponse,
+} from './dashboard/index.ts'
 export { PROMETHEUS_CONTENT_TYPE } from './exposition.ts'
 export {
   createHealthCheck,
