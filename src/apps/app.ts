@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.ts'
 import type { ConnectorStatus } from '../connectors/contract.ts'
 import type { RunOptions, RunningPipeline } from '../runtime/runner.ts'
 import type { OpsRoute } from '../ops/router.ts'
+import type { DashboardView } from '../ops/dashboard/view.ts'
 
 /** What an app is given when it is created. */
 export interface AppContext {
@@ -71,6 +72,8 @@ export interface AppInstance {
   /** External sinks the app owns, closed after the pipeline. */
   readonly sinks?: ReadonlyArray<Sink<unknown>>
   close?(): Promise<void>
+  /** Tabs the app adds to its dashboard (a live map, windows per sensor, …), each with its data routes. */
+  readonly views?: readonly DashboardView[]
 }
 
 export interface GeneratorOptions {
@@ -101,6 +104,8 @@ export interface WeirApp {
   generator?(options: GeneratorOptions): AppGenerator
   /** Input topics to create (with partitions) before producing test data. */
   readonly inputTopics?: ReadonlyArray<{ readonly name: string; readonly partitions: number }>
+  /** Its records carry personal data: the dashboard hides dead-letter values unless OPS_SHOW_VALUES=true. */
+  readonly personalData?: boolean
 }
 
 export type TransportFactory = (kafka: KafkaSettings) => Transport

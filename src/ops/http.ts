@@ -11,11 +11,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import { ErrorCode, WeirError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
-import { DASHBOARD_CSP, dashboardHtml } from './dashboard.ts'
+import { checkAccess, type OpsAuth } from './auth.ts'
+import { type DashboardOptions, dashboardCsp, dashboardHtml, dashboardRoutes } from './dashboard/index.ts'
 import { PROMETHEUS_CONTENT_TYPE } from './exposition.ts'
 import { type HealthReport, healthHttpStatus } from './health.ts'
+import { json } from './json.ts'
 import { prefersPrometheus } from './negotiate.ts'
-import { createRouter, type OpsRequest, type OpsResponse, type OpsRoute } from './router.ts'
+import { createRouter, type OpsRequest, type OpsResponse, type OpsRoute, type OpsStream } from './router.ts'
 
 export interface OpsServerOptions {
   /** Bind address (default `0.0.0.0`). */
@@ -34,6 +36,10 @@ export interface OpsServerOptions {
   logger?: Logger
   /** Largest request body accepted, in bytes (default 1 MiB). */
   maxBodyBytes?: number
+  /** Who may look: unset, anyone who reaches the port; set, everything but /health needs it. */
+  auth?: OpsAuth
+  /** What the dashboard shows besides /health and /metrics: summary, graph, dead letters, app views. */
+  dashboard?: DashboardOptions
 }
 
 /** What `handle()` takes: enough of a request to route it, with no socket. */
@@ -52,21 +58,18 @@ export interface OpsAddress {
   url: string
 }
 
+/** A response as `handle()` gives it: headers complete; `stream` set for a long-lived one (SSE). */
+export type OpsResult = Required<Omit<OpsResponse, 'stream'>> & { stream?: OpsStream }
+
 export interface OpsServer {
-  handle(request: OpsRequestInit): Promise<Required<OpsResponse>>
+  handle(request: OpsRequestInit): Promise<OpsResult>
   start(): Promise<OpsAddress>
   close(): Promise<void>
 }
 
 const COMMON_HEADERS = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
 
-export function json(status: number, value: unknown, headers: Record<string, string> = {}): OpsResponse {
-  return {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-    body: JSON.stringify(value),
-  }
-}
+export { json }
 
 function errorBody(
   status: number,
@@ -85,7 +88,17 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
     logger = createLogger().child({ component: 'ops-http' }),
     maxBodyBytes = 1024 * 1024,
   } = options
-  const page = dashboardHtml({ title })
+  const d = options.dashboard ?? {}
+  const csp = dashboardCsp(d.views)
+  const page = dashboardHtml({
+    title,
+    views: d.views ?? [],
+    sources: {
+      summary: d.summary !== undefined,
+      graph: d.graph !== undefined,
+      deadLetters: d.deadLetters !== undefined,
+    },
+  })
   const prometheusText = async (): Promise<OpsResponse> => ({
     status: 200,
     headers: { 'content-type': PROMETHEUS_CONTENT_TYPE },
@@ -93,7 +106,7 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
   })
   const dashboard = (): OpsResponse => ({
     status: 200,
-    headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': DASHBOARD_CSP },
+    headers: { 'content-type': 'text/html; charset=utf-8', 'content-security-policy': csp },
     body: page,
   })
 
@@ -132,16 +145,28 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
     { method: 'GET', path: '/', handler: dashboard },
     { method: 'GET', path: '/dashboard', handler: dashboard },
   ]
-  const route = createRouter([...builtIn, ...(options.routes ?? [])])
+  const route = createRouter([
+    ...builtIn,
+    ...dashboardRoutes(options.dashboard ?? {}),
+    ...(options.routes ?? []),
+  ])
+  const auth = options.auth
 
-  const handle = async (init: OpsRequestInit): Promise<Required<OpsResponse>> => {
+  const handle = async (init: OpsRequestInit): Promise<OpsResult> => {
     const method = (init.method ?? 'GET').toUpperCase()
     const url = new URL(init.url, 'http://ops.invalid')
     const headers: Record<string, string | undefined> = {}
     for (const [k, v] of Object.entries(init.headers ?? {})) headers[k.toLowerCase()] = v
     const match = route(method, url.pathname)
     let res: OpsResponse
-    if (match.kind === 'not-found') {
+    // /health stays open for probes; everything else (dashboard, /metrics, dead letters) needs auth.
+    const denied =
+      auth === undefined || url.pathname === '/health'
+        ? undefined
+        : checkAccess(auth, { path: url.pathname, query: url.searchParams, headers })
+    if (denied !== undefined) {
+      res = denied
+    } else if (match.kind === 'not-found') {
       res = errorBody(404, 'not_found', `No route for ${method} ${url.pathname}`)
     } else if (match.kind === 'method-not-allowed') {
       const allow = match.allow.join(', ')
@@ -165,6 +190,14 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
       } catch (err) {
         logger.error('ops route failed', { method, path: url.pathname, err })
         res = errorBody(500, 'internal_error', 'Internal error; see the service log')
+      }
+    }
+    if (res.stream !== undefined && method !== 'HEAD') {
+      return {
+        status: res.status,
+        headers: { ...COMMON_HEADERS, ...res.headers },
+        body: '',
+        stream: res.stream,
       }
     }
     const body = res.body ?? ''
@@ -202,6 +235,17 @@ export function createOpsServer(options: OpsServerOptions): OpsServer {
         headers,
         body: Buffer.concat(chunks).toString('utf8'),
       })
+      if (out.stream !== undefined) {
+        const closed = new AbortController()
+        res.once('close', () => closed.abort())
+        res.writeHead(out.status, out.headers)
+        out.stream({
+          write: (chunk) => void res.write(chunk),
+          unreadBytes: () => res.writableLength,
+          closed: closed.signal,
+        })
+        return
+      }
       res.writeHead(out.status, out.headers).end(out.body)
     } catch (err) {
       logger.error('ops request failed', { err })

@@ -2,6 +2,8 @@
  * Per-second rates over a sliding window (10 s by default), for fields like `messages_consumed_per_sec`.
  * Two shapes: `createRateMeter()` counts `mark()` calls into one-second slots; `rateOf(counter)` samples a
  * counter that is already kept and needs nothing on the hot path.
+ * A rate reads 0 only when nothing moved: one made on the first read with `since` reads the rate since
+ * then, not 0 until the next sample (the dashboard's first seconds).
  */
 import type { Clock } from '../core/clock.ts'
 import type { Counter, Labels } from '../core/metrics.ts'
@@ -22,6 +24,17 @@ export interface RateOptions {
   /** Number of slots the window is cut into (default 10). */
   slots?: number
   clock?: Pick<Clock, 'now'>
+}
+
+export interface RateOfOptions extends RateOptions {
+  /** With a registry counter: only this label set (default: the sum over all of them). */
+  labels?: Labels
+  /**
+   * When the source was last at zero (e.g. when the app was created, before its pipeline ran). A rate
+   * made lazily, on the first /metrics read, then reads the rate since that moment instead of 0 until
+   * a second sample exists.
+   */
+  since?: number
 }
 
 const defaultClock: Pick<Clock, 'now'> = { now: () => Date.now() }
@@ -66,11 +79,8 @@ export function createRateMeter(options: RateOptions = {}): RateMeter {
  * createMetrics() without `labels` is summed over all its label sets; with `labels`, only that series.
  * @example const perSec = rateOf(metrics.counter('messages_consumed_total', '...')); perSec.perSecond()
  */
-export function rateOf(
-  source: Counter | (() => number),
-  options: RateOptions & { labels?: Labels } = {},
-): Rate {
-  const { windowMs = 10_000, slots = 10, clock = defaultClock, labels } = options
+export function rateOf(source: Counter | (() => number), options: RateOfOptions = {}): Rate {
+  const { windowMs = 10_000, slots = 10, clock = defaultClock, labels, since } = options
   const read =
     typeof source === 'function'
       ? source
@@ -88,7 +98,9 @@ export function rateOf(
     next = (next + 1) % capacity
     last = t
   }
-  sample(clock.now(), read())
+  const created = clock.now()
+  if (since !== undefined && since < created) sample(since, 0)
+  sample(created, read())
   return {
     perSecond() {
       const now = clock.now()

@@ -23,7 +23,17 @@ export interface OpsResponse {
   status: number
   headers?: Record<string, string>
   body?: string | Uint8Array
+  /** A long-lived response (Server-Sent Events) written after the headers; `body` is then ignored. */
+  stream?: OpsStream
 }
+
+/** Writes a streamed response until the client leaves (`closed` aborts) or the server closes. */
+export type OpsStream = (out: {
+  write(chunk: string): void
+  /** Bytes written that the client has not read yet. */
+  unreadBytes(): number
+  readonly closed: AbortSignal
+}) => void
 
 export type OpsHandler = (req: OpsRequest) => OpsResponse | Promise<OpsResponse>
 

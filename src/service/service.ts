@@ -7,6 +7,8 @@ import { run, type RunningPipeline } from '../runtime/runner.ts'
 import { type AppEnvVar, type AppInstance, KAFKA_COMPRESSIONS, type KafkaCompression, type KafkaSettings, type WeirApp } from '../apps/app.ts'
 import { describeConfig, envEnum, loadConfig } from '../config/index.ts'
 import { z } from 'zod'
+import { OPS_ACCESS_ENV_DOCS, opsAccessFromEnv } from '../ops/auth.ts'
+import { serviceDashboard } from './dashboard.ts'
 
 export interface ServiceOptions {
   /** Builds the transport from the app's Kafka settings (Kafka for `weir run`, in-process for the demo). */
@@ -41,6 +43,7 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
   const logger = options.logger ?? createLogger({ level: logLevel })
   const clock = options.clock ?? systemClock
   const metrics = createMetrics()
+  const access = opsAccessFromEnv(env, app)
   const instance = await app.create({ env, logger, metrics, clock })
   // The app's own variable (a seed's name for it) wins over the shared one.
   const kafka: KafkaSettings = { ...instance.kafka, compression: instance.kafka.compression ?? compression }
@@ -86,6 +89,8 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
       metricsJson: () => instance.metricsJson?.(running) ?? defaultMetricsJson(running, metrics, defaultRates),
       prometheus: () => metrics.prometheus(),
       routes: instance.routes,
+      auth: access.auth,
+      dashboard: serviceDashboard({ instance, running: () => running, metrics, transport, showValues: access.showValues }),
     })
     address = await ops.start()
     logger.info('ops server listening', { url: address.url })
@@ -174,6 +179,7 @@ export const serviceEnvDocs: readonly AppEnvVar[] = [
     description: `Compression of every record the app produces: ${KAFKA_COMPRESSIONS.join(', ')}`,
   },
   { name: 'LOG_LEVEL', default: 'INFO', description: 'DEBUG, INFO, WARN/WARNING or ERROR (JSON lines on stderr)' },
+  ...OPS_ACCESS_ENV_DOCS,
 ]
 
 /**

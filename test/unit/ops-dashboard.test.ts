@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { silentLogger } from '../../src/log/logger.ts'
-import { dashboardHtml } from '../../src/ops/dashboard.ts'
+import { dashboardHtml, formatValue, humanLabel } from '../../src/ops/dashboard/index.ts'
 import { healthFrom } from '../../src/ops/health.ts'
 import { createOpsServer } from '../../src/ops/http.ts'
 
@@ -56,5 +56,33 @@ describe('dashboard', () => {
     const html = dashboardHtml({ title: 'Rideshare <bridge>' })
     assert.match(html, /<h1>Rideshare &#60;bridge&#62;<\/h1>/)
     assert.doesNotMatch(html, /<bridge>/)
+  })
+})
+
+describe('dashboard labels', () => {
+  it('turns raw metric keys into words a person reads, with units', () => {
+    assert.deepEqual(humanLabel('consumer_lag.traffic-raw:0'), {
+      label: 'Lag, traffic-raw partition 0',
+      unit: '',
+    })
+    assert.deepEqual(humanLabel('messagesInvalid'), { label: 'Invalid records (dead-lettered)', unit: '' })
+    assert.deepEqual(humanLabel('lastMessageTime'), { label: 'Last record at', unit: 'time' })
+    assert.deepEqual(humanLabel('messages_per_sec'), { label: 'Records in / s', unit: '/s' })
+    assert.deepEqual(humanLabel('validation_errors_by_type_per_sec'), {
+      label: 'Validation errors by type / s',
+      unit: '/s',
+    })
+    assert.deepEqual(humanLabel('state_size_bytes'), { label: 'State size', unit: 'bytes' })
+    assert.deepEqual(humanLabel('record_latency.p99'), { label: 'Record latency: p99', unit: 'ms' })
+    assert.deepEqual(humanLabel('record_latency.count'), { label: 'Record latency: count', unit: '' })
+  })
+
+  it('formats numbers with thousands separators and units', () => {
+    assert.equal(formatValue(1234567, ''), '1,234,567')
+    assert.equal(formatValue(2003.4, '/s'), '2,003 / s')
+    assert.equal(formatValue(0.605, 'ms'), '0.605 ms')
+    assert.equal(formatValue(229_000_000, 'bytes'), '218.4 MiB')
+    assert.equal(formatValue(3725, 's'), '1h 2m')
+    assert.equal(formatValue(null, ''), '—')
   })
 })

@@ -36,6 +36,25 @@ describe('rate meter', () => {
 })
 
 describe('rateOf', () => {
+  it('made on the first read with since, reads the rate since then instead of 0', () => {
+    const clock = new VirtualClock(10_000)
+    const since = clock.now()
+    let total = 0
+    clock.advance(3000)
+    total = 6000
+    const rate = rateOf(() => total, { clock, since })
+    assert.equal(rate.perSecond(), 2000)
+    clock.advance(1000)
+    total += 2500
+    assert.equal(rate.perSecond(), (6000 + 2500) / 4) // over the window, which still reaches back to since
+  })
+
+  it('made on the first read without since, reads 0 until a second sample exists', () => {
+    const clock = new VirtualClock(10_000)
+    const rate = rateOf(() => 6000, { clock })
+    assert.equal(rate.perSecond(), 0)
+  })
+
   it('derives a per-second rate from a counter without touching the hot path', () => {
     const clock = new VirtualClock(0)
     const consumed = createMetrics({ processMetrics: false }).counter('consumed_total', 'c')

@@ -10,6 +10,7 @@ import type { Logger } from '../../log/logger.ts'
 import type { AppContext, AppInstance, KafkaSettings, WeirApp } from '../app.ts'
 import { loadRideshareConfig, RIDESHARE_ENV_DOCS, type RideshareConfig } from './config.ts'
 import { RIDESHARE_TOPICS } from './domain/index.ts'
+import { LiveMap, mapTilesFromEnv } from './live-map.ts'
 import { BridgeMetrics } from './metrics.ts'
 import { ridesharePipeline } from './pipeline.ts'
 
@@ -47,6 +48,8 @@ function create(ctx: AppContext): AppInstance {
     logger: ctx.logger,
   })
   const metrics = new BridgeMetrics(ctx.metrics, redis, ctx.clock)
+  // The dashboard's live map reads what is published, on its way to Redis.
+  const map = new LiveMap({ tiles: mapTilesFromEnv(ctx.env) })
   const pipeline = ridesharePipeline({
     topics: config.PROCESSOR_TOPICS,
     prefix: config.TOPIC_PREFIX,
@@ -56,7 +59,7 @@ function create(ctx: AppContext): AppInstance {
     sampleRate: config.PROCESSOR_SAMPLE_RATE,
     dedupeWithinMs: config.PROCESSOR_DEDUP_WINDOW_MS,
     payload: config.REDIS_PAYLOAD,
-    sink: startsWithoutRedis(redis, ctx.logger),
+    sink: map.tap(startsWithoutRedis(redis, ctx.logger)),
     counters: metrics,
   })
   return {
@@ -80,6 +83,7 @@ function create(ctx: AppContext): AppInstance {
     components: () => ({ redis: redis.status() }),
     sinks: [redis],
     close: () => redis.close(),
+    views: [map.view()],
   }
 }
 
@@ -145,4 +149,6 @@ export const rideshareApp: WeirApp = {
     }
   },
   inputTopics: RIDESHARE_TOPICS.map((name) => ({ name, partitions: 1 })),
+  // driver_profiles and rider_profiles carry names, emails and phone numbers.
+  personalData: true,
 }

@@ -217,5 +217,9 @@ export const RIDESHARE_ENV_DOCS: readonly AppEnvVar[] = [
   },
   { name: 'API_HOST', default: '0.0.0.0', description: 'HTTP API bind address' },
   { name: 'API_PORT', default: '8080', description: 'HTTP API port' },
+  {
+    name: 'OPS_MAP_TILES_URL',
+    description: 'Map tiles under the live map ({z}/{x}/{y} URL template, e.g. a tile server inside the network); unset: none',
+  },
   { name: 'LOG_LEVEL', default: 'INFO', description: 'DEBUG, INFO, WARNING or ERROR' },
 ]

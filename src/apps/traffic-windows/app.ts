@@ -4,6 +4,7 @@ import { reducer } from '../../dsl/aggregations.ts'
 import { pipeline } from '../../dsl/stream.ts'
 import { tumbling } from '../../time/windows.ts'
 import type { AppContext, AppInstance, WeirApp } from '../app.ts'
+import { windowsView } from './view.ts'
 import { trafficGenerator } from '../../generators/index.ts'
 import {
   flattenMetrLa,
@@ -59,6 +60,8 @@ function eventTime(e: TrafficEvent): number {
  */
 export function trafficWindowsPipeline(
   config: Pick<TrafficWindowsConfig, 'GROUP_ID' | 'INPUT_TOPIC' | 'OUTPUT_TOPIC' | 'INPUT_PARTITIONS' | 'WINDOW_SIZE' | 'WINDOW_GRACE'>,
+  /** Sees each window result on its way out (the dashboard's table). */
+  onResult: (w: TrafficWindowAggregate) => void = () => {},
 ) {
   // The pipeline name is the application id, as in Kafka Streams: the group and the prefix of its
   // changelog topic. Two deployments with different groups must never share window state.
@@ -72,14 +75,17 @@ export function trafficWindowsPipeline(
         trafficWindowResult(w.value, { sensor_id: w.key, window_start: w.start, window_end: w.end }),
       { name: 'to-aggregate' },
     )
+    .peek(onResult, { name: 'dashboard' })
     .to(config.OUTPUT_TOPIC, { partitions: config.INPUT_PARTITIONS })
   return p
 }
 
 function create(ctx: AppContext): AppInstance {
   const config = loadConfig(trafficWindowsEnv, ctx.env)
+  const windows = windowsView()
   return {
-    pipeline: trafficWindowsPipeline(config),
+    pipeline: trafficWindowsPipeline(config, (w) => windows.update(w)),
+    views: [windows.view],
     kafka: { brokers: config.KAFKA_BROKERS, clientId: config.CLIENT_ID },
     http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT },
     run: {

@@ -20,6 +20,7 @@ import { SUBJECT_NAME_STRATEGIES } from '../../serdes/wire.ts'
 import type { AppContext, AppGenerator, AppInstance, GeneratorOptions, WeirApp } from '../app.ts'
 import { flattenMetrLa, validateTraffic, type MetrLaRecord } from './domain/index.ts'
 import { type ProcessedTrafficEvent, trafficFormats } from './formats.ts'
+import { sensorsView } from './view.ts'
 
 export type { ProcessedTrafficEvent } from './formats.ts'
 
@@ -80,9 +81,12 @@ export function trafficPipeline(
   config: Pick<TrafficConfig, 'INPUT_TOPIC' | 'OUTPUT_TOPIC' | 'CLIENT_ID' | 'INPUT_PARTITIONS'>,
   now: () => number,
   serdes: { readonly input?: Serde<MetrLaRecord>; readonly output?: Serde<ProcessedTrafficEvent> } = {},
+  /** Sees each valid event on its way out (the dashboard's sensor table); no stage when unset. */
+  onEvent?: (event: ProcessedTrafficEvent) => void,
 ) {
   const p = pipeline('traffic')
-  p.stream<MetrLaRecord>(config.INPUT_TOPIC, { partitions: config.INPUT_PARTITIONS, value: serdes.input })
+  const enriched = p
+    .stream<MetrLaRecord>(config.INPUT_TOPIC, { partitions: config.INPUT_PARTITIONS, value: serdes.input })
     .map((raw) => flattenMetrLa(raw), { name: 'flatten' })
     .validate(
       (event) => {
@@ -100,6 +104,8 @@ export function trafficPipeline(
       }),
       { name: 'enrich' },
     )
+  const seen = onEvent ? enriched.peek(onEvent, { name: 'dashboard' }) : enriched
+  seen
     .selectKey((event) => event.sensor_id, { name: 'key-by-sensor' })
     .to(config.OUTPUT_TOPIC, { partitions: config.INPUT_PARTITIONS, value: serdes.output })
   return p
@@ -108,12 +114,15 @@ export function trafficPipeline(
 async function create(ctx: AppContext): Promise<AppInstance> {
   const config = loadConfig(trafficEnv, ctx.env)
   const formats = await trafficFormats(config)
-  const p = trafficPipeline(config, () => ctx.clock.now(), formats)
+  const sensors = sensorsView()
+  const p = trafficPipeline(config, () => ctx.clock.now(), formats, (e) => sensors.update(e))
   // With a registry: /health reports it (probed, so an outage shows even when every schema is cached),
   // and a record that needs it while it is away waits instead of becoming a dead letter.
   const registry = formats.registry
   const watch = registry && watchRegistry(registry)
   let lastMessageTime: number | undefined
+  // The pipeline's counters start at 0 now: the first /metrics read gives the rate since then, not 0.
+  const createdAt = ctx.clock.now()
   let lastSeenCount = 0
   const rates = new WeakMap<RunningPipeline, { perSecond(): number }>()
   // Seen at read time: the moment the count last moved is when the latest message arrived (±1 poll).
@@ -127,6 +136,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
   }
   return {
     pipeline: p,
+    views: [sensors.view],
     kafka: { brokers: config.KAFKA_BROKERS, clientId: config.CLIENT_ID },
     http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT },
     run: {
@@ -147,7 +157,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
       const m = running.task.metrics
       let rate = rates.get(running)
       if (rate === undefined) {
-        rate = rateOf(m.consumed, { clock: ctx.clock })
+        rate = rateOf(m.consumed, { clock: ctx.clock, since: createdAt })
         rates.set(running, rate)
       }
       const { messagesProcessed, lastMessageTime } = processed(running)
