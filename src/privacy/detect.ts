@@ -37,8 +37,8 @@ const US_PHONE =
 /** 13–19 digits, optionally in groups separated by one space or dash. */
 const CARD = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g
 
-/** Runs of 10, 13 or 17 digits. */
-const DIGIT_RUN = /(?<![\d.,:/-])(\d{10}|\d{13}|\d{17})(?![\d.,:/-])/g
+/** Runs of exactly 10, 13 or 17 digits (not part of a longer number, a decimal, a date or a price). */
+const DIGIT_RUN = /(?<!\d|\d[.,:/-])(\d{10}|\d{13}|\d{17})(?!\d|[.,:/-]\d)/g
 /** Words that say an NID follows (English, Banglish, Bangla). */
 const NID_CUE =
   /(?:\bn\.?\s?i\.?\s?d\b|national\s+id|voter\s+id|smart\s*card|id\s*card|জাতীয়\s*পরিচয়|এনআইডি|ভোটার)[^\d\n]{0,20}$/i
