@@ -32,6 +32,7 @@ import { contextEnricherStage } from '../../src/apps/millionx/stages/context-enr
 import { privacyShieldStage } from '../../src/apps/millionx/stages/privacy-shield.ts'
 import { schemaValidatorStage } from '../../src/apps/millionx/stages/schema-validator.ts'
 import { systemClock } from '../../src/core/clock.ts'
+import { replayDeadLetters } from '../../src/dlq/replay.ts'
 import { CITIES, classifyProduct, ENRICH_CATEGORIES, temporalContext } from '../../src/enrich/index.ts'
 import { millionxGenerator } from '../../src/generators/index.ts'
 import { silentLogger } from '../../src/log/logger.ts'
@@ -503,6 +504,33 @@ describe('seed 004 · `weir run millionx` live (real Kafka and Redis)', { timeou
     const info = readDeadLetter(r!.headers)
     assert.equal(info.code, 'VALIDATION_FAILED')
     assert.equal(info.source.topic, `${prefix}source.market.daraz`)
+  })
+
+  it('Retry count tracking: `weir dlq replay` re-injects the original; failing again, retry_count is 1', async () => {
+    const dlq = `${prefix}schema-validation-errors`
+    const group = `${prefix}replay`
+    cleanup(async () => {
+      const admin = kafka.admin()
+      await admin.deleteGroups([group]).finally(() => admin.close())
+    })
+    const before = await totalEnd(kafka, [dlq])
+    const result = await replayDeadLetters({
+      transport: kafka,
+      topic: dlq,
+      groupId: group,
+      idleMs: 500,
+      logger: silentLogger,
+    })
+    assert.equal(result.replayed, before)
+    await eventually(async () => (await totalEnd(kafka, [dlq])) >= 2 * before, 30_000, 100)
+    const letters = await readAll(kafka, dlq)
+    const again = letters.map((r) => JSON.parse(r.value!.toString())).filter((b) => b.retry_count === 1)
+    assert.equal(again.length, before)
+    assert.deepEqual(
+      again[0].original,
+      { order_id: 'x', platform: 'daraz' },
+      'the original, not the error body, was replayed',
+    )
   })
 
   it('Monitoring: each processor’s key metrics in /metrics, Prometheus text at /metrics/prometheus', async () => {
