@@ -18,7 +18,7 @@ import { createAnonymizer } from '../../src/privacy/index.ts'
 import { type RunningStages, startStages } from '../../src/service/stages.ts'
 import { readAll, totalEnd, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
-import { type Cleanup, suiteCleanup, testCleanup } from './helpers/services.ts'
+import { type Cleanup, eventually, startRedisServer, suiteCleanup, testCleanup } from './helpers/services.ts'
 
 const kafka = testKafka()
 const SALT = 'chain-test-salt'
@@ -317,5 +317,56 @@ describe('millionx chain: validator → privacy shield → context enricher (rea
     const h = await getJson(stages, 'context-enricher', '/health')
     assert.equal(h.body.status, 'degraded')
     assert.match(JSON.stringify(h.body), /circuit open/)
+  })
+
+  it('Redis down: the enricher says so in /health, goes on without the cache, and recovers when it returns', async (t) => {
+    const local = testCleanup(t)
+    const weather = await fakeWeather(local)
+    const redis = await startRedisServer(local)
+    const { prefix, env } = chainNames('mxchain-redis', cleanup)
+    for (const kind of ['social', 'market'] as const)
+      await createTopic(undefined, { name: prefix + STAGE_TOPICS.anonymized[kind], partitions: 3 })
+    const stages = await startChain(local, {
+      ...env,
+      KAFKA_BOOTSTRAP_SERVERS: kafkaBrokers().join(','),
+      TOPIC_PREFIX: prefix,
+      REDIS_HOST: redis.host,
+      REDIS_PORT: String(redis.port),
+      WEATHER_API_URL: weather.url,
+      WEATHER_API_KEY: 'test-key',
+      MILLIONX_STAGES: 'context-enricher',
+    })
+    const health = async () => (await getJson(stages, 'context-enricher', '/health')).body
+    await eventually(async () => (await health()).status === 'healthy', 20_000)
+    await redis.stop()
+    await eventually(async () => {
+      const h = await health()
+      return h.status === 'degraded' && h.redis_connected === false
+    }, 20_000)
+    // A record meanwhile is enriched all the same: weather straight from the API.
+    const sink = kafka.sink({ clientId: 'millionx-chain-producer' })
+    await sink.open()
+    const order = millionxGenerator({ seed: 3 })
+      .take(50)
+      .find((r) => r.topic.startsWith('source.market.'))!
+    sink.add({
+      topic: prefix + STAGE_TOPICS.anonymized.market,
+      key: Buffer.from(order.key!),
+      value: Buffer.from(JSON.stringify(order.value)),
+      headers: {},
+    })
+    await sink.flush()
+    await sink.close()
+    const out = prefix + STAGE_TOPICS.contextualized.market
+    await waitUntil(
+      'the record enriched without Redis',
+      async () => (await totalEnd(kafka, [out])) >= 1,
+      30_000,
+    )
+    const [r] = await readAll(kafka, out)
+    const v = JSON.parse(r!.value!.toString()) as Contextualized
+    assert.equal(v.weather?.temperature, TEMPS[v.city!])
+    await redis.start()
+    await eventually(async () => (await health()).status === 'healthy', 30_000)
   })
 })
