@@ -21,6 +21,7 @@ import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from '
 import { type Cleanup, eventually, startRedisServer, suiteCleanup, testCleanup } from './helpers/services.ts'
 
 const kafka = testKafka()
+const CHAIN = 'schema-validator,privacy-shield,context-enricher'
 const SALT = 'chain-test-salt'
 const TEMPS: Record<string, number> = {
   Dhaka: 24.5,
@@ -183,6 +184,8 @@ describe('millionx chain: validator → privacy shield → context enricher (rea
       CACHE_KEY_PREFIX: cachePrefix,
       WEATHER_API_URL: weather.url,
       WEATHER_API_KEY: 'test-key',
+      // The three stages this suite covers; the embedding stage has its own end-to-end suite.
+      MILLIONX_STAGES: CHAIN,
     })
     assert.deepEqual([...stages.services.keys()], ['schema-validator', 'privacy-shield', 'context-enricher'])
     const outTopics = Object.values(STAGE_TOPICS.contextualized).map((x) => prefix + x)
@@ -291,7 +294,7 @@ describe('millionx chain: validator → privacy shield → context enricher (rea
       WEATHER_TIMEOUT: '300ms',
       WEATHER_BREAKER_THRESHOLD: '3',
       WEATHER_BREAKER_COOLDOWN: '10m',
-      MILLIONX_STAGES: 'schema-validator,privacy-shield,context-enricher',
+      MILLIONX_STAGES: CHAIN,
     })
     const outTopics = Object.values(STAGE_TOPICS.contextualized).map((x) => prefix + x)
     await waitUntil(

@@ -112,10 +112,10 @@ describe('schema validator dead letters (test driver)', () => {
 
 describe('millionx stages runner', () => {
   it('lists the stages in pipeline order and runs all by default', () => {
-    assert.deepEqual(
-      MILLIONX_STAGES.map((s) => s.id),
-      ['schema-validator', 'privacy-shield', 'context-enricher'],
-    )
+    // The embedding service joins after the enricher when its branch is merged.
+    const ids = MILLIONX_STAGES.map((s) => s.id)
+    assert.deepEqual(ids.slice(0, 3), ['schema-validator', 'privacy-shield', 'context-enricher'])
+    assert.deepEqual(ids.slice(3), ids.includes('embedding-service') ? ['embedding-service'] : [])
     assert.equal(selectStages(millionxApp, undefined).length, MILLIONX_STAGES.length)
     assert.deepEqual(
       selectStages(millionxApp, 'context-enricher,privacy-shield').map((s) => s.id),

@@ -120,6 +120,8 @@ function create(ctx: AppContext): AppInstance {
       db: config.REDIS_DB,
       keyPrefix: config.CACHE_KEY_PREFIX,
       name: 'millionx-context-enricher',
+      // A cache that does not answer within a second is skipped (the API is asked), not waited on.
+      flushTimeoutMs: 1000,
     },
     ctx.logger,
   )
