@@ -6,7 +6,7 @@
  * Settings that must differ per stage are scoped by the stage's env prefix: `PRIVACY_SHIELD_WEB_PORT`,
  * `PRIVACY_SHIELD_KAFKA_GROUP_ID`, … (see STAGE_SCOPED_VARS). Unprefixed, they apply when one stage runs
  * alone, and to the app's `primary` stage when all run (MillionX's validator, which had them first);
- * otherwise each stage uses its own default (the seed's ports 6066–6069).
+ * otherwise each stage uses its own default (the seed's ports 6066–6069). `WEB_HOST` is shared by all.
  */
 import type { KafkaSettings, WeirApp } from '../apps/app.ts'
 import { kafkaTransport } from '../connectors/kafka/index.ts'
@@ -39,6 +39,8 @@ export const STAGE_SCOPED_VARS = [
   'KAFKA_CLIENT_ID',
   'DLQ_TOPIC',
 ] as const
+/** Scoped variables whose plain form every stage shares (one bind address for all ports). */
+const SHARED_UNLESS_SCOPED: ReadonlySet<string> = new Set(['WEB_HOST'])
 
 export function isStagedApp(app: WeirApp): app is StagedApp {
   return Array.isArray((app as Partial<StagedApp>).stages)
@@ -56,7 +58,7 @@ export function stageEnv(
   for (const name of STAGE_SCOPED_VARS) {
     const scoped = env[`${stage.envPrefix}_${name}`]
     if (scoped !== undefined && scoped !== '') out[name] = scoped
-    else if (!options.alone && !options.primary) delete out[name]
+    else if (!options.alone && !options.primary && !SHARED_UNLESS_SCOPED.has(name)) delete out[name]
   }
   return out
 }
