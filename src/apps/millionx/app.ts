@@ -35,6 +35,7 @@ function mergedEnv(): StagedApp['env'] {
     ...schemaValidatorStage.env,
     ...privacyShieldStage.env,
     ...contextEnricherStage.env,
+    // MERGE SLOT (wip/embeddings): ...embeddingServiceStage.env,
     ...stageEnvDocs,
   ]) {
     if (seen.has(entry.name)) continue
