@@ -9,8 +9,9 @@
  *     _anonymized, _anonymization_version, data flow
  *   Context Enricher: categories, cities, Redis TTL, "context enricher" + the live suite (weather from a
  *     weather fields, temporal context, data flow   local OpenWeatherMap-shaped server, TTL read from Redis)
- *   Schema Validator: DLQ body (type, message, ..... the live suite: schema-validation-errors
- *     timestamp, retry count), data flow
+ *   Schema Validator: DLQ body (type, message, ..... the live suite: schema-validation-errors, and a
+ *     timestamp, retry count), data flow              `weir dlq replay` that fails again (retry_count 1)
+ *   FAUST_PRODUCER_COMPRESSION=gzip ................ the live suite: codecs of the batches on the broker
  *   Monitoring: each processor's key metrics ....... the live suite: /metrics JSON per stage, Prometheus
  *   Troubleshooting thresholds (DLQ > 2 %, cache ... the live suite
  *     hit rate > 80 %), total pipeline latency < 5 s
@@ -24,6 +25,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { Consumer, FetchIsolationLevels } from '@platformatic/kafka'
 import { Redis } from 'ioredis'
 import type { AppInstance, WeirApp } from '../../src/apps/app.ts'
 import { millionxApp } from '../../src/apps/millionx/app.ts'
@@ -317,6 +319,49 @@ async function weatherServer(cleanup: (fn: () => unknown) => void) {
   }
 }
 
+/** The compression codec of every record batch in a topic, as the broker stores it (attributes & 7). */
+async function batchCodecs(topic: string): Promise<Set<number>> {
+  const consumer = new Consumer({
+    clientId: 'weir-seed004-codecs',
+    bootstrapBrokers: kafkaBrokers(),
+    groupId: `weir-seed004-unused-${process.pid}`,
+  })
+  try {
+    const meta = await consumer.metadata({ topics: [topic], forceUpdate: true })
+    const t = meta.topics.get(topic)
+    assert.ok(t, `topic ${topic}`)
+    const codecs = new Set<number>()
+    for (const [index, partition] of t.partitions.entries()) {
+      const response = await consumer.fetch({
+        node: partition.leader,
+        topics: [
+          {
+            topicId: t.id,
+            partitions: [
+              {
+                partition: index,
+                fetchOffset: 0n,
+                partitionMaxBytes: 4 << 20,
+                currentLeaderEpoch: -1,
+                lastFetchedEpoch: -1,
+              },
+            ],
+          },
+        ],
+        maxWaitTime: 100,
+        minBytes: 1,
+        maxBytes: 4 << 20,
+        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      })
+      for (const r of response.responses)
+        for (const p of r.partitions) for (const batch of p.records ?? []) codecs.add(batch.attributes & 0x07)
+    }
+    return codecs
+  } finally {
+    await consumer.close(true)
+  }
+}
+
 describe('seed 004 · `weir run millionx` live (real Kafka and Redis)', { timeout: 180_000 }, () => {
   const cleanup = suiteCleanup()
   const prefix = `${uniqueName('seed004')}.`
@@ -536,6 +581,16 @@ describe('seed 004 · `weir run millionx` live (real Kafka and Redis)', { timeou
       { order_id: 'x', platform: 'daraz' },
       'the original, not the error body, was replayed',
     )
+  })
+
+  it('FAUST_PRODUCER_COMPRESSION=gzip (the default): every batch the stages wrote is gzip on the broker', async () => {
+    for (const topic of [
+      `${prefix}${VALIDATED_TOPICS['source.market.daraz']}`,
+      `${prefix}${STAGE_TOPICS.anonymized.market}`,
+      `${prefix}${STAGE_TOPICS.contextualized.market}`,
+      `${prefix}schema-validation-errors`,
+    ])
+      assert.deepEqual([...(await batchCodecs(topic))], [1], topic)
   })
 
   it('Monitoring: each processor’s key metrics in /metrics, Prometheus text at /metrics/prometheus', async () => {
