@@ -64,16 +64,14 @@ async function timeEach<T>(items: readonly T[], f: (x: T) => unknown) {
 
 async function weatherServer() {
   const server = http.createServer((_req, res) => {
-    res
-      .writeHead(200, { 'content-type': 'application/json' })
-      .end(
-        JSON.stringify({
-          weather: [{ main: 'Clear', description: 'clear sky' }],
-          main: { temp: 27, humidity: 70 },
-          wind: { speed: 3 },
-          dt: 1_766_000_000,
-        }),
-      )
+    res.writeHead(200, { 'content-type': 'application/json' }).end(
+      JSON.stringify({
+        weather: [{ main: 'Clear', description: 'clear sky' }],
+        main: { temp: 27, humidity: 70 },
+        wind: { speed: 3 },
+        dt: 1_766_000_000,
+      }),
+    )
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/data/2.5/weather` }
