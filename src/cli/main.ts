@@ -6,7 +6,7 @@ const USAGE = `weir — a stream processor for Apache Kafka
 
 Usage:
   weir demo [--port 8080] [--rate 2000] [--duration 0]     run the traffic pipeline on the in-process transport
-  weir run <app>                                          run a bundled app against Kafka (config from env vars)
+  weir run <app> [--stage s]                              run a bundled app against Kafka (config from env vars; --stage: some of its stages)
   weir produce <app> [--rate N] [--count N] [--invalid-share 0.05] [--seed N]
                                                           write generated test data for an app to Kafka
   weir describe <app>                                     print the app's pipeline graph and env vars

@@ -21,7 +21,7 @@ import type { CommitOffset, RecordSink, Source, Transport } from '../connectors/
 import { ErrorCode, WeirError } from '../core/errors.ts'
 import { headerText, type RawRecord } from '../core/record.ts'
 import { type Logger, silentLogger } from '../log/logger.ts'
-import { DeadLetterHeader } from '../runtime/dead-letter.ts'
+import { DeadLetterHeader, originalValue } from '../runtime/dead-letter.ts'
 import { replayHeaders } from './headers.ts'
 import { offsetReader } from './offsets.ts'
 
@@ -186,7 +186,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayR
     sink?.add({
       topic: target,
       key: raw.key,
-      value: raw.value,
+      value: originalValue(raw),
       headers: replayHeaders(raw),
       timestamp: raw.timestamp,
     })

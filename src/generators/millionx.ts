@@ -2,7 +2,8 @@
  * MillionX scraper output (seed 004): social posts on `source.social.tiktok` / `source.social.facebook`
  * and marketplace orders on `source.market.shopify` / `source.market.daraz`, Bangladesh flavoured
  * (taka prices, Dhaka addresses, Banglish and Bangla text). Posts and orders carry PII on purpose —
- * e-mails and +8801… phone numbers, names, street addresses — for the privacy stage. A share of records
+ * e-mails, +8801… and 01… phone numbers, names, street addresses, card numbers (Luhn-valid) and NIDs —
+ * for the privacy stage, and the five cities and product names the context enricher looks for. A share of records
  * is invalid, each with a `defect` naming the kind and the spoiled field.
  *
  * @example
@@ -108,6 +109,29 @@ function numeric(rng: Rng, n: number): string {
 
 const round2 = (x: number) => Math.round(x * 100) / 100
 
+/** A Visa or Mastercard number with a valid Luhn check digit, in groups of four. */
+function cardNumber(rng: Rng): string {
+  const body = `${rng.chance(0.6) ? '4' : `5${rng.int(1, 5)}`}${digits(rng, 14)}`.slice(0, 15)
+  let sum = 0
+  for (let i = 0; i < body.length; i++) {
+    let d = body.charCodeAt(body.length - 1 - i) - 48
+    if (i % 2 === 0) {
+      d *= 2
+      if (d > 9) d -= 9
+    }
+    sum += d
+  }
+  return `${body}${(10 - (sum % 10)) % 10}`.replace(/(\d{4})(?=\d)/g, '$1 ')
+}
+
+/** A Bangladesh NID: 10 digits (smart card), 13 (old) or 17 (birth year first). */
+function nid(rng: Rng): string {
+  const kind = rng.int(0, 2)
+  if (kind === 0) return numeric(rng, 10)
+  if (kind === 1) return numeric(rng, 13)
+  return `${rng.int(1965, 2004)}${digits(rng, 13)}`
+}
+
 export function millionxGenerator(options: MillionxGeneratorOptions = {}): RecordGenerator<MillionxRecord> {
   const rng = createRng(options.seed ?? 1)
   const share = checkShare('invalidShare', options.invalidShare ?? 0)
@@ -124,7 +148,7 @@ export function millionxGenerator(options: MillionxGeneratorOptions = {}): Recor
     const tag = rng.pick(TAGS)
     const first = rng.pick(BD_FIRST)
     const last = rng.pick(BD_LAST)
-    switch ((rng.next() * 7) | 0) {
+    switch ((rng.next() * 9) | 0) {
       case 0:
         return {
           text: `Just got my new ${product} from ${rng.pick(SHOPS)}! Only ৳${price} 😍 #${tag}`,
@@ -154,6 +178,18 @@ export function millionxGenerator(options: MillionxGeneratorOptions = {}): Recor
       case 5:
         return {
           text: `Order korte WhatsApp ${bdPhone(rng)} ba email ${email(rng, first, last)} e jogajog korun. ${product} stock e ache!`,
+          tags: [],
+          language: 'mixed',
+        }
+      case 7:
+        return {
+          text: `${first} here: paid for the ${product} with card ${cardNumber(rng)} but no delivery to ${city} yet! ${email(rng, first, last)}`,
+          tags: [],
+          language: 'en',
+        }
+      case 8:
+        return {
+          text: `${product} kinbo, ${city} delivery. Amar NID ${nid(rng)}, phone 01${rng.int(3, 9)}${digits(rng, 8)}. Call korben ${first} ${last} ke`,
           tags: [],
           language: 'mixed',
         }

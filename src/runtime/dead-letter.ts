@@ -16,7 +16,31 @@ export const DeadLetterHeader = {
   offset: 'weir.source.offset',
   timestamp: 'weir.source.timestamp',
   app: 'weir.app',
+  /**
+   * Set when the value is an envelope (`deadLetterValue`) rather than the original bytes: names the
+   * envelope's JSON field that holds the original value as base64 (null for a null value), so
+   * `weir dlq replay` re-injects the original.
+   */
+  envelope: 'weir.dead-letter.envelope',
 } as const
+
+/** What a `deadLetterValue` function is given. */
+export interface DeadLetterInput {
+  readonly raw: RawRecord
+  readonly error: WeirError
+  readonly stage: string
+  readonly attempts: number
+  readonly now: number
+}
+
+/**
+ * Builds a dead letter's value instead of the original bytes (an app whose readers expect a JSON error
+ * body on the dead-letter topic). `originalField` names the field holding the original as base64.
+ */
+export interface DeadLetterValue {
+  readonly originalField: string
+  build(input: DeadLetterInput): Buffer
+}
 
 const MAX_HEADER_TEXT = 4096
 
@@ -36,6 +60,7 @@ export function deadLetterRecord(input: {
   readonly attempts: number
   readonly app: string
   readonly now: number
+  readonly value?: DeadLetterValue
 }): OutgoingRecord {
   const { raw, error } = input
   const details = error.details === undefined ? undefined : detailsJson(error.details)
@@ -54,9 +79,20 @@ export function deadLetterRecord(input: {
       [DeadLetterHeader.offset]: raw.offset,
       [DeadLetterHeader.timestamp]: raw.timestamp,
       [DeadLetterHeader.app]: input.app,
+      [DeadLetterHeader.envelope]: input.value?.originalField,
     }),
   }
-  return { topic: input.topic, key: raw.key, value: raw.value, headers, timestamp: raw.timestamp }
+  const value = input.value === undefined ? raw.value : input.value.build(input)
+  return { topic: input.topic, key: raw.key, value, headers, timestamp: raw.timestamp }
+}
+
+/** The original value of a dead letter: its value, or, for an envelope, the base64 field it names. */
+export function originalValue(deadLetter: Pick<RawRecord, 'value' | 'headers'>): Buffer | null {
+  const field = headerText(deadLetter.headers, DeadLetterHeader.envelope)
+  if (field === undefined || deadLetter.value === null) return deadLetter.value
+  const body = JSON.parse(deadLetter.value.toString('utf8')) as Record<string, unknown>
+  const b64 = body[field]
+  return typeof b64 === 'string' ? Buffer.from(b64, 'base64') : null
 }
 
 /** The reason a dead-letter record carries, read back from its headers. */

@@ -7,6 +7,7 @@ import type { Pipeline } from '../dsl/stream.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
 import { atLeastOnce, type Committer, exactlyOnce, type Processing } from './commit.ts'
+import type { DeadLetterValue } from './dead-letter.ts'
 import { runtimeDefaults } from './defaults.ts'
 import { Task } from './task.ts'
 
@@ -27,6 +28,8 @@ export interface RunOptions {
   readonly shutdownTimeoutMs?: number
   /** Default `<pipeline>-dlq`. */
   readonly deadLetterTopic?: string
+  /** A dead letter's value instead of the original bytes (a JSON error body), see dead-letter.ts. */
+  readonly deadLetterValue?: DeadLetterValue
   readonly topics?: {
     readonly partitions?: number
     readonly replicationFactor?: number
@@ -128,6 +131,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     producer,
     readPartition: (tp, o) => transport.readPartition(tp, o),
     deadLetterTopic,
+    deadLetterValue: options.deadLetterValue,
     errorPolicy: options.errorPolicy,
     retry: options.retry,
     clock,

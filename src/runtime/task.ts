@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.ts'
 import { runCheckpoint } from './checkpoint.ts'
 import type { Processing } from './commit.ts'
 import { compile, type CompiledGraph, type Step } from './compile.ts'
-import { deadLetterRecord } from './dead-letter.ts'
+import { type DeadLetterValue, deadLetterRecord } from './dead-letter.ts'
 import {
   backoffDelay,
   defaultRetry,
@@ -29,6 +29,8 @@ export interface TaskOptions {
   /** How state stores read their changelogs back (the transport's readPartition). */
   readonly readPartition: TaskReadPartition
   readonly deadLetterTopic: string
+  /** A dead letter's value instead of the original bytes (a JSON error body), see dead-letter.ts. */
+  readonly deadLetterValue?: DeadLetterValue
   readonly errorPolicy?: ErrorPolicy
   readonly retry?: Partial<RetryOptions>
   readonly clock: Clock
@@ -274,6 +276,7 @@ export class Task {
         attempts: ctx.attempt,
         app: o.appName,
         now,
+        value: o.deadLetterValue,
       }),
     )
     this.metrics.deadLettered.inc(this.metrics.labels2('topic', ctx.raw.topic, 'code', err.code))

@@ -1,19 +1,20 @@
 import type { KafkaSettings } from '../apps/app.ts'
-import { type KafkaTransport, kafkaTransport } from '../connectors/kafka/index.ts'
+import { type KafkaProducerTuning, type KafkaTransport, kafkaTransport } from '../connectors/kafka/index.ts'
 
 /**
  * The Kafka transport for an app's settings, as `weir run` builds it: brokers, client id, SASL, TLS and
- * producer compression.
+ * producer settings (an app's own tuning, e.g. MillionX's FAUST_PRODUCER_*, and the compression).
  *
  * @example
  * await startService(app, { transport: kafkaTransportFor })
  */
-export function kafkaTransportFor(kafka: KafkaSettings): KafkaTransport {
+export function kafkaTransportFor(kafka: KafkaSettings & { readonly producer?: KafkaProducerTuning }): KafkaTransport {
+  const producer = kafka.compression === undefined ? kafka.producer : { ...kafka.producer, compression: kafka.compression }
   return kafkaTransport({
     brokers: [...kafka.brokers],
     clientId: kafka.clientId,
     sasl: kafka.sasl,
     tls: kafka.tls,
-    ...(kafka.compression === undefined ? {} : { producer: { compression: kafka.compression } }),
+    ...(producer === undefined ? {} : { producer }),
   })
 }

@@ -9,7 +9,7 @@ import type { Pipeline } from '../dsl/stream.ts'
 import type { Logger } from '../log/logger.ts'
 import { silentLogger } from '../log/logger.ts'
 import { createMetrics } from '../ops/metrics.ts'
-import { readDeadLetter, type DeadLetterInfo } from '../runtime/dead-letter.ts'
+import { readDeadLetter, type DeadLetterInfo, type DeadLetterValue } from '../runtime/dead-letter.ts'
 import type { ErrorPolicy, RetryOptions } from '../runtime/error-policy.ts'
 import { isPromise } from '../runtime/processor.ts'
 import { Task } from '../runtime/task.ts'
@@ -18,6 +18,8 @@ export interface TestDriverOptions {
   /** Virtual time the test starts at (epoch ms). Default 2026-01-01T00:00:00Z. */
   readonly startTime?: number
   readonly deadLetterTopic?: string
+  /** A dead letter's value instead of the original bytes, as `run`'s option of that name. */
+  readonly deadLetterValue?: DeadLetterValue
   readonly errorPolicy?: ErrorPolicy
   readonly retry?: Partial<RetryOptions>
   readonly logger?: Logger
@@ -91,6 +93,7 @@ export class TestDriver {
       producer: transport.sink({ clientId: 'test-driver' }),
       readPartition: (tp, o) => transport.readPartition(tp, o),
       deadLetterTopic: this.#deadLetterTopic,
+      deadLetterValue: options.deadLetterValue,
       errorPolicy: options.errorPolicy,
       retry: options.retry,
       clock: this.clock,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { millionxApp } from '../../src/apps/millionx/app.ts'
 import { createRng, type Rng } from '../../src/generators/index.ts'
-import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
+import { originalValue, readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { millionxTopics, readAll, startApp, testId, totalEnd, waitUntil } from './helpers/apps.ts'
 import { createTopic, kafkaBrokers, testKafka } from './helpers/kafka.ts'
 
@@ -90,9 +90,13 @@ describe('10,000 random-garbage values into the millionx app', { timeout: 180_00
       assert.ok(info.source.topic?.startsWith(prefix))
       if (info.code === 'VALIDATION_FAILED')
         assert.ok(Array.isArray(info.details) && info.details.length > 0, 'violations in details')
+      // The value is the seed's JSON error body; the original bytes are in it, and replay gets them back.
+      const body = JSON.parse(r.value!.toString())
+      assert.equal(body.error_type, info.code === 'VALIDATION_FAILED' ? 'schema_validation' : 'deserialization')
+      assert.equal(body.retry_count, 0)
       const original = sent.get(id)!
-      if (original === null) assert.equal(r.value, null, `record ${id}: a null value stays null`)
-      else assert.ok(original.equals(r.value ?? Buffer.alloc(0)), `record ${id}: the original bytes`)
+      if (original === null) assert.equal(originalValue(r), null, `record ${id}: a null value stays null`)
+      else assert.ok(original.equals(originalValue(r) ?? Buffer.alloc(0)), `record ${id}: the original bytes`)
       codes.set(info.code!, (codes.get(info.code!) ?? 0) + 1)
     }
     t.diagnostic(`dead letters by code: ${JSON.stringify(Object.fromEntries(codes))}`)

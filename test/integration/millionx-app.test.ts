@@ -63,6 +63,8 @@ describe('millionx app end to end (weir produce millionx → weir run millionx)'
       KAFKA_GROUP_ID: group,
       WEB_PORT: String(port),
       WEB_HOST: '127.0.0.1',
+      // The validator alone (the other stages have their own suite, millionx-chain.test.ts).
+      MILLIONX_STAGES: 'schema-validator',
     }, testCleanup(t))
     try {
       await waitUntil(
@@ -89,6 +91,13 @@ describe('millionx app end to end (weir produce millionx → weir run millionx)'
         const info = readDeadLetter(r.headers)
         assert.equal(info.code, 'VALIDATION_FAILED')
         assert.ok(Array.isArray(info.details) && info.details.length > 0)
+        // The seed's JSON error body: type, message, timestamp, retry count, and the original record.
+        const body = JSON.parse(r.value!.toString())
+        assert.equal(body.error_type, 'schema_validation')
+        assert.equal(body.retry_count, 0)
+        assert.ok(body.error_message.length > 0 && !Number.isNaN(Date.parse(body.timestamp)))
+        assert.equal(body.source_topic, info.source.topic)
+        assert.equal(typeof body.original, 'object')
         const s = info.source.topic!.slice(prefix.length)
         deadBySource.set(s, (deadBySource.get(s) ?? 0) + 1)
       }

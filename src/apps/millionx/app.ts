@@ -1,132 +1,58 @@
-import { z } from 'zod'
-import { envEnum, envInt, envList, envString, loadConfig } from '../../config/index.ts'
-import { millionxGenerator } from '../../generators/index.ts'
-import { latencyMs, rateOf } from '../../ops/index.ts'
-import type { RunningPipeline } from '../../runtime/runner.ts'
-import type { AppContext, AppInstance, WeirApp } from '../app.ts'
-import { SCHEMA_VALIDATION_ERRORS_TOPIC, SOURCE_TOPICS } from './domain/index.ts'
-import { ValidatorMetrics } from './metrics.ts'
-import { millionxPipeline, millionxTopics } from './pipeline.ts'
+/**
+ * `weir run millionx`: the MillionX pipeline (seed 004) — every stage in one process, each with its own
+ * consumer group and ops port (the seed's 6066–6069), or some of them with `--stage` / MILLIONX_STAGES.
+ * The stages themselves are in ./stages/. As a plain app (`weir produce millionx`, in-process tests) it
+ * is the schema validator, the first stage.
+ */
+import { STAGE_SCOPED_VARS, type StagedApp } from '../../service/stages.ts'
+import { contextEnricherStage } from './stages/context-enricher.ts'
+import { embeddingServiceStage } from './stages/embedding-service.ts'
+import { MILLIONX_STAGES } from './stages/index.ts'
+import { privacyShieldStage } from './stages/privacy-shield.ts'
+import { schemaValidatorEnv, schemaValidatorStage } from './stages/schema-validator.ts'
 
-/** Seed 004's variables (KAFKA_BOOTSTRAP_SERVERS, the Schema Validator's web port 6069), with its defaults. */
-export const millionxEnv = z.object({
-  KAFKA_BOOTSTRAP_SERVERS: envList({ default: ['localhost:9092'] }),
-  KAFKA_GROUP_ID: envString({ default: 'millionx-schema-validator' }),
-  KAFKA_CLIENT_ID: envString({ default: 'millionx-schema-validator' }),
-  /** Put in front of every topic name (sources, validated, dead letters): one cluster, several tenants. */
-  TOPIC_PREFIX: envString({ default: '' }),
-  DLQ_TOPIC: envString({ default: SCHEMA_VALIDATION_ERRORS_TOPIC }),
-  TOPIC_PARTITIONS: envInt({ default: 3, min: 1, max: 1000 }),
-  WEB_HOST: envString({ default: '0.0.0.0' }),
-  WEB_PORT: envInt({ default: 6069, min: 0, max: 65535 }),
-  AUTO_OFFSET_RESET: envEnum(['earliest', 'latest'], { default: 'earliest' }),
-})
+/** The validator's variables (kept under this name for code that read the app's config). */
+export const millionxEnv = schemaValidatorEnv
 
-export type MillionxConfig = z.output<typeof millionxEnv>
+const stageEnvDocs = [
+  {
+    name: 'MILLIONX_STAGES',
+    default: 'all',
+    description: `Stages to run, comma-separated (as --stage): ${MILLIONX_STAGES.map((s) => s.id).join(', ')}`,
+  },
+  ...MILLIONX_STAGES.flatMap((s) =>
+    STAGE_SCOPED_VARS.map((v) => ({
+      name: `${s.envPrefix}_${v}`,
+      description: `${v} of the ${s.id} stage (unprefixed ${v} applies when it runs alone${s.id === 'schema-validator' ? ', and to it when all run' : ''})`,
+    })),
+  ),
+]
 
-function create(ctx: AppContext): AppInstance {
-  const config = loadConfig(millionxEnv, ctx.env)
-  const topics = millionxTopics(config.TOPIC_PREFIX, config.DLQ_TOPIC)
-  const validator = new ValidatorMetrics(ctx.metrics)
-  const rates = new WeakMap<RunningPipeline, { perSecond(): number }>()
-  // The pipeline's counters start at 0 now: the first /metrics read gives the rate since then, not 0.
-  const createdAt = ctx.clock.now()
-  return {
-    pipeline: millionxPipeline({ topics, partitions: config.TOPIC_PARTITIONS, metrics: validator }),
-    kafka: { brokers: config.KAFKA_BOOTSTRAP_SERVERS, clientId: config.KAFKA_CLIENT_ID },
-    http: { host: config.WEB_HOST, port: config.WEB_PORT },
-    run: {
-      groupId: config.KAFKA_GROUP_ID,
-      clientId: config.KAFKA_CLIENT_ID,
-      fromBeginning: config.AUTO_OFFSET_RESET === 'earliest',
-      deadLetterTopic: topics.deadLetters,
-      topics: { partitions: config.TOPIC_PARTITIONS },
-    },
-    // The seed's validator metrics first, then Weir's runtime numbers.
-    metricsJson(running) {
-      const m = running.task.metrics
-      let rate = rates.get(running)
-      if (rate === undefined) {
-        rate = rateOf(m.consumed, { clock: ctx.clock, since: createdAt })
-        rates.set(running, rate)
-      }
-      const status = running.status()
-      const consumed = m.consumed.total()
-      return {
-        ...validator.json({ consumed, deadLettered: m.deadLettered.total() }),
-        messages_consumed: consumed,
-        messages_produced: m.produced.total(),
-        messages_per_sec: Math.round(rate.perSecond() * 10) / 10,
-        record_latency_ms: latencyMs(m.recordLatency.summary()),
-        consumer_lag: Object.fromEntries(running.lag()),
-        state: status.state,
-        checkpoint_error: status.checkpointError ?? null,
-        topics: {
-          sources: Object.values(topics.sources),
-          validated: Object.values(topics.validated),
-          dead_letters: topics.deadLetters,
-        },
-        uptime_seconds: Math.round(process.uptime() * 10) / 10,
-      }
-    },
+/** Every stage's variables once (the first description wins: they share the Kafka ones). */
+function mergedEnv(): StagedApp['env'] {
+  const seen = new Set<string>()
+  const out: Array<StagedApp['env'][number]> = []
+  for (const entry of [
+    ...schemaValidatorStage.env,
+    ...privacyShieldStage.env,
+    ...contextEnricherStage.env,
+    ...embeddingServiceStage.env,
+    ...stageEnvDocs,
+  ]) {
+    if (seen.has(entry.name)) continue
+    seen.add(entry.name)
+    out.push(entry)
   }
+  return out
 }
 
-export const millionxApp: WeirApp = {
+export const millionxApp: StagedApp = {
+  ...schemaValidatorStage,
   name: 'millionx',
   description:
-    'MillionX schema validator (seed 004): source.{social,market}.* → validated.*, failures → schema-validation-errors',
-  env: [
-    {
-      name: 'KAFKA_BOOTSTRAP_SERVERS',
-      default: 'localhost:9092',
-      description: 'Kafka bootstrap servers, comma-separated',
-    },
-    {
-      name: 'KAFKA_GROUP_ID',
-      default: 'millionx-schema-validator',
-      description: 'Consumer group',
-      seedName: 'Faust app id',
-    },
-    { name: 'KAFKA_CLIENT_ID', default: 'millionx-schema-validator', description: 'Client id' },
-    {
-      name: 'TOPIC_PREFIX',
-      default: '',
-      description: 'Prefix for every topic name (sources, validated, dead letters)',
-    },
-    {
-      name: 'DLQ_TOPIC',
-      default: SCHEMA_VALIDATION_ERRORS_TOPIC,
-      description: 'Dead letters: original bytes, reasons and every violation in headers',
-    },
-    { name: 'TOPIC_PARTITIONS', default: '3', description: 'Partitions of the topics created at start' },
-    {
-      name: 'WEB_PORT',
-      default: '6069',
-      description: 'Port of /health, /metrics and the dashboard (the seed’s Schema Validator port)',
-      seedName: 'Faust web_port',
-    },
-    { name: 'WEB_HOST', default: '0.0.0.0', description: 'Bind address of the web server' },
-    {
-      name: 'AUTO_OFFSET_RESET',
-      default: 'earliest',
-      description: 'Where a new group starts: earliest or latest',
-    },
-    { name: 'LOG_LEVEL', default: 'INFO', description: 'DEBUG, INFO, WARN or ERROR' },
-  ],
-  create,
-  /** Options: seed, invalidShare, topicPrefix (`weir produce millionx --topic-prefix dev.`). */
-  generator: (options) => {
-    const prefix = typeof options.topicPrefix === 'string' ? options.topicPrefix : ''
-    const g = millionxGenerator({ seed: options.seed ?? 1, invalidShare: options.invalidShare ?? 0.05 })
-    return {
-      next() {
-        const r = g.next()
-        return { topic: prefix + r.topic, key: r.key, value: r.value, timestamp: r.timestamp }
-      },
-    }
-  },
-  inputTopics: SOURCE_TOPICS.map((name) => ({ name, partitions: 3 })),
-  // Social posts and orders name people before the privacy shield: no dead-letter values on the dashboard.
-  personalData: true,
+    'MillionX pipeline (seed 004): schema validator (6069) → privacy shield (6066) → context enricher (6067) → embedding service (6068); --stage runs one',
+  env: mergedEnv(),
+  stages: MILLIONX_STAGES,
+  primaryStage: 'schema-validator',
+  stageSelectorEnv: 'MILLIONX_STAGES',
 }

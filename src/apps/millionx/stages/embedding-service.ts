@@ -318,4 +318,7 @@ export const embeddingServiceStage: WeirApp = {
   ],
   create,
   inputTopics: KINDS.map((k) => ({ name: STAGE_TOPICS.contextualized[k], partitions: 3 })),
+  // Posts and orders name people (before the privacy shield, and in what it may miss): no dead-letter
+  // values on the dashboard unless OPS_SHOW_VALUES=true.
+  personalData: true,
 }
