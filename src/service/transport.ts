@@ -9,7 +9,8 @@ import { type KafkaProducerTuning, type KafkaTransport, kafkaTransport } from '.
  * await startService(app, { transport: kafkaTransportFor })
  */
 export function kafkaTransportFor(kafka: KafkaSettings & { readonly producer?: KafkaProducerTuning }): KafkaTransport {
-  const producer = kafka.compression === undefined ? kafka.producer : { ...kafka.producer, compression: kafka.compression }
+  // An app's own producer setting (its seed's variable, e.g. FAUST_PRODUCER_COMPRESSION) wins.
+  const producer = kafka.compression === undefined ? kafka.producer : { compression: kafka.compression, ...kafka.producer }
   return kafkaTransport({
     brokers: [...kafka.brokers],
     clientId: kafka.clientId,
