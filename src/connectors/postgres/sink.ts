@@ -50,6 +50,13 @@ export interface PostgresSinkOptions {
    * every flush rejects with SINK_REJECTED (nothing is lost, and nothing after it is committed).
    */
   readonly onRejected?: (row: Row, err: WeirError) => void | Promise<void>
+  /**
+   * Statements run in the flush's transaction after its rows are written (only the rows PostgreSQL
+   * accepted), e.g. totals recomputed from partial rows; their results go to `onCommitted`.
+   */
+  readonly followUp?: (rows: readonly Row[]) => Iterable<{ readonly text: string; readonly values: unknown[] }>
+  /** After a flush's transaction committed: its rows and the results of `followUp`'s statements. */
+  readonly onCommitted?: (rows: readonly Row[], results: readonly pg.QueryResult[]) => void
   /** Sink id, application_name and the `sink` metrics label. Default: the table name. */
   readonly name?: string
   readonly metrics?: MetricsRegistry
@@ -106,6 +113,7 @@ export class PostgresSink implements Sink<Row> {
   readonly #log: Logger
   #buffer: Row[] = []
   #inflight = 0
+  #onRejected: PostgresSinkOptions['onRejected']
   readonly #held = new WeakMap<pg.PoolClient, Held>()
   #chain: Promise<unknown> = Promise.resolve()
   #connected = false
@@ -120,6 +128,7 @@ export class PostgresSink implements Sink<Row> {
 
   constructor(options: PostgresSinkOptions) {
     this.#options = options
+    this.#onRejected = options.onRejected
     this.#plan = planInsert(options)
     this.#table = tableLabel(options.table)
     const name = options.name ?? this.#table
@@ -181,6 +190,11 @@ export class PostgresSink implements Sink<Row> {
     } finally {
       this.#release(client, broken)
     }
+  }
+
+  /** The runtime's dead-letter path for refused rows, unless the sink was built with `onRejected`. */
+  deadLetters(handler: (row: Row, err: WeirError) => void): void {
+    this.#onRejected ??= handler
   }
 
   add(row: Row): void {
@@ -265,7 +279,7 @@ export class PostgresSink implements Sink<Row> {
 
   /** Hands bad rows to onRejected, or keeps them and fails the flush when there is no handler. */
   async #reject(bad: readonly Bad[]): Promise<void> {
-    const handler = this.#options.onRejected
+    const handler = this.#onRejected
     for (let i = 0; i < bad.length; i++) {
       const { row, err } = bad[i]!
       const weirErr = new WeirError(
@@ -312,8 +326,10 @@ export class PostgresSink implements Sink<Row> {
       try {
         await client.query('BEGIN')
         for (const st of statements(this.#plan, batch)) await client.query(st.text, st.values)
+        const results = await this.#followUp(client, batch)
         await client.query('COMMIT')
         this.#up()
+        this.#options.onCommitted?.(batch, results)
         return []
       } catch (err) {
         if (classify(err) !== 'row') throw err
@@ -322,8 +338,12 @@ export class PostgresSink implements Sink<Row> {
       this.#log.debug('data error in batch; isolating bad rows', { rows: batch.length })
       await client.query('BEGIN')
       const bad = await this.#bisect(client, batch)
+      const refused = new Set(bad.map((b) => b.row))
+      const good = batch.filter((r) => !refused.has(r))
+      const results = await this.#followUp(client, good)
       await client.query('COMMIT')
       this.#up()
+      this.#options.onCommitted?.(good, results)
       return bad
     } catch (err) {
       const kind = classify(err)
@@ -377,6 +397,13 @@ export class PostgresSink implements Sink<Row> {
     this.#held.delete(client)
     if (held) client.off('error', held.listener)
     client.release(broken ?? held?.error)
+  }
+
+  async #followUp(client: pg.PoolClient, rows: readonly Row[]): Promise<pg.QueryResult[]> {
+    const results: pg.QueryResult[] = []
+    if (this.#options.followUp === undefined || rows.length === 0) return results
+    for (const st of this.#options.followUp(rows)) results.push(await client.query(st.text, st.values))
+    return results
   }
 
   async #bisect(client: pg.PoolClient, rows: readonly Row[]): Promise<Bad[]> {
