@@ -67,9 +67,17 @@ const TYPES = [
   { type: 'ebook', prefix: 'ebk', mb: [1, 10] },
 ] as const
 
-const ERRORS = ['NETWORK_TIMEOUT', 'CDN_5XX', 'STORAGE_FULL', 'DRM_LICENSE_FAILED', 'CHECKSUM_MISMATCH'] as const
+const ERRORS = [
+  'NETWORK_TIMEOUT',
+  'CDN_5XX',
+  'STORAGE_FULL',
+  'DRM_LICENSE_FAILED',
+  'CHECKSUM_MISMATCH',
+] as const
 
-export function streamPulseGenerator(options: StreamPulseGeneratorOptions = {}): RecordGenerator<StreamPulseRecord> {
+export function streamPulseGenerator(
+  options: StreamPulseGeneratorOptions = {},
+): RecordGenerator<StreamPulseRecord> {
   const rng = createRng(options.seed ?? 1)
   const now = options.now ?? Date.now
   const topic = options.topic ?? 'content-downloads'
@@ -92,11 +100,18 @@ export function streamPulseGenerator(options: StreamPulseGeneratorOptions = {}):
     const timestamp = t
     if (malformedShare > 0 && rng.chance(malformedShare)) {
       const bytes = Buffer.from(Array.from({ length: rng.int(1, 24) }, () => rng.int(0, 255)))
-      return { topic, key: `malformed-${seq++}`, value: bytes, timestamp, defect: { kind: 'malformed', field: '' } }
+      return {
+        topic,
+        key: `malformed-${seq++}`,
+        value: bytes,
+        timestamp,
+        defect: { kind: 'malformed', field: '' },
+      }
     }
     let eventTime = t
     if (lateShare > 0 && rng.chance(lateShare)) eventTime = t - lateMs - rng.int(60_000, 600_000)
-    else if (stragglerShare > 0 && rng.chance(stragglerShare)) eventTime = t - Math.round(lateMs * rng.float(0.05, 0.9))
+    else if (stragglerShare > 0 && rng.chance(stragglerShare))
+      eventTime = t - Math.round(lateMs * rng.float(0.05, 0.9))
     const rank = pickSorted(popularity, rng.next() * popularity[popularity.length - 1]!)
     const kind = TYPES[rank % TYPES.length]!
     const r = REGIONS[rng.weighted(regionWeights)]!

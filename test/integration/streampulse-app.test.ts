@@ -9,32 +9,58 @@ import { streamPulseApp } from '../../src/apps/streampulse/app.ts'
 import type { DownloadEvent } from '../../src/apps/streampulse/domain.ts'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { ErrorCode } from '../../src/core/errors.ts'
-import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { createLogger } from '../../src/log/logger.ts'
+import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { type RunningService, startService } from '../../src/service/service.ts'
 import { readAll, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, testKafka } from './helpers/kafka.ts'
 import { type Cleanup, testCleanup } from './helpers/services.ts'
-import { events, expectedTables, produceEvents, readTables, streamPulseDb, streamPulseEnv, tablesOrEmpty } from './helpers/streampulse.ts'
+import {
+  events,
+  expectedTables,
+  produceEvents,
+  readTables,
+  type StreamPulseTestEnv,
+  streamPulseDb,
+  streamPulseEnv,
+  tablesOrEmpty,
+} from './helpers/streampulse.ts'
 
 const WINDOW_MS = 2000
 
 /** Runs the app in this process with its log lines kept (the console output the seed documents). */
-async function startStreamPulse(cleanup: Cleanup, env: Record<string, string>): Promise<{ service: RunningService; lines: () => Array<{ level: string; msg: string } & Record<string, unknown>> }> {
+async function startStreamPulse(
+  cleanup: Cleanup,
+  env: StreamPulseTestEnv,
+): Promise<{
+  service: RunningService
+  lines: () => Array<{ level: string; msg: string } & Record<string, unknown>>
+}> {
   const lines: string[] = []
   const service = await startService(streamPulseApp, {
     env,
     logger: createLogger({ level: 'info', write: (l) => lines.push(l) }),
     handleSignals: false,
     http: { host: '127.0.0.1', port: 0 },
-    transport: (k) => kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId, sasl: k.sasl, tls: k.tls }),
+    transport: (k) =>
+      kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId, sasl: k.sasl, tls: k.tls }),
   })
+  // Cleanups run last-registered first: the app stops before its topics go.
+  cleanup(() =>
+    deleteTopics([
+      env.DLQ_TOPIC,
+      ...['content', 'region', 'device'].map((k) => `${env.KAFKA_GROUP_ID}-${k}-windows-changelog`),
+    ]).catch(() => {}),
+  )
   cleanup(() => service.stop())
-  cleanup(() => deleteTopics([env.DLQ_TOPIC!, ...['content', 'region', 'device'].map((k) => `${env.KAFKA_GROUP_ID}-${k}-windows-changelog`)]).catch(() => {}))
   return { service, lines: () => lines.map((l) => JSON.parse(l)) }
 }
 
-async function get(service: RunningService, path: string, accept = 'application/json'): Promise<{ status: number; body: string }> {
+async function get(
+  service: RunningService,
+  path: string,
+  accept = 'application/json',
+): Promise<{ status: number; body: string }> {
   const a = service.address!
   const res = await fetch(`http://${a.host}:${a.port}${path}`, { headers: { accept } })
   return { status: res.status, body: await res.text() }
@@ -45,20 +71,35 @@ describe('streampulse: windows to PostgreSQL', () => {
     const cleanup = testCleanup(t)
     const db = await streamPulseDb(cleanup)
     const env = streamPulseEnv('sp-app', db, { PARALLELISM: '3' })
-    await createTopic(t, { name: env.KAFKA_TOPIC, partitions: 3 })
+    await createTopic(undefined, { name: env.KAFKA_TOPIC, partitions: 3 })
+    cleanup(() => deleteTopics([env.KAFKA_TOPIC]))
     // 40 s of event time ending 20 s ago; every 40th event 5 s late (within the 5-minute lateness).
-    const input = events(4000, { start: Date.now() - 60_000, stepMs: 10, straggleEvery: 40, straggleMs: 5000 })
+    const input = events(4000, {
+      start: Date.now() - 60_000,
+      stepMs: 10,
+      straggleEvery: 40,
+      straggleMs: 5000,
+    })
     const expected = expectedTables(input, WINDOW_MS)
-    assert.ok(expected.alerts.some((a) => a.includes('CRITICAL')), 'the degrading region breaks a rule (test data check)')
+    assert.ok(
+      expected.alerts.some((a) => a.includes('CRITICAL')),
+      'the degrading region breaks a rule (test data check)',
+    )
     await produceEvents(testKafka(), env.KAFKA_TOPIC, input)
     const { service, lines } = await startStreamPulse(cleanup, env)
 
-    await waitUntil('the four tables to equal the expected rows', async () => {
+    await waitUntil(
+      'the four tables to equal the expected rows',
+      async () => {
+        const got = await tablesOrEmpty(db)
+        return JSON.stringify(got) === JSON.stringify(expected)
+      },
+      90_000,
+      500,
+    ).catch(async (err) => {
       const got = await tablesOrEmpty(db)
-      return JSON.stringify(got) === JSON.stringify(expected)
-    }, 90_000, 500).catch(async (err) => {
-      const got = await tablesOrEmpty(db)
-      for (const k of Object.keys(expected) as Array<keyof typeof expected>) assert.deepEqual(got[k], expected[k], k)
+      for (const k of Object.keys(expected) as Array<keyof typeof expected>)
+        assert.deepEqual(got[k], expected[k], k)
       throw err
     })
     assert.equal(expected.content_stats.length > 1000, true, `${expected.content_stats.length} content rows`)
@@ -71,14 +112,29 @@ describe('streampulse: windows to PostgreSQL', () => {
     assert.equal(metrics.events_processed, input.length)
     assert.ok(metrics.windows_flushed >= 20, `windows flushed: ${metrics.windows_flushed}`)
     assert.ok(metrics.rows_written.content_stats >= expected.content_stats.length)
-    assert.equal(metrics.alerts_generated.WARNING + metrics.alerts_generated.CRITICAL >= expected.alerts.length, true)
+    assert.equal(
+      metrics.alerts_generated.WARNING + metrics.alerts_generated.CRITICAL >= expected.alerts.length,
+      true,
+    )
     assert.equal(typeof metrics.processing_lag_seconds, 'number')
     const prom = (await get(service, '/metrics/prometheus', 'text/plain')).body
-    for (const name of ['streampulse_events_processed_total', 'streampulse_windows_flushed_total', 'streampulse_rows_written_total{table="region_health"}', 'streampulse_alerts_generated_total{severity="CRITICAL"}', 'streampulse_processing_lag_seconds', 'streampulse_window_close_to_row_seconds']) {
+    for (const name of [
+      'streampulse_events_processed_total',
+      'streampulse_windows_flushed_total',
+      'streampulse_rows_written_total{table="region_health"}',
+      'streampulse_alerts_generated_total{severity="CRITICAL"}',
+      'streampulse_processing_lag_seconds',
+      'streampulse_window_close_to_row_seconds',
+    ]) {
       assert.ok(prom.includes(name), `Prometheus text has ${name}`)
     }
-    const info = lines().filter((l) => l.level === 'info').map((l) => l.msg)
-    assert.ok(info.some((m) => /^Processed \d+ events \| Flushed \d+ windows$/.test(m)), 'progress lines as the seed prints them')
+    const info = lines()
+      .filter((l) => l.level === 'info')
+      .map((l) => l.msg)
+    assert.ok(
+      info.some((m) => /^Processed \d+ events \| Flushed \d+ windows$/.test(m)),
+      'progress lines as the seed prints them',
+    )
     assert.ok(info.some((m) => /^Wrote \d+ records to content_stats$/.test(m)))
     assert.ok(info.some((m) => /^Wrote \d+ records to region_health$/.test(m)))
     assert.ok(info.some((m) => /^Wrote \d+ records to alerts$/.test(m)))
@@ -89,11 +145,16 @@ describe('streampulse: windows to PostgreSQL', () => {
     const cleanup = testCleanup(t)
     const db = await streamPulseDb(cleanup)
     const env = streamPulseEnv('sp-dlq', db)
-    await createTopic(t, { name: env.KAFKA_TOPIC, partitions: 1 })
+    await createTopic(undefined, { name: env.KAFKA_TOPIC, partitions: 1 })
+    cleanup(() => deleteTopics([env.KAFKA_TOPIC]))
     const base = events(600, { start: Date.now() - 30_000, stepMs: 20, seed: 11 })
     const nul: DownloadEvent = { ...base[400]!, event_id: 'nul-content', content_id: 'mov_\u0000bad' }
     const negative: DownloadEvent = { ...base[401]!, event_id: 'negative', bytes: -5 }
-    const tooLate: DownloadEvent = { ...base[402]!, event_id: 'too-late', timestamp: base[402]!.timestamp - 10 * 60_000 }
+    const tooLate: DownloadEvent = {
+      ...base[402]!,
+      event_id: 'too-late',
+      timestamp: base[402]!.timestamp - 10 * 60_000,
+    }
     const malformed = Buffer.from([0xff, 0x01, 0x02])
     const items = [...base.slice(0, 450), malformed, negative, tooLate, nul, ...base.slice(450)]
     await produceEvents(testKafka(), env.KAFKA_TOPIC, items)
@@ -101,20 +162,43 @@ describe('streampulse: windows to PostgreSQL', () => {
     const expected = expectedTables(accepted, WINDOW_MS, (e) => e.event_id === 'nul-content')
     const { service } = await startStreamPulse(cleanup, env)
 
-    await waitUntil('tables as expected', async () => JSON.stringify(await tablesOrEmpty(db)) === JSON.stringify(expected), 60_000, 500).catch(async (err) => {
+    await waitUntil(
+      'tables as expected',
+      async () => JSON.stringify(await tablesOrEmpty(db)) === JSON.stringify(expected),
+      60_000,
+      500,
+    ).catch(async (err) => {
       const got = await tablesOrEmpty(db)
-      for (const k of Object.keys(expected) as Array<keyof typeof expected>) assert.deepEqual(got[k], expected[k], k)
+      for (const k of Object.keys(expected) as Array<keyof typeof expected>)
+        assert.deepEqual(got[k], expected[k], k)
       throw err
     })
     let dead: ReturnType<typeof readDeadLetter>[] = []
     const kafka = testKafka()
-    await waitUntil('four dead letters', async () => {
-      dead = (await readAll(kafka, env.DLQ_TOPIC)).map((r) => readDeadLetter(r.headers))
-      return dead.length >= 4
-    }, 30_000, 500)
+    await waitUntil(
+      'four dead letters',
+      async () => {
+        dead = (await readAll(kafka, env.DLQ_TOPIC)).map((r) => readDeadLetter(r.headers))
+        return dead.length >= 4
+      },
+      30_000,
+      500,
+    )
     const byCode = new Map(dead.map((d) => [d.code, d]))
-    assert.deepEqual([...byCode.keys()].sort(), [ErrorCode.DESERIALIZE_FAILED, ErrorCode.LATE_RECORD, ErrorCode.SINK_REJECTED, ErrorCode.VALIDATION_FAILED].sort())
-    assert.equal(dead.length, 4, 'one dead letter each: the region and device windows drop what the content windows dead-letter')
+    assert.deepEqual(
+      [...byCode.keys()].sort(),
+      [
+        ErrorCode.DESERIALIZE_FAILED,
+        ErrorCode.LATE_RECORD,
+        ErrorCode.SINK_REJECTED,
+        ErrorCode.VALIDATION_FAILED,
+      ].sort(),
+    )
+    assert.equal(
+      dead.length,
+      4,
+      'one dead letter each: the region and device windows drop what the content windows dead-letter',
+    )
     assert.equal(byCode.get(ErrorCode.DESERIALIZE_FAILED)?.source.offset, 450)
     assert.equal(byCode.get(ErrorCode.VALIDATION_FAILED)?.source.offset, 451)
     assert.match(String(byCode.get(ErrorCode.VALIDATION_FAILED)?.message), /bytes/)

@@ -21,7 +21,10 @@ function onEnd(grace: number) {
   p.stream<Reading>('in')
     .groupBy((r) => r.s)
     .window(tumbling({ size: 1000, grace }), { timestamp: (r) => r.t })
-    .aggregate(aggregations({ n: count(), vs: sample(1, (r: Reading) => r.v) }), { name: 'counts', emit: 'end' })
+    .aggregate(aggregations({ n: count(), vs: sample(1, (r: Reading) => r.v) }), {
+      name: 'counts',
+      emit: 'end',
+    })
     .to('out')
   return p
 }
@@ -47,12 +50,20 @@ describe("tumbling windows with emit: 'end'", () => {
     pipe(d, ['a', 100, 1], ['a', 900, 2], ['b', 500, 7])
     assert.deepEqual(results(d), [], 'nothing before the window ends')
     pipe(d, ['a', 1000, 3])
-    assert.deepEqual(results(d), [
-      ['a', 0, [1, 2]],
-      ['b', 0, [7]],
-    ], 'both keys fire when the watermark reaches 1000, without waiting for the grace period')
+    assert.deepEqual(
+      results(d),
+      [
+        ['a', 0, [1, 2]],
+        ['b', 0, [7]],
+      ],
+      'both keys fire when the watermark reaches 1000, without waiting for the grace period',
+    )
     pipe(d, ['a', 400, 4])
-    assert.deepEqual(results(d).slice(2), [['a', 0, [1, 2, 4]]], 'a late record within grace re-emits its window')
+    assert.deepEqual(
+      results(d).slice(2),
+      [['a', 0, [1, 2, 4]]],
+      'a late record within grace re-emits its window',
+    )
     pipe(d, ['c', 700, 9])
     assert.deepEqual(results(d).slice(3), [['c', 0, [9]]], 'a key first seen late emits at once')
     pipe(d, ['a', 6000, 5])
@@ -75,7 +86,8 @@ describe("tumbling windows with emit: 'end'", () => {
     const p = pipeline('w')
     assert.throws(
       () =>
-        p.stream<Reading>('in')
+        p
+          .stream<Reading>('in')
           .groupBy((r) => r.s)
           .window(session({ gap: 1000 }), { timestamp: (r) => r.t })
           .aggregate(count(), { name: 's', emit: 'end' }),

@@ -23,7 +23,11 @@ import { CREATE_TABLES, mergeStatements, PART_COLUMNS, PARTS_TABLE } from './sql
 export const STREAMPULSE_RUN_LIMITS = { maxBacklog: 20_000 } as const
 
 /** The PostgreSQL sink of partial rows, with the seed's tables recomputed in each flush's transaction. */
-export function streamPulseSink(config: StreamPulseConfig, ctx: Pick<AppContext, 'logger' | 'metrics'>, metrics: StreamPulseMetrics) {
+export function streamPulseSink(
+  config: StreamPulseConfig,
+  ctx: Pick<AppContext, 'logger' | 'metrics'>,
+  metrics: StreamPulseMetrics,
+) {
   return postgresSink({
     name: 'streampulse',
     host: config.PG_HOST,
@@ -34,11 +38,15 @@ export function streamPulseSink(config: StreamPulseConfig, ctx: Pick<AppContext,
     ssl: config.pgSsl === false ? false : { ...config.pgSsl, servername: config.PG_HOST },
     table: PARTS_TABLE,
     columns: PART_COLUMNS,
-    conflict: { key: ['kind', 'window_start', 'group_key', 'sub_key', 'source_partition'], update: 'replace' },
+    conflict: {
+      key: ['kind', 'window_start', 'group_key', 'sub_key', 'source_partition'],
+      update: 'replace',
+    },
     createTable: CREATE_TABLES,
     batchSize: 2000,
     followUp: (rows) => mergeStatements(rows as readonly PartRow[]),
-    onCommitted: (rows, results) => metrics.committed(rows as readonly PartRow[], mergeStatements(rows as readonly PartRow[]), results),
+    onCommitted: (rows, results) =>
+      metrics.committed(rows as readonly PartRow[], mergeStatements(rows as readonly PartRow[]), results),
     metrics: ctx.metrics,
     logger: ctx.logger,
   })
@@ -67,7 +75,9 @@ async function create(ctx: AppContext): Promise<AppInstance> {
     parallelism: config.PARALLELISM,
     windowSeconds: config.WINDOW_SIZE / 1000,
     allowedLatenessSeconds: config.ALLOWED_LATENESS / 1000,
-    avro: format.registry ? `Confluent wire format via ${config.SCHEMA_REGISTRY_URL}` : `plain Avro with ${config.AVRO_SCHEMA_PATH}`,
+    avro: format.registry
+      ? `Confluent wire format via ${config.SCHEMA_REGISTRY_URL}`
+      : `plain Avro with ${config.AVRO_SCHEMA_PATH}`,
     pgSslmode: config.PG_SSLMODE,
   })
   return {
@@ -86,12 +96,17 @@ async function create(ctx: AppContext): Promise<AppInstance> {
     metricsJson: () => ({ ...metrics.json(), postgres: sink.stats() }),
     // /health: postgres_connected (and registry_connected with a registry) next to kafka_connected.
     components: () => ({ postgres: sink.status(), ...(watch ? { registry: watch.status() } : {}) }),
-    generator: (options) => streamPulseInput(options, config, eventFormat({
-      schemaPath: config.AVRO_SCHEMA_PATH,
-      registryUrl: config.SCHEMA_REGISTRY_URL,
-      registryUserInfo: config.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO?.reveal(),
-      autoRegister: true,
-    })),
+    generator: (options) =>
+      streamPulseInput(
+        options,
+        config,
+        eventFormat({
+          schemaPath: config.AVRO_SCHEMA_PATH,
+          registryUrl: config.SCHEMA_REGISTRY_URL,
+          registryUserInfo: config.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO?.reveal(),
+          autoRegister: true,
+        }),
+      ),
     sinks: [sink],
     close: async () => watch?.stop(),
   }
@@ -102,7 +117,11 @@ async function create(ctx: AppContext): Promise<AppInstance> {
  * [--degraded-region r]`: Avro events to KAFKA_TOPIC in the app's format (registry or plain).
  * `--invalid-share` is the malformed share (bytes that are not Avro).
  */
-function streamPulseInput(options: GeneratorOptions, config: StreamPulseConfig, format: ReturnType<typeof eventFormat>) {
+function streamPulseInput(
+  options: GeneratorOptions,
+  config: StreamPulseConfig,
+  format: ReturnType<typeof eventFormat>,
+) {
   const num = (v: unknown) => (typeof v === 'number' ? v : undefined)
   const str = (v: unknown) => (typeof v === 'string' ? v : undefined)
   const g = streamPulseGenerator({

@@ -30,7 +30,11 @@ export function eventFormat(settings: {
   const inner =
     registry === undefined
       ? avroFile<DownloadEvent>({ schemaPath: settings.schemaPath })
-      : avro<DownloadEvent>({ registry, schema: settings.schemaPath, autoRegister: settings.autoRegister ?? false })
+      : avro<DownloadEvent>({
+          registry,
+          schema: settings.schemaPath,
+          autoRegister: settings.autoRegister ?? false,
+        })
   return {
     registry,
     serde: {
@@ -38,7 +42,10 @@ export function eventFormat(settings: {
       serialize: (value, ctx) => inner.serialize(value, ctx),
       deserialize(data, ctx) {
         if (data === null) {
-          throw new WeirError(ErrorCode.DESERIALIZE_FAILED, 'null value (tombstone) where an Avro download event was expected')
+          throw new WeirError(
+            ErrorCode.DESERIALIZE_FAILED,
+            'null value (tombstone) where an Avro download event was expected',
+          )
         }
         return inner.deserialize(data, ctx) as DownloadEvent | Promise<DownloadEvent>
       },

@@ -72,14 +72,21 @@ export interface StreamPulseConfig extends StreamPulseEnv {
   readonly pgSsl: false | { readonly rejectUnauthorized: boolean; readonly ca?: string }
 }
 
-export function loadStreamPulseConfig(env: Env, readFile: (path: string) => string = readText): StreamPulseConfig {
+export function loadStreamPulseConfig(
+  env: Env,
+  readFile: (path: string) => string = readText,
+): StreamPulseConfig {
   const c = loadConfig(streamPulseEnv, env)
   return { ...c, kafka: kafkaSettings(c), pgSsl: pgSsl(c, readFile) }
 }
 
 function kafkaSettings(c: StreamPulseEnv): KafkaSettings {
   const protocol = c.KAFKA_SECURITY_PROTOCOL ?? (c.KAFKA_USERNAME === undefined ? 'PLAINTEXT' : 'SASL_SSL')
-  const base = { brokers: c.KAFKA_BOOTSTRAP_SERVERS, clientId: c.KAFKA_CLIENT_ID, tls: protocol.endsWith('SSL') }
+  const base = {
+    brokers: c.KAFKA_BOOTSTRAP_SERVERS,
+    clientId: c.KAFKA_CLIENT_ID,
+    tls: protocol.endsWith('SSL'),
+  }
   if (!protocol.startsWith('SASL')) return base
   const missing = (['KAFKA_USERNAME', 'KAFKA_PASSWORD'] as const).filter((k) => c[k] === undefined)
   if (missing.length > 0) {
@@ -118,30 +125,78 @@ function readText(path: string): string {
 }
 
 export const STREAMPULSE_ENV_DOCS: ReadonlyArray<{ name: string; default?: string; description: string }> = [
-  { name: 'KAFKA_BOOTSTRAP_SERVERS', default: 'localhost:9092', description: 'Kafka bootstrap servers, comma-separated' },
+  {
+    name: 'KAFKA_BOOTSTRAP_SERVERS',
+    default: 'localhost:9092',
+    description: 'Kafka bootstrap servers, comma-separated',
+  },
   { name: 'KAFKA_USERNAME', description: 'SASL user (Upstash); setting it turns SASL on (or _FILE)' },
   { name: 'KAFKA_PASSWORD', description: 'SASL password (or a file path in _FILE); never logged' },
-  { name: 'KAFKA_SASL_MECHANISM', default: 'SCRAM-SHA-256', description: 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512' },
-  { name: 'KAFKA_SECURITY_PROTOCOL', description: 'PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; default SASL_SSL when KAFKA_USERNAME is set, else PLAINTEXT' },
+  {
+    name: 'KAFKA_SASL_MECHANISM',
+    default: 'SCRAM-SHA-256',
+    description: 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512',
+  },
+  {
+    name: 'KAFKA_SECURITY_PROTOCOL',
+    description:
+      'PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL; default SASL_SSL when KAFKA_USERNAME is set, else PLAINTEXT',
+  },
   { name: 'KAFKA_TOPIC', default: 'content-downloads', description: 'Avro download events' },
-  { name: 'KAFKA_GROUP_ID', default: 'streampulse-processor', description: 'Consumer group (and prefix of the window changelog topics)' },
+  {
+    name: 'KAFKA_GROUP_ID',
+    default: 'streampulse-processor',
+    description: 'Consumer group (and prefix of the window changelog topics)',
+  },
   { name: 'KAFKA_CLIENT_ID', default: 'streampulse-processor', description: 'Client id' },
-  { name: 'KAFKA_AUTO_OFFSET_RESET', default: 'earliest', description: 'Where a new group starts: earliest or latest' },
-  { name: 'DLQ_TOPIC', default: 'content-downloads-dlq', description: 'Unreadable, invalid and late events; rows PostgreSQL refuses' },
-  { name: 'PARALLELISM', default: '1', description: 'Partitions of topics created at start (instances that can share the work)' },
-  { name: 'SCHEMA_REGISTRY_URL', description: 'Confluent-compatible registry: read the Confluent wire format; unset: plain Avro with AVRO_SCHEMA_PATH' },
+  {
+    name: 'KAFKA_AUTO_OFFSET_RESET',
+    default: 'earliest',
+    description: 'Where a new group starts: earliest or latest',
+  },
+  {
+    name: 'DLQ_TOPIC',
+    default: 'content-downloads-dlq',
+    description: 'Unreadable, invalid and late events; rows PostgreSQL refuses',
+  },
+  {
+    name: 'PARALLELISM',
+    default: '1',
+    description: 'Partitions of topics created at start (instances that can share the work)',
+  },
+  {
+    name: 'SCHEMA_REGISTRY_URL',
+    description:
+      'Confluent-compatible registry: read the Confluent wire format; unset: plain Avro with AVRO_SCHEMA_PATH',
+  },
   { name: 'SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO', description: 'user:password for the registry (or _FILE)' },
-  { name: 'AVRO_SCHEMA_PATH', default: 'schemas/event.avsc', description: 'The event schema (reading schema with a registry)' },
+  {
+    name: 'AVRO_SCHEMA_PATH',
+    default: 'schemas/event.avsc',
+    description: 'The event schema (reading schema with a registry)',
+  },
   { name: 'PG_HOST', default: 'localhost', description: 'PostgreSQL host' },
   { name: 'PG_PORT', default: '5432', description: 'PostgreSQL port' },
   { name: 'PG_DATABASE', default: 'streampulse', description: 'Database' },
   { name: 'PG_USER', default: 'postgres', description: 'User' },
   { name: 'PG_PASSWORD', description: 'Password (or _FILE); never logged' },
-  { name: 'PG_SSLMODE', default: 'require', description: 'disable, require (encrypted) or verify-full (certificate and host name checked)' },
+  {
+    name: 'PG_SSLMODE',
+    default: 'require',
+    description: 'disable, require (encrypted) or verify-full (certificate and host name checked)',
+  },
   { name: 'PG_SSLROOTCERT', description: 'CA certificate file for verify-full (default: system CAs)' },
   { name: 'WINDOW_SIZE', default: '1m', description: 'Tumbling window size on event time' },
-  { name: 'ALLOWED_LATENESS', default: '5m', description: 'How late an event may be and still update its window' },
-  { name: 'LOG_EVERY_EVENTS', default: '50', description: 'Progress line every N events (at most one a second)' },
+  {
+    name: 'ALLOWED_LATENESS',
+    default: '5m',
+    description: 'How late an event may be and still update its window',
+  },
+  {
+    name: 'LOG_EVERY_EVENTS',
+    default: '50',
+    description: 'Progress line every N events (at most one a second)',
+  },
   { name: 'HEALTH_PORT', default: '9249', description: 'Port of /health, /metrics and the dashboard' },
   { name: 'HEALTH_HOST', default: '0.0.0.0', description: 'Bind address of the ops server' },
 ]

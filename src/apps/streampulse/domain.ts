@@ -76,10 +76,21 @@ export function validateEvent(e: DownloadEvent): ValidationResult<DownloadEvent>
     ['duration_seconds', e.duration_seconds],
   ] as const
   for (const [field, v] of amounts) {
-    if (!Number.isFinite(v) || v < 0) violations.push({ rule: 'non_negative', field, message: `${field} must be a finite number ≥ 0`, value: v })
+    if (!Number.isFinite(v) || v < 0)
+      violations.push({
+        rule: 'non_negative',
+        field,
+        message: `${field} must be a finite number ≥ 0`,
+        value: v,
+      })
   }
   if (!Number.isSafeInteger(e.timestamp) || e.timestamp <= 0) {
-    violations.push({ rule: 'event_time', field: 'timestamp', message: 'timestamp must be epoch milliseconds', value: e.timestamp })
+    violations.push({
+      rule: 'event_time',
+      field: 'timestamp',
+      message: 'timestamp must be epoch milliseconds',
+      value: e.timestamp,
+    })
   }
   return violations.length === 0 ? { ok: true, value: e } : { ok: false, violations }
 }

@@ -3,10 +3,11 @@
  * generated, plus rows written per table) and its console lines ("Processed 150 events | Flushed 1
  * windows", "Wrote 3 records to content_stats") at INFO.
  */
+
+import type pg from 'pg'
 import type { Clock } from '../../core/clock.ts'
 import type { Counter, Histogram, MetricsRegistry } from '../../core/metrics.ts'
 import type { Logger } from '../../log/logger.ts'
-import type pg from 'pg'
 import type { PartRow } from './domain.ts'
 import type { MergeStatement } from './sql.ts'
 
@@ -34,18 +35,31 @@ export class StreamPulseMetrics {
     this.#log = logger
     this.#clock = clock
     this.#logEvery = logEvery
-    this.#events = registry.counter('streampulse_events_processed_total', 'Download events read and validated')
-    this.#windows = registry.counter('streampulse_windows_flushed_total', 'Windows whose rows reached PostgreSQL (first write)')
-    this.#rows = registry.counter('streampulse_rows_written_total', 'Rows inserted or changed in PostgreSQL, by table')
+    this.#events = registry.counter(
+      'streampulse_events_processed_total',
+      'Download events read and validated',
+    )
+    this.#windows = registry.counter(
+      'streampulse_windows_flushed_total',
+      'Windows whose rows reached PostgreSQL (first write)',
+    )
+    this.#rows = registry.counter(
+      'streampulse_rows_written_total',
+      'Rows inserted or changed in PostgreSQL, by table',
+    )
     this.#alerts = registry.counter('streampulse_alerts_generated_total', 'Alerts created, by severity')
     this.#closeToRow = registry.histogram(
       'streampulse_window_close_to_row_seconds',
       'From a window firing (its end passed, or a late event) to its rows committed in PostgreSQL',
     )
-    registry.collect('streampulse_processing_lag_seconds', 'Now minus the end of the newest window written', () => {
-      const lag = this.lagSeconds()
-      return lag === undefined ? [] : [{ value: lag }]
-    })
+    registry.collect(
+      'streampulse_processing_lag_seconds',
+      'Now minus the end of the newest window written',
+      () => {
+        const lag = this.lagSeconds()
+        return lag === undefined ? [] : [{ value: lag }]
+      },
+    )
   }
 
   /** An event passed validation (the pipeline's counting step). */
@@ -67,7 +81,11 @@ export class StreamPulseMetrics {
   }
 
   /** A flush committed: count rows per table, new windows and alerts; log what was written. */
-  committed(rows: readonly PartRow[], plan: readonly MergeStatement[], results: readonly pg.QueryResult[]): void {
+  committed(
+    rows: readonly PartRow[],
+    plan: readonly MergeStatement[],
+    results: readonly pg.QueryResult[],
+  ): void {
     const now = performance.now()
     for (const r of rows) {
       const at = this.#emittedAt.get(r)
@@ -76,7 +94,8 @@ export class StreamPulseMetrics {
       if (!this.#flushedWindows.has(start)) {
         this.#flushedWindows.add(start)
         this.#windows.inc()
-        if (this.#flushedWindows.size > 10_000) this.#flushedWindows.delete(this.#flushedWindows.values().next().value!)
+        if (this.#flushedWindows.size > 10_000)
+          this.#flushedWindows.delete(this.#flushedWindows.values().next().value!)
       }
       const end = r.window_end.getTime()
       if (this.#newestClosedEnd === undefined || end > this.#newestClosedEnd) this.#newestClosedEnd = end
@@ -98,7 +117,9 @@ export class StreamPulseMetrics {
   }
 
   lagSeconds(): number | undefined {
-    return this.#newestClosedEnd === undefined ? undefined : Math.max(0, (this.#clock.now() - this.#newestClosedEnd) / 1000)
+    return this.#newestClosedEnd === undefined
+      ? undefined
+      : Math.max(0, (this.#clock.now() - this.#newestClosedEnd) / 1000)
   }
 
   /** The app's /metrics JSON. */
@@ -109,7 +130,10 @@ export class StreamPulseMetrics {
       events_processed: this.#events.total(),
       windows_flushed: this.#windows.total(),
       rows_written: Object.fromEntries(SEED_TABLES.map((t) => [t, this.#rows.get({ table: t })])),
-      alerts_generated: { WARNING: this.#alerts.get({ severity: 'WARNING' }), CRITICAL: this.#alerts.get({ severity: 'CRITICAL' }) },
+      alerts_generated: {
+        WARNING: this.#alerts.get({ severity: 'WARNING' }),
+        CRITICAL: this.#alerts.get({ severity: 'CRITICAL' }),
+      },
       processing_lag_seconds: lag === undefined ? null : Math.round(lag * 1000) / 1000,
       window_close_to_row_seconds: { count: latency.count, p50: latency.p50, p99: latency.p99 },
     }

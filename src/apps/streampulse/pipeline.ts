@@ -13,7 +13,16 @@ import type { Sink } from '../../connectors/contract.ts'
 import type { Serde } from '../../core/serde.ts'
 import { pipeline } from '../../dsl/stream.ts'
 import { tumbling } from '../../time/windows.ts'
-import { type DownloadEvent, deviceKey, downloadTotals, type Grouping, type PartRow, partRow, splitDeviceKey, validateEvent } from './domain.ts'
+import {
+  type DownloadEvent,
+  deviceKey,
+  downloadTotals,
+  type Grouping,
+  type PartRow,
+  partRow,
+  splitDeviceKey,
+  validateEvent,
+} from './domain.ts'
 
 export interface StreamPulsePipelineSettings {
   readonly KAFKA_GROUP_ID: string
@@ -23,11 +32,12 @@ export interface StreamPulsePipelineSettings {
   readonly ALLOWED_LATENESS: number
 }
 
-const GROUPINGS: ReadonlyArray<{ kind: Grouping; key: (e: DownloadEvent) => string; late: 'dlq' | 'drop' }> = [
-  { kind: 'content', key: (e) => e.content_id, late: 'dlq' },
-  { kind: 'region', key: (e) => e.region, late: 'drop' },
-  { kind: 'device', key: deviceKey, late: 'drop' },
-]
+const GROUPINGS: ReadonlyArray<{ kind: Grouping; key: (e: DownloadEvent) => string; late: 'dlq' | 'drop' }> =
+  [
+    { kind: 'content', key: (e) => e.content_id, late: 'dlq' },
+    { kind: 'region', key: (e) => e.region, late: 'drop' },
+    { kind: 'device', key: deviceKey, late: 'drop' },
+  ]
 
 export function streamPulsePipeline(
   settings: StreamPulsePipelineSettings,
@@ -48,8 +58,11 @@ export function streamPulsePipeline(
   const events = valid.peek(() => io.counted(), { name: 'count' })
   const windows = tumbling({ size: settings.WINDOW_SIZE, grace: settings.ALLOWED_LATENESS })
   for (const g of GROUPINGS) {
+    // Keyed by the group in place (no repartition): each partition's windows are partial results,
+    // merged across partitions in PostgreSQL.
     events
-      .groupBy(g.key, { name: `by-${g.kind}` })
+      .selectKey(g.key, { name: `key-by-${g.kind}` })
+      .groupByKey({ name: `by-${g.kind}` })
       .window(windows, { timestamp: (e) => e.timestamp })
       .aggregate(downloadTotals, { name: `${g.kind}-windows`, emit: 'end', late: g.late })
       .toSink(io.sink, {

@@ -119,7 +119,13 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_created_idx ON alerts (created_at DESC);
 `
 
-export type MergeTable = 'lock' | 'content_stats' | 'region_health' | 'device_stats' | 'alerts' | 'alerts_cleared'
+export type MergeTable =
+  | 'lock'
+  | 'content_stats'
+  | 'region_health'
+  | 'device_stats'
+  | 'alerts'
+  | 'alerts_cleared'
 
 export interface MergeStatement {
   readonly table: MergeTable
@@ -133,7 +139,14 @@ const rate = `round(sum(p.successful)::numeric / sum(p.downloads), 4)`
 const speed = `round(sum(p.speed_milli)::numeric / 1000 / sum(p.downloads), 3)`
 const duration = `round(sum(p.duration_ms)::numeric / 1000 / sum(p.downloads), 3)`
 
-function upsert(table: string, key: readonly string[], columns: readonly string[], select: string, kind: string, subKey: boolean): string {
+function upsert(
+  table: string,
+  key: readonly string[],
+  columns: readonly string[],
+  select: string,
+  kind: string,
+  subKey: boolean,
+): string {
   const set = columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ')
   const changed = `(${columns.map((c) => `t.${c}`).join(', ')}) IS DISTINCT FROM (${columns.map((c) => `EXCLUDED.${c}`).join(', ')})`
   return `INSERT INTO ${table} AS t (window_start, window_end, ${key.join(', ')}, ${columns.join(', ')}, updated_at)

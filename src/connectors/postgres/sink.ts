@@ -54,7 +54,9 @@ export interface PostgresSinkOptions {
    * Statements run in the flush's transaction after its rows are written (only the rows PostgreSQL
    * accepted), e.g. totals recomputed from partial rows; their results go to `onCommitted`.
    */
-  readonly followUp?: (rows: readonly Row[]) => Iterable<{ readonly text: string; readonly values: unknown[] }>
+  readonly followUp?: (
+    rows: readonly Row[],
+  ) => Iterable<{ readonly text: string; readonly values: unknown[] }>
   /** After a flush's transaction committed: its rows and the results of `followUp`'s statements. */
   readonly onCommitted?: (rows: readonly Row[], results: readonly pg.QueryResult[]) => void
   /** Sink id, application_name and the `sink` metrics label. Default: the table name. */

@@ -169,7 +169,8 @@ export class WindowOperator implements Processor {
       const meta = store.meta as { closed?: unknown; maxTime?: Record<string, number> }
       if (typeof meta.closed === 'number') part.closedThrough = part.persistedClosed = meta.closed
       const now = this.#init.clock.now()
-      for (const [topic, t] of Object.entries(meta.maxTime ?? {})) if (typeof t === 'number') this.#wms.restore(`${topic}:${p}`, t, now)
+      for (const [topic, t] of Object.entries(meta.maxTime ?? {}))
+        if (typeof t === 'number') this.#wms.restore(`${topic}:${p}`, t, now)
       const endOf = this.#o.emit === 'end' ? this.#o.logic.endOf : undefined
       for (const [key, slot] of store.entries()) {
         this.#o.logic.restored?.(part, key, slot)

@@ -7,8 +7,8 @@ import pg from 'pg'
 import { DEFAULT_SCHEMA_PATH } from '../../../src/apps/streampulse/config.ts'
 import type { DownloadEvent } from '../../../src/apps/streampulse/domain.ts'
 import type { KafkaTransport } from '../../../src/connectors/kafka/index.ts'
-import { avroFile } from '../../../src/serdes/avro/file.ts'
 import { streamPulseGenerator } from '../../../src/generators/streampulse.ts'
+import { avroFile } from '../../../src/serdes/avro/file.ts'
 import { kafkaBrokers, uniqueName } from './kafka.ts'
 import { type Cleanup, pgConnection, pgQuery } from './services.ts'
 
@@ -34,8 +34,19 @@ export async function dbQuery<R extends pg.QueryResultRow = Record<string, unkno
   }
 }
 
+export interface StreamPulseTestEnv extends Record<string, string> {
+  KAFKA_TOPIC: string
+  KAFKA_GROUP_ID: string
+  DLQ_TOPIC: string
+  PG_DATABASE: string
+}
+
 /** The app's env on its own topic, group and database; small windows so tests see them close. */
-export function streamPulseEnv(label: string, db: string, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+export function streamPulseEnv(
+  label: string,
+  db: string,
+  extra: Readonly<Record<string, string>> = {},
+): StreamPulseTestEnv {
   const base = uniqueName(label)
   const pgc = pgConnection()
   return {
@@ -59,7 +70,11 @@ export function streamPulseEnv(label: string, db: string, extra: Readonly<Record
 const avro = avroFile<DownloadEvent>({ schemaPath: DEFAULT_SCHEMA_PATH })
 
 /** Writes events (plain Avro, key = event_id) and raw bodies; returns once Kafka acknowledged them. */
-export async function produceEvents(kafka: KafkaTransport, topic: string, items: ReadonlyArray<DownloadEvent | Buffer>): Promise<void> {
+export async function produceEvents(
+  kafka: KafkaTransport,
+  topic: string,
+  items: ReadonlyArray<DownloadEvent | Buffer>,
+): Promise<void> {
   const sink = kafka.sink({ clientId: 'weir-test-streampulse' })
   await sink.open()
   try {
@@ -86,7 +101,10 @@ export async function produceEvents(kafka: KafkaTransport, topic: string, items:
  * moved `straggleMs` back (late, within the allowed lateness). A region degrades on a short schedule
  * so the alert rules fire.
  */
-export function events(n: number, options: { start: number; stepMs: number; seed?: number; straggleEvery?: number; straggleMs?: number }): DownloadEvent[] {
+export function events(
+  n: number,
+  options: { start: number; stepMs: number; seed?: number; straggleEvery?: number; straggleMs?: number },
+): DownloadEvent[] {
   let i = 0
   const g = streamPulseGenerator({
     seed: options.seed ?? 7,
@@ -132,8 +150,16 @@ function ratio(x: number, y: number, digits: number): string {
 }
 
 /** What the seed's four tables must hold after `input` (the events the app accepts), row per line. */
-export function expectedTables(input: readonly DownloadEvent[], windowMs: number, skipContent: (e: DownloadEvent) => boolean = () => false): Tables {
-  const groups = { content: new Map<string, Sums>(), region: new Map<string, Sums>(), device: new Map<string, Sums>() }
+export function expectedTables(
+  input: readonly DownloadEvent[],
+  windowMs: number,
+  skipContent: (e: DownloadEvent) => boolean = () => false,
+): Tables {
+  const groups = {
+    content: new Map<string, Sums>(),
+    region: new Map<string, Sums>(),
+    device: new Map<string, Sums>(),
+  }
   const add = (m: Map<string, Sums>, key: string, e: DownloadEvent, start: number) => {
     let s = m.get(key)
     if (s === undefined) {
@@ -155,12 +181,16 @@ export function expectedTables(input: readonly DownloadEvent[], windowMs: number
     add(groups.device, `${w}|${e.device_type}|${e.os_version}`, e, start)
   }
   const end = (s: Sums) => new Date(s.end).toISOString()
-  const content = [...groups.content].map(([k, s]) => `${k}|${end(s)}|${s.n}|${s.ok}|${s.failed}|${s.bytes}|${ratio(s.speed, s.n * 1000, 3)}`)
+  const content = [...groups.content].map(
+    ([k, s]) => `${k}|${end(s)}|${s.n}|${s.ok}|${s.failed}|${s.bytes}|${ratio(s.speed, s.n * 1000, 3)}`,
+  )
   const region = [...groups.region].map(
-    ([k, s]) => `${k}|${end(s)}|${s.n}|${s.ok}|${s.failed}|${ratio(s.ok, s.n, 4)}|${ratio(s.speed, s.n * 1000, 3)}|${ratio(s.durationMs, s.n * 1000, 3)}|${s.bytes}`,
+    ([k, s]) =>
+      `${k}|${end(s)}|${s.n}|${s.ok}|${s.failed}|${ratio(s.ok, s.n, 4)}|${ratio(s.speed, s.n * 1000, 3)}|${ratio(s.durationMs, s.n * 1000, 3)}|${s.bytes}`,
   )
   const device = [...groups.device].map(
-    ([k, s]) => `${k}|${end(s)}|${s.n}|${s.ok}|${s.failed}|${ratio(s.ok, s.n, 4)}|${ratio(s.speed, s.n * 1000, 3)}|${ratio(s.durationMs, s.n * 1000, 3)}`,
+    ([k, s]) =>
+      `${k}|${end(s)}|${s.n}|${s.ok}|${s.failed}|${ratio(s.ok, s.n, 4)}|${ratio(s.speed, s.n * 1000, 3)}|${ratio(s.durationMs, s.n * 1000, 3)}`,
   )
   // The seed: success rate < 0.90 → WARNING, < 0.80 → CRITICAL; average speed < 10 Mbps → WARNING;
   // error rate > 10 % → high-error alert.
@@ -169,28 +199,70 @@ export function expectedTables(input: readonly DownloadEvent[], windowMs: number
     const success = Number(ratio(s.ok, s.n, 4))
     const speed = Number(ratio(s.speed, s.n * 1000, 3))
     const errors = Number(ratio(s.failed, s.n, 4))
-    if (success < 0.9) alerts.push(`${k}|LOW_SUCCESS_RATE|${success < 0.8 ? 'CRITICAL' : 'WARNING'}|${success.toFixed(4)}|${success < 0.8 ? '0.8000' : '0.9000'}`)
+    if (success < 0.9)
+      alerts.push(
+        `${k}|LOW_SUCCESS_RATE|${success < 0.8 ? 'CRITICAL' : 'WARNING'}|${success.toFixed(4)}|${success < 0.8 ? '0.8000' : '0.9000'}`,
+      )
     if (speed < 10) alerts.push(`${k}|SLOW_DOWNLOADS|WARNING|${speed.toFixed(4)}|10.0000`)
     if (errors > 0.1) alerts.push(`${k}|HIGH_ERROR_RATE|WARNING|${errors.toFixed(4)}|0.1000`)
   }
-  return { content_stats: content.sort(), region_health: region.sort(), device_stats: device.sort(), alerts: alerts.sort() }
+  return {
+    content_stats: content.sort(),
+    region_health: region.sort(),
+    device_stats: device.sort(),
+    alerts: alerts.sort(),
+  }
 }
 
 /** The four tables as the app left them, in the same row-per-line form (created_at/updated_at left out). */
 export async function readTables(db: string): Promise<Tables> {
   const iso = (d: unknown) => (d as Date).toISOString()
-  const q = async (sql: string, line: (r: Record<string, unknown>) => string) => (await dbQuery(db, sql)).map(line).sort()
+  const q = async (sql: string, line: (r: Record<string, unknown>) => string) =>
+    (await dbQuery(db, sql)).map(line).sort()
   return {
     content_stats: await q('SELECT * FROM content_stats', (r) =>
-      [iso(r.window_start), r.content_id, iso(r.window_end), r.downloads, r.successful, r.failed, r.total_bytes, r.avg_speed_mbps].join('|'),
+      [
+        iso(r.window_start),
+        r.content_id,
+        iso(r.window_end),
+        r.downloads,
+        r.successful,
+        r.failed,
+        r.total_bytes,
+        r.avg_speed_mbps,
+      ].join('|'),
     ),
     region_health: await q('SELECT * FROM region_health', (r) =>
-      [iso(r.window_start), r.region, iso(r.window_end), r.downloads, r.successful, r.failed, r.success_rate, r.avg_speed_mbps, r.avg_duration_s, r.total_bytes].join('|'),
+      [
+        iso(r.window_start),
+        r.region,
+        iso(r.window_end),
+        r.downloads,
+        r.successful,
+        r.failed,
+        r.success_rate,
+        r.avg_speed_mbps,
+        r.avg_duration_s,
+        r.total_bytes,
+      ].join('|'),
     ),
     device_stats: await q('SELECT * FROM device_stats', (r) =>
-      [iso(r.window_start), r.device_type, r.os_version, iso(r.window_end), r.downloads, r.successful, r.failed, r.success_rate, r.avg_speed_mbps, r.avg_duration_s].join('|'),
+      [
+        iso(r.window_start),
+        r.device_type,
+        r.os_version,
+        iso(r.window_end),
+        r.downloads,
+        r.successful,
+        r.failed,
+        r.success_rate,
+        r.avg_speed_mbps,
+        r.avg_duration_s,
+      ].join('|'),
     ),
-    alerts: await q('SELECT * FROM alerts', (r) => [iso(r.window_start), r.region, r.alert_type, r.severity, r.value, r.threshold].join('|')),
+    alerts: await q('SELECT * FROM alerts', (r) =>
+      [iso(r.window_start), r.region, r.alert_type, r.severity, r.value, r.threshold].join('|'),
+    ),
   }
 }
 
