@@ -19,7 +19,6 @@ import {
   events,
   expectedTables,
   produceEvents,
-  readTables,
   type StreamPulseTestEnv,
   streamPulseDb,
   streamPulseEnv,

@@ -43,6 +43,8 @@ export function streamPulseSink(
       update: 'replace',
     },
     createTable: CREATE_TABLES,
+    // PostgreSQL down at start: run degraded (/health says so, nothing is committed) until it answers.
+    startUnreachable: true,
     batchSize: 2000,
     followUp: (rows) => mergeStatements(rows as readonly PartRow[]),
     onCommitted: (rows, results) =>

@@ -4,7 +4,7 @@ import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { Counter, Histogram, Labels, MetricsRegistry } from '../../core/metrics.ts'
 import { type Logger, silentLogger } from '../../log/logger.ts'
 import type { ConnectorStatus, Sink } from '../contract.ts'
-import { classify, describe, pgUnavailable, rowErrorDetails } from './errors.ts'
+import { classify, describe, pgUnavailable, rowErrorDetails, sqlState } from './errors.ts'
 import {
   type ConflictSpec,
   explainProbe,
@@ -59,6 +59,11 @@ export interface PostgresSinkOptions {
   ) => Iterable<{ readonly text: string; readonly values: unknown[] }>
   /** After a flush's transaction committed: its rows and the results of `followUp`'s statements. */
   readonly onCommitted?: (rows: readonly Row[], results: readonly pg.QueryResult[]) => void
+  /**
+   * PostgreSQL unreachable at `open`: start anyway (status not connected) and run `createTable` and the
+   * insert check on the first flush that reaches it. Default false: `open` fails.
+   */
+  readonly startUnreachable?: boolean
   /** Sink id, application_name and the `sink` metrics label. Default: the table name. */
   readonly name?: string
   readonly metrics?: MetricsRegistry
@@ -120,6 +125,8 @@ export class PostgresSink implements Sink<Row> {
   #chain: Promise<unknown> = Promise.resolve()
   #connected = false
   #closed = false
+  /** open() found PostgreSQL unreachable (startUnreachable): the next flush prepares first. */
+  #unprepared = false
   #lastError: string | undefined
   #written = 0
   #rejected = 0
@@ -174,12 +181,42 @@ export class PostgresSink implements Sink<Row> {
   /** Runs `createTable`, then plans the INSERT (EXPLAIN) to check table, columns and conflict key. */
   async open(): Promise<void> {
     if (this.#closed) throw new WeirError(ErrorCode.SINK_UNAVAILABLE, `${this.id} is closed`)
+    try {
+      await this.#prepare()
+    } catch (err) {
+      if (
+        !this.#options.startUnreachable ||
+        !(err instanceof WeirError) ||
+        err.code !== ErrorCode.SINK_UNAVAILABLE
+      )
+        throw err
+      // A server that answers but refuses (bad password, no such database) is a config error, not an outage.
+      const state = sqlState(err.cause)
+      if (state !== undefined && (state.startsWith('28') || state === '3D000')) {
+        throw new WeirError(
+          ErrorCode.CONFIG_INVALID,
+          `postgres sink for ${this.#table}: ${describe(err.cause)}`,
+          { cause: err },
+        )
+      }
+      this.#unprepared = true
+      this.#log.warn(
+        'postgres unreachable at start; running degraded until it answers (nothing is committed meanwhile)',
+        {
+          reason: this.#lastError,
+        },
+      )
+    }
+  }
+
+  async #prepare(): Promise<void> {
     const client = await this.#checkout()
     let broken: Error | undefined
     try {
       if (this.#options.createTable) await client.query(this.#options.createTable)
       await client.query(explainProbe(this.#plan))
       this.#up()
+      this.#unprepared = false
     } catch (err) {
       if (classify(err) === 'connection') {
         broken = err instanceof Error ? err : new Error(String(err))
@@ -254,6 +291,7 @@ export class PostgresSink implements Sink<Row> {
 
   async #flushOnce(): Promise<void> {
     if (this.#closed) throw new WeirError(ErrorCode.SINK_UNAVAILABLE, `${this.id} is closed`)
+    if (this.#unprepared) await this.#prepare()
     if (this.#buffer.length === 0) {
       if (!this.#connected) await this.#probe()
       return
