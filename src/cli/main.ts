@@ -15,6 +15,8 @@ Usage:
   weir dlq replay <topic> [--to <topic>] [--filter CODE[,CODE]] [--group <g>] [--dry-run] [--json]
                                                           re-inject dead letters' original records (at least once, resumable)
   weir apps                                               list the bundled apps
+  weir query streampulse <top-content|region-health|alerts> [--last 10m] [--limit 10] [--json]
+                                                          StreamPulse's real-time queries against its PostgreSQL tables
 
 Environment: KAFKA_BROKERS / KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), LOG_LEVEL (DEBUG, INFO, WARN, ERROR),
 and each app's own variables (weir describe <app>).`
@@ -27,6 +29,7 @@ const commands: Record<string, () => Promise<{ default: (args: ReturnType<typeof
   lag: () => import('./commands/lag.ts'),
   dlq: () => import('./commands/dlq.ts'),
   apps: () => import('./commands/apps.ts'),
+  query: () => import('./commands/query.ts'),
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -28,7 +28,7 @@ export class StreamPulseMetrics {
   /** Window starts written at least once, newest last (bounded: only recent windows can reappear). */
   readonly #flushedWindows = new Set<number>()
   #newestClosedEnd: number | undefined
-  #lastProgressAt = 0
+  #lastProgressAt = Number.NEGATIVE_INFINITY
   #lastProgressCount = 0
 
   constructor(registry: MetricsRegistry, logger: Logger, clock: Clock, logEvery: number) {
