@@ -21,6 +21,7 @@ import { createLogger, silentLogger } from '../../src/log/logger.ts'
 import { createMetrics } from '../../src/ops/index.ts'
 import { type RunningService, startService } from '../../src/service/service.ts'
 import { TestDriver } from '../../src/testing/driver.ts'
+import { CLI } from '../integration/helpers/apps.ts'
 import { createTopic, deleteTopics, testKafka } from '../integration/helpers/kafka.ts'
 import { suiteCleanup, testCleanup } from '../integration/helpers/services.ts'
 import {
@@ -540,5 +541,29 @@ describe('seed 003 § Running: start-up lines, /health and /metrics (Events Proc
     const prom = (await get('/metrics', 'text/plain')).text
     assert.match(prom, /streampulse_events_processed_total 300/)
     assert.match(prom, /streampulse_processing_lag_seconds \d/)
+  })
+
+  it('"Real-time query": weir query streampulse top-content / region-health / alerts --last 10m read the tables without psql', async () => {
+    const { execFile } = await import('node:child_process')
+    const run = (args: string[]) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [CLI, 'query', 'streampulse', ...args],
+          { env: { ...process.env, ...env } },
+          (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)),
+        ),
+      )
+    const counted = async () =>
+      (
+        JSON.parse(await run(['region-health', '--last', '10m', '--json'])) as Array<{ downloads: string }>
+      ).reduce((n, r) => n + Number(r.downloads), 0)
+    for (let tries = 0; (await counted()) < 300 && tries < 100; tries++)
+      await new Promise((r) => setTimeout(r, 300))
+    const top = await run(['top-content', '--last', '10m', '--limit', '5'])
+    assert.match(top, /^content_id\s+downloads\s+successful\s+failed\s+success_rate\s+total_bytes\n/)
+    assert.match(top, /\(5 rows, last 10m, [\d.]+ ms\)/)
+    assert.equal(await counted(), 300, 'every event counted once across regions')
+    assert.match(await run(['alerts', '--last', '1m', '--limit', '1']), /region|no alerts rows/)
   })
 })
