@@ -88,8 +88,11 @@ describe('seed 003 § Configuration (.env)', () => {
     rejects({ PG_PORT: 'five' }, 'PG_PORT')
   })
   it('PG_SSLMODE: default require ("Ensure sslmode=require"): encrypted; verify-full checks the certificate; disable; anything else is refused', () => {
-    assert.deepEqual(config().pgSsl, { rejectUnauthorized: false })
-    assert.deepEqual(config({ PG_SSLMODE: 'verify-full' }).pgSsl, { rejectUnauthorized: true })
+    assert.deepEqual(config().pgSsl, { rejectUnauthorized: false, servername: 'localhost' })
+    assert.deepEqual(config({ PG_SSLMODE: 'verify-full', PG_HOST: 'db.neon.tech' }).pgSsl, {
+      rejectUnauthorized: true,
+      servername: 'db.neon.tech',
+    })
     assert.equal(config({ PG_SSLMODE: 'disable' }).pgSsl, false)
     rejects({ PG_SSLMODE: 'prefer' }, 'PG_SSLMODE')
   })

@@ -35,7 +35,7 @@ export function streamPulseSink(
     database: config.PG_DATABASE,
     user: config.PG_USER,
     ...(config.PG_PASSWORD === undefined ? {} : { password: config.PG_PASSWORD }),
-    ssl: config.pgSsl === false ? false : { ...config.pgSsl, servername: config.PG_HOST },
+    ssl: config.pgSsl,
     table: PARTS_TABLE,
     columns: PART_COLUMNS,
     conflict: {

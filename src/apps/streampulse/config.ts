@@ -10,6 +10,7 @@
  * c.kafka.sasl // undefined (no KAFKA_USERNAME)
  */
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { z } from 'zod'
 import {
@@ -69,7 +70,10 @@ type StreamPulseEnv = z.output<typeof streamPulseEnv>
 
 export interface StreamPulseConfig extends StreamPulseEnv {
   readonly kafka: KafkaSettings
-  readonly pgSsl: false | { readonly rejectUnauthorized: boolean; readonly ca?: string }
+  /** node-postgres' `ssl` option for PG_SSLMODE (the host name checked is PG_HOST's). */
+  readonly pgSsl:
+    | false
+    | { readonly rejectUnauthorized: boolean; readonly ca?: string; readonly servername?: string }
 }
 
 export function loadStreamPulseConfig(
@@ -77,7 +81,13 @@ export function loadStreamPulseConfig(
   readFile: (path: string) => string = readText,
 ): StreamPulseConfig {
   const c = loadConfig(streamPulseEnv, env)
-  return { ...c, kafka: kafkaSettings(c), pgSsl: pgSsl(c, readFile) }
+  const ssl = pgSsl(c, readFile)
+  // SNI takes a name, never an address (RFC 6066); the certificate check still compares the address.
+  return {
+    ...c,
+    kafka: kafkaSettings(c),
+    pgSsl: ssl === false || isIP(c.PG_HOST) !== 0 ? ssl : { ...ssl, servername: c.PG_HOST },
+  }
 }
 
 function kafkaSettings(c: StreamPulseEnv): KafkaSettings {

@@ -38,7 +38,7 @@ export default async function query({ positional, flags }: ReturnType<typeof par
     database: config.PG_DATABASE,
     user: config.PG_USER,
     password: config.PG_PASSWORD?.reveal(),
-    ssl: config.pgSsl === false ? false : { ...config.pgSsl, servername: config.PG_HOST },
+    ssl: config.pgSsl,
     connectionTimeoutMillis: 5000,
     application_name: 'weir:query',
   })

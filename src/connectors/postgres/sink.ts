@@ -91,6 +91,24 @@ interface Held {
   error?: Error
 }
 
+const TLS_REFUSALS = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+])
+
+/** Errors of a server that answered and said no: authentication, database, TLS verification. */
+function refusesUs(err: unknown): boolean {
+  const state = sqlState(err)
+  if (state !== undefined) return state.startsWith('28') || state === '3D000'
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && TLS_REFUSALS.has(code)) return true
+  return err instanceof Error && /does not support SSL/.test(err.message)
+}
+
 function reveal(s: SecretText | undefined): string | undefined {
   return typeof s === 'object' ? s.reveal() : s
 }
@@ -190,9 +208,9 @@ export class PostgresSink implements Sink<Row> {
         err.code !== ErrorCode.SINK_UNAVAILABLE
       )
         throw err
-      // A server that answers but refuses (bad password, no such database) is a config error, not an outage.
-      const state = sqlState(err.cause)
-      if (state !== undefined && (state.startsWith('28') || state === '3D000')) {
+      // A server that answers but refuses (bad password, no such database, a certificate that does not
+      // verify, no TLS where TLS is required) is a config error, not an outage: waiting will not fix it.
+      if (refusesUs(err.cause)) {
         throw new WeirError(
           ErrorCode.CONFIG_INVALID,
           `postgres sink for ${this.#table}: ${describe(err.cause)}`,
