@@ -37,8 +37,9 @@ export interface WindowAggregateOptions<K0, V> extends ErrorHandling {
    * `final`: one result per window, when it closes (end + grace passed). `update`: a result each time a
    * record changes the window (at most one per `updateEveryMs` per window if set). `end` (tumbling and
    * hopping windows; Flink's event-time trigger with allowed lateness): a result when the watermark
-   * passes the window's end, a corrected one for each record that arrives within grace, and the final
-   * one again at end + grace. Meant for upserting sinks: every result replaces the previous one.
+   * passes the window's end and a corrected one for each record that arrives within grace; state is
+   * dropped at end + grace, and windows restored after a restart fire again. Meant for upserting sinks:
+   * every result replaces the previous one.
    */
   readonly emit: 'final' | 'update' | 'end'
   readonly updateEveryMs?: number

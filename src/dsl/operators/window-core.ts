@@ -324,7 +324,9 @@ export class WindowOperator implements Processor {
           continue
         }
         const pending = part.pendingUpdates.get(key)
-        const closing = update ? [] : out
+        // Emit 'end' already emitted every change; restored windows fire again (see assigned), so the
+        // last result needs no repeat at end + grace.
+        const closing = update || this.#o.emit === 'end' ? [] : out
         const r = logic.close(part, key, slot, through, closing)
         if (update && pending !== undefined) logic.current(slot, pending, out)
         part.pendingUpdates.delete(key)
