@@ -63,7 +63,11 @@ async function produce(topic: string): Promise<void> {
   const start = Math.floor(Date.now() / 60_000) * 60_000 - (WINDOWS + 10) * 60_000
   const span = WINDOWS * 60_000
   let i = 0
-  const g = streamPulseGenerator({ seed: 42, contents: CONTENTS, now: () => start + Math.floor((i * span) / N) })
+  const g = streamPulseGenerator({
+    seed: 42,
+    contents: CONTENTS,
+    now: () => start + Math.floor((i * span) / N),
+  })
   const avro = avroFile<DownloadEvent>({ schemaPath: DEFAULT_SCHEMA_PATH })
   const sink = kafka.sink({ clientId: `${stamp}-producer` })
   await sink.open()
@@ -71,7 +75,13 @@ async function produce(topic: string): Promise<void> {
   for (; i < N; i++) {
     const r = g.next()
     const e = r.value as DownloadEvent
-    sink.add({ topic, key: Buffer.from(e.event_id), value: avro.serialize(e, { topic, isKey: false }) as Buffer, headers: {}, timestamp: r.timestamp })
+    sink.add({
+      topic,
+      key: Buffer.from(e.event_id),
+      value: avro.serialize(e, { topic, isKey: false }) as Buffer,
+      headers: {},
+      timestamp: r.timestamp,
+    })
     if (i % 20_000 === 19_999) await sink.flush()
   }
   await sink.flush()
@@ -81,9 +91,25 @@ async function produce(topic: string): Promise<void> {
 
 /** Kafka's own consumer on the same records: fetch.nMsg.sec (group join excluded). */
 function consumeCeiling(topic: string): number {
-  const r = spawnSync('java', ['-cp', JARS, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', BROKER, '--topic', topic, '--num-records', String(N), '--group', `${stamp}-ceiling`], {
-    encoding: 'utf8',
-  })
+  const r = spawnSync(
+    'java',
+    [
+      '-cp',
+      JARS,
+      'org.apache.kafka.tools.ConsumerPerformance',
+      '--bootstrap-server',
+      BROKER,
+      '--topic',
+      topic,
+      '--num-records',
+      String(N),
+      '--group',
+      `${stamp}-ceiling`,
+    ],
+    {
+      encoding: 'utf8',
+    },
+  )
   if (r.status !== 0) throw new Error(`ConsumerPerformance failed: ${r.stderr}`)
   const lines = r.stdout.trim().split('\n')
   const header = lines.findIndex((l) => l.startsWith('start.time'))
@@ -129,7 +155,10 @@ async function main(): Promise<void> {
       HEALTH_PORT: String(port),
     }
     const started = performance.now()
-    child = spawn(process.execPath, [join(ROOT, 'bin', 'weir.js'), 'run', 'streampulse'], { env, stdio: ['ignore', 'ignore', 'inherit'] })
+    child = spawn(process.execPath, [join(ROOT, 'bin', 'weir.js'), 'run', 'streampulse'], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    })
     const c = new pg.Client({ ...PG, database: db })
     let firstEvent: number | undefined
     let allRead: number | undefined
@@ -144,7 +173,9 @@ async function main(): Promise<void> {
       if (typeof rss === 'number') peakRss = Math.max(peakRss, rss)
       if (allRead !== undefined) {
         if (!(c as unknown as { _connected?: boolean })._connected) await c.connect().catch(() => {})
-        const r = await c.query<{ n: string | null }>('SELECT sum(downloads) AS n FROM region_health').catch(() => undefined)
+        const r = await c
+          .query<{ n: string | null }>('SELECT sum(downloads) AS n FROM region_health')
+          .catch(() => undefined)
         if (Number(r?.rows[0]?.n ?? 0) >= N) {
           done = performance.now()
           break
@@ -153,9 +184,15 @@ async function main(): Promise<void> {
       if (performance.now() - started > 600_000) throw new Error('timed out after 10 minutes')
       await new Promise((r) => setTimeout(r, 50))
     }
-    const m = (await metricsOf(port)) as { window_close_to_row_seconds: { p50: number; p99: number; count: number }; rows_written: Record<string, number> }
+    const m = (await metricsOf(port)) as {
+      window_close_to_row_seconds: { p50: number; p99: number; count: number }
+      rows_written: Record<string, number>
+    }
     await c.end()
+    // A graceful stop (a --cpu-prof in NODE_OPTIONS is written then), at most 30 s.
+    const exited = new Promise((r) => child?.once('exit', r))
     child.kill('SIGTERM')
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 30_000))])
     const seconds = (done - (firstEvent ?? started)) / 1000
     const result = {
       date: new Date().toISOString(),
@@ -175,15 +212,24 @@ async function main(): Promise<void> {
     }
     log(JSON.stringify(result, null, 2))
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true })
-    writeFileSync(join(ROOT, 'bench', 'results', `${result.date.slice(0, 10)}-streampulse${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`)
+    writeFileSync(
+      join(ROOT, 'bench', 'results', `${result.date.slice(0, 10)}-streampulse${quick ? '-quick' : ''}.json`),
+      `${JSON.stringify(result, null, 2)}\n`,
+    )
     process.stdout.write(`${JSON.stringify(result)}\n`)
   } finally {
     kill()
     await pgAdmin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => {})
     const kafka = kafkaTransport({ brokers: [BROKER], clientId: `${stamp}-cleanup` })
-    const admin = kafka.admin() as ReturnType<typeof kafka.admin> & { deleteTopics?: (t: string[]) => Promise<void> }
+    const admin = kafka.admin() as ReturnType<typeof kafka.admin> & {
+      deleteTopics?: (t: string[]) => Promise<void>
+    }
     await admin
-      .deleteTopics?.([topic, `${stamp}-dlq`, ...['content', 'region', 'device'].map((k) => `${stamp}-group-${k}-windows-changelog`)])
+      .deleteTopics?.([
+        topic,
+        `${stamp}-dlq`,
+        ...['content', 'region', 'device'].map((k) => `${stamp}-group-${k}-windows-changelog`),
+      ])
       .catch(() => {})
     await admin.close()
   }
