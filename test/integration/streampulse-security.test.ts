@@ -27,7 +27,6 @@ import {
   expectedTables,
   produceEvents,
   streamPulseEnv,
-  tablesOrEmpty,
 } from './helpers/streampulse.ts'
 
 const run = promisify(execFile)
