@@ -6,14 +6,18 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { streamPulseApp } from '../../src/apps/streampulse/app.ts'
+import { eventFormat } from '../../src/apps/streampulse/avro.ts'
+import { DEFAULT_SCHEMA_PATH } from '../../src/apps/streampulse/config.ts'
 import type { DownloadEvent } from '../../src/apps/streampulse/domain.ts'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { ErrorCode } from '../../src/core/errors.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
+import { avroFile } from '../../src/serdes/avro/file.ts'
 import { type RunningService, startService } from '../../src/service/service.ts'
 import { readAll, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, testKafka } from './helpers/kafka.ts'
+import { REGISTRY_API, registrySkip } from './helpers/registry.ts'
 import { type Cleanup, testCleanup } from './helpers/services.ts'
 import {
   events,
@@ -209,5 +213,50 @@ describe('streampulse: windows to PostgreSQL', () => {
     assert.equal((refused.details as { sqlstate?: string }).sqlstate, '22021')
     const health = JSON.parse((await get(service, '/health')).body)
     assert.equal(health.status, 'healthy', 'a refused row does not make the app unhealthy')
+  })
+})
+
+describe('streampulse: the Confluent wire format through the schema registry', {
+  skip: await registrySkip(),
+}, () => {
+  it('with SCHEMA_REGISTRY_URL, events written with a registered schema are read by id; a plain Avro body is a dead letter with its reason', async (t) => {
+    const cleanup = testCleanup(t)
+    const db = await streamPulseDb(cleanup)
+    const env = streamPulseEnv('sp-registry', db, { SCHEMA_REGISTRY_URL: REGISTRY_API })
+    await createTopic(undefined, { name: env.KAFKA_TOPIC, partitions: 1 })
+    cleanup(() => deleteTopics([env.KAFKA_TOPIC]))
+    const input = events(400, { start: Date.now() - 20_000, stepMs: 25, seed: 5 })
+    const writer = eventFormat({
+      schemaPath: DEFAULT_SCHEMA_PATH,
+      registryUrl: REGISTRY_API,
+      registryUserInfo: undefined,
+      autoRegister: true,
+    })
+    const ctx = { topic: env.KAFKA_TOPIC, isKey: false }
+    const notWire = avroFile<DownloadEvent>({ schemaPath: DEFAULT_SCHEMA_PATH }).serialize(
+      input[0]!,
+      ctx,
+    ) as Buffer
+    await produceEvents(
+      testKafka(),
+      env.KAFKA_TOPIC,
+      [...input.slice(0, 200), notWire, ...input.slice(200)],
+      async (e) => (await writer.serde.serialize(e, ctx)) as Buffer,
+    )
+    const { service } = await startStreamPulse(cleanup, env)
+    const expected = expectedTables(input, WINDOW_MS)
+    await waitUntil(
+      'tables as expected',
+      async () => JSON.stringify(await tablesOrEmpty(db)) === JSON.stringify(expected),
+      60_000,
+      500,
+    )
+    const dead = (await readAll(testKafka(), env.DLQ_TOPIC)).map((r) => readDeadLetter(r.headers))
+    assert.equal(dead.length, 1)
+    assert.equal(dead[0]?.code, ErrorCode.DESERIALIZE_FAILED)
+    assert.equal(dead[0]?.source.offset, 200)
+    assert.match(String(dead[0]?.message), /magic byte/i)
+    const health = JSON.parse((await get(service, '/health')).body)
+    assert.equal(health.registry_connected, true)
   })
 })

@@ -74,6 +74,8 @@ export async function produceEvents(
   kafka: KafkaTransport,
   topic: string,
   items: ReadonlyArray<DownloadEvent | Buffer>,
+  encode: (e: DownloadEvent) => Buffer | Promise<Buffer> = (e) =>
+    avro.serialize(e, { topic, isKey: false }) as Buffer,
 ): Promise<void> {
   const sink = kafka.sink({ clientId: 'weir-test-streampulse' })
   await sink.open()
@@ -84,7 +86,7 @@ export async function produceEvents(
       sink.add({
         topic,
         key: Buffer.from(isRaw ? `raw-${i}` : item.event_id),
-        value: isRaw ? item : (avro.serialize(item, { topic, isKey: false }) as Buffer),
+        value: isRaw ? item : await encode(item),
         headers: {},
         timestamp: Date.now(),
       })
