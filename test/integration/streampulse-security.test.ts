@@ -19,13 +19,14 @@ import { systemClock } from '../../src/core/clock.ts'
 import { ErrorCode } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { createMetrics } from '../../src/ops/index.ts'
-import { exited, spawnApp, startApp, waitUntil } from './helpers/apps.ts'
+import { exited, startApp, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, kafkaSaslBrokers, testKafka } from './helpers/kafka.ts'
 import { type Cleanup, freePort, suiteCleanup, testCleanup } from './helpers/services.ts'
 import {
   events,
   expectedTables,
   produceEvents,
+  spawnStreamPulse,
   streamPulseEnv,
 } from './helpers/streampulse.ts'
 
@@ -212,8 +213,7 @@ describe('streampulse: SASL SCRAM-SHA-256 to Kafka, TLS to PostgreSQL', { timeou
       KAFKA_SECURITY_PROTOCOL: 'SASL_PLAINTEXT',
       ...pgEnv({ PG_SSLMODE: 'require' }),
     })
-    const child = spawnApp('streampulse', env)
-    testCleanup(t)(() => child.kill('SIGKILL'))
+    const child = spawnStreamPulse(testCleanup(t), env)
     const { code } = await exited(child)
     assert.notEqual(code, 0)
     assert.match(child.output(), /auth|SASL/i)

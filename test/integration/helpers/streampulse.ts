@@ -9,6 +9,7 @@ import type { DownloadEvent } from '../../../src/apps/streampulse/domain.ts'
 import type { KafkaTransport } from '../../../src/connectors/kafka/index.ts'
 import { streamPulseGenerator } from '../../../src/generators/streampulse.ts'
 import { avroFile } from '../../../src/serdes/avro/file.ts'
+import { exited, spawnApp } from './apps.ts'
 import { kafkaBrokers, uniqueName } from './kafka.ts'
 import { type Cleanup, pgConnection, pgQuery } from './services.ts'
 
@@ -275,4 +276,27 @@ export async function tablesOrEmpty(db: string): Promise<Tables> {
   } catch {
     return { content_stats: [], region_health: [], device_stats: [], alerts: [] }
   }
+}
+
+/**
+ * `weir run streampulse` as a child process whose whole output is kept (`output()`), killed (-9) by
+ * `cleanup` if still running and when this process exits.
+ */
+export function spawnStreamPulse(cleanup: Cleanup, env: Readonly<Record<string, string>>) {
+  const child = spawnApp('streampulse', { ...env })
+  let output = ''
+  child.stdout?.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
+  child.stderr?.on('data', (d: Buffer) => {
+    output += d.toString()
+  })
+  const kill = () => child.kill('SIGKILL')
+  process.once('exit', kill)
+  cleanup(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    await exited(child)
+    process.off('exit', kill)
+  })
+  return Object.assign(child, { output: () => output })
 }
