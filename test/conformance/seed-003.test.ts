@@ -108,6 +108,16 @@ describe('seed 003 § Configuration (.env)', () => {
     rejects({ WINDOW_SIZE: '10ms' }, 'WINDOW_SIZE')
     rejects({ ALLOWED_LATENESS: 'soon' }, 'ALLOWED_LATENESS')
   })
+  it("Weir's own additions have defaults that keep the seed's behaviour", () => {
+    const c = config()
+    assert.deepEqual(
+      [c.KAFKA_GROUP_ID, c.KAFKA_CLIENT_ID, c.KAFKA_AUTO_OFFSET_RESET, c.DLQ_TOPIC, c.SCHEMA_REGISTRY_URL, c.PG_SSLROOTCERT, c.LOG_EVERY_EVENTS, c.HEALTH_PORT, c.KAFKA_SASL_MECHANISM],
+      ['streampulse-processor', 'streampulse-processor', 'earliest', 'content-downloads-dlq', undefined, undefined, 50, 9249, 'SCRAM-SHA-256'],
+    )
+    rejects({ SCHEMA_REGISTRY_URL: 'not a url' }, 'SCHEMA_REGISTRY_URL')
+    rejects({ KAFKA_AUTO_OFFSET_RESET: 'middle' }, 'KAFKA_AUTO_OFFSET_RESET')
+    rejects({ PG_SSLMODE: 'verify-full', PG_SSLROOTCERT: '/nonexistent/ca.pem' }, 'PG_SSLROOTCERT')
+  })
   it('every variable is listed by `weir describe streampulse` with its default', () => {
     const names = streamPulseApp.env.map((e) => e.name)
     for (const v of [
@@ -410,6 +420,12 @@ describe('seed 003 § PostgreSQL tables, alert rules and console output', () => 
     ])
     await region('r-err', 100, 100, 50, W2)
     assert.deepEqual((await alertsOf('r-err')).length, 2, 'a healthy window adds none')
+  })
+  it('a late event that lifts a window over the thresholds clears its alerts: alerts always match region_health', async () => {
+    await region('r-late', 100, 85, 50)
+    assert.equal((await alertsOf('r-late')).length, 2)
+    await region('r-late', 110, 100, 50)
+    assert.deepEqual(await alertsOf('r-late'), [])
   })
   it('console: "Wrote N records to content_stats" / "… to region_health" at INFO after each write', async () => {
     sink.add(
