@@ -49,15 +49,17 @@ async function startTlsPostgres(cleanup: Cleanup): Promise<TlsPostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'weir-pg-tls-'))
   const data = join(dir, 'data')
   const port = await freePort()
-  const asPostgres = (cmd: string, args: string[]) =>
-    run('runuser', ['-u', 'postgres', '--', cmd, ...args], { cwd: dir })
+  // As root (CI), the server runs as the postgres user; otherwise as whoever runs the test.
+  const root = process.getuid?.() === 0
+  const argv = (cmd: string, args: string[]): [string, string[]] =>
+    root ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]
+  const asPostgres = (cmd: string, args: string[]) => run(...argv(cmd, args), { cwd: dir })
+  const own = async (...paths: string[]) => {
+    if (root) await run('chown', ['postgres:postgres', ...paths])
+  }
   const stop = () => {
     try {
-      execFileSync(
-        'runuser',
-        ['-u', 'postgres', '--', bin('pg_ctl'), '-D', data, '-m', 'immediate', 'stop'],
-        { stdio: 'ignore' },
-      )
+      execFileSync(...argv(bin('pg_ctl'), ['-D', data, '-m', 'immediate', 'stop']), { stdio: 'ignore' })
     } catch {}
   }
   // Stopped by the cleanup, and also if this process exits before it runs.
@@ -67,7 +69,7 @@ async function startTlsPostgres(cleanup: Cleanup): Promise<TlsPostgres> {
     process.off('exit', stop)
     await rm(dir, { recursive: true, force: true })
   })
-  await run('chown', ['postgres:postgres', dir])
+  await own(dir)
   await asPostgres(bin('initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8'])
   await run('openssl', [
     'req',
@@ -85,7 +87,7 @@ async function startTlsPostgres(cleanup: Cleanup): Promise<TlsPostgres> {
     '-out',
     join(data, 'server.crt'),
   ])
-  await run('chown', ['postgres:postgres', join(data, 'server.key'), join(data, 'server.crt')])
+  await own(join(data, 'server.key'), join(data, 'server.crt'))
   await chmod(join(data, 'server.key'), 0o600)
   await writeFile(
     join(data, 'postgresql.auto.conf'),
@@ -95,7 +97,7 @@ async function startTlsPostgres(cleanup: Cleanup): Promise<TlsPostgres> {
     join(data, 'pg_hba.conf'),
     'hostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n',
   )
-  await run('chown', ['postgres:postgres', join(data, 'postgresql.auto.conf'), join(data, 'pg_hba.conf')])
+  await own(join(data, 'postgresql.auto.conf'), join(data, 'pg_hba.conf'))
   await asPostgres(bin('pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '30', 'start'])
   const admin = new pg.Client({
     host: '127.0.0.1',
