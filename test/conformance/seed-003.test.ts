@@ -111,8 +111,28 @@ describe('seed 003 § Configuration (.env)', () => {
   it("Weir's own additions have defaults that keep the seed's behaviour", () => {
     const c = config()
     assert.deepEqual(
-      [c.KAFKA_GROUP_ID, c.KAFKA_CLIENT_ID, c.KAFKA_AUTO_OFFSET_RESET, c.DLQ_TOPIC, c.SCHEMA_REGISTRY_URL, c.PG_SSLROOTCERT, c.LOG_EVERY_EVENTS, c.HEALTH_PORT, c.KAFKA_SASL_MECHANISM],
-      ['streampulse-processor', 'streampulse-processor', 'earliest', 'content-downloads-dlq', undefined, undefined, 50, 9249, 'SCRAM-SHA-256'],
+      [
+        c.KAFKA_GROUP_ID,
+        c.KAFKA_CLIENT_ID,
+        c.KAFKA_AUTO_OFFSET_RESET,
+        c.DLQ_TOPIC,
+        c.SCHEMA_REGISTRY_URL,
+        c.PG_SSLROOTCERT,
+        c.LOG_EVERY_EVENTS,
+        c.HEALTH_PORT,
+        c.KAFKA_SASL_MECHANISM,
+      ],
+      [
+        'streampulse-processor',
+        'streampulse-processor',
+        'earliest',
+        'content-downloads-dlq',
+        undefined,
+        undefined,
+        50,
+        9249,
+        'SCRAM-SHA-256',
+      ],
     )
     rejects({ SCHEMA_REGISTRY_URL: 'not a url' }, 'SCHEMA_REGISTRY_URL')
     rejects({ KAFKA_AUTO_OFFSET_RESET: 'middle' }, 'KAFKA_AUTO_OFFSET_RESET')
