@@ -90,6 +90,28 @@ describe("tumbling windows with emit: 'end'", () => {
     assert.deepEqual(results(second).slice(1), [['a', 0, [1]]], '[0, 1000) again; [1000, 2000) has not ended')
   })
 
+  it('a restored window already past end + grace (not yet deleted) fires once more as it closes', async () => {
+    const first = new TestDriver(onEnd(500), { startTime: T0 })
+    await first.init()
+    pipe(first, ['a', 100, 1], ['a', 1000, 2])
+    await first.checkpoint()
+    // Past end + grace: [0, 1000) closes with nothing to emit; it leaves the changelog only after the
+    // checkpoint after next, so a crash now restores it.
+    pipe(first, ['a', 1600, 3])
+    await first.checkpoint()
+    // A crash: no close (which would checkpoint again and delete the window).
+    const second = new TestDriver(onEnd(500), { startTime: T0, broker: first.broker })
+    await second.init()
+    assert.deepEqual(
+      results(second).filter(([, start]) => start === 0),
+      [
+        ['a', 0, [1]],
+        ['a', 0, [1]],
+      ],
+      'fired before the crash, and once more after the restore',
+    )
+  })
+
   it('is refused for windows without fixed bounds', () => {
     const p = pipeline('w')
     assert.throws(

@@ -70,6 +70,8 @@ export class WindowOperator implements Processor {
   #init!: ProcessorInit
   #timer: Cancel | undefined
   #swept = Number.NEGATIVE_INFINITY
+  /** Emit 'end': restored windows not fired again yet (see assigned). */
+  readonly #refire = new WeakMap<AnyPartition, Set<string>>()
   #warnedKey = false
   #late!: Counter
   #results!: Counter
@@ -172,13 +174,19 @@ export class WindowOperator implements Processor {
       for (const [topic, t] of Object.entries(meta.maxTime ?? {}))
         if (typeof t === 'number') this.#wms.restore(`${topic}:${p}`, t, now)
       const endOf = this.#o.emit === 'end' ? this.#o.logic.endOf : undefined
+      const refire = new Set<string>()
       for (const [key, slot] of store.entries()) {
         this.#o.logic.restored?.(part, key, slot)
         part.schedule(key, this.#o.logic.dueAt(slot))
-        // Emit 'end': windows whose end passed fire again, as the state has them: a result emitted
-        // before the crash may not have reached its sink, and an upsert of the same row is harmless.
-        if (endOf !== undefined) part.schedule(key, endOf(slot))
+        // Emit 'end': windows whose end passed fire again, as the state has them (even those past end +
+        // grace, not yet deleted): a result emitted before the crash may not have reached its sink, and
+        // an upsert of the same row is harmless.
+        if (endOf !== undefined) {
+          refire.add(key)
+          part.schedule(key, endOf(slot))
+        }
       }
+      if (refire.size > 0) this.#refire.set(part, refire)
       this.#sweep(part, part.closedThrough)
     }
   }
@@ -319,14 +327,18 @@ export class WindowOperator implements Processor {
         const due = logic.dueAt(slot)
         if (due > through) {
           // Emit 'end': the entry at the window's end (due − grace) fires its first result.
-          if (this.#o.emit === 'end' && at < due) logic.current(slot, at, out)
+          if (this.#o.emit === 'end' && at < due) {
+            logic.current(slot, at, out)
+            this.#refire.get(part)?.delete(key)
+          }
           part.schedule(key, due)
           continue
         }
         const pending = part.pendingUpdates.get(key)
-        // Emit 'end' already emitted every change; restored windows fire again (see assigned), so the
-        // last result needs no repeat at end + grace.
-        const closing = update || this.#o.emit === 'end' ? [] : out
+        // Emit 'end' already emitted every change, so the last result needs no repeat at end + grace;
+        // except a window restored after a crash and not fired again yet (see assigned).
+        const closing =
+          update || (this.#o.emit === 'end' && this.#refire.get(part)?.delete(key) !== true) ? [] : out
         const r = logic.close(part, key, slot, through, closing)
         if (update && pending !== undefined) logic.current(slot, pending, out)
         part.pendingUpdates.delete(key)
