@@ -7,6 +7,7 @@ const loaders: Record<string, () => Promise<WeirApp>> = {
   'traffic-windows': async () => (await import('./traffic-windows/app.ts')).trafficWindowsApp,
   millionx: async () => (await import('./millionx/app.ts')).millionxApp,
   rideshare: async () => (await import('./rideshare/app.ts')).rideshareApp,
+  streampulse: async () => (await import('./streampulse/app.ts')).streamPulseApp,
 }
 
 export function appNames(): string[] {

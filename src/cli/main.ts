@@ -17,6 +17,8 @@ Usage:
   weir apps                                               list the bundled apps
   weir search millionx "<query>" [--limit 5] [--collection SocialPost|MarketOrder] [--json]
                                                           nearest posts/orders in the embedding service's vector store
+  weir query streampulse <top-content|region-health|alerts> [--last 10m] [--limit 10] [--json]
+                                                          StreamPulse's real-time queries against its PostgreSQL tables
 
 Environment: KAFKA_BROKERS / KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), LOG_LEVEL (DEBUG, INFO, WARN, ERROR),
 and each app's own variables (weir describe <app>).`
@@ -38,6 +40,7 @@ const commands: Record<string, () => Promise<CommandModule>> = {
   dlq: () => import('./commands/dlq.ts'),
   apps: () => import('./commands/apps.ts'),
   search: () => import('./commands/search.ts'),
+  query: () => import('./commands/query.ts'),
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -1,3 +1,4 @@
+import type { WeirError } from '../core/errors.ts'
 import type { OutgoingRecord, RawRecord, TopicPartition } from '../core/record.ts'
 
 /**
@@ -50,6 +51,12 @@ export interface Sink<T> {
   backlog(): number
   close(): Promise<void>
   status(): ConnectorStatus
+  /**
+   * Optional: items the destination refuses for good (bad data, not an outage). The runtime gives the
+   * sink its dead-letter path here before `open`; a handler the sink was built with takes precedence.
+   * Items handed over during `flush` are dead-lettered before the checkpoint commits any offset.
+   */
+  deadLetters?(handler: (item: T, err: WeirError) => void): void
 }
 
 /** A sink of Kafka-shaped records (Kafka itself, or the in-process transport). */

@@ -35,9 +35,13 @@ export interface WindowAggregateOptions<K0, V> extends ErrorHandling {
   readonly name?: string
   /**
    * `final`: one result per window, when it closes (end + grace passed). `update`: a result each time a
-   * record changes the window (at most one per `updateEveryMs` per window if set).
+   * record changes the window (at most one per `updateEveryMs` per window if set). `end` (tumbling and
+   * hopping windows; Flink's event-time trigger with allowed lateness): a result when the watermark
+   * passes the window's end and a corrected one for each record that arrives within grace; state is
+   * dropped at end + grace, and windows restored after a restart fire again. Meant for upserting sinks:
+   * every result replaces the previous one.
    */
-  readonly emit: 'final' | 'update'
+  readonly emit: 'final' | 'update' | 'end'
   readonly updateEveryMs?: number
   /**
    * Records later than the grace period:
@@ -92,11 +96,17 @@ export class WindowedStream<K, V, K0 = unknown> {
     if (
       options === null ||
       typeof options !== 'object' ||
-      (options.emit !== 'final' && options.emit !== 'update')
+      (options.emit !== 'final' && options.emit !== 'update' && options.emit !== 'end')
     ) {
       throw new WeirError(
         ErrorCode.TOPOLOGY_INVALID,
-        "aggregate: choose when windows emit: { emit: 'final' } (once, at close) or { emit: 'update' } (on every change)",
+        "aggregate: choose when windows emit: { emit: 'final' } (once, at close), { emit: 'update' } (on every change) or { emit: 'end' } (at the window's end, then on late records)",
+      )
+    }
+    if (options.emit === 'end' && spec.kind !== 'tumbling' && spec.kind !== 'hopping') {
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        `aggregate: emit 'end' needs windows with fixed bounds (tumbling or hopping), not ${spec.kind}`,
       )
     }
     const updateEveryMs = options.updateEveryMs ?? 0

@@ -133,7 +133,25 @@ export class Task {
       })
       if (isPromise(r)) await r
     }
-    for (const sink of this.graph.sinks) await sink.open()
+    for (const sink of this.graph.sinks) {
+      sink.deadLetters?.((item, err) => this.#sinkDeadLetter(sink.id, item, err))
+      await sink.open()
+    }
+  }
+
+  /** An item a sink refused for good: to the dead-letter topic as JSON, the sink named as its origin. */
+  #sinkDeadLetter(sinkId: string, item: unknown, err: WeirError): void {
+    const now = this.#o.clock.now()
+    const raw: RawRecord = {
+      topic: sinkId,
+      partition: -1,
+      offset: -1,
+      key: null,
+      value: Buffer.from(JSON.stringify(item) ?? 'null'),
+      headers: {},
+      timestamp: now,
+    }
+    this.deadLetter(err, `sink:${sinkId}`, { raw, attempt: 1, hold: () => () => {} })
   }
 
   /** Feeds one raw record through the graph. Never throws: failures follow the error policy. */

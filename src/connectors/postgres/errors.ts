@@ -54,3 +54,21 @@ export function pgUnavailable(where: string, cause: unknown, kept: number): Weir
     { cause },
   )
 }
+
+const TLS_REFUSALS = new Set([
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+])
+
+/** Errors of a server that answered and said no: authentication, database, TLS verification. */
+export function refusesUs(err: unknown): boolean {
+  const state = sqlState(err)
+  if (state !== undefined) return state.startsWith('28') || state === '3D000'
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && TLS_REFUSALS.has(code)) return true
+  return err instanceof Error && /does not support SSL/.test(err.message)
+}

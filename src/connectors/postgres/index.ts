@@ -2,9 +2,11 @@
  * PostgreSQL sink (subpath export `weir/postgres`, so pg stays an optional dependency of the core).
  * Follows the connector contract (src/connectors/contract.ts) and runs its contract test.
  */
-import { PostgresSink, type PostgresSinkOptions } from './sink.ts'
+import type { PostgresSinkOptions } from './options.ts'
+import { PostgresSink } from './sink.ts'
 
-export { PostgresSink, type PostgresSinkOptions, type PostgresSinkStats, type Row } from './sink.ts'
+export type { PostgresSinkOptions, PostgresSinkStats, Row } from './options.ts'
+export { PostgresSink } from './sink.ts'
 export type { ConflictSpec, ConflictUpdate, TableName } from './sql.ts'
 export { quoteIdent } from './sql.ts'
 

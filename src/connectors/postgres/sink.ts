@@ -1,70 +1,11 @@
-import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import pg from 'pg'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
-import type { Counter, Histogram, Labels, MetricsRegistry } from '../../core/metrics.ts'
+import type { Counter, Histogram, Labels } from '../../core/metrics.ts'
 import { type Logger, silentLogger } from '../../log/logger.ts'
 import type { ConnectorStatus, Sink } from '../contract.ts'
-import { classify, describe, pgUnavailable, rowErrorDetails } from './errors.ts'
-import {
-  type ConflictSpec,
-  explainProbe,
-  type InsertPlan,
-  planInsert,
-  statements,
-  type TableName,
-  tableLabel,
-} from './sql.ts'
-
-export type Row = Readonly<Record<string, unknown>>
-type SecretText = string | { reveal(): string }
-
-export interface PostgresSinkOptions {
-  /** `postgres://user:password@host:5432/db`; or the separate fields below. */
-  readonly connectionString?: SecretText
-  readonly host?: string
-  readonly port?: number
-  readonly database?: string
-  readonly user?: string
-  readonly password?: SecretText
-  readonly ssl?: boolean | TlsOptions
-  /** A pool to share between sinks; the sink then leaves it open on close. */
-  readonly pool?: pg.Pool
-  /** Connections in the sink's own pool. Default 2. */
-  readonly maxConnections?: number
-  readonly table: TableName
-  /** The columns written, in order; a row's value for each is taken by name (`undefined` → DEFAULT). */
-  readonly columns: readonly string[]
-  /** Makes a replayed row an upsert instead of a duplicate (see ConflictUpdate). */
-  readonly conflict?: ConflictSpec
-  /** DDL run by `open()` before anything else, e.g. `CREATE TABLE IF NOT EXISTS …` (trusted config, not escaped). */
-  readonly createTable?: string
-  /** Rows per INSERT statement (also capped so a statement stays under 65,535 parameters). Default 1,000. */
-  readonly batchSize?: number
-  /** Default 5,000 ms: connecting, and so how fast a flush fails while PostgreSQL is down. */
-  readonly connectTimeoutMs?: number
-  /** Default 30,000 ms: one statement, after which the connection is dropped and the flush fails. */
-  readonly queryTimeoutMs?: number
-  /**
-   * Rows PostgreSQL refuses for good (SQLSTATE class 22/23: a NOT NULL, CHECK, foreign key or type
-   * violation). The runtime wires this to the dead-letter path. Without it a bad row stays buffered and
-   * every flush rejects with SINK_REJECTED (nothing is lost, and nothing after it is committed).
-   */
-  readonly onRejected?: (row: Row, err: WeirError) => void | Promise<void>
-  /** Sink id, application_name and the `sink` metrics label. Default: the table name. */
-  readonly name?: string
-  readonly metrics?: MetricsRegistry
-  readonly logger?: Logger
-}
-
-export interface PostgresSinkStats {
-  readonly written: number
-  readonly rejected: number
-  /** Failed flushes. */
-  readonly errors: number
-  readonly backlog: number
-  readonly connected: boolean
-  readonly lastError?: string
-}
+import { classify, describe, pgUnavailable, refusesUs, rowErrorDetails } from './errors.ts'
+import { type PostgresSinkOptions, type PostgresSinkStats, positive, type Row, reveal } from './options.ts'
+import { explainProbe, type InsertPlan, planInsert, statements, tableLabel } from './sql.ts'
 
 interface Bad {
   readonly row: Row
@@ -75,17 +16,6 @@ interface Bad {
 interface Held {
   readonly listener: (err: Error) => void
   error?: Error
-}
-
-function reveal(s: SecretText | undefined): string | undefined {
-  return typeof s === 'object' ? s.reveal() : s
-}
-
-function positive(name: string, v: number | undefined, fallback: number): number {
-  if (v === undefined) return fallback
-  if (!Number.isFinite(v) || v <= 0)
-    throw new WeirError(ErrorCode.CONFIG_INVALID, `postgres sink option ${name} must be positive, got ${v}`)
-  return v
 }
 
 /**
@@ -106,10 +36,13 @@ export class PostgresSink implements Sink<Row> {
   readonly #log: Logger
   #buffer: Row[] = []
   #inflight = 0
+  #onRejected: PostgresSinkOptions['onRejected']
   readonly #held = new WeakMap<pg.PoolClient, Held>()
   #chain: Promise<unknown> = Promise.resolve()
   #connected = false
   #closed = false
+  /** open() found PostgreSQL unreachable (startUnreachable): the next flush prepares first. */
+  #unprepared = false
   #lastError: string | undefined
   #written = 0
   #rejected = 0
@@ -120,6 +53,7 @@ export class PostgresSink implements Sink<Row> {
 
   constructor(options: PostgresSinkOptions) {
     this.#options = options
+    this.#onRejected = options.onRejected
     this.#plan = planInsert(options)
     this.#table = tableLabel(options.table)
     const name = options.name ?? this.#table
@@ -163,12 +97,42 @@ export class PostgresSink implements Sink<Row> {
   /** Runs `createTable`, then plans the INSERT (EXPLAIN) to check table, columns and conflict key. */
   async open(): Promise<void> {
     if (this.#closed) throw new WeirError(ErrorCode.SINK_UNAVAILABLE, `${this.id} is closed`)
+    try {
+      await this.#prepare()
+    } catch (err) {
+      if (
+        !this.#options.startUnreachable ||
+        !(err instanceof WeirError) ||
+        err.code !== ErrorCode.SINK_UNAVAILABLE
+      )
+        throw err
+      // A server that answers but refuses (bad password, no such database, a certificate that does not
+      // verify, no TLS where TLS is required) is a config error, not an outage: waiting will not fix it.
+      if (refusesUs(err.cause)) {
+        throw new WeirError(
+          ErrorCode.CONFIG_INVALID,
+          `postgres sink for ${this.#table}: ${describe(err.cause)}`,
+          { cause: err },
+        )
+      }
+      this.#unprepared = true
+      this.#log.warn(
+        'postgres unreachable at start; running degraded until it answers (nothing is committed meanwhile)',
+        {
+          reason: this.#lastError,
+        },
+      )
+    }
+  }
+
+  async #prepare(): Promise<void> {
     const client = await this.#checkout()
     let broken: Error | undefined
     try {
       if (this.#options.createTable) await client.query(this.#options.createTable)
       await client.query(explainProbe(this.#plan))
       this.#up()
+      this.#unprepared = false
     } catch (err) {
       if (classify(err) === 'connection') {
         broken = err instanceof Error ? err : new Error(String(err))
@@ -181,6 +145,11 @@ export class PostgresSink implements Sink<Row> {
     } finally {
       this.#release(client, broken)
     }
+  }
+
+  /** The runtime's dead-letter path for refused rows, unless the sink was built with `onRejected`. */
+  deadLetters(handler: (row: Row, err: WeirError) => void): void {
+    this.#onRejected ??= handler
   }
 
   add(row: Row): void {
@@ -238,6 +207,7 @@ export class PostgresSink implements Sink<Row> {
 
   async #flushOnce(): Promise<void> {
     if (this.#closed) throw new WeirError(ErrorCode.SINK_UNAVAILABLE, `${this.id} is closed`)
+    if (this.#unprepared) await this.#prepare()
     if (this.#buffer.length === 0) {
       if (!this.#connected) await this.#probe()
       return
@@ -265,7 +235,7 @@ export class PostgresSink implements Sink<Row> {
 
   /** Hands bad rows to onRejected, or keeps them and fails the flush when there is no handler. */
   async #reject(bad: readonly Bad[]): Promise<void> {
-    const handler = this.#options.onRejected
+    const handler = this.#onRejected
     for (let i = 0; i < bad.length; i++) {
       const { row, err } = bad[i]!
       const weirErr = new WeirError(
@@ -312,8 +282,10 @@ export class PostgresSink implements Sink<Row> {
       try {
         await client.query('BEGIN')
         for (const st of statements(this.#plan, batch)) await client.query(st.text, st.values)
+        const results = await this.#followUp(client, batch)
         await client.query('COMMIT')
         this.#up()
+        this.#options.onCommitted?.(batch, results)
         return []
       } catch (err) {
         if (classify(err) !== 'row') throw err
@@ -322,8 +294,12 @@ export class PostgresSink implements Sink<Row> {
       this.#log.debug('data error in batch; isolating bad rows', { rows: batch.length })
       await client.query('BEGIN')
       const bad = await this.#bisect(client, batch)
+      const refused = new Set(bad.map((b) => b.row))
+      const good = batch.filter((r) => !refused.has(r))
+      const results = await this.#followUp(client, good)
       await client.query('COMMIT')
       this.#up()
+      this.#options.onCommitted?.(good, results)
       return bad
     } catch (err) {
       const kind = classify(err)
@@ -377,6 +353,13 @@ export class PostgresSink implements Sink<Row> {
     this.#held.delete(client)
     if (held) client.off('error', held.listener)
     client.release(broken ?? held?.error)
+  }
+
+  async #followUp(client: pg.PoolClient, rows: readonly Row[]): Promise<pg.QueryResult[]> {
+    const results: pg.QueryResult[] = []
+    if (this.#options.followUp === undefined || rows.length === 0) return results
+    for (const st of this.#options.followUp(rows)) results.push(await client.query(st.text, st.values))
+    return results
   }
 
   async #bisect(client: pg.PoolClient, rows: readonly Row[]): Promise<Bad[]> {

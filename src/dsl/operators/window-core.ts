@@ -32,6 +32,8 @@ export interface WindowLogic<S> {
   close(p: WindowPartition<S>, key: string, slot: S, through: number, out: WindowOutput[]): 'done' | 'keep'
   /** Update mode: the result to emit after a record at `time` changed the slot. */
   current(slot: S, time: number, out: WindowOutput[]): void
+  /** Where the slot's window ends (emit 'end' fires then); only windows of fixed bounds have it. */
+  endOf?(slot: S): number
   /** A slot came back from the changelog, or is gone (closed). */
   restored?(p: WindowPartition<S>, key: string, slot: S): void
   removed?(p: WindowPartition<S>, key: string, slot: S): void
@@ -49,7 +51,7 @@ export interface WindowOperatorOptions {
   readonly signature: string
   /** Input topics whose partitions feed this operator (others' assignments are ignored). */
   readonly sourceTopics: ReadonlySet<string>
-  readonly emit: 'final' | 'update'
+  readonly emit: 'final' | 'update' | 'end'
   readonly updateEveryMs: number
   readonly late: 'dlq' | 'drop' | 'port'
 }
@@ -68,6 +70,8 @@ export class WindowOperator implements Processor {
   #init!: ProcessorInit
   #timer: Cancel | undefined
   #swept = Number.NEGATIVE_INFINITY
+  /** Emit 'end': restored windows not fired again yet (see assigned). */
+  readonly #refire = new WeakMap<AnyPartition, Set<string>>()
   #warnedKey = false
   #late!: Counter
   #results!: Counter
@@ -137,7 +141,12 @@ export class WindowOperator implements Processor {
     this.#advance(wm)
     if (!accepted) return this.#onLate(record, ctx, outputs, time, part.closedThrough)
     if (part.changedNow.length === 0) return
-    const updates = o.emit === 'update' ? this.#emitUpdates(part, record, ctx, emit, now) : undefined
+    const updates =
+      o.emit === 'update'
+        ? this.#emitUpdates(part, record, ctx, emit, now)
+        : o.emit === 'end'
+          ? this.#emitAfterEnd(part, record, ctx, emit)
+          : undefined
     part.changedNow.length = 0
     return updates
   }
@@ -162,11 +171,22 @@ export class WindowOperator implements Processor {
       const meta = store.meta as { closed?: unknown; maxTime?: Record<string, number> }
       if (typeof meta.closed === 'number') part.closedThrough = part.persistedClosed = meta.closed
       const now = this.#init.clock.now()
-      for (const [topic, t] of Object.entries(meta.maxTime ?? {})) if (typeof t === 'number') this.#wms.restore(`${topic}:${p}`, t, now)
+      for (const [topic, t] of Object.entries(meta.maxTime ?? {}))
+        if (typeof t === 'number') this.#wms.restore(`${topic}:${p}`, t, now)
+      const endOf = this.#o.emit === 'end' ? this.#o.logic.endOf : undefined
+      const refire = new Set<string>()
       for (const [key, slot] of store.entries()) {
         this.#o.logic.restored?.(part, key, slot)
         part.schedule(key, this.#o.logic.dueAt(slot))
+        // Emit 'end': windows whose end passed fire again, as the state has them (even those past end +
+        // grace, not yet deleted): a result emitted before the crash may not have reached its sink, and
+        // an upsert of the same row is harmless.
+        if (endOf !== undefined) {
+          refire.add(key)
+          part.schedule(key, endOf(slot))
+        }
       }
+      if (refire.size > 0) this.#refire.set(part, refire)
       this.#sweep(part, part.closedThrough)
     }
   }
@@ -306,11 +326,19 @@ export class WindowOperator implements Processor {
         if (slot === undefined) continue
         const due = logic.dueAt(slot)
         if (due > through) {
+          // Emit 'end': the entry at the window's end (due − grace) fires its first result.
+          if (this.#o.emit === 'end' && at < due) {
+            logic.current(slot, at, out)
+            this.#refire.get(part)?.delete(key)
+          }
           part.schedule(key, due)
           continue
         }
         const pending = part.pendingUpdates.get(key)
-        const closing = update ? [] : out
+        // Emit 'end' already emitted every change, so the last result needs no repeat at end + grace;
+        // except a window restored after a crash and not fired again yet (see assigned).
+        const closing =
+          update || (this.#o.emit === 'end' && this.#refire.get(part)?.delete(key) !== true) ? [] : out
         const r = logic.close(part, key, slot, through, closing)
         if (update && pending !== undefined) logic.current(slot, pending, out)
         part.pendingUpdates.delete(key)
@@ -382,6 +410,33 @@ export class WindowOperator implements Processor {
       }
     }
     if (out.length > 0) this.#results.inc(this.#labels, out.length)
+    if (pending !== undefined) return Promise.all(pending).then(() => undefined)
+  }
+
+  /**
+   * Emit 'end': a window the record changed is scheduled to fire at its end; one whose end the
+   * watermark already passed (a late record within grace) emits its corrected result now.
+   */
+  #emitAfterEnd(part: AnyPartition, record: AnyRecord, ctx: RecordContext, emit: Emit): void | Promise<void> {
+    const endOf = this.#o.logic.endOf!
+    const out: WindowOutput[] = []
+    for (const [key, time] of part.changedNow) {
+      const slot = part.get(key)
+      if (slot === undefined) continue
+      const end = endOf(slot)
+      if (end <= part.closedThrough) this.#o.logic.current(slot, time, out)
+      else part.schedule(key, end)
+    }
+    if (out.length === 0) return
+    this.#results.inc(this.#labels, out.length)
+    let pending: Promise<void>[] | undefined
+    for (const o of out) {
+      const r = emit(this.#toRecord(o, record.topic, record.partition, record.offset), ctx)
+      if (isPromise<void>(r)) {
+        pending ??= []
+        pending.push(r)
+      }
+    }
     if (pending !== undefined) return Promise.all(pending).then(() => undefined)
   }
 

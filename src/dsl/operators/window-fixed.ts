@@ -61,5 +61,6 @@ export function fixedWindows(
     current(slot, _time, out) {
       out.push(output(slot))
     },
+    endOf: (slot) => slot.s + size,
   }
 }
