@@ -8,17 +8,17 @@ import type { ErrorHandling, GraphNode, Topology } from '../dsl/graph.ts'
 import type { Logger } from '../log/logger.ts'
 import { runCheckpoint } from './checkpoint.ts'
 import type { Processing } from './commit.ts'
-import { type CompiledGraph, compile, type Step } from './compile.ts'
+import { compile, type CompiledGraph, type Step } from './compile.ts'
 import { deadLetterRecord } from './dead-letter.ts'
 import {
   backoffDelay,
   defaultRetry,
+  retryThenDeadLetter,
   type ErrorPolicy,
   type RetryOptions,
-  retryThenDeadLetter,
 } from './error-policy.ts'
-import { type InFlight, OffsetTracker } from './offset-tracker.ts'
-import { type AnyRecord, isPromise, type RecordContext } from './processor.ts'
+import { OffsetTracker, type InFlight } from './offset-tracker.ts'
+import { isPromise, type AnyRecord, type RecordContext } from './processor.ts'
 import { TaskMetrics } from './task-metrics.ts'
 
 export interface TaskOptions {
