@@ -17,7 +17,7 @@ import type {
   TrafficWindowAggregate,
 } from '../../src/apps/traffic/domain/index.ts'
 import { loadTrafficRules, trafficQuality } from '../../src/apps/traffic/rules.ts'
-import { metrLaReadingSchema } from '../../src/apps/traffic/schemas.ts'
+import { metrLaReadingSchema, trafficWindowAggregateSchema } from '../../src/apps/traffic/schemas.ts'
 import {
   trafficWindowsApp,
   trafficWindowsEnv,
@@ -25,8 +25,10 @@ import {
 } from '../../src/apps/traffic-windows/app.ts'
 import { loadConfig } from '../../src/config/index.ts'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
+import { trafficGenerator } from '../../src/generators/traffic.ts'
 import { readDeadLetter } from '../../src/runtime/dead-letter.ts'
 import { parseSchema } from '../../src/serdes/avro/schema.ts'
+import { avro } from '../../src/serdes/avro/serde.ts'
 import { schemaRegistry } from '../../src/serdes/registry/client.ts'
 import type { RunningService } from '../../src/service/service.ts'
 import { TestDriver } from '../../src/testing/driver.ts'
@@ -599,6 +601,90 @@ describe('seed 002 §2.3: Avro, plain bodies (AvroSchemaManager) and the Conflue
     )
     assert.match(dead.get('garbage')!, /neither plain Avro of the latest schema of .*-value/)
     assert.match(dead.get('wire')!, /Confluent wire format .*AVRO_WIRE_FORMAT=confluent/)
+  })
+
+  it('all Avro: traffic (Avro) → traffic-windows (Avro) → Parquet archive of the window results', async (t) => {
+    const cleanup = testCleanup(t)
+    const archive = await tempDir(cleanup)
+    const avroEnv = { VALUE_FORMAT: 'avro', SCHEMA_REGISTRY_URL: REGISTRY_API }
+    const env = trafficEnv('seed002-chain', avroEnv)
+    const wEnv = {
+      ...trafficEnv('seed002-chain-w', avroEnv),
+      INPUT_TOPIC: env.OUTPUT_TOPIC,
+      WINDOW_SIZE: '1s',
+      WINDOW_GRACE: '0',
+      ARCHIVE_DIR: archive,
+      ARCHIVE_ROLL_INTERVAL: '200ms',
+    }
+    cleanup(() =>
+      deleteTopics([
+        env.INPUT_TOPIC,
+        env.OUTPUT_TOPIC,
+        env.DLQ_TOPIC,
+        wEnv.OUTPUT_TOPIC,
+        wEnv.DLQ_TOPIC,
+        `${env.GROUP_ID}-dq-duplicate-changelog`,
+        `${wEnv.GROUP_ID}-traffic-5m-changelog`,
+      ]),
+    )
+    await createTopic(undefined, { name: env.INPUT_TOPIC, partitions: 5 })
+    const registry = schemaRegistry({ url: REGISTRY_API })
+    const readings = avro<MetrLaRecord>({ registry, schema: metrLaReadingSchema })
+    const g = trafficGenerator({ seed: 13, invalidShare: 0 })
+    const sink = kafka.sink({ clientId: 'seed002-chain' })
+    await sink.open()
+    const N = 1000
+    for (let i = 0; i < N; i++) {
+      const r = g.next()
+      const value = await readings.serialize(r.value as MetrLaRecord, {
+        topic: env.INPUT_TOPIC,
+        isKey: false,
+      })
+      sink.add({
+        topic: env.INPUT_TOPIC,
+        key: Buffer.from(r.key),
+        value,
+        headers: { 'test-id': Buffer.from(String(i)) },
+      })
+    }
+    await sink.flush()
+    await sink.close()
+    const traffic = await startApp(trafficApp, env)
+    cleanup(() => traffic.stop())
+    const windows = await startApp(trafficWindowsApp, wEnv)
+    cleanup(() => windows.stop())
+    const archived = async () =>
+      (await readArchive(join(archive, 'traffic-data/processed/aggregates'))).reduce(
+        (n, r) => n + Number(r.row.message_count),
+        0,
+      )
+    // Every reading is in a window result (archived) or, arriving after its 1 s window closed, a late dead letter.
+    const late = async () => (await readAll(kafka, wEnv.DLQ_TOPIC)).length
+    await waitUntil(
+      'every reading archived in a window or late',
+      async () => (await archived()) + (await late()) >= N,
+      60_000,
+      500,
+    )
+    assert.equal((await archived()) + (await late()), N)
+    assert.ok((await archived()) > 0)
+    const events = await readAll(kafka, env.OUTPUT_TOPIC)
+    const results = await readAll(kafka, wEnv.OUTPUT_TOPIC)
+    assert.ok(
+      events.length === N && events.every((r) => r.value![0] === 0),
+      'traffic-events is Avro (wire format)',
+    )
+    assert.ok(
+      results.length > 0 && results.every((r) => r.value![0] === 0),
+      'window results are Avro (wire format)',
+    )
+    const aggregates = avro<{ message_count: number }>({ registry, schema: trafficWindowAggregateSchema })
+    let emitted = 0
+    for (const r of results) {
+      const w = await aggregates.deserialize(r.value, { topic: r.topic, isKey: false })
+      emitted += w?.message_count ?? 0
+    }
+    assert.equal(await archived(), emitted, 'the archive holds exactly the window results on the topic')
   })
 
   it('the default (Confluent wire format) points a plain body at AVRO_WIRE_FORMAT=plain', async (t) => {
