@@ -54,10 +54,14 @@ describe('traffic archive: exactly-once Parquet files', { timeout: 240_000 }, ()
     )
     await createTopic(undefined, { name: env.INPUT_TOPIC, partitions: 5 })
     const N = 20_000
-    await produceGenerated(kafka, trafficApp.generator!({ seed: 21, invalidShare: 0.05 }), env.INPUT_TOPIC, N)
-
+    const t0 = performance.now()
+    const phases: string[] = []
+    const phase = (name: string) => phases.push(`${name} ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    // The app starts (a few seconds of module loading) while the input is written.
     const first = spawnApp('traffic', env)
     cleanup(() => first.kill('SIGKILL'))
+    await produceGenerated(kafka, trafficApp.generator!({ seed: 21, invalidShare: 0.05 }), env.INPUT_TOPIC, N)
+    phase('produced')
     await waitUntil(
       'some archive files before the kill',
       async () => (await parquetFiles(dir)).length >= 3,
@@ -68,6 +72,7 @@ describe('traffic archive: exactly-once Parquet files', { timeout: 240_000 }, ()
     })
     first.kill('SIGKILL')
     await exited(first)
+    phase('killed')
     const rowsAtKill = (await readArchive(dir)).length
 
     const second = spawnApp('traffic', env)
@@ -107,8 +112,11 @@ describe('traffic archive: exactly-once Parquet files', { timeout: 240_000 }, ()
       60_000,
       250,
     )
+    phase('archived')
     second.kill('SIGTERM')
     assert.equal((await exited(second)).code, 0, second.output())
+    phase('stopped')
+    t.diagnostic(phases.join(', '))
     rows = await readArchive(dir)
 
     t.diagnostic(
