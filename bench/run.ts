@@ -9,7 +9,8 @@
  * Workload 5 (Avro through the schema registry) is skipped, with a note in the table, when the registry
  * does not answer.
  *
- * Options: --quick, --only=passthrough,traffic,windows,rideshare,avro, --runs=N, --no-latency, --no-profile
+ * Options: --quick, --only=passthrough,traffic,archive,windows,rideshare,avro, --runs=N, --records=N (input
+ * records of every workload), --no-latency, --no-profile
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -43,7 +44,9 @@ const PARTITIONS: Record<WorkloadName, number> = {
   rideshare: 1,
   avro: 5,
 }
-const N: Record<WorkloadName, number> = quick
+const N: Record<WorkloadName, number> = opt('records')
+  ? (Object.fromEntries(ALL.map((w) => [w, Number(opt('records'))])) as Record<WorkloadName, number>)
+  : quick
   ? {
       passthrough: 30_000,
       traffic: 30_000,

@@ -77,7 +77,7 @@ describe('seed 002: env vars, defaults and validation', () => {
     assert.equal(c.DQ_RULES, 'seed-002')
     assert.equal(c.AVRO_WIRE_FORMAT, 'confluent')
     assert.equal(c.ARCHIVE_DIR, undefined)
-    assert.equal(c.ARCHIVE_CODEC, 'snappy')
+    assert.equal(c.ARCHIVE_CODEC, 'zstd')
     assert.equal(c.ARCHIVE_ROLL_ROWS, 1_000_000)
     assert.equal(c.ARCHIVE_ROLL_BYTES, 64 * 1024 * 1024)
     assert.equal(c.ARCHIVE_ROLL_INTERVAL, 60_000)
