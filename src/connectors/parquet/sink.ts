@@ -68,6 +68,8 @@ interface Bundle {
   rows: number
   readonly openedAt: number
   readonly files: Map<string, OpenFile>
+  /** The last attempt to publish it failed (a full disk): its rows count as backlog. */
+  failed?: boolean
 }
 
 const DEFAULT_ROLL = { rows: 1_000_000, bytes: 64 * 1024 * 1024, intervalMs: 60_000 }
@@ -93,7 +95,6 @@ export class ParquetSink implements Sink<ParquetItem> {
   readonly #schema: ReturnType<typeof parquetSchema>
   readonly #roll: Required<RollPolicy>
   readonly #rowGroupRows: number
-  readonly #partitionPath: (time: number) => string
   readonly #now: () => number
   readonly #log: Logger
   /** Last archived offset per source partition (rows at or below it are already in published files). */
@@ -128,7 +129,6 @@ export class ParquetSink implements Sink<ParquetItem> {
           `parquet sink ${options.name}: roll.${k} must be positive, got ${v}`,
         )
     this.#rowGroupRows = options.rowGroupRows ?? 10_000
-    this.#partitionPath = options.partitionPath ?? dayPartition
     this.#now = options.now ?? Date.now
     this.#log = (options.logger ?? silentLogger).child({ sink: this.id })
     const m = options.metrics
@@ -178,7 +178,7 @@ export class ParquetSink implements Sink<ParquetItem> {
     }
     // Everything that can throw (event time, a value that does not fit its column) happens before
     // the bundle changes, so a bad row goes to the error policy and leaves the files as they were.
-    const dir = `${this.#o.directory}/${this.#partitionPath(this.#o.eventTime(row))}`
+    const dir = this.#dirOf(this.#o.eventTime(row))
     let bundle = this.#open.get(key)
     const fresh = bundle === undefined
     bundle ??= {
@@ -249,13 +249,17 @@ export class ParquetSink implements Sink<ParquetItem> {
   }
 
   /**
-   * Rows the next flush owes: rolled but unpublished ones (a full disk makes this grow, so input
-   * pauses), plus open ones with rollOnCheckpoint. Rows in files the roll policy keeps open are not
+   * Rows the next flush owes: rolled but unpublished ones that failed or wait behind another roll (a
+   * full or slow disk makes this grow, so input pauses), plus open ones with rollOnCheckpoint. Rows in files the roll policy keeps open are not
    * owed yet: they are held back from the commit instead.
    */
   backlog(): number {
     let n = 0
-    for (const list of this.#closing.values()) for (const b of list) n += b.rows
+    for (const list of this.#closing.values()) {
+      // The bundle being written does not count unless writing it failed: a pause while every
+      // roll's fsyncs run would cost throughput for nothing. Bundles queued behind it do.
+      for (let i = 0; i < list.length; i++) if (i > 0 || list[i]!.failed) n += list[i]!.rows
+    }
     if (this.#o.rollOnCheckpoint) for (const b of this.#open.values()) n += b.rows
     return n
   }
@@ -275,6 +279,20 @@ export class ParquetSink implements Sink<ParquetItem> {
     return this.#lastError === undefined
       ? { connected: true }
       : { connected: false, message: this.#lastError }
+  }
+
+  #lastDay = Number.NaN
+  #lastDir = ''
+
+  /** The directory of an event time; with day directories (the default) one string per day, not per row. */
+  #dirOf(time: number): string {
+    if (this.#o.partitionPath !== undefined) return `${this.#o.directory}/${this.#o.partitionPath(time)}`
+    const day = Math.floor(time / 86_400_000)
+    if (day !== this.#lastDay || Number.isNaN(day)) {
+      this.#lastDir = `${this.#o.directory}/${dayPartition(time)}`
+      this.#lastDay = day
+    }
+    return this.#lastDir
   }
 
   #roll1(key: string): void {
@@ -333,6 +351,7 @@ export class ParquetSink implements Sink<ParquetItem> {
         JSON.stringify({ ...b.tp, offset: b.last }),
       )
       this.#archived.set(tpKey(b.tp), b.last)
+      b.failed = false
       if (this.#lastError !== undefined) this.#log.info('archive writable again', { dir: fs.description })
       this.#lastError = undefined
       const m = this.#metrics
@@ -343,6 +362,7 @@ export class ParquetSink implements Sink<ParquetItem> {
         m.seconds.observe((performance.now() - started) / 1000, m.labels)
       }
     } catch (err) {
+      b.failed = true
       this.#metrics?.errors.inc(this.#metrics.labels)
       const e = this.#unavailable(err, b)
       if (this.#lastError !== e.message) this.#log.error('archive files not published', { error: e })
