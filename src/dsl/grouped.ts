@@ -198,8 +198,9 @@ export interface DedupeOptions<K, V> extends ErrorHandling {
   /** `processing` (default): wall time; `event`: record timestamps. */
   readonly time?: 'processing' | 'event'
   /**
-   * What happens to a repeat: `drop` (default), or `dead-letter`: it fails as VALIDATION_FAILED with
-   * this violation as details, so the error policy sends it to the dead-letter topic saying why.
+   * What happens to a repeat: `drop` (default), or `{ deadLetter: violation }`: it fails as
+   * VALIDATION_FAILED with that violation as details, so the error policy sends it to the dead-letter
+   * topic saying why (the data-quality `duplicate` rule).
    */
   readonly repeats?: 'drop' | { readonly deadLetter: { readonly rule: string; readonly field: string; readonly type?: string } }
 }

@@ -453,6 +453,11 @@ describe('seed 002 against Kafka: metrics, dead letters, archive layout', { time
     assert.match(text, /^# TYPE stream_processor_throughput_rps gauge$/m)
     assert.match(text, /^stream_processor_throughput_rps [\d.]+$/m)
     // Per-rule counters, Weir's own names (kept next to the seed's).
+    const json = (await (await fetch(`${traffic.address!.url}/metrics`)).json()) as {
+      data_quality: { rules: Record<string, { checked: number; passed: number; failed: number }> }
+    }
+    assert.deepEqual(json.data_quality.rules['la-bounds'], { checked: sent + 2, passed: sent + 1, failed: 1 })
+    assert.equal(json.data_quality.rules.duplicate?.failed, 1)
     assert.match(text, /^weir_dq_rule_failed_total\{rule="la-bounds"\} 1$/m)
     assert.match(text, /^weir_dq_rule_failed_total\{rule="duplicate"\} 1$/m)
     assert.match(text, new RegExp(`^weir_dq_rule_passes_total\\{rule="speed-range"\\} ${sent + 2}$`, 'm'))

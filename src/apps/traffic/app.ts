@@ -213,6 +213,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
         record_latency_ms: summaryMs(m.recordLatency.summary()),
         consumer_lag: Object.fromEntries(running.lag()),
         checkpoint_error: status.checkpointError ?? null,
+        data_quality: { rules: quality.summary() },
         memory_rss_bytes: process.memoryUsage().rss,
         uptime_seconds: Math.round(process.uptime() * 10) / 10,
       }

@@ -43,7 +43,11 @@ export const archiveEnvDocs = [
     name: 'ARCHIVE_DIR',
     description: 'Parquet archive root (a local or mounted HDFS/NFS path); unset: no archive',
   },
-  { name: 'ARCHIVE_CODEC', default: 'zstd', description: 'Parquet compression: zstd (native, faster and ~3x smaller here) or snappy' },
+  {
+    name: 'ARCHIVE_CODEC',
+    default: 'zstd',
+    description: 'Parquet compression: zstd (native, faster and ~3x smaller here) or snappy',
+  },
   {
     name: 'ARCHIVE_ROLL_ROWS',
     default: '1000000',

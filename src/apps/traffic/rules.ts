@@ -130,6 +130,8 @@ export interface TrafficQuality {
   readonly ruleIds: readonly string[]
   /** Counts one record that reached a duplicate rule (passes = checked − failures). */
   countDuplicateCheck(ruleId: string): void
+  /** Per rule: records checked, passed and failed (the /metrics JSON). */
+  summary(): Record<string, { checked: number; passed: number; failed: number }>
 }
 
 /**
@@ -147,23 +149,18 @@ export function trafficQuality(
     stateless.length > 0 ? compileRules({ ...ruleSet, rules: stateless }, { now: options.now }) : () => []
   const m = options.metrics
   // Stateless failures counted here; a duplicate rule's are its dedupe operator's drops.
-  const failures = m?.counter(
-    'weir_dq_stateless_failures_total',
-    'Records that failed a stateless data-quality rule, by rule',
-  )
+  const failures = new Map<string, number>()
   const dropped = m?.counter(
     'weir_dedupe_dropped_total',
     'Records dropped as repeats of a key seen within the dedupe span',
   ) ?? { get: () => 0 }
   const checks = new Map<string, number>()
   let checked = 0
+  const ids = ruleSet.rules.map((r) => r.id)
+  const checkedBy = (id: string) => (duplicates.some((d) => d.id === id) ? (checks.get(id) ?? 0) : checked)
+  const failed = (id: string) =>
+    duplicates.some((d) => d.id === id) ? dropped.get({ operator: `dq-${id}` }) : (failures.get(id) ?? 0)
   if (m) {
-    const ids = ruleSet.rules.map((r) => r.id)
-    const checkedBy = (id: string) => (duplicates.some((d) => d.id === id) ? (checks.get(id) ?? 0) : checked)
-    const failed = (id: string) =>
-      duplicates.some((d) => d.id === id)
-        ? dropped.get({ operator: `dq-${id}` })
-        : (failures?.get({ rule: id }) ?? 0)
     const counter = { type: 'counter' } as const
     m.collect(
       'weir_dq_rule_checks_total',
@@ -188,12 +185,12 @@ export function trafficQuality(
     check(raw) {
       checked++
       const violations = check(raw)
-      if (failures && violations.length > 0) {
+      if (violations.length > 0) {
         const seen = new Set<string>()
         for (const v of violations) {
           if (seen.has(v.rule)) continue
           seen.add(v.rule)
-          failures.inc({ rule: v.rule })
+          failures.set(v.rule, (failures.get(v.rule) ?? 0) + 1)
         }
       }
       return violations
@@ -202,6 +199,14 @@ export function trafficQuality(
     ruleIds: ruleSet.rules.map((r) => r.id),
     countDuplicateCheck(ruleId) {
       checks.set(ruleId, (checks.get(ruleId) ?? 0) + 1)
+    },
+    summary() {
+      return Object.fromEntries(
+        ids.map((id) => [
+          id,
+          { checked: checkedBy(id), passed: checkedBy(id) - failed(id), failed: failed(id) },
+        ]),
+      )
     },
   }
 }
