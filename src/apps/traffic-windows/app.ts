@@ -205,7 +205,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
 export const trafficWindowsApp: WeirApp = {
   name: 'traffic-windows',
   description:
-    'METR-LA 5-minute windows per sensor (seed 002 §2.2): traffic-events → traffic-aggregates, durable state',
+    'METR-LA 5-minute windows per sensor (seed 002 §2.2): traffic-events → traffic-aggregates, durable state, Avro and Parquet archive optional',
   env: [
     {
       name: 'KAFKA_BROKERS',

@@ -258,7 +258,7 @@ function summaryMs(s: { count: number; p50: number; p95: number; p99: number }) 
 export const trafficApp: WeirApp = {
   name: 'traffic',
   description:
-    'METR-LA traffic flattener/validator (seed 001): traffic-raw → traffic-events, invalid → dead letters',
+    'METR-LA traffic flattener/validator (seed 001) with seed 002 data quality and Parquet archive: traffic-raw → traffic-events, invalid → dead letters',
   env: [
     {
       name: 'KAFKA_BROKERS',
