@@ -9,18 +9,22 @@
  * The last stdout line of every mode is one JSON object (the parent parses it).
  */
 import { spawn } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { AppGenerator, WeirApp as WeirAppLike } from '../src/apps/app.ts'
 import { ridesharePipeline } from '../src/apps/rideshare/pipeline.ts'
 import { RIDESHARE_RUN_LIMITS, rideshareApp } from '../src/apps/rideshare/app.ts'
 import { AVRO_DEFECTS, trafficApp, trafficPipeline } from '../src/apps/traffic/app.ts'
+import { rawArchive } from '../src/apps/traffic/archive.ts'
 import { avroFormats } from '../src/apps/traffic/avro.ts'
 import { trafficWindowsApp, trafficWindowsPipeline } from '../src/apps/traffic-windows/app.ts'
 import { encodeValue } from '../src/cli/feed.ts'
 import { type KafkaOptions, type KafkaTransport, kafkaTransport } from '../src/connectors/kafka/index.ts'
+import type { ParquetSink } from '../src/connectors/parquet/index.ts'
 import { redisPublishSink } from '../src/connectors/redis/index.ts'
 import { bytes } from '../src/core/serde.ts'
 import { type Pipeline, pipeline } from '../src/dsl/stream.ts'
@@ -30,7 +34,7 @@ import { createMetrics } from '../src/ops/index.ts'
 import { run } from '../src/runtime/runner.ts'
 import { waitForRegistry } from '../src/serdes/registry/wait.ts'
 
-export type WorkloadName = 'passthrough' | 'traffic' | 'windows' | 'rideshare' | 'avro'
+export type WorkloadName = 'passthrough' | 'traffic' | 'windows' | 'rideshare' | 'avro' | 'archive'
 
 export interface ChildArgs {
   readonly workload: WorkloadName
@@ -89,6 +93,7 @@ export function generatorOf(a: ChildArgs): AppGenerator {
     case 'passthrough':
       return need(trafficApp.generator)({ seed: 1, invalidShare: 0 })
     case 'traffic':
+    case 'archive':
       return need(trafficApp.generator)({ seed: 1, invalidShare: 0.05 })
     case 'windows':
       return need(trafficWindowsApp.generator)({
@@ -174,8 +179,28 @@ function pipelineOf(a: ChildArgs, redis?: ReturnType<typeof redisPublishSink>): 
     }
     case 'traffic':
       return trafficPipeline(
-        { INPUT_TOPIC: t.input, OUTPUT_TOPIC: t.output, CLIENT_ID: 'bench', INPUT_PARTITIONS: a.partitions },
+        {
+          INPUT_TOPIC: t.input,
+          OUTPUT_TOPIC: t.output,
+          CLIENT_ID: 'bench',
+          INPUT_PARTITIONS: a.partitions,
+          GROUP_ID: `${a.prefix}group`,
+        },
         () => Date.now(),
+      )
+    case 'archive':
+      // Workload 2 with the Parquet raw archive on (seed 002 §2.6): the same app, the sink in the checkpoint.
+      return trafficPipeline(
+        {
+          INPUT_TOPIC: t.input,
+          OUTPUT_TOPIC: t.output,
+          CLIENT_ID: 'bench',
+          INPUT_PARTITIONS: a.partitions,
+          GROUP_ID: `${a.prefix}group`,
+        },
+        () => Date.now(),
+        {},
+        { archive: archiveSinkOf(a) },
       )
     case 'windows':
       return trafficWindowsPipeline({
@@ -206,6 +231,26 @@ function pipelineOf(a: ChildArgs, redis?: ReturnType<typeof redisPublishSink>): 
         sink: redis,
       })
   }
+}
+
+/**
+ * The archive of workload `archive`: the app's defaults (zstd, 1,000,000 rows or 64 MB per file)
+ * except files close every second instead of every minute, so the run ends soon after its last record is archived.
+ */
+let archiveSink: ParquetSink | undefined
+function archiveSinkOf(a: ChildArgs): ParquetSink {
+  archiveSink ??= rawArchive(
+    {
+      ARCHIVE_DIR: mkdtempSync(join(tmpdir(), 'weir-bench-archive-')),
+      ARCHIVE_CODEC: 'zstd',
+      ARCHIVE_ROLL_ROWS: 1_000_000,
+      ARCHIVE_ROLL_BYTES: 64 * 2 ** 20,
+      ARCHIVE_ROLL_INTERVAL: 1000,
+    },
+    { rollOnCheckpoint: false },
+  )
+  if (archiveSink === undefined) throw new Error(`workload ${a.workload}: no archive`)
+  return archiveSink
 }
 
 async function endSum(kafka: KafkaTransport, topics: string[]): Promise<number> {
@@ -319,7 +364,11 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
   // Kafka→Kafka workloads with one output per input (or a dead letter): done when outputs + dead letters
   // reach the input count (end offsets). Windows and rideshare emit fewer records than they read: done
   // when every input record is consumed and the checkpoint after it has flushed the sinks.
-  const byOffsets = a.workload === 'passthrough' || a.workload === 'traffic' || a.workload === 'avro'
+  const byOffsets =
+    a.workload === 'passthrough' ||
+    a.workload === 'traffic' ||
+    a.workload === 'avro' ||
+    a.workload === 'archive'
   let t1 = 0
   for (;;) {
     if (byOffsets) {
@@ -330,6 +379,9 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
       await sleep(5)
     }
   }
+  // The archive: done once every row is in a published file (nothing held back from the commit).
+  if (archiveSink !== undefined)
+    while (archiveSink.holdback().length > 0 || archiveSink.backlog() > 0) await sleep(20)
   t1 = performance.now()
   const cpu = process.cpuUsage(cpu0)
   if (profiler && a.profile) writeFileSync(a.profile, JSON.stringify(await profiler.stop()))

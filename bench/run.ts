@@ -9,15 +9,16 @@
  * Workload 5 (Avro through the schema registry) is skipped, with a note in the table, when the registry
  * does not answer.
  *
- * Options: --quick, --only=passthrough,traffic,windows,rideshare,avro, --runs=N, --no-latency, --no-profile
+ * Options: --quick, --only=passthrough,traffic,archive,windows,rideshare,avro, --runs=N, --records=N (input
+ * records of every workload), --no-latency, --no-profile
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ChildArgs, WorkloadName } from './child.ts'
 import { renderChart } from './chart.ts'
+import type { ChildArgs, WorkloadName } from './child.ts'
 import { type ProfileEntry, selfTimeByArea, topSelfTime } from './profile.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -32,20 +33,37 @@ const flag = (name: string) => argv.includes(`--${name}`)
 const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 const quick = flag('quick')
 const runs = Number(opt('runs') ?? (quick ? 1 : 3))
-const ALL: WorkloadName[] = ['passthrough', 'traffic', 'windows', 'rideshare', 'avro']
+const ALL: WorkloadName[] = ['passthrough', 'traffic', 'archive', 'windows', 'rideshare', 'avro']
 const REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7'
 const only = (opt('only')?.split(',') as WorkloadName[] | undefined) ?? ALL
 const PARTITIONS: Record<WorkloadName, number> = {
   passthrough: 5,
   traffic: 5,
+  archive: 5,
   windows: 5,
   rideshare: 1,
   avro: 5,
 }
-const N: Record<WorkloadName, number> = quick
-  ? { passthrough: 30_000, traffic: 30_000, windows: 30_000, rideshare: 60_000, avro: 30_000 }
+const N: Record<WorkloadName, number> = opt('records')
+  ? (Object.fromEntries(ALL.map((w) => [w, Number(opt('records'))])) as Record<WorkloadName, number>)
+  : quick
+  ? {
+      passthrough: 30_000,
+      traffic: 30_000,
+      archive: 30_000,
+      windows: 30_000,
+      rideshare: 60_000,
+      avro: 30_000,
+    }
   : // 500k: at ~100k records/s, 200k records (2 s) left JIT warm-up and the first fetches in the figure.
-    { passthrough: 500_000, traffic: 500_000, windows: 500_000, rideshare: 300_000, avro: 500_000 }
+    {
+      passthrough: 500_000,
+      traffic: 500_000,
+      archive: 500_000,
+      windows: 500_000,
+      rideshare: 300_000,
+      avro: 500_000,
+    }
 // Quick still needs enough records for the JVM tools to warm up (200k understated the ceiling by ~2.5×).
 const CEILING_N = quick ? 500_000 : 1_000_000
 const LATENCY_SECONDS = quick ? 10 : 30
@@ -53,6 +71,7 @@ const LATENCY_RATE = 5000
 const LABEL: Record<WorkloadName, string> = {
   passthrough: '1. pass-through JSON',
   traffic: '2. traffic flatten+validate',
+  archive: '2b. traffic + Parquet archive',
   windows: '3. traffic 5-min windows',
   rideshare: '4. rideshare → Redis (100k drivers)',
   avro: '5. traffic in Avro (schema registry)',
@@ -300,7 +319,7 @@ async function main(): Promise<void> {
     }
     // Kafka→Kafka with one output per input: against the consume+produce ceiling; windows and the
     // Redis bridge write far fewer records than they read: against the consume ceiling.
-    const kk = ONE_TO_ONE.includes(w)
+    const kk = ONE_TO_ONE.includes(w) || w === 'archive'
     const ceilingOf = (i: number) => {
       const c = ceilings[i] as { consume: number; combined: number }
       return kk ? c.combined : c.consume
@@ -334,6 +353,19 @@ async function main(): Promise<void> {
     }
     rows.push({ w, label: LABEL[w], rate, ratio, rss, cpu, lat: l, ceilingKind: kk ? 'c+p' : 'consume', gps })
   }
+  // The archive's cost: workload 2 with the Parquet sink on, as a share of the same app without it, run by run.
+  const on = perWorkload.archive
+  const off = perWorkload.traffic
+  const archiveVsTraffic =
+    on && off
+      ? stat(
+          on.map((x, i) => (x.recordsPerSec as number) / ((off[i]?.recordsPerSec as number) ?? Number.NaN)),
+        )
+      : undefined
+  if (archiveVsTraffic)
+    log(
+      `archive on/off: ${(archiveVsTraffic.median * 100).toFixed(1)} % of workload 2's records/s (runs: ${archiveVsTraffic.values.map((v) => (v * 100).toFixed(1)).join(', ')})`,
+    )
 
   const date = new Date().toISOString().slice(0, 10)
   mkdirSync(RESULTS, { recursive: true })
@@ -357,6 +389,7 @@ async function main(): Promise<void> {
     ceilingRuns: ceilings,
     ...(only.includes('avro') ? { registry: registryDown ?? `up at ${REGISTRY_URL}` } : {}),
     workloads,
+    ...(archiveVsTraffic ? { archiveVsTraffic } : {}),
     profile,
   }
   // A partial or quick run never overwrites the full results of the day nor BENCHMARKS.md.

@@ -348,6 +348,7 @@ up)
   if wants postgres; then { bash "$ROOT/scripts/pgvector.sh" && bash "$ROOT/scripts/models.sh"; } || warn "pgvector or the embedding model is missing: the MillionX embedding tests will fail"; fi
   if wants registry; then registry up || rc=$?; fi
   bash "$ROOT/scripts/browser.sh" >/dev/null 2>&1 || say "no chromium (bash scripts/browser.sh installs it): the dashboard's browser tests will skip"
+  bash "$ROOT/scripts/prometheus.sh" >/dev/null 2>&1 || warn "no prometheus/promtool (bash scripts/prometheus.sh installs them): the monitoring tests will fail"
   say "services up in $((SECONDS - started))s (kafka $KAFKA_VERSION)"
   exit "$rc"
   ;;

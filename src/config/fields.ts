@@ -292,3 +292,30 @@ export function envSecret<const O extends SecretOptions>(options: O = {} as O): 
   })
   return schema as EnvField<Out<Secret, O>>
 }
+
+const UNIT_BYTES: Record<string, number> = { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }
+
+/** `1048576`, `512k`, `64MB`, `64MiB`, `1g` → bytes (binary units); undefined if it is not a size. */
+export function parseBytes(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmg])(?:i?b)?|b)?$/i.exec(text.trim())
+  if (m === null) return undefined
+  return Math.round(Number(m[1]) * UNIT_BYTES[(m[2] ?? 'b').toLowerCase()]!)
+}
+
+export interface BytesOptions extends RangeOptions {
+  /** Bytes, or a size string like `'64MB'`. */
+  default?: number | string
+  optional?: boolean
+}
+
+/** A size in bytes: accepts `1048576`, `512k`, `64MB`, `1GiB` (binary units). Range bounds are in bytes. */
+export function envBytes<const O extends BytesOptions>(options: O = {} as O): EnvField<Out<number, O>> {
+  const parse = (text: string): Parsed<number> => {
+    const n = parseBytes(text)
+    return n !== undefined && inRange(n, options) ? ok(n) : fail
+  }
+  const fallback = typeof options.default === 'string' ? parseBytes(options.default) : options.default
+  const normalized = { ...options, default: fallback }
+  checkDefault('envBytes', normalized, parse)
+  return field(`a size like 1048576, 512k, 64MB or 1GB${rangeText(options)}`, parse, normalized) as EnvField<Out<number, O>>
+}

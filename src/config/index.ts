@@ -1,9 +1,11 @@
 /** Config: one validated boundary from environment variables to a typed, secret-safe value. */
 export {
+  type BytesOptions,
   type DurationOptions,
   type EnumOptions,
   type EnvField,
   envBool,
+  envBytes,
   envDuration,
   envEnum,
   envInt,
@@ -16,6 +18,7 @@ export {
   type IntOptions,
   type ListOptions,
   type NumberOptions,
+  parseBytes,
   parseDuration,
   type SecretOptions,
   type StringOptions,

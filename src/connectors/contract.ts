@@ -57,6 +57,14 @@ export interface Sink<T> {
    * Items handed over during `flush` are dead-lettered before the checkpoint commits any offset.
    */
   deadLetters?(handler: (item: T, err: WeirError) => void): void
+  /**
+   * Optional, for sinks that make items durable later than `flush` (files rolled by size or time):
+   * per source partition, the offset of the first item not durable yet. The checkpoint commits no
+   * offset past it, so a crash replays those records.
+   */
+  holdback?(): readonly CommitOffset[]
+  /** Optional: these partitions move elsewhere; make their items durable now (the revoke commits them). */
+  revoked?(partitions: readonly TopicPartition[]): Promise<void>
 }
 
 /** A sink of Kafka-shaped records (Kafka itself, or the in-process transport). */

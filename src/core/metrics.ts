@@ -28,6 +28,16 @@ export interface MetricsRegistry {
   counter(name: string, help: string): Counter
   gauge(name: string, help: string): Gauge
   histogram(name: string, help: string, buckets?: readonly number[]): Histogram
-  /** A computed gauge read at scrape time (memory, lag). */
-  collect(name: string, help: string, read: () => ReadonlyArray<{ labels?: Labels; value: number }>): void
+  /** A computed gauge read at scrape time (memory, lag); `type: 'counter'` for a computed count. */
+  collect(
+    name: string,
+    help: string,
+    read: () => ReadonlyArray<{ labels?: Labels; value: number }>,
+    options?: { readonly type?: 'gauge' | 'counter' },
+  ): void
+  /**
+   * Also expose another system's metric names, derived from Weir's (`'seed-002'`: the
+   * `stream_processor_*` names of seed 002's dashboards). Optional: registries that cannot, ignore it.
+   */
+  compat?(profile: 'seed-002'): void
 }

@@ -197,6 +197,12 @@ export interface DedupeOptions<K, V> extends ErrorHandling {
   readonly maxKeys?: number
   /** `processing` (default): wall time; `event`: record timestamps. */
   readonly time?: 'processing' | 'event'
+  /**
+   * What happens to a repeat: `drop` (default), or `{ deadLetter: violation }`: it fails as
+   * VALIDATION_FAILED with that violation as details, so the error policy sends it to the dead-letter
+   * topic saying why (the data-quality `duplicate` rule).
+   */
+  readonly repeats?: 'drop' | { readonly deadLetter: { readonly rule: string; readonly field: string; readonly type?: string } }
 }
 
 /** Builds `stream.dedupe(options)`: see Stream.dedupe. */
@@ -234,7 +240,17 @@ export function dedupeNode<K, V>(
     parent,
     name,
     options,
-    () => new Dedupe({ name, key, within, maxKeys, time, changelog, sourceTopics }),
+    () =>
+      new Dedupe({
+        name,
+        key,
+        within,
+        maxKeys,
+        time,
+        changelog,
+        sourceTopics,
+        ...(options.repeats && options.repeats !== 'drop' ? { deadLetter: options.repeats.deadLetter } : {}),
+      }),
   )
 }
 

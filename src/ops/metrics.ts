@@ -22,6 +22,8 @@ import {
 import { bucketProblem, DEFAULT_BUCKETS, HistogramSeries, type HistogramSummary } from './histogram.ts'
 import { SeriesTable } from './labels.ts'
 import { readProcessStats, renderProcessStats } from './process-metrics.ts'
+import { type Rate, rateOf } from './rate.ts'
+import { type Seed002Metrics, type SeriesReader, seed002Metrics } from './seed-metrics.ts'
 
 export interface MetricsOptions {
   /** Prepended to every metric name that does not already start with it (default `weir_`). */
@@ -65,6 +67,8 @@ type Family =
       prom: string
       table: SeriesTable<HistogramSeries>
       buckets: readonly number[]
+      /** Also gets every observation (a compat profile's histogram with other buckets). */
+      mirror?: HistogramSeries
     }
   | {
       kind: 'collect'
@@ -72,6 +76,7 @@ type Family =
       help: string
       prom: string
       read: () => ReadonlyArray<{ labels?: Labels; value: number }>
+      type: 'gauge' | 'counter'
     }
 
 function configError(message: string): WeirError {
@@ -147,7 +152,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     const problem = bucketProblem(buckets)
     if (problem !== undefined) throw configError(`histogram "${name}": ${problem}`)
     const bounds = Object.freeze([...buckets])
-    const family = register('histogram', name, (prom) => ({
+    const family = register('histogram', name, (prom): Family & { kind: 'histogram' } => ({
       kind: 'histogram' as const,
       name,
       help,
@@ -162,13 +167,15 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return {
       observe(value, labels) {
         table.get(labels).observe(value)
+        family.mirror?.observe(value)
       },
       summary: (labels) => (table.peek(labels) ?? empty).summary(),
     }
   }
 
-  const collect: Metrics['collect'] = (name, help, read) => {
-    const family = register('collect', name, (prom) => ({ kind: 'collect' as const, name, help, prom, read }))
+  const collect: Metrics['collect'] = (name, help, read, options) => {
+    const type = options?.type ?? 'gauge'
+    const family = register('collect', name, (prom) => ({ kind: 'collect' as const, name, help, prom, read, type }))
     family.read = read
   }
 
@@ -202,7 +209,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
         } catch (err) {
           return `# weir: collecting ${family.prom} failed: ${errorMessage(err)}\n`
         }
-        let out = familyHeader(family.prom, family.help, 'gauge')
+        let out = familyHeader(family.prom, family.help, family.type)
         for (const s of samples)
           out += `${family.prom}${braces(renderLabelPairs(s.labels ?? {}))} ${formatValue(s.value)}\n`
         return out
@@ -241,11 +248,43 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     return out
   }
 
+  /** Every series of a counter, gauge or collected family, for compat profiles. */
+  const series: SeriesReader['series'] = (name) => {
+    const family = families.get(prefixedName(name, prefix))
+    if (family === undefined || family.kind === 'histogram') return []
+    if (family.kind === 'collect') {
+      try {
+        return family.read().map((s) => ({ labels: s.labels ?? {}, value: s.value }))
+      } catch {
+        return []
+      }
+    }
+    return [...family.table.entries()].map((e) => ({ labels: e.labels, value: e.cell.value }))
+  }
+  let seed002: { metrics: Seed002Metrics; throughput: Rate } | undefined
+
   return {
     counter,
     gauge,
     histogram,
     collect,
+    compat(profile) {
+      if (profile !== 'seed-002') throw configError(`unknown metrics compat profile "${String(profile)}"`)
+      if (seed002 !== undefined) return
+      const metrics = seed002Metrics()
+      // Registered here if the runtime has not yet: same name, help and buckets as TaskMetrics.
+      const latency = register('histogram', 'weir_record_processing_seconds', (prom): Family & { kind: 'histogram' } => ({
+        kind: 'histogram' as const,
+        name: 'weir_record_processing_seconds',
+        help: 'Time from a record entering the pipeline to being fully processed (sampled records)',
+        prom,
+        buckets: DEFAULT_BUCKETS,
+        table: new SeriesTable(() => new HistogramSeries(DEFAULT_BUCKETS), maxSeriesPerMetric),
+      }))
+      latency.mirror = metrics.latency
+      const consumed = () => series('weir_records_consumed_total').reduce((sum, s) => sum + s.value, 0)
+      seed002 = { metrics, throughput: rateOf(consumed) }
+    },
     snapshot() {
       const out: MetricsSnapshot = {}
       for (const family of families.values()) out[family.name] = snapshotFamily(family)
@@ -256,6 +295,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       let out = ''
       for (const family of families.values()) out += renderFamily(family)
       if (processMetrics) out += renderProcessStats(readProcessStats(), prefix)
+      if (seed002 !== undefined) out += seed002.metrics.render({ series }, seed002.throughput.perSecond())
       return out
     },
   }

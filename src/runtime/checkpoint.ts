@@ -1,4 +1,5 @@
 import type { CommitOffset, RecordSink, Sink } from '../connectors/contract.ts'
+import { tpKey } from '../core/record.ts'
 import type { OffsetTracker } from './offset-tracker.ts'
 import type { Processor } from './processor.ts'
 
@@ -22,7 +23,8 @@ export interface CheckpointParts {
  *
  *   0. note the offsets that are committable now: every record below them is fully processed, so
  *      everything derived from them has been handed to a sink or a state store;
- *   1. flush external sinks: their writes are durable;
+ *   1. flush external sinks: their writes are durable; a sink that makes items durable only when it
+ *      rolls a file (Parquet) holds the offsets of its open files back, and step 4 commits no further;
  *   2. flush state: changelog records are handed to the producer;
  *   3. flush the producer: outputs, dead letters and changelogs are acknowledged by Kafka;
  *   4. commit the offsets noted in step 0 (under exactly-once, with the transaction holding step 3's
@@ -34,12 +36,35 @@ export interface CheckpointParts {
  * records are read again (at-least-once, nothing lost).
  */
 export async function runCheckpoint(parts: CheckpointParts): Promise<readonly CommitOffset[]> {
-  const offsets = parts.tracker.committable()
+  const noted = parts.tracker.committable()
   for (const sink of parts.sinks) await sink.flush()
+  const offsets = heldBack(noted, parts.sinks)
   for (const p of parts.processors) await p.flushState?.()
   await parts.producer.flush()
   await parts.commit(offsets)
   if (offsets.length > 0) parts.tracker.markCommitted(offsets)
   for (const p of parts.processors) p.checkpointed?.()
   return offsets
+}
+
+/** Lowers each noted offset to the first item a sink has not made durable yet (drops no-ops). */
+function heldBack(
+  noted: readonly CommitOffset[],
+  sinks: ReadonlyArray<Sink<unknown>>,
+): readonly CommitOffset[] {
+  let limits: Map<string, number> | undefined
+  for (const sink of sinks) {
+    for (const h of sink.holdback?.() ?? []) {
+      limits ??= new Map()
+      const key = tpKey(h)
+      limits.set(key, Math.min(limits.get(key) ?? h.offset, h.offset))
+    }
+  }
+  if (limits === undefined) return noted
+  const out: CommitOffset[] = []
+  for (const o of noted) {
+    const limit = limits.get(tpKey(o))
+    out.push(limit === undefined || o.offset <= limit ? o : { ...o, offset: limit })
+  }
+  return out
 }

@@ -391,6 +391,7 @@ export class Task {
     await Promise.race([this.tracker.idle(partitions), new Promise((r) => setTimeout(r, 1000).unref())])
     for (const p of this.graph.processors) await p.revoked?.(partitions)
     await this.tracker.idle(partitions)
+    for (const s of this.graph.sinks) await s.revoked?.(partitions)
     await this.checkpoint(commit)
     this.tracker.drop(partitions)
   }

@@ -6,13 +6,15 @@
  *
  * Implementations: the in-process memory record sink, Redis PUBLISH, Redis commands (XADD), PostgreSQL,
  * Kafka: the record sink of `kafkaTransport` (src/connectors/kafka), on the shared broker, with its
- * outage through the broker's cuttable proxied listener (test/integration/helpers/kafka.ts).
+ * outage through the broker's cuttable proxied listener (test/integration/helpers/kafka.ts); Parquet
+ * files (rolled at every checkpoint), read back with hyparquet, its outage a private tmpfs filled up.
  */
 import assert from 'node:assert/strict'
 import { before, describe, it, type TestContext } from 'node:test'
 import { Redis } from 'ioredis'
 import type { Sink } from '../../src/connectors/contract.ts'
 import { memoryTransport } from '../../src/connectors/memory/index.ts'
+import { localFileSystem, type ParquetItem, parquetSink } from '../../src/connectors/parquet/index.ts'
 import { postgresSink, type Row } from '../../src/connectors/postgres/index.ts'
 import {
   type RedisCommand,
@@ -22,6 +24,7 @@ import {
 } from '../../src/connectors/redis/index.ts'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import type { OutgoingRecord } from '../../src/core/record.ts'
+import { canMount, readArchive, smallDisk, tempDir } from './helpers/archive.ts'
 import {
   createTopic,
   kafkaAvailable,
@@ -482,8 +485,47 @@ const kafkaRecords: SinkImplementation<OutgoingRecord> = {
   },
 }
 
+/**
+ * Parquet files on a private tmpfs, closed at every checkpoint (the contract's flush = durable); the
+ * outage is a full disk. Without permission to mount (not root) the outage case is reported as todo.
+ */
+const mountable = await canMount()
+const parquetFiles: SinkImplementation<ParquetItem> = {
+  name: 'parquet files (roll on checkpoint)',
+  buffers: true,
+  closeFlushes: true,
+  stoppable: true,
+  knownGaps: mountable ? {} : { outage: 'needs permission to mount a tmpfs (run as root) to fill a disk' },
+  async make(cleanup) {
+    const disk = mountable ? await smallDisk(cleanup, 4) : undefined
+    const dir = disk?.dir ?? (await tempDir(cleanup))
+    const sink = parquetSink({
+      name: 'contract',
+      fileSystem: localFileSystem(dir),
+      directory: 'data',
+      columns: [
+        { name: 'n', type: 'int' },
+        { name: 'at', type: 'timestamp' },
+      ],
+      eventTime: (row) => Number(row.at),
+      rollOnCheckpoint: true,
+    })
+    cleanup(() => sink.close().catch(() => {}))
+    return {
+      sink,
+      item: (n) => ({
+        origin: { topic: 'contract', partition: 0, offset: n },
+        row: { n, at: 1_760_000_000_000 + n },
+      }),
+      written: async () => (await readArchive(dir)).map((r) => Number(r.row.n)),
+      ...(disk ? { outage: { down: () => disk.fill(), up: () => disk.free() } } : {}),
+    }
+  },
+}
+
 contract(memoryRecords)
 contract(redisPublish())
 contract(redisCommands())
 contract(postgresRows)
 contract(kafkaRecords)
+contract(parquetFiles)

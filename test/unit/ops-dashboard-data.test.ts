@@ -282,7 +282,7 @@ describe('traffic-windows view', () => {
     }
     const windows = windowsView()
     const d = new TestDriver(
-      trafficWindowsPipeline(config, (w) => windows.update(w)),
+      trafficWindowsPipeline(config, {}, { onResult: (w) => windows.update(w) }),
       { startTime: T0 },
     )
     const input = d.input<Record<string, unknown>>('traffic-events')

@@ -9,18 +9,30 @@ import {
   envUrl,
   loadConfig,
 } from '../../config/index.ts'
+import type { ParquetSink } from '../../connectors/parquet/index.ts'
+import type { Serde } from '../../core/serde.ts'
 import { pipeline } from '../../dsl/stream.ts'
 import { TRAFFIC_DEFECTS, trafficGenerator } from '../../generators/index.ts'
 import { rateOf } from '../../ops/index.ts'
+import { METRICS_COMPAT_PROFILES } from '../../ops/seed-metrics.ts'
+import { hasErrors, parseRuleSet } from '../../rules/index.ts'
 import type { RunningPipeline } from '../../runtime/runner.ts'
-import type { Serde } from '../../core/serde.ts'
 import { waitForRegistry } from '../../serdes/registry/wait.ts'
 import { watchRegistry } from '../../serdes/registry/watch.ts'
 import { SUBJECT_NAME_STRATEGIES } from '../../serdes/wire.ts'
 import type { AppContext, AppGenerator, AppInstance, GeneratorOptions, WeirApp } from '../app.ts'
-import { flattenMetrLa, validateTraffic, type MetrLaRecord } from './domain/index.ts'
-import { type ProcessedTrafficEvent, trafficFormats } from './formats.ts'
 import { sensorsView } from './view.ts'
+import { archiveEnv, archiveEnvDocs, exactlyOnce, rawArchive, rawArchiveItem } from './archive.ts'
+import { flattenMetrLa, type MetrLaRecord } from './domain/index.ts'
+import { AVRO_WIRE_FORMATS, type ProcessedTrafficEvent, trafficFormats } from './formats.ts'
+import {
+  DQ_PRESET_NAMES,
+  DQ_PRESETS,
+  loadTrafficRules,
+  pathValue,
+  type TrafficQuality,
+  trafficQuality,
+} from './rules.ts'
 
 export type { ProcessedTrafficEvent } from './formats.ts'
 
@@ -44,6 +56,13 @@ export const trafficEnv = z
     SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO: envSecret({ optional: true }),
     AUTO_REGISTER_SCHEMAS: envBool({ default: true }),
     VALUE_SUBJECT_NAME_STRATEGY: envEnum(SUBJECT_NAME_STRATEGIES, { default: 'TopicNameStrategy' }),
+    AVRO_WIRE_FORMAT: envEnum(AVRO_WIRE_FORMATS, { default: 'confluent' }),
+    // Seed 002 §2.4: the data-quality rule set (a preset, or a JSON/YAML file that wins over it).
+    DQ_RULES: envEnum(DQ_PRESET_NAMES, { default: 'seed-002' }),
+    DQ_RULES_FILE: envString({ optional: true }),
+    // Seed 002 §2.5: also expose the seed's stream_processor_* metric names.
+    METRICS_COMPAT: envEnum(METRICS_COMPAT_PROFILES, { optional: true }),
+    ...archiveEnv,
   })
   .superRefine((c, ctx) => {
     const avro =
@@ -72,30 +91,53 @@ export const trafficEnv = z
 export type TrafficConfig = z.output<typeof trafficEnv>
 
 /**
- * METR-LA traffic (seed 001): `traffic-raw` → flatten the nested JSON → validate (required fields;
- * speed 0–120 mph; volume 0–10,000 veh/h; timestamp not in the future nor older than a year) →
- * add processed_at, processor_id, validation_status → `traffic-events`. Invalid or unreadable records
- * go to the dead-letter topic with every reason.
+ * METR-LA traffic (seed 001 + seed 002 §2.4/2.6): `traffic-raw` → data-quality rules on the raw
+ * reading (seed 002's by default: required fields, ranges, LA bounds, known sensors, freshness) →
+ * repeats of sensor_id + timestamp (durable, bounded dedupe per `duplicate` rule) → flatten → add
+ * processed_at, processor_id, validation_status → `traffic-events` (and the Parquet archive when
+ * given). Invalid, repeated or unreadable records go to the dead-letter topic with every reason.
  */
 export function trafficPipeline(
-  config: Pick<TrafficConfig, 'INPUT_TOPIC' | 'OUTPUT_TOPIC' | 'CLIENT_ID' | 'INPUT_PARTITIONS'>,
+  config: Pick<TrafficConfig, 'INPUT_TOPIC' | 'OUTPUT_TOPIC' | 'CLIENT_ID' | 'INPUT_PARTITIONS'> & {
+    readonly GROUP_ID?: string
+  },
   now: () => number,
   serdes: { readonly input?: Serde<MetrLaRecord>; readonly output?: Serde<ProcessedTrafficEvent> } = {},
-  /** Sees each valid event on its way out (the dashboard's sensor table); no stage when unset. */
-  onEvent?: (event: ProcessedTrafficEvent) => void,
+  extras: {
+    readonly quality?: TrafficQuality
+    readonly archive?: ParquetSink
+    /** Sees each valid event on its way out (the dashboard's sensor table); no stage when unset. */
+    readonly onEvent?: (event: ProcessedTrafficEvent) => void
+  } = {},
 ) {
-  const p = pipeline('traffic')
-  const enriched = p
+  const quality = extras.quality ?? trafficQuality(parseRuleSet(DQ_PRESETS['seed-002']), { now })
+  // Named by the group, as traffic-windows is: the dedupe changelog is per deployment.
+  const p = pipeline(config.GROUP_ID ?? 'traffic')
+  let valid = p
     .stream<MetrLaRecord>(config.INPUT_TOPIC, { partitions: config.INPUT_PARTITIONS, value: serdes.input })
-    .map((raw) => flattenMetrLa(raw), { name: 'flatten' })
     .validate(
-      (event) => {
-        const reasons = validateTraffic(event, now())
-        return reasons.length === 0 ? { ok: true, value: event } : { ok: false, violations: reasons }
+      (raw) => {
+        const violations = quality.check(raw)
+        return hasErrors(violations) ? { ok: false, violations } : { ok: true, value: raw }
       },
       { name: 'validate' },
-    )
-    .valid.map(
+    ).valid
+  for (const rule of quality.duplicates) {
+    valid = valid.dedupe({
+      name: `dq-${rule.id}`,
+      key: (raw) => {
+        quality.countDuplicateCheck(rule.id)
+        return rule.keys.map((k) => String(pathValue(raw, k))).join('|')
+      },
+      within: rule.withinMs,
+      maxKeys: rule.maxKeys ?? 100_000,
+      durable: true,
+      repeats: { deadLetter: { rule: rule.id, field: rule.keys.join(','), type: 'duplicate' } },
+    })
+  }
+  const events = valid
+    .map((raw) => flattenMetrLa(raw), { name: 'flatten' })
+    .map(
       (event): ProcessedTrafficEvent => ({
         ...event,
         processed_at: new Date(now()).toISOString(),
@@ -104,10 +146,11 @@ export function trafficPipeline(
       }),
       { name: 'enrich' },
     )
-  const seen = onEvent ? enriched.peek(onEvent, { name: 'dashboard' }) : enriched
+  const seen = extras.onEvent ? events.peek(extras.onEvent, { name: 'dashboard' }) : events
   seen
     .selectKey((event) => event.sensor_id, { name: 'key-by-sensor' })
     .to(config.OUTPUT_TOPIC, { partitions: config.INPUT_PARTITIONS, value: serdes.output })
+  if (extras.archive) events.toSink(extras.archive, { map: rawArchiveItem, name: 'archive-raw' })
   return p
 }
 
@@ -115,7 +158,19 @@ async function create(ctx: AppContext): Promise<AppInstance> {
   const config = loadConfig(trafficEnv, ctx.env)
   const formats = await trafficFormats(config)
   const sensors = sensorsView()
-  const p = trafficPipeline(config, () => ctx.clock.now(), formats, (e) => sensors.update(e))
+  const now = () => ctx.clock.now()
+  const quality = trafficQuality(loadTrafficRules(config), { now, metrics: ctx.metrics })
+  if (config.METRICS_COMPAT !== undefined) ctx.metrics.compat?.(config.METRICS_COMPAT)
+  const archive = rawArchive(config, {
+    metrics: ctx.metrics,
+    logger: ctx.logger,
+    rollOnCheckpoint: exactlyOnce(ctx.env),
+  })
+  const p = trafficPipeline(config, now, formats, {
+    quality,
+    ...(archive ? { archive } : {}),
+    onEvent: (e) => sensors.update(e),
+  })
   // With a registry: /health reports it (probed, so an outage shows even when every schema is cached),
   // and a record that needs it while it is away waits instead of becoming a dead letter.
   const registry = formats.registry
@@ -147,7 +202,15 @@ async function create(ctx: AppContext): Promise<AppInstance> {
       topics: { partitions: config.INPUT_PARTITIONS },
       ...(registry ? waitForRegistry() : {}),
     },
-    ...(watch ? { components: () => ({ registry: watch.status() }), close: async () => watch.stop() } : {}),
+    ...(watch || archive
+      ? {
+          components: () => ({
+            ...(watch ? { registry: watch.status() } : {}),
+            ...(archive ? { archive: archive.status() } : {}),
+          }),
+        }
+      : {}),
+    ...(watch ? { close: async () => watch.stop() } : {}),
     generator: (options) =>
       trafficInput(options, config.INPUT_TOPIC, formats.input, config.VALUE_FORMAT === 'avro'),
     // Seed 001's /health: {"status":"healthy","messagesProcessed":100,...}.
@@ -171,6 +234,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
         record_latency_ms: summaryMs(m.recordLatency.summary()),
         consumer_lag: Object.fromEntries(running.lag()),
         checkpoint_error: status.checkpointError ?? null,
+        data_quality: { rules: quality.summary() },
         memory_rss_bytes: process.memoryUsage().rss,
         uptime_seconds: Math.round(process.uptime() * 10) / 10,
       }
@@ -215,7 +279,7 @@ function summaryMs(s: { count: number; p50: number; p95: number; p99: number }) 
 export const trafficApp: WeirApp = {
   name: 'traffic',
   description:
-    'METR-LA traffic flattener/validator (seed 001): traffic-raw → traffic-events, invalid → dead letters',
+    'METR-LA traffic flattener/validator (seed 001) with seed 002 data quality and Parquet archive: traffic-raw → traffic-events, invalid → dead letters',
   env: [
     {
       name: 'KAFKA_BROKERS',
@@ -281,6 +345,26 @@ export const trafficApp: WeirApp = {
       description:
         'Subject of a value schema: TopicNameStrategy (<topic>-value), RecordNameStrategy, TopicRecordNameStrategy',
     },
+    {
+      name: 'AVRO_WIRE_FORMAT',
+      default: 'confluent',
+      description:
+        'Avro input framing: confluent (magic byte + schema id) or plain (body only, read with the latest schema of <INPUT_TOPIC>-value, as seed 002 does)',
+    },
+    {
+      name: 'DQ_RULES',
+      default: 'seed-002',
+      description: 'Data-quality preset: seed-002 (seed 002 §2.4 plus seed 001 fields) or seed-001',
+    },
+    {
+      name: 'DQ_RULES_FILE',
+      description: 'A rule set file (JSON, or YAML by .yaml/.yml) used instead of DQ_RULES; checked at start',
+    },
+    {
+      name: 'METRICS_COMPAT',
+      description: 'seed-002: also expose stream_processor_* metrics (seed 002 names and labels)',
+    },
+    ...archiveEnvDocs,
   ],
   create,
   generator: (options) => {

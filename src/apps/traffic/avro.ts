@@ -13,15 +13,18 @@
 
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { Serde } from '../../core/serde.ts'
+import { plainAvro } from '../../serdes/avro/plain.ts'
 import { avro } from '../../serdes/avro/serde.ts'
 import { type SchemaRegistry, schemaRegistry } from '../../serdes/registry/client.ts'
 import { type SubjectNameStrategy, subjectName } from '../../serdes/wire.ts'
 import type { MetrLaRecord } from './domain/index.ts'
-import type { ProcessedTrafficEvent } from './formats.ts'
+import type { AvroWireFormat, ProcessedTrafficEvent } from './formats.ts'
 import { fullName, metrLaReadingSchema, trafficEventSchema } from './schemas.ts'
 
 export interface AvroSettings {
   readonly url: string
+  /** How input bodies are framed. Default confluent. */
+  readonly inputWire?: AvroWireFormat
   /** `user:password` (Confluent's basic.auth.user.info). */
   readonly userInfo: string | undefined
   readonly autoRegister: boolean
@@ -48,21 +51,29 @@ export function avroFormats(settings: AvroSettings): {
     autoRegister: settings.autoRegister,
     subject: subjectFor(fullName(trafficEventSchema)),
   })
+  const readingSubject = subjectFor(fullName(metrLaReadingSchema))
   return {
     registry,
-    input: {
-      name: 'avro',
-      serialize: (value, ctx) => readings.serialize(value, ctx),
-      deserialize(data, ctx) {
-        if (data === null) {
-          throw new WeirError(
-            ErrorCode.DESERIALIZE_FAILED,
-            'null value (tombstone) where an Avro MetrLaReading was expected',
-          )
-        }
-        return readings.deserialize(data, ctx) as MetrLaRecord | Promise<MetrLaRecord>
-      },
-    },
+    input:
+      settings.inputWire === 'plain'
+        ? plainInput(registry, readingSubject)
+        : {
+            name: 'avro',
+            serialize: (value, ctx) => readings.serialize(value, ctx),
+            deserialize(data, ctx) {
+              if (data === null) {
+                throw new WeirError(
+                  ErrorCode.DESERIALIZE_FAILED,
+                  'null value (tombstone) where an Avro MetrLaReading was expected',
+                )
+              }
+              try {
+                return readings.deserialize(data, ctx) as MetrLaRecord | Promise<MetrLaRecord>
+              } catch (err) {
+                throw withPlainHint(err, readingSubject(ctx))
+              }
+            },
+          },
     output: {
       name: 'avro',
       serialize: (event, ctx) => events.serialize(event, ctx),
@@ -72,8 +83,73 @@ export function avroFormats(settings: AvroSettings): {
   }
 }
 
+/** Plain bodies with the subject's latest schema; `weir produce` registers the reading schema there first. */
+function plainInput(
+  registry: SchemaRegistry,
+  subject: (ctx: { topic: string; isKey: boolean }) => string,
+): Serde<MetrLaRecord> {
+  const serde = plainAvro<MetrLaRecord>({ registry, subject, schema: metrLaReadingSchema })
+  const registered = new Set<string>()
+  return {
+    name: serde.name,
+    deserialize: (data, ctx) => serde.deserialize(data, ctx),
+    serialize(value, ctx) {
+      const s = subject(ctx)
+      if (registered.has(s)) return serde.serialize(value, ctx)
+      return registry.register(s, metrLaReadingSchema).then(() => {
+        registered.add(s)
+        return serde.serialize(value, ctx)
+      })
+    },
+  }
+}
+
+/** A body without the Confluent header: say which setting reads it. */
+function withPlainHint(err: unknown, subject: string): unknown {
+  if (!(err instanceof WeirError) || !/magic byte|too short for the Confluent wire format/.test(err.message))
+    return err
+  return new WeirError(
+    err.code,
+    `${err.message} If producers write plain Avro bodies with the latest schema of ${subject} (as seed 002's AvroSchemaManager does), set AVRO_WIRE_FORMAT=plain.`,
+    { cause: err, details: err.details },
+  )
+}
+
 function authOf(userInfo: string | undefined): { username: string; password: string } | undefined {
   if (userInfo === undefined) return undefined
   const colon = userInfo.indexOf(':')
   return { username: userInfo.slice(0, colon), password: userInfo.slice(colon + 1) }
+}
+
+/**
+ * One Avro serde of the traffic contracts (reader and writer schema `schema`), for traffic-windows:
+ * Confluent wire format, subject by the naming strategy.
+ */
+export function trafficAvroSerde<T>(
+  settings: Omit<AvroSettings, 'inputWire'>,
+  registry: SchemaRegistry,
+  schema: { readonly name: string; readonly namespace: string },
+): Serde<T> {
+  const serde = avro<T>({
+    registry,
+    schema,
+    autoRegister: settings.autoRegister,
+    subject: (ctx) => subjectName(settings.strategy, ctx, fullName(schema)),
+  })
+  return {
+    name: 'avro',
+    serialize: (value, ctx) => serde.serialize(value, ctx),
+    deserialize(data, ctx) {
+      if (data === null)
+        throw new WeirError(
+          ErrorCode.DESERIALIZE_FAILED,
+          `null value (tombstone) where an Avro ${schema.name} was expected`,
+        )
+      return serde.deserialize(data, ctx) as T | Promise<T>
+    },
+  }
+}
+
+export function trafficRegistry(settings: Pick<AvroSettings, 'url' | 'userInfo'>): SchemaRegistry {
+  return schemaRegistry({ url: settings.url, auth: authOf(settings.userInfo) })
 }

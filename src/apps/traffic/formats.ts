@@ -3,14 +3,18 @@
  * with a schema registry. Avro (and avsc) is loaded only when a format asks for it.
  */
 
+import type { Secret } from '../../config/index.ts'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import { json, type Serde } from '../../core/serde.ts'
 import type { SchemaRegistry } from '../../serdes/registry/client.ts'
 import type { SubjectNameStrategy } from '../../serdes/wire.ts'
-import type { Secret } from '../../config/index.ts'
 import type { MetrLaRecord, TrafficEvent } from './domain/index.ts'
 
 export type ValueFormat = 'json' | 'avro'
+
+/** `confluent`: magic byte + schema id + body; `plain`: the body alone, read with the subject's latest schema (seed 002's AvroSchemaManager). */
+export const AVRO_WIRE_FORMATS = ['confluent', 'plain'] as const
+export type AvroWireFormat = (typeof AVRO_WIRE_FORMATS)[number]
 
 /** What the pipeline adds to every flattened, validated record. */
 export interface ProcessedTrafficEvent extends TrafficEvent {
@@ -27,6 +31,8 @@ export interface FormatSettings {
   readonly SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO: Secret | undefined
   readonly AUTO_REGISTER_SCHEMAS: boolean
   readonly VALUE_SUBJECT_NAME_STRATEGY: SubjectNameStrategy
+  /** How Avro input bodies are framed (confluent or plain). */
+  readonly AVRO_WIRE_FORMAT?: AvroWireFormat
 }
 
 export interface TrafficFormats {
@@ -56,6 +62,7 @@ export async function trafficFormats(settings: FormatSettings): Promise<TrafficF
     userInfo: settings.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO?.reveal(),
     autoRegister: settings.AUTO_REGISTER_SCHEMAS,
     strategy: settings.VALUE_SUBJECT_NAME_STRATEGY,
+    inputWire: settings.AVRO_WIRE_FORMAT ?? 'confluent',
   })
   return {
     input: settings.VALUE_FORMAT === 'avro' ? avro.input : json<MetrLaRecord>(),

@@ -102,6 +102,24 @@ export const trafficEventSchema = {
   ],
 } as const
 
+/** traffic-windows' output (seed 002 §2.2's aggregate): one sensor's window. Times are epoch ms. */
+export const trafficWindowAggregateSchema = {
+  type: 'record',
+  name: 'TrafficWindowAggregate',
+  namespace: 'weir.traffic',
+  doc: "One sensor's tumbling window (seed 002 traffic aggregates).",
+  fields: [
+    { name: 'sensor_id', type: 'string' },
+    { name: 'window_start', type: 'long', doc: 'epoch ms, inclusive' },
+    { name: 'window_end', type: 'long', doc: 'epoch ms, exclusive' },
+    { name: 'avg_speed', type: 'double', doc: 'mph' },
+    { name: 'avg_volume', type: 'double', doc: 'vehicles per hour' },
+    { name: 'avg_occupancy', ...nullable('double', 'null when no reading carried an occupancy') },
+    { name: 'speed_variance', type: 'double', doc: 'population variance of the speeds, mph²' },
+    { name: 'message_count', type: 'int' },
+  ],
+} as const
+
 /** The full name RecordNameStrategy and TopicRecordNameStrategy put in subjects. */
 export function fullName(schema: { readonly name: string; readonly namespace: string }): string {
   return `${schema.namespace}.${schema.name}`

@@ -1,4 +1,5 @@
 import type { Cancel } from '../../core/clock.ts'
+import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { Counter, Labels } from '../../core/metrics.ts'
 import type { RecordOrigin, TopicPartition } from '../../core/record.ts'
 import type { AnyRecord, Emit, Processor, ProcessorInit, RecordContext } from '../../runtime/processor.ts'
@@ -17,6 +18,8 @@ export interface DedupeOperatorOptions {
   readonly time: 'processing' | 'event'
   readonly changelog: string | undefined
   readonly sourceTopics: ReadonlySet<string>
+  /** When set, a repeat is not dropped silently but fails with this violation (the dead-letter path). */
+  readonly deadLetter?: { readonly rule: string; readonly field: string; readonly type?: string }
 }
 
 /** When a key was first seen; durable state also keeps where, so a replay of that record passes again. */
@@ -80,6 +83,7 @@ export class Dedupe implements Processor {
       store.touch(k)
       store.markApplied(record)
       this.#dropped.inc(this.#labels)
+      if (o.deadLetter !== undefined) throw repeatError(o.deadLetter, k, timeOf(seen))
       return
     }
     if (seen === undefined || !sameOrigin(seen, record)) {
@@ -155,6 +159,13 @@ export class Dedupe implements Processor {
     if (now - timeOf(e[1]) < this.#o.within) this.#state.metrics.evicted.inc(this.#maxKeyLabels)
     else this.#state.metrics.evicted.inc(this.#ttlLabels)
   }
+}
+
+function repeatError(v: NonNullable<DedupeOperatorOptions['deadLetter']>, key: string, firstSeen: number): WeirError {
+  const message = `duplicate of a record seen at ${new Date(firstSeen).toISOString()} (key ${key})`
+  return new WeirError(ErrorCode.VALIDATION_FAILED, `invalid: ${v.field}: ${message}`, {
+    details: [{ rule: v.rule, type: v.type ?? 'duplicate', field: v.field, message, severity: 'error', value: key }],
+  })
 }
 
 function sameOrigin(seen: Seen, r: RecordOrigin): boolean {
