@@ -68,13 +68,14 @@ function configError(fn: () => unknown, ...patterns: RegExp[]): void {
 }
 
 describe('seed 002: env vars, defaults and validation', () => {
-  it('traffic: seed 001 topics and group settings, seed 002 rules by default, the archive off until ARCHIVE_DIR', () => {
+  it('traffic: seed 001 topics and group settings, seed 002 rules one variable away (DQ_RULES=seed-002), the archive off until ARCHIVE_DIR', () => {
     const c = loadConfig(trafficEnvSchema, {})
     assert.equal(c.INPUT_TOPIC, 'traffic-raw')
     assert.equal(c.OUTPUT_TOPIC, 'traffic-events')
     assert.equal(c.INPUT_PARTITIONS, 5)
     assert.equal(c.AUTO_OFFSET_RESET, 'earliest', 'subtask 2.1: reads from the earliest offset')
-    assert.equal(c.DQ_RULES, 'seed-002')
+    assert.equal(c.DQ_RULES, 'seed-001', 'seed 001 readings carry no coordinates: seed 002 rules are opt-in')
+    assert.equal(loadConfig(trafficEnvSchema, { DQ_RULES: 'seed-002' }).DQ_RULES, 'seed-002')
     assert.equal(c.AVRO_WIRE_FORMAT, 'confluent')
     assert.equal(c.ARCHIVE_DIR, undefined)
     assert.equal(c.ARCHIVE_CODEC, 'zstd')

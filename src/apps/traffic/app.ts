@@ -58,7 +58,9 @@ export const trafficEnv = z
     VALUE_SUBJECT_NAME_STRATEGY: envEnum(SUBJECT_NAME_STRATEGIES, { default: 'TopicNameStrategy' }),
     AVRO_WIRE_FORMAT: envEnum(AVRO_WIRE_FORMATS, { default: 'confluent' }),
     // Seed 002 §2.4: the data-quality rule set (a preset, or a JSON/YAML file that wins over it).
-    DQ_RULES: envEnum(DQ_PRESET_NAMES, { default: 'seed-002' }),
+    // Seed 001's checks by default: seed 002's require coordinates, which seed 001's readings do not
+    // carry, so that default would dead-letter every record of a seed 001 deployment.
+    DQ_RULES: envEnum(DQ_PRESET_NAMES, { default: 'seed-001' }),
     DQ_RULES_FILE: envString({ optional: true }),
     // Seed 002 §2.5: also expose the seed's stream_processor_* metric names.
     METRICS_COMPAT: envEnum(METRICS_COMPAT_PROFILES, { optional: true }),
@@ -353,8 +355,8 @@ export const trafficApp: WeirApp = {
     },
     {
       name: 'DQ_RULES',
-      default: 'seed-002',
-      description: 'Data-quality preset: seed-002 (seed 002 §2.4 plus seed 001 fields) or seed-001',
+      default: 'seed-001',
+      description: 'Data-quality preset: seed-001 (seed 001’s checks) or seed-002 (seed 002 §2.4 plus seed 001 fields)',
     },
     {
       name: 'DQ_RULES_FILE',
