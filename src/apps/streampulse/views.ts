@@ -174,7 +174,7 @@ export function streamPulseView(
   return panelView({
     id: 'streampulse',
     title: 'Regions and content',
-    note: `1-minute windows are written to PostgreSQL when the watermark passes their end, and rewritten for events up to ${settings.allowedLatenessMs / 1000} s late; later ones are dead letters (LATE_RECORD).`,
+    note: `Windows of ${settings.windowMs / 1000} s are written to PostgreSQL when the watermark passes their end, and rewritten for events up to ${settings.allowedLatenessMs / 1000} s late; later ones are dead letters (LATE_RECORD).`,
     deadLetterCodes: ['LATE_RECORD', 'VALIDATION_FAILED'],
     data: () =>
       streamPulsePanel(metrics.json() as unknown as StreamPulseNumbers, board, {
