@@ -31,7 +31,14 @@ import { browserMissing, launchBrowser, openPage, screenshot } from '../browser/
 import { startApp, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
 import { suiteCleanup, testCleanup } from './helpers/services.ts'
-import { dbQuery, events, produceEvents, streamPulseDb, streamPulseEnv } from './helpers/streampulse.ts'
+import {
+  dbQuery,
+  events,
+  expectedTables,
+  produceEvents,
+  streamPulseDb,
+  streamPulseEnv,
+} from './helpers/streampulse.ts'
 
 const missing = browserMissing()
 if (missing !== undefined)
@@ -349,8 +356,15 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     const env = streamPulseEnv('sp-dash', db, { ALLOWED_LATENESS: '1s' })
     await createTopic(undefined, { name: env.KAFKA_TOPIC, partitions: 1 })
     cleanup(() => deleteTopics([env.KAFKA_TOPIC]))
-    // 16 s of event time (8 windows of 2 s, a region degrading on schedule), then one event far too late.
-    const input = events(1600, { start: Date.now() - 30_000, stepMs: 10 })
+    // 14 s of event time (7 windows of 2 s), then one event far too late. ap-south degrades for the first
+    // 4 s of every 10 s of event time: starting on a 10 s boundary, its last two windows (10–14 s) are
+    // degraded every run, so its newest window is red, and the seeded events fall into the same windows.
+    const start = Math.floor((Date.now() - 30_000) / 10_000) * 10_000
+    const input = events(1400, { start, stepMs: 10 })
+    assert.ok(
+      expectedTables(input, 2000).alerts.some((a) => a.includes('ap-south') && a.includes('CRITICAL')),
+      'the degrading region breaks a rule (test data check)',
+    )
     const late = { ...input[0]!, event_id: 'late-1', timestamp: input[0]!.timestamp - 60_000 }
     await produceEvents(testKafka(), env.KAFKA_TOPIC, [...input, late])
     const service = await startService(streamPulseApp, {
