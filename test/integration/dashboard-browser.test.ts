@@ -11,20 +11,34 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { before, describe, it } from 'node:test'
 import type { BrowserContext } from 'playwright-core'
+import { millionxApp } from '../../src/apps/millionx/app.ts'
+import { SOURCE_TOPICS, VALIDATED_TOPICS } from '../../src/apps/millionx/domain/index.ts'
 import { rideshareApp } from '../../src/apps/rideshare/app.ts'
 import { bridgeMessageJson, RIDESHARE_TOPICS } from '../../src/apps/rideshare/domain/index.ts'
 import { LiveMap } from '../../src/apps/rideshare/live-map.ts'
+import { streamPulseApp } from '../../src/apps/streampulse/app.ts'
 import { trafficApp } from '../../src/apps/traffic/app.ts'
 import { feed } from '../../src/cli/feed.ts'
+import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { MemoryBroker, memoryTransport } from '../../src/connectors/memory/index.ts'
+import { millionxGenerator } from '../../src/generators/millionx.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { healthFrom } from '../../src/ops/health.ts'
 import { createOpsServer } from '../../src/ops/http.ts'
 import { startService } from '../../src/service/service.ts'
+import { startStages } from '../../src/service/stages.ts'
 import { browserMissing, launchBrowser, openPage, screenshot } from '../browser/helpers/browser.ts'
-import { startApp } from './helpers/apps.ts'
-import { deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
+import { startApp, waitUntil } from './helpers/apps.ts'
+import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
 import { suiteCleanup, testCleanup } from './helpers/services.ts'
+import {
+  dbQuery,
+  events,
+  expectedTables,
+  produceEvents,
+  streamPulseDb,
+  streamPulseEnv,
+} from './helpers/streampulse.ts'
 
 const missing = browserMissing()
 if (missing !== undefined)
@@ -333,6 +347,168 @@ describe('dashboard in Chromium', { skip: missing }, () => {
     // Loose bounds (a shared, busy machine): a frozen page takes seconds, not these.
     assert.ok(Math.min(...draws) < 500, `drawn in ${draws.join(', ')} ms`)
     assert.ok(Math.min(...answers) < 1000, `answered in ${answers.join(', ')} ms`)
+    assert.deepEqual(problems, [])
+  })
+
+  it('streampulse on Kafka and PostgreSQL: region health in red and amber, the same alerts as the alerts table, a late record counted', async (t) => {
+    const cleanup = testCleanup(t)
+    const db = await streamPulseDb(cleanup)
+    const env = streamPulseEnv('sp-dash', db, { ALLOWED_LATENESS: '1s' })
+    await createTopic(undefined, { name: env.KAFKA_TOPIC, partitions: 1 })
+    cleanup(() => deleteTopics([env.KAFKA_TOPIC]))
+    // 14 s of event time (7 windows of 2 s), then one event far too late. ap-south degrades for the first
+    // 4 s of every 10 s of event time: starting on a 10 s boundary, its last two windows (10–14 s) are
+    // degraded every run, so its newest window is red, and the seeded events fall into the same windows.
+    const start = Math.floor((Date.now() - 30_000) / 10_000) * 10_000
+    const input = events(1400, { start, stepMs: 10 })
+    assert.ok(
+      expectedTables(input, 2000).alerts.some((a) => a.includes('ap-south') && a.includes('CRITICAL')),
+      'the degrading region breaks a rule (test data check)',
+    )
+    const late = { ...input[0]!, event_id: 'late-1', timestamp: input[0]!.timestamp - 60_000 }
+    await produceEvents(testKafka(), env.KAFKA_TOPIC, [...input, late])
+    const service = await startService(streamPulseApp, {
+      env,
+      logger: silentLogger,
+      handleSignals: false,
+      http: { host: '127.0.0.1', port: 0 },
+      transport: (k) => kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId }),
+    })
+    cleanup(() =>
+      deleteTopics([
+        env.DLQ_TOPIC,
+        ...['content', 'region', 'device'].map((k) => `${env.KAFKA_GROUP_ID}-${k}-windows-changelog`),
+      ]).catch(() => {}),
+    )
+    cleanup(() => service.stop())
+    const { page, problems } = await openPage(browser, cleanup)
+    await page.goto(`${service.address!.url}/#streampulse`)
+    await page.waitForSelector('#table-streampulse-regions tr.bad', { timeout: 60_000 })
+    await page.waitForFunction(cardAbove, ['card-streampulse-dlq-LATE_RECORD', 0] as const, {
+      timeout: 30_000,
+    })
+    // What the tab shows (from memory) equals what the app wrote to PostgreSQL's alerts table.
+    const panelAlerts = async () => {
+      const res = await service.ops!.handle({ url: '/views/streampulse/panel.json' })
+      const data = JSON.parse(String(res.body)) as {
+        sections: Array<{ tables?: Array<{ id: string; rows: Array<Record<string, unknown>> }> }>
+      }
+      const rows = data.sections.flatMap((x) => x.tables ?? []).find((x) => x.id === 'alerts')!.rows
+      return rows
+        .map(
+          (r) =>
+            `${new Date(Number(r.window_start)).toISOString()} ${r.region} ${r.alert_type} ${r.severity}`,
+        )
+        .sort()
+    }
+    const tableAlerts = async () =>
+      (
+        await dbQuery<{ w: Date; region: string; alert_type: string; severity: string }>(
+          db,
+          'SELECT window_start AS w, region, alert_type, severity FROM alerts',
+        )
+      )
+        .map((r) => `${r.w.toISOString()} ${r.region} ${r.alert_type} ${r.severity}`)
+        .sort()
+    await waitUntil(
+      'the tab’s alerts to equal the alerts table',
+      async () => JSON.stringify(await panelAlerts()) === JSON.stringify(await tableAlerts()),
+      30_000,
+    )
+    const shown = await tableAlerts()
+    assert.ok(
+      shown.some((a) => a.endsWith('CRITICAL')),
+      shown.join('\n'),
+    )
+    const text = await page.evaluate(textOf, '#view-streampulse')
+    assert.match(text, /Rows written per table/)
+    assert.match(text, /region_health/)
+    assert.match(text, /Most downloaded/)
+    await page.waitForFunction(hasText, ['#view-streampulse', 'CRITICAL'] as const, { timeout: 10_000 })
+    await screenshot(page, 'streampulse-regions')
+    assert.deepEqual(problems, [])
+  })
+
+  it('millionx validator and privacy shield on Kafka: failures by type, PII per type, the chain stage by stage, no values', async (t) => {
+    const cleanup = testCleanup(t)
+    const prefix = `${uniqueName('mx-dash')}.`
+    const groups = { SCHEMA_VALIDATOR: `${prefix}validator`, PRIVACY_SHIELD: `${prefix}shield` }
+    cleanup(async () => {
+      await deleteTopics([
+        ...SOURCE_TOPICS.map((x) => prefix + x),
+        ...SOURCE_TOPICS.map((x) => prefix + VALIDATED_TOPICS[x]),
+        `${prefix}schema-validation-errors`,
+        `${prefix}privacy-shield-errors`,
+        `${prefix}enriched.social.anonymized`,
+        `${prefix}enriched.market.anonymized`,
+      ])
+      const admin = testKafka().admin()
+      await admin.deleteGroups(Object.values(groups)).catch(() => {})
+      await admin.close()
+    })
+    for (const x of SOURCE_TOPICS) await createTopic(undefined, { name: prefix + x, partitions: 3 })
+    const sink = testKafka().sink({ clientId: 'mx-dash-producer' })
+    await sink.open()
+    try {
+      for (const r of millionxGenerator({ seed: 5, invalidShare: 0.1 }).take(400))
+        sink.add({
+          topic: prefix + r.topic,
+          key: Buffer.from(r.key ?? ''),
+          value: Buffer.from(JSON.stringify(r.value)),
+          headers: {},
+          timestamp: r.timestamp,
+        })
+      await sink.flush()
+    } finally {
+      await sink.close()
+    }
+    const stages = await startStages(millionxApp, {
+      env: {
+        KAFKA_BOOTSTRAP_SERVERS: kafkaBrokers().join(','),
+        TOPIC_PREFIX: prefix,
+        PRIVACY_SALT: 'browser-test-salt',
+        SCHEMA_VALIDATOR_KAFKA_GROUP_ID: groups.SCHEMA_VALIDATOR,
+        PRIVACY_SHIELD_KAFKA_GROUP_ID: groups.PRIVACY_SHIELD,
+        MILLIONX_STAGES: 'schema-validator,privacy-shield',
+      },
+      logger: silentLogger,
+      handleSignals: false,
+      http: { host: '127.0.0.1', port: 0 },
+    })
+    cleanup(() => stages.stop())
+    const { page, problems } = await openPage(browser, cleanup)
+    await page.goto(`${stages.services.get('schema-validator')!.address!.url}/#schema-validator`)
+    await page.waitForSelector('#table-schema-validator-failure-types tr:nth-child(2)', { timeout: 60_000 })
+    await page.waitForFunction(cardAbove, ['card-schema-validator-dlq-VALIDATION_FAILED', 0] as const, {
+      timeout: 30_000,
+    })
+    // The chain: both stages of this process have read records; the others run elsewhere.
+    await page.waitForFunction(
+      () => {
+        const rows = Array.from(document.querySelectorAll('#table-schema-validator-chain tr'))
+        const shield = rows.find((r) => (r.textContent ?? '').startsWith('privacy-shield'))
+        return (
+          shield !== undefined &&
+          /this process/.test(shield.textContent ?? '') &&
+          !/^privacy-shield0/.test(shield.textContent ?? '')
+        )
+      },
+      null,
+      { timeout: 60_000 },
+    )
+    const validator = await page.evaluate(textOf, '#view-schema-validator')
+    assert.match(validator, /Validation failures by type/)
+    assert.match(validator, /context-enricher.*not in this process/)
+    await screenshot(page, 'millionx-schema-validator')
+
+    await page.goto(`${stages.services.get('privacy-shield')!.address!.url}/#privacy-shield`)
+    await page.waitForSelector('#table-privacy-shield-pii-types tr:nth-child(2)', { timeout: 30_000 })
+    await page.waitForFunction(cardAbove, ['card-privacy-shield-pii-found', 0] as const, { timeout: 30_000 })
+    const shield = await page.evaluate(textOf, '#view-privacy-shield')
+    assert.match(shield, /PII found per type/)
+    // Personal data: nothing of a record on the page (the generator's phone numbers start 01).
+    assert.doesNotMatch(shield, /\+?8801\d{9}|\b01[3-9]\d{8}\b/)
+    await screenshot(page, 'millionx-privacy-shield')
     assert.deepEqual(problems, [])
   })
 })

@@ -15,6 +15,8 @@ import type { DownloadEvent, PartRow } from './domain.ts'
 import { StreamPulseMetrics } from './metrics.ts'
 import { streamPulsePipeline } from './pipeline.ts'
 import { CREATE_TABLES, mergeStatements, PART_COLUMNS, PARTS_TABLE } from './sql.ts'
+import { streamPulseView } from './views.ts'
+import { WindowBoard } from './window-board.ts'
 
 /**
  * Backpressure: a window's rows are a few thousand at most, and waiting rows are what an outage of
@@ -27,6 +29,7 @@ export function streamPulseSink(
   config: StreamPulseConfig,
   ctx: Pick<AppContext, 'logger' | 'metrics'>,
   metrics: StreamPulseMetrics,
+  board?: WindowBoard,
 ) {
   return postgresSink({
     name: 'streampulse',
@@ -47,8 +50,10 @@ export function streamPulseSink(
     startUnreachable: true,
     batchSize: 2000,
     followUp: (rows) => mergeStatements(rows as readonly PartRow[]),
-    onCommitted: (rows, results) =>
-      metrics.committed(rows as readonly PartRow[], mergeStatements(rows as readonly PartRow[]), results),
+    onCommitted: (rows, results) => {
+      metrics.committed(rows as readonly PartRow[], mergeStatements(rows as readonly PartRow[]), results)
+      board?.committed(rows as readonly PartRow[])
+    },
     metrics: ctx.metrics,
     logger: ctx.logger,
   })
@@ -62,7 +67,9 @@ async function create(ctx: AppContext): Promise<AppInstance> {
     registryUserInfo: config.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO?.reveal(),
   })
   const metrics = new StreamPulseMetrics(ctx.metrics, ctx.logger, ctx.clock, config.LOG_EVERY_EVENTS)
-  const sink = streamPulseSink(config, ctx, metrics)
+  // The dashboard's recent windows, from the rows each flush committed.
+  const board = new WindowBoard()
+  const sink = streamPulseSink(config, ctx, metrics, board)
   const pipeline = streamPulsePipeline(config, {
     value: format.serde,
     sink,
@@ -110,6 +117,13 @@ async function create(ctx: AppContext): Promise<AppInstance> {
         }),
       ),
     sinks: [sink],
+    views: [
+      streamPulseView(metrics, board, {
+        windowMs: config.WINDOW_SIZE,
+        allowedLatenessMs: config.ALLOWED_LATENESS,
+        now: () => ctx.clock.now(),
+      }),
+    ],
     close: async () => watch?.stop(),
   }
 }

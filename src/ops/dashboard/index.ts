@@ -14,6 +14,18 @@ export {
   latestTable,
 } from './latest-table.ts'
 export { DASHBOARD_CSP, type DashboardSources, dashboardCsp, dashboardHtml } from './page.ts'
+export {
+  type PanelCard,
+  type PanelColumn,
+  type PanelData,
+  type PanelLevel,
+  type PanelRow,
+  type PanelSection,
+  type PanelTable,
+  type PanelViewOptions,
+  panelView,
+  percent,
+} from './panel-view.ts'
 export { type DashboardOptions, dashboardRoutes } from './routes.ts'
 export { type SseOptions, sseResponse } from './sse.ts'
 export { type DashboardSummary, runtimeSummary } from './summary.ts'

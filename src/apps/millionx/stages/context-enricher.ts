@@ -35,7 +35,9 @@ import {
 import { latencyMs } from '../../../ops/index.ts'
 import type { AppContext, AppInstance, WeirApp } from '../../app.ts'
 import { type SourceKind, STAGE_TOPICS } from '../domain/index.ts'
+import { joinChain, stageCounts } from './chain.ts'
 import { sharedEnvDocs, sharedEnvFields, stageKafka, stageRun, uptimeSeconds } from './common.ts'
+import { enricherPanel, stageView } from './views.ts'
 
 export const ENRICHMENT_VERSION = '1.0'
 
@@ -151,6 +153,7 @@ function create(ctx: AppContext): AppInstance {
   )
   let enriched = 0
   const byCategory: Record<string, number> = {}
+  const leaveChain = joinChain('context-enricher', stageCounts(ctx.metrics))
 
   const p = pipeline('millionx-context-enricher')
   const kinds: SourceKind[] = ['social', 'market']
@@ -248,7 +251,24 @@ function create(ctx: AppContext): AppInstance {
         uptime_seconds: uptimeSeconds(),
       }
     },
-    close: () => cache.close(),
+    views: [
+      stageView('context-enricher', () =>
+        enricherPanel(
+          {
+            enriched,
+            redisConnected: cache.connected,
+            latency: latency.summary(),
+            categories: byCategory,
+            weather: weather.stats(),
+          },
+          ctx.clock.now(),
+        ),
+      ),
+    ],
+    close: () => {
+      leaveChain()
+      return cache.close()
+    },
   }
 }
 

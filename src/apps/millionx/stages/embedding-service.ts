@@ -29,12 +29,15 @@ import { bytes } from '../../../core/serde.ts'
 import { type Pipeline, pipeline } from '../../../dsl/stream.ts'
 import { DEFAULT_EMBEDDING_MODEL, SentenceEmbedder } from '../../../embeddings/index.ts'
 import type { Logger } from '../../../log/logger.ts'
+import { opsAccessFromEnv } from '../../../ops/auth.ts'
 import { latencyMs, rateOf } from '../../../ops/index.ts'
 import type { RunningPipeline } from '../../../runtime/runner.ts'
 import type { AppContext, AppInstance, WeirApp } from '../../app.ts'
 import { STAGE_TOPICS } from '../domain/topics.ts'
+import { joinChain, stageCounts } from './chain.ts'
 import { COLLECTIONS, EMBEDDING_ERRORS_TOPIC, embeddable, embeddingTopics, KINDS } from './embedding-input.ts'
 import { type MillionxSearch, searchRoute, searchWith } from './embedding-search.ts'
+import { embeddingPanel, embeddingView } from './views.ts'
 
 export {
   COLLECTIONS,
@@ -179,6 +182,8 @@ async function create(ctx: AppContext): Promise<AppInstance> {
   })
   const topics = embeddingTopics(config.TOPIC_PREFIX, config.DLQ_TOPIC)
   const rates = new WeakMap<RunningPipeline, { perSecond(): number }>()
+  const leaveChain = joinChain('embedding-service', stageCounts(ctx.metrics))
+  const search: MillionxSearch['search'] = (q, o) => searchWith(embedder, store, q, o)
   return {
     pipeline: embeddingServicePipeline({ topics, partitions: config.TOPIC_PARTITIONS, sink }),
     kafka: { brokers: config.KAFKA_BOOTSTRAP_SERVERS, clientId: config.KAFKA_CLIENT_ID },
@@ -192,7 +197,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
       // A partial batch is embedded and stored at the checkpoint: the seed's 30 s flush.
       checkpointIntervalMs: config.EMBEDDING_FLUSH_INTERVAL,
     },
-    routes: [searchRoute((q, o) => searchWith(embedder, store, q, o))],
+    routes: [searchRoute(search)],
     components: (): Record<string, ConnectorStatus> => ({ vector_store: sink.status() }),
     metricsJson(running) {
       const m = running.task.metrics
@@ -239,8 +244,32 @@ async function create(ctx: AppContext): Promise<AppInstance> {
         uptime_seconds: Math.round(process.uptime() * 10) / 10,
       }
     },
+    views: [
+      embeddingView(
+        () => {
+          const s = sink.stats()
+          const model = sink.modelLatency()
+          return embeddingPanel(
+            {
+              ...s,
+              batchSize: config.EMBEDDING_BATCH_SIZE,
+              writeSuccessRate: sink.writeSuccessRate(),
+              modelBatch: model?.batch,
+              modelRecord: model?.record,
+            },
+            ctx.clock.now(),
+          )
+        },
+        search,
+        // Search results are records: shown only when the operator allows values (personal data).
+        opsAccessFromEnv(ctx.env, embeddingServiceStage).showValues,
+      ),
+    ],
     // The runtime closes the sink (and the store with it); the model is ours.
-    close: () => embedder.close(),
+    close: () => {
+      leaveChain()
+      return embedder.close()
+    },
   }
 }
 

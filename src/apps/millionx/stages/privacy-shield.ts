@@ -23,7 +23,9 @@ import {
 } from '../../../privacy/index.ts'
 import type { AppContext, AppInstance, WeirApp } from '../../app.ts'
 import { kindOf, SOURCE_TOPICS, type SourceKind, STAGE_TOPICS, VALIDATED_TOPICS } from '../domain/index.ts'
+import { joinChain, stageCounts } from './chain.ts'
 import { sharedEnvDocs, sharedEnvFields, stageKafka, stageRun, uptimeSeconds } from './common.ts'
+import { shieldPanel, stageView } from './views.ts'
 
 export const ANONYMIZATION_VERSION = '1.0'
 /** The seed's placeholders: refused in production. */
@@ -88,6 +90,7 @@ function create(ctx: AppContext): AppInstance {
     skipFields: new Set(config.PII_SKIP_FIELDS),
   })
   const metrics = new ShieldMetrics(ctx.metrics)
+  const leaveChain = joinChain('privacy-shield', stageCounts(ctx.metrics))
   const p = pipeline('millionx-privacy-shield')
   const out: Record<SourceKind, string> = {
     social: prefix + STAGE_TOPICS.anonymized.social,
@@ -159,6 +162,20 @@ function create(ctx: AppContext): AppInstance {
         uptime_seconds: uptimeSeconds(),
       }
     },
+    views: [
+      stageView('privacy-shield', () =>
+        shieldPanel(
+          {
+            processed: metrics.processed,
+            withPii: metrics.withPii,
+            counts: metrics.counts,
+            latency: metrics.latency.summary(),
+          },
+          ctx.clock.now(),
+        ),
+      ),
+    ],
+    close: async () => leaveChain(),
   }
 }
 

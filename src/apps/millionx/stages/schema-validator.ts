@@ -12,8 +12,10 @@ import type { AppContext, AppInstance, WeirApp } from '../../app.ts'
 import { SCHEMA_VALIDATION_ERRORS_TOPIC, SOURCE_TOPICS } from '../domain/index.ts'
 import { ValidatorMetrics } from '../metrics.ts'
 import { millionxPipeline, millionxTopics } from '../pipeline.ts'
+import { joinChain, stageCounts } from './chain.ts'
 import { sharedEnvDocs, sharedEnvFields, stageKafka, stageRun, uptimeSeconds } from './common.ts'
 import { schemaErrorDeadLetter } from './dead-letter-body.ts'
+import { stageView, validatorPanel } from './views.ts'
 
 export const schemaValidatorEnv = z.object({
   ...sharedEnvFields,
@@ -32,6 +34,8 @@ function create(ctx: AppContext): AppInstance {
   const rates = new WeakMap<RunningPipeline, { perSecond(): number }>()
   // The pipeline's counters start at 0 now: the first /metrics read gives the rate since then, not 0.
   const createdAt = ctx.clock.now()
+  const counts = stageCounts(ctx.metrics)
+  const leaveChain = joinChain('schema-validator', counts)
   return {
     pipeline: millionxPipeline({ topics, partitions: config.TOPIC_PARTITIONS, metrics: validator }),
     kafka: stageKafka(config, config.KAFKA_CLIENT_ID),
@@ -71,6 +75,16 @@ function create(ctx: AppContext): AppInstance {
         uptime_seconds: uptimeSeconds(),
       }
     },
+    views: [
+      stageView('schema-validator', () => {
+        const c = counts()
+        return validatorPanel(
+          validator.json({ consumed: c.consumed, deadLettered: c.deadLettered }),
+          ctx.clock.now(),
+        )
+      }),
+    ],
+    close: async () => leaveChain(),
   }
 }
 
@@ -80,7 +94,12 @@ export const schemaValidatorStage: WeirApp = {
     'MillionX schema validator (seed 004): source.{social,market}.* → validated.*, failures → schema-validation-errors',
   env: [
     ...sharedEnvDocs,
-    { name: 'KAFKA_GROUP_ID', default: 'millionx-schema-validator', description: 'Consumer group', seedName: 'Faust app id' },
+    {
+      name: 'KAFKA_GROUP_ID',
+      default: 'millionx-schema-validator',
+      description: 'Consumer group',
+      seedName: 'Faust app id',
+    },
     { name: 'KAFKA_CLIENT_ID', default: 'millionx-schema-validator', description: 'Client id' },
     {
       name: 'DLQ_TOPIC',
