@@ -325,6 +325,7 @@ describe('seed 002 against Kafka: metrics, dead letters, archive layout', { time
   before(async () => {
     archive = await tempDir(cleanup)
     env = trafficEnv('seed002', {
+      DQ_RULES: 'seed-002',
       ARCHIVE_DIR: archive,
       ARCHIVE_ROLL_INTERVAL: '200ms',
       METRICS_COMPAT: 'seed-002',

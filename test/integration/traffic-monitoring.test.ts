@@ -42,6 +42,7 @@ describe('monitoring: alert rules, metrics and the dashboard against a real Prom
     const cleanup = testCleanup(t)
     const archive = await tempDir(cleanup)
     const env = trafficEnv('monitoring', {
+      DQ_RULES: 'seed-002',
       ARCHIVE_DIR: archive,
       ARCHIVE_ROLL_INTERVAL: '200ms',
       METRICS_COMPAT: 'seed-002',
