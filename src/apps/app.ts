@@ -1,10 +1,9 @@
-import type { Sink, Transport } from '../connectors/contract.ts'
+import type { ConnectorStatus, Sink, Transport } from '../connectors/contract.ts'
 import type { Clock } from '../core/clock.ts'
 import type { MetricsRegistry } from '../core/metrics.ts'
 import type { Pipeline } from '../dsl/stream.ts'
 import type { Logger } from '../log/logger.ts'
-import type { ConnectorStatus } from '../connectors/contract.ts'
-import type { RunOptions, RunningPipeline } from '../runtime/runner.ts'
+import type { RunningPipeline, RunOptions } from '../runtime/runner.ts'
 
 /** What an app is given when it is created. */
 export interface AppContext {
@@ -18,7 +17,11 @@ export interface AppContext {
 export interface KafkaSettings {
   readonly brokers: readonly string[]
   readonly clientId?: string
-  readonly sasl?: { readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; readonly username: string; readonly password: string }
+  readonly sasl?: {
+    readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+    readonly username: string
+    readonly password: string
+  }
   readonly tls?: boolean
 }
 
@@ -43,7 +46,8 @@ export interface AppGenerator {
 export interface AppInstance {
   readonly pipeline: Pipeline
   readonly kafka: KafkaSettings
-  readonly http: { readonly host: string; readonly port: number }
+  /** The ops server's address; `portVariable` names the env var that set the port, for errors. */
+  readonly http: { readonly host: string; readonly port: number; readonly portVariable?: string }
   /** Run settings (group, offsets reset, topic partitions, dead-letter topic, …). */
   readonly run: Omit<RunOptions, 'transport' | 'metrics' | 'logger' | 'clock'>
   /** The app's own /metrics JSON (seed apps keep their documented shape). */
@@ -71,7 +75,11 @@ export interface WeirApp {
   readonly name: string
   readonly description: string
   /** Env vars the app reads, with defaults, for `weir run <app> --help` and the README. */
-  readonly env: ReadonlyArray<{ readonly name: string; readonly default?: string; readonly description: string }>
+  readonly env: ReadonlyArray<{
+    readonly name: string
+    readonly default?: string
+    readonly description: string
+  }>
   create(ctx: AppContext): AppInstance | Promise<AppInstance>
   generator?(options: GeneratorOptions): AppGenerator
   /** Input topics to create (with partitions) before producing test data. */

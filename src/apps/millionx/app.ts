@@ -32,7 +32,7 @@ function create(ctx: AppContext): AppInstance {
   return {
     pipeline: millionxPipeline({ topics, partitions: config.TOPIC_PARTITIONS, metrics: validator }),
     kafka: { brokers: config.KAFKA_BOOTSTRAP_SERVERS, clientId: config.KAFKA_CLIENT_ID },
-    http: { host: config.WEB_HOST, port: config.WEB_PORT },
+    http: { host: config.WEB_HOST, port: config.WEB_PORT, portVariable: 'WEB_PORT' },
     run: {
       groupId: config.KAFKA_GROUP_ID,
       clientId: config.KAFKA_CLIENT_ID,

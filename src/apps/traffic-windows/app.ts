@@ -81,7 +81,7 @@ function create(ctx: AppContext): AppInstance {
   return {
     pipeline: trafficWindowsPipeline(config),
     kafka: { brokers: config.KAFKA_BROKERS, clientId: config.CLIENT_ID },
-    http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT },
+    http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT, portVariable: 'HEALTH_PORT' },
     run: {
       groupId: config.GROUP_ID,
       clientId: config.CLIENT_ID,

@@ -84,6 +84,9 @@ export class KafkaSource implements Source {
     const consumer = new Consumer({
       ...baseClientOptions(this.#kafka, this.#options.clientId),
       groupId: this.#options.groupId,
+      ...(this.#options.groupInstanceId === undefined
+        ? {}
+        : { groupInstanceId: this.#options.groupInstanceId }),
       autocommit: false,
       sessionTimeout: t.sessionTimeoutMs,
       heartbeatInterval: t.heartbeatIntervalMs,

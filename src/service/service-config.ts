@@ -1,0 +1,65 @@
+import { z } from 'zod'
+import { envEnum, envInt, envString, loadConfig } from '../config/index.ts'
+import type { Processing } from '../runtime/commit.ts'
+
+/** What `weir describe` lists for the variables every app takes besides its own. */
+export const serviceEnvDocs = [
+  {
+    name: 'PROCESSING_GUARANTEE',
+    default: 'at_least_once',
+    description:
+      'at_least_once, or exactly_once (= exactly_once_v2): outputs and offsets in one Kafka transaction',
+  },
+  {
+    name: 'COMMIT_INTERVAL_MS',
+    default: '1000 (at_least_once), 100 (exactly_once)',
+    description:
+      "How often offsets are committed (Kafka Streams' commit.interval.ms). At-least-once: a crash re-reads at most about this much input, so outputs may repeat; shorter means fewer repeats and more commits",
+  },
+  {
+    name: 'KAFKA_GROUP_INSTANCE_ID',
+    default: '$HOSTNAME when set (containers), else off',
+    description:
+      'Static group membership (group.instance.id, alias GROUP_INSTANCE_ID): a restarted instance with the same id gets its partitions back at once, with no rebalance. Unique per instance; "off" disables it',
+  },
+] as const
+
+const instanceId = envString({
+  optional: true,
+  pattern: /^[A-Za-z0-9._-]{1,200}$/,
+  patternDescription: 'letters, digits, ".", "_" or "-" (at most 200), or "off"',
+})
+
+/** Settings every app takes besides its own. */
+const serviceEnv = z.object({
+  PROCESSING_GUARANTEE: envEnum(['at_least_once', 'exactly_once', 'exactly_once_v2'], { optional: true }),
+  COMMIT_INTERVAL_MS: envInt({ optional: true, min: 10, max: 600_000 }),
+  KAFKA_GROUP_INSTANCE_ID: instanceId,
+  GROUP_INSTANCE_ID: instanceId,
+})
+
+export interface ServiceConfig {
+  readonly processing?: Processing
+  readonly checkpointIntervalMs?: number
+  readonly groupInstanceId?: string
+}
+
+/**
+ * Reads the service-wide variables. The group instance id defaults to `HOSTNAME` only when the
+ * environment has it: container runtimes and Kubernetes export it (a pod keeps its name across
+ * restarts in a StatefulSet, a container its id across `docker restart`), an interactive shell does not.
+ */
+export function serviceConfig(env: Readonly<Record<string, string | undefined>>): ServiceConfig {
+  const c = loadConfig(serviceEnv, env)
+  const explicit = c.KAFKA_GROUP_INSTANCE_ID ?? c.GROUP_INSTANCE_ID
+  const host = env.HOSTNAME?.trim()
+  const fromHost = host !== undefined && /^[A-Za-z0-9._-]{1,200}$/.test(host) ? host : undefined
+  const groupInstanceId = explicit === 'off' ? undefined : (explicit ?? fromHost)
+  return {
+    ...(c.PROCESSING_GUARANTEE === undefined
+      ? {}
+      : { processing: c.PROCESSING_GUARANTEE === 'at_least_once' ? 'at-least-once' : 'exactly-once' }),
+    ...(c.COMMIT_INTERVAL_MS === undefined ? {} : { checkpointIntervalMs: c.COMMIT_INTERVAL_MS }),
+    ...(groupInstanceId === undefined ? {} : { groupInstanceId }),
+  }
+}
