@@ -1,9 +1,10 @@
-import type { ConnectorStatus, Sink, Transport } from '../connectors/contract.ts'
+import type { Sink, Transport } from '../connectors/contract.ts'
 import type { Clock } from '../core/clock.ts'
 import type { MetricsRegistry } from '../core/metrics.ts'
 import type { Pipeline } from '../dsl/stream.ts'
 import type { Logger } from '../log/logger.ts'
-import type { RunningPipeline, RunOptions } from '../runtime/runner.ts'
+import type { ConnectorStatus } from '../connectors/contract.ts'
+import type { RunOptions, RunningPipeline } from '../runtime/runner.ts'
 
 /** What an app is given when it is created. */
 export interface AppContext {
@@ -17,11 +18,7 @@ export interface AppContext {
 export interface KafkaSettings {
   readonly brokers: readonly string[]
   readonly clientId?: string
-  readonly sasl?: {
-    readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
-    readonly username: string
-    readonly password: string
-  }
+  readonly sasl?: { readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; readonly username: string; readonly password: string }
   readonly tls?: boolean
 }
 
@@ -75,11 +72,7 @@ export interface WeirApp {
   readonly name: string
   readonly description: string
   /** Env vars the app reads, with defaults, for `weir run <app> --help` and the README. */
-  readonly env: ReadonlyArray<{
-    readonly name: string
-    readonly default?: string
-    readonly description: string
-  }>
+  readonly env: ReadonlyArray<{ readonly name: string; readonly default?: string; readonly description: string }>
   create(ctx: AppContext): AppInstance | Promise<AppInstance>
   generator?(options: GeneratorOptions): AppGenerator
   /** Input topics to create (with partitions) before producing test data. */
