@@ -126,10 +126,15 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       return await Promise.race([step, aborted])
     } catch (err) {
       step.catch(() => {})
-      for (const close of opened.reverse())
-        await Promise.resolve()
-          .then(close)
-          .catch(() => {})
+      const closing = (async () => {
+        for (const close of opened.reverse())
+          await Promise.resolve()
+            .then(close)
+            .catch(() => {})
+      })()
+      // Aborted (a SIGTERM while joining the group): a consumer may be waiting for a JoinGroup answer
+      // that comes only when a dead member's session expires; don't keep the stop waiting for it.
+      await (options.signal?.aborted ? Promise.race([closing, sleep(ABORT_CLOSE_MS)]) : closing)
       throw err
     }
   }
@@ -415,6 +420,9 @@ async function ensurePipelineTopics(
     })),
   )
 }
+
+/** How long an aborted start-up waits for what it opened to close. */
+const ABORT_CLOSE_MS = 1000
 
 /** A timer that doesn't keep the process alive: a stop that finished early must not linger. */
 function sleep(ms: number): Promise<void> {
