@@ -2,9 +2,8 @@
  * The apps the fault suite drives, each as `weir run <app>` with its seed variables, its input made
  * by a generator with a `test-id` per record, and an independent count of what it produced.
  */
-import type { KafkaTransport } from '../../src/connectors/kafka/index.ts'
+
 import { trafficApp } from '../../src/apps/traffic/app.ts'
-import { trafficWindowsApp } from '../../src/apps/traffic-windows/app.ts'
 import {
   addTrafficEvent,
   emptyTrafficWindow,
@@ -12,7 +11,9 @@ import {
   type TrafficWindowAggregate,
   trafficWindowResult,
 } from '../../src/apps/traffic/domain/index.ts'
+import { trafficWindowsApp } from '../../src/apps/traffic-windows/app.ts'
 import { encodeValue } from '../../src/cli/feed.ts'
+import type { KafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { uniqueName } from '../integration/helpers/kafka.ts'
 import { countIds, type FeedRecord, type Guarantee, lostAndDuplicated, readTopic } from './harness.ts'
 
@@ -82,12 +83,21 @@ export function trafficUnderTest(o: AppOptions): AppUnderTest {
         return { id, key: Buffer.from(`bad-${i}`), value: Buffer.from(`{"sensor_id": ${i}, not json`) }
       }
       const r = gen.next()
-      return { id, key: r.key === null ? null : Buffer.from(r.key), value: encodeValue(r.value) ?? Buffer.alloc(0), ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }) }
+      return {
+        id,
+        key: r.key === null ? null : Buffer.from(r.key),
+        value: encodeValue(r.value) ?? Buffer.alloc(0),
+        ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
+      }
     },
     async count(kafka, inputs) {
       const out = await readTopic(kafka, t.out)
       const dlq = await readTopic(kafka, t.dlq)
-      return { out: out.length, deadLettered: dlq.length, ...lostAndDuplicated(inputs, countIds([...out, ...dlq])) }
+      return {
+        out: out.length,
+        deadLettered: dlq.length,
+        ...lostAndDuplicated(inputs, countIds([...out, ...dlq])),
+      }
     },
   }
 }
@@ -102,7 +112,10 @@ export function trafficWindowsUnderTest(o: AppOptions): AppUnderTest {
   const gen = trafficWindowsApp.generator!({ seed: 12, eventStepMs: 10 })
   const values = new Map<string, TrafficEvent>()
   const expected = () => {
-    const states = new Map<string, { sensor: string; start: number; state: ReturnType<typeof emptyTrafficWindow> }>()
+    const states = new Map<
+      string,
+      { sensor: string; start: number; state: ReturnType<typeof emptyTrafficWindow> }
+    >()
     for (const e of values.values()) {
       const start = Math.floor(Date.parse(e.timestamp) / WINDOW_MS) * WINDOW_MS
       const key = `${e.sensor_id}@${start}`
@@ -110,7 +123,16 @@ export function trafficWindowsUnderTest(o: AppOptions): AppUnderTest {
       s.state = addTrafficEvent(s.state, e)
       states.set(key, s)
     }
-    return new Map([...states].map(([k, s]) => [k, trafficWindowResult(s.state, { sensor_id: s.sensor, window_start: s.start, window_end: s.start + WINDOW_MS })]))
+    return new Map(
+      [...states].map(([k, s]) => [
+        k,
+        trafficWindowResult(s.state, {
+          sensor_id: s.sensor,
+          window_start: s.start,
+          window_end: s.start + WINDOW_MS,
+        }),
+      ]),
+    )
   }
   const windowsOut = async (kafka: KafkaTransport) =>
     (await readTopic(kafka, t.out)).map((r) => JSON.parse(r.value!.toString()) as TrafficWindowAggregate)
@@ -140,7 +162,12 @@ export function trafficWindowsUnderTest(o: AppOptions): AppUnderTest {
       const r = gen.next()
       const id = String(i)
       values.set(id, r.value as TrafficEvent)
-      return { id, key: r.key === null ? null : Buffer.from(r.key), value: encodeValue(r.value) ?? Buffer.alloc(0), ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }) }
+      return {
+        id,
+        key: r.key === null ? null : Buffer.from(r.key),
+        value: encodeValue(r.value) ?? Buffer.alloc(0),
+        ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
+      }
     },
     async settled(kafka) {
       return (await windowsOut(kafka)).length >= expected().size
@@ -162,10 +189,12 @@ export function trafficWindowsUnderTest(o: AppOptions): AppUnderTest {
         if (emitted.length === 0) lost++
         duplicated += Math.max(0, emitted.length - 1)
         const last = emitted.at(-1)
-        if (last && (last.message_count !== w.message_count || Math.abs(last.avg_speed - w.avg_speed) > 1e-9)) differs++
+        if (last && (last.message_count !== w.message_count || Math.abs(last.avg_speed - w.avg_speed) > 1e-9))
+          differs++
       }
       const extra = [...seen.keys()].filter((k) => !want.has(k)).length
-      const note = differs + extra > 0 ? `${differs} windows differ from a clean run, ${extra} unexpected` : undefined
+      const note =
+        differs + extra > 0 ? `${differs} windows differ from a clean run, ${extra} unexpected` : undefined
       // Inputs reached the windows when every window is there with a clean run's count.
       void inputs
       return { out: got.length, deadLettered: dlq.length, lost, duplicated, ...(note ? { note } : {}) }
@@ -174,7 +203,12 @@ export function trafficWindowsUnderTest(o: AppOptions): AppUnderTest {
 }
 
 /** A rideshare `trips` event with its own id; published on the `trip-updates` channel. */
-export function rideshareUnderTest(o: AppOptions & { readonly redis: { host: string; port: number }; readonly received: () => ReadonlyMap<string, number> }): AppUnderTest {
+export function rideshareUnderTest(
+  o: AppOptions & {
+    readonly redis: { host: string; port: number }
+    readonly received: () => ReadonlyMap<string, number>
+  },
+): AppUnderTest {
   const base = uniqueName('faults-rs')
   const prefix = `${base}.`
   const dlq = `${prefix}stream-processor-dlq`
@@ -202,7 +236,12 @@ export function rideshareUnderTest(o: AppOptions & { readonly redis: { host: str
     }),
     record(i) {
       const id = `trip-event-${i}`
-      const value = { event_id: id, trip_id: `trip-${i % 997}`, status: 'trip.requested', timestamp: new Date().toISOString() }
+      const value = {
+        event_id: id,
+        trip_id: `trip-${i % 997}`,
+        status: 'trip.requested',
+        timestamp: new Date().toISOString(),
+      }
       return { id, key: Buffer.from(value.trip_id), value: Buffer.from(JSON.stringify(value)) }
     },
     async count(kafka, inputs) {

@@ -14,17 +14,34 @@ import { suiteCleanup, testCleanup } from '../integration/helpers/services.ts'
 import { type AppOptions, trafficUnderTest, trafficWindowsUnderTest } from './apps.ts'
 import { type FaultRow, type Guarantee, table } from './harness.ts'
 import { type PrivateBroker, startPrivateBroker } from './kafka-broker.ts'
-import { brokerRestart, killRandomly, postgresOutage, rebalance, rideshareRedisOutage, runScenario, type ScenarioContext } from './scenarios.ts'
+import {
+  brokerRestart,
+  killRandomly,
+  postgresOutage,
+  rebalance,
+  rideshareRedisOutage,
+  runScenario,
+  type ScenarioContext,
+} from './scenarios.ts'
 
 const GUARANTEES: readonly Guarantee[] = ['at_least_once', 'exactly_once']
-const LOAD = { count: Number(process.env.FAULTS_COUNT ?? 60_000), ratePerSec: Number(process.env.FAULTS_RATE ?? 3000) }
+// 60 s of input at 2,000 records/s: faults happen while it flows.
+const LOAD = {
+  count: Number(process.env.FAULTS_COUNT ?? 120_000),
+  ratePerSec: Number(process.env.FAULTS_RATE ?? 2000),
+}
 const rows: FaultRow[] = []
 const only = process.env.FAULTS_ONLY
 
 function check(row: FaultRow): void {
   rows.push(row)
   assert.equal(row.lost, 0, `${row.scenario} ${row.app} ${row.guarantee}: ${row.lost} lost`)
-  if (!row.duplicatesAllowed) assert.equal(row.duplicated, 0, `${row.scenario} ${row.app} ${row.guarantee}: ${row.duplicated} duplicated`)
+  if (!row.duplicatesAllowed)
+    assert.equal(
+      row.duplicated,
+      0,
+      `${row.scenario} ${row.app} ${row.guarantee}: ${row.duplicated} duplicated`,
+    )
   assert.equal(row.note, undefined, `${row.scenario} ${row.app} ${row.guarantee}: ${row.note}`)
 }
 
@@ -44,17 +61,44 @@ describe('fault suite', { timeout: 3_600_000 }, () => {
   })
 
   for (const g of GUARANTEES) {
-    const opts = (brokers: readonly string[], extra: Partial<AppOptions> = {}): AppOptions => ({ brokers, guarantee: g, ...extra })
-    scenario(`kill -9 ×5 traffic ${g}`, (ctx) => runScenario(ctx, 'kill -9 ×5', trafficUnderTest(opts(ctx.brokers)), g, LOAD, killRandomly(5, 1)))
-    scenario(`kill -9 ×5 traffic-windows ${g}`, (ctx) => runScenario(ctx, 'kill -9 ×5', trafficWindowsUnderTest(opts(ctx.brokers)), g, LOAD, killRandomly(5, 2)))
+    const opts = (brokers: readonly string[], extra: Partial<AppOptions> = {}): AppOptions => ({
+      brokers,
+      guarantee: g,
+      ...extra,
+    })
+    scenario(`kill -9 ×5 traffic ${g}`, (ctx) =>
+      runScenario(ctx, 'kill -9 ×5', trafficUnderTest(opts(ctx.brokers)), g, LOAD, killRandomly(5, 1)),
+    )
+    scenario(`kill -9 ×5 static membership traffic ${g}`, (ctx) =>
+      runScenario(
+        ctx,
+        'kill -9 ×5, static membership',
+        trafficUnderTest(opts(ctx.brokers, { extraEnv: { KAFKA_GROUP_INSTANCE_ID: 'traffic-0' } })),
+        g,
+        LOAD,
+        killRandomly(5, 1),
+      ),
+    )
+    scenario(`kill -9 ×5 traffic-windows ${g}`, (ctx) =>
+      runScenario(ctx, 'kill -9 ×5', trafficWindowsUnderTest(opts(ctx.brokers)), g, LOAD, killRandomly(5, 2)),
+    )
     scenario(`kill -9 ×5 rideshare ${g}`, async (ctx) => {
       // rideshareRedisOutage with no outage: the same wiring, faults by killRandomly.
       return rideshareKills(ctx, g)
     })
     scenario(`malformed 10k traffic ${g}`, (ctx) =>
-      runScenario(ctx, '10,000 malformed in 60,000', trafficUnderTest(opts(ctx.brokers, { malformedEvery: 6 })), g, LOAD, async () => []),
+      runScenario(
+        ctx,
+        '10,000 malformed in 120,000',
+        trafficUnderTest(opts(ctx.brokers, { malformedEvery: 12 })),
+        g,
+        LOAD,
+        async () => [],
+      ),
     )
-    scenario(`rebalance 1→3→1 traffic-windows ${g}`, (ctx) => runScenario(ctx, 'rebalance 1→3→1', trafficWindowsUnderTest(opts(ctx.brokers)), g, LOAD, rebalance()))
+    scenario(`rebalance 1→3→1 traffic-windows ${g}`, (ctx) =>
+      runScenario(ctx, 'rebalance 1→3→1', trafficWindowsUnderTest(opts(ctx.brokers)), g, LOAD, rebalance()),
+    )
     scenario(`Redis stopped 20 s rideshare ${g}`, (ctx) => rideshareRedisOutage(ctx, g, LOAD, 20_000))
     scenario(`PostgreSQL stopped 20 s ${g}`, (ctx) => postgresOutage(ctx, g, LOAD, 20_000))
   }
@@ -70,17 +114,30 @@ describe('fault suite', { timeout: 3_600_000 }, () => {
       for (const make of [trafficUnderTest, trafficWindowsUnderTest]) {
         const name = `broker restart ${make === trafficUnderTest ? 'traffic' : 'traffic-windows'} ${g}`
         it(name, { skip: !wanted }, async (t) => {
-          const ctx = { cleanup: testCleanup(t), brokers: broker!.brokers, log: (l: string) => t.diagnostic(l) }
-          check(await runScenario(ctx, 'broker stopped 10 s', make({ brokers: ctx.brokers, guarantee: g }), g, LOAD, brokerRestart(broker!, 10_000)))
+          const ctx = {
+            cleanup: testCleanup(t),
+            brokers: broker!.brokers,
+            log: (l: string) => t.diagnostic(l),
+          }
+          check(
+            await runScenario(
+              ctx,
+              'broker stopped 10 s',
+              make({ brokers: ctx.brokers, guarantee: g }),
+              g,
+              LOAD,
+              brokerRestart(broker!, 10_000),
+            ),
+          )
         })
       }
     }
   })
 })
 
+import { startRedisServer } from '../integration/helpers/services.ts'
 import { rideshareUnderTest } from './apps.ts'
 import { subscriber } from './scenarios.ts'
-import { startRedisServer } from '../integration/helpers/services.ts'
 
 async function rideshareKills(ctx: ScenarioContext, g: Guarantee): Promise<FaultRow> {
   const redis = await startRedisServer(ctx.cleanup)

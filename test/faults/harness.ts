@@ -61,7 +61,13 @@ export interface Feeder {
  * that fails (the broker is down) is retried until it succeeds: the sink keeps what it could not send,
  * so the input itself is complete (the reader counts it anyway).
  */
-export function feed(kafka: KafkaTransport, topic: string, count: number, ratePerSec: number, make: (i: number) => FeedRecord): Feeder {
+export function feed(
+  kafka: KafkaTransport,
+  topic: string,
+  count: number,
+  ratePerSec: number,
+  make: (i: number) => FeedRecord,
+): Feeder {
   let acked = 0
   const done = (async () => {
     const sink = kafka.sink({ clientId: `faults-feeder-${topic}` })
@@ -80,7 +86,13 @@ export function feed(kafka: KafkaTransport, topic: string, count: number, ratePe
         const end = Math.min(count, i + step)
         for (; i < end; i++) {
           const r = make(i)
-          sink.add({ topic, key: r.key, value: r.value, headers: { 'test-id': Buffer.from(r.id) }, ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }) })
+          sink.add({
+            topic,
+            key: r.key,
+            value: r.value,
+            headers: { 'test-id': Buffer.from(r.id) },
+            ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
+          })
         }
         for (;;) {
           try {
@@ -103,7 +115,10 @@ export function feed(kafka: KafkaTransport, topic: string, count: number, ratePe
 }
 
 /** Occurrences per id. */
-export function countIds(records: Iterable<RawRecord>, idOf: (r: RawRecord) => string = testIdOf): Map<string, number> {
+export function countIds(
+  records: Iterable<RawRecord>,
+  idOf: (r: RawRecord) => string = testIdOf,
+): Map<string, number> {
   const m = new Map<string, number>()
   for (const r of records) {
     const id = idOf(r)
@@ -120,7 +135,10 @@ export function testIdOf(r: RawRecord): string {
  * Lost: inputs with no output at all. Duplicated: outputs beyond the number of times an input was
  * written (a producer retry may write an input twice; that is not the processor's doing).
  */
-export function lostAndDuplicated(inputs: ReadonlyMap<string, number>, outputs: ReadonlyMap<string, number>): { lost: number; duplicated: number } {
+export function lostAndDuplicated(
+  inputs: ReadonlyMap<string, number>,
+  outputs: ReadonlyMap<string, number>,
+): { lost: number; duplicated: number } {
   let lost = 0
   let duplicated = 0
   for (const [id, n] of inputs) {
@@ -136,7 +154,11 @@ export async function readTopic(kafka: KafkaTransport, topic: string): Promise<R
 }
 
 /** Sum of the group's committed offsets over the topics (−1 while the broker does not answer). */
-export async function committedTotal(kafka: KafkaTransport, groupId: string, topics: readonly string[]): Promise<number> {
+export async function committedTotal(
+  kafka: KafkaTransport,
+  groupId: string,
+  topics: readonly string[],
+): Promise<number> {
   const admin = kafka.admin()
   try {
     const committed = await admin.committedOffsets(groupId, topics)
@@ -151,10 +173,17 @@ export async function committedTotal(kafka: KafkaTransport, groupId: string, top
 }
 
 /** True once the committed offsets reach the end of every partition of the topics. */
-export async function caughtUp(kafka: KafkaTransport, groupId: string, topics: readonly string[]): Promise<boolean> {
+export async function caughtUp(
+  kafka: KafkaTransport,
+  groupId: string,
+  topics: readonly string[],
+): Promise<boolean> {
   const admin = kafka.admin()
   try {
-    const [ends, committed] = await Promise.all([admin.endOffsets(topics), admin.committedOffsets(groupId, topics)])
+    const [ends, committed] = await Promise.all([
+      admin.endOffsets(topics),
+      admin.committedOffsets(groupId, topics),
+    ])
     return [...ends].every(([tp, end]) => (committed.get(tp) ?? 0) >= end)
   } catch {
     return false
@@ -164,21 +193,33 @@ export async function caughtUp(kafka: KafkaTransport, groupId: string, topics: r
 }
 
 /**
- * Milliseconds from `since` (the end of a fault) until the group commits past `committedAtFault`:
- * processing is back. The fault's end is when the process was restarted or the service came back.
+ * Milliseconds from `since` (the end of a fault: the process restarted, the service back) until
+ * processing is back: the group commits past what it had committed, or, when there was nothing left to
+ * read, `ready()` (the instance owns its partitions) with every input committed.
  */
-export async function recovery(kafka: KafkaTransport, groupId: string, topics: readonly string[], since: number, timeoutMs = 120_000): Promise<number> {
+export async function recovery(
+  kafka: KafkaTransport,
+  groupId: string,
+  topics: readonly string[],
+  since: number,
+  ready: () => boolean = () => true,
+  timeoutMs = 120_000,
+): Promise<number> {
   const base = await waitCommitted(kafka, groupId, topics)
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     const now = await committedTotal(kafka, groupId, topics)
-    if (now > base) return Date.now() - since
+    if (now > base || (ready() && (await caughtUp(kafka, groupId, topics)))) return Date.now() - since
     await sleep(100)
   }
   throw new Error(`group ${groupId} committed nothing within ${timeoutMs} ms after the fault`)
 }
 
-async function waitCommitted(kafka: KafkaTransport, groupId: string, topics: readonly string[]): Promise<number> {
+async function waitCommitted(
+  kafka: KafkaTransport,
+  groupId: string,
+  topics: readonly string[],
+): Promise<number> {
   for (;;) {
     const n = await committedTotal(kafka, groupId, topics)
     if (n >= 0) return n
@@ -186,7 +227,12 @@ async function waitCommitted(kafka: KafkaTransport, groupId: string, topics: rea
   }
 }
 
-export async function waitFor(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 180_000, everyMs = 250): Promise<void> {
+export async function waitFor(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 180_000,
+  everyMs = 250,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     if (await cond()) return
@@ -197,10 +243,21 @@ export async function waitFor(what: string, cond: () => Promise<boolean> | boole
 
 /** The table, as Markdown (it goes into the README as it is). */
 export function table(rows: readonly FaultRow[]): string {
-  const head = ['scenario', 'app', 'guarantee', 'records in', 'out', 'dead-lettered', 'lost', 'duplicated', 'time to recover']
+  const head = [
+    'scenario',
+    'app',
+    'guarantee',
+    'records in',
+    'out',
+    'dead-lettered',
+    'lost',
+    'duplicated',
+    'time to recover',
+  ]
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i < 3 ? '---' : '---:')).join('|')}|`]
   for (const r of rows) {
-    const dup = r.duplicated === 0 ? '0' : `${r.duplicated.toLocaleString('en-US')}${r.duplicatesAllowed ? '' : ' ✗'}`
+    const dup =
+      r.duplicated === 0 ? '0' : `${r.duplicated.toLocaleString('en-US')}${r.duplicatesAllowed ? '' : ' ✗'}`
     lines.push(
       `| ${r.scenario}${r.note ? ` (${r.note})` : ''} | ${r.app} | ${r.guarantee} | ${r.recordsIn.toLocaleString('en-US')} | ${r.out.toLocaleString('en-US')} | ${r.deadLettered.toLocaleString('en-US')} | ${r.lost === 0 ? '0' : `${r.lost} ✗`} | ${dup} | ${r.recoverMs === undefined ? '–' : `${(r.recoverMs / 1000).toFixed(1)} s`} |`,
     )

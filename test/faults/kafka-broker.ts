@@ -75,8 +75,18 @@ export async function startPrivateBroker(cleanup: Cleanup): Promise<PrivateBroke
     ].join('\n'),
   )
   const run = promisify(execFile)
-  const tool = (...args: string[]) => run('java', [...JAVA_LIGHT, `-Dlog4j2.configurationFile=${log4j}`, '-cp', LIBS, ...args])
-  await tool('kafka.tools.StorageTool', 'format', '--standalone', '-t', 'weir-faults-cluster-0001', '-c', conf, '--ignore-formatted')
+  const tool = (...args: string[]) =>
+    run('java', [...JAVA_LIGHT, `-Dlog4j2.configurationFile=${log4j}`, '-cp', LIBS, ...args])
+  await tool(
+    'kafka.tools.StorageTool',
+    'format',
+    '--standalone',
+    '-t',
+    'weir-faults-cluster-0001',
+    '-c',
+    conf,
+    '--ignore-formatted',
+  )
 
   let child: ChildProcess | undefined
   let output = ''
@@ -100,7 +110,17 @@ export async function startPrivateBroker(cleanup: Cleanup): Promise<PrivateBroke
     if (child) return
     const proc = spawn(
       'java',
-      ['-Xmx512m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', `-Dlog4j2.configurationFile=${log4j}`, `-Dkafka.logs.dir=${dir}`, '-cp', LIBS, 'kafka.Kafka', conf],
+      [
+        '-Xmx512m',
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        `-Dlog4j2.configurationFile=${log4j}`,
+        `-Dkafka.logs.dir=${dir}`,
+        '-cp',
+        LIBS,
+        'kafka.Kafka',
+        conf,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     child = proc

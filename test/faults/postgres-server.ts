@@ -46,7 +46,18 @@ export async function startPrivatePostgres(cleanup: Cleanup): Promise<PrivatePos
   const data = join(dir, 'data')
   await tool('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync'])
   const start = async () => {
-    await tool('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`, 'start'])
+    await tool('pg_ctl', [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`,
+      'start',
+    ])
   }
   const stop = async () => {
     await tool('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']).catch(() => {})
@@ -54,7 +65,12 @@ export async function startPrivatePostgres(cleanup: Cleanup): Promise<PrivatePos
   const killOnExit = () => {
     // Best effort when the test process dies: an immediate stop.
     try {
-      execFile(asRoot ? 'runuser' : join(bin, 'pg_ctl'), asRoot ? ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop'] : ['-D', data, '-m', 'immediate', 'stop'])
+      execFile(
+        asRoot ? 'runuser' : join(bin, 'pg_ctl'),
+        asRoot
+          ? ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop']
+          : ['-D', data, '-m', 'immediate', 'stop'],
+      )
     } catch {
       // nothing more to do
     }

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { kafkaTransport, type KafkaTransport } from '../../src/connectors/kafka/index.ts'
+import { type KafkaTransport, kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { postgresSink } from '../../src/connectors/postgres/index.ts'
 import { pipeline } from '../../src/dsl/stream.ts'
 import { silentLogger } from '../../src/log/logger.ts'
@@ -14,9 +14,25 @@ import { createMetrics } from '../../src/ops/index.ts'
 import { run } from '../../src/runtime/runner.ts'
 import { spawnWeir, type WeirChild } from '../integration/helpers/child.ts'
 import { deleteTopics, uniqueName } from '../integration/helpers/kafka.ts'
-import { type Cleanup, type RedisServer, sleep, startRedisServer, tcpProxy } from '../integration/helpers/services.ts'
+import {
+  type Cleanup,
+  type RedisServer,
+  sleep,
+  startRedisServer,
+  tcpProxy,
+} from '../integration/helpers/services.ts'
 import { type AppUnderTest, rideshareUnderTest } from './apps.ts'
-import { caughtUp, countIds, type FaultRow, feed, type Guarantee, readTopic, recovery, rng, waitFor } from './harness.ts'
+import {
+  caughtUp,
+  countIds,
+  type FaultRow,
+  feed,
+  type Guarantee,
+  readTopic,
+  recovery,
+  rng,
+  waitFor,
+} from './harness.ts'
 import { startPrivatePostgres } from './postgres-server.ts'
 
 export interface ScenarioContext {
@@ -36,8 +52,8 @@ export interface Harness {
   readonly app: AppUnderTest
   /** Starts instance `n`; resolves once it owns partitions (or at once with `waitAssigned: false`). */
   start(n?: number, opts?: { waitAssigned?: boolean }): Promise<WeirChild>
-  /** Ms from `since` until the group commits again. */
-  recovered(since: number): Promise<number>
+  /** Ms from `since` until the group commits again (or, with nothing left to read, `ready` owns partitions). */
+  recovered(since: number, ready?: WeirChild): Promise<number>
   /** The newest instance still running. */
   newest(): WeirChild
 }
@@ -53,7 +69,11 @@ export async function runScenario(
   load: LoadOptions,
   fault: (h: Harness) => Promise<number[]>,
 ): Promise<FaultRow> {
-  const kafka = kafkaTransport({ brokers: [...ctx.brokers], connectTimeoutMs: 2000, requestTimeoutMs: 10_000 })
+  const kafka = kafkaTransport({
+    brokers: [...ctx.brokers],
+    connectTimeoutMs: 2000,
+    requestTimeoutMs: 10_000,
+  })
   ctx.cleanup(() => deleteTopics(app.topics, kafka).catch(() => {}))
   const admin = kafka.admin()
   await admin.ensureTopics([{ name: app.inputTopic, partitions: app.inputPartitions, replicationFactor: 1 }])
@@ -68,7 +88,14 @@ export async function runScenario(
       if (opts.waitAssigned ?? true) await child.waitForLog('partitions assigned', {}, 120_000)
       return child
     },
-    recovered: (since) => recovery(kafka, app.groupId, [app.inputTopic], since),
+    recovered: (since, ready) =>
+      recovery(
+        kafka,
+        app.groupId,
+        [app.inputTopic],
+        since,
+        () => ready === undefined || ready.logs().some((l) => l.msg === 'partitions assigned'),
+      ),
     newest() {
       const found = children.findLast((c) => c.running())
       if (!found) throw new Error(`no ${app.app} instance is running`)
@@ -79,8 +106,13 @@ export async function runScenario(
   const feeder = feed(kafka, app.inputTopic, load.count, load.ratePerSec, (i) => app.record(i))
   const recoveries = await fault(h)
   await feeder.done
-  await waitFor('the group committed every input', () => caughtUp(kafka, app.groupId, [app.inputTopic]), 240_000)
-  if (app.settled) await waitFor('the outputs settled', () => app.settled!(kafka), 60_000, 500).catch(() => {})
+  await waitFor(
+    'the group committed every input',
+    () => caughtUp(kafka, app.groupId, [app.inputTopic]),
+    240_000,
+  )
+  if (app.settled)
+    await waitFor('the outputs settled', () => app.settled!(kafka), 60_000, 500).catch(() => {})
   let unclean = 0
   for (const c of children.filter((c) => c.running())) {
     c.kill('SIGTERM')
@@ -100,7 +132,13 @@ export async function runScenario(
     duplicated: counted.duplicated,
     recoverMs: recoveries.length === 0 ? undefined : Math.max(...recoveries),
     duplicatesAllowed: guarantee === 'at_least_once' || !app.kafkaOutputs,
-    ...(counted.note || unclean ? { note: [counted.note, unclean ? `${unclean} instance(s) did not exit 0 on SIGTERM` : undefined].filter(Boolean).join('; ') } : {}),
+    ...(counted.note || unclean
+      ? {
+          note: [counted.note, unclean ? `${unclean} instance(s) did not exit 0 on SIGTERM` : undefined]
+            .filter(Boolean)
+            .join('; '),
+        }
+      : {}),
   }
   ctx.log?.(JSON.stringify(row))
   return row
@@ -117,15 +155,24 @@ export function killRandomly(kills: number, seed: number): (h: Harness) => Promi
       victim.kill('SIGKILL')
       await victim.exit
       const restartedAt = Date.now()
-      await h.start(0, { waitAssigned: false })
-      times.push(await h.recovered(restartedAt))
+      const next = await h.start(0, { waitAssigned: false })
+      times.push(
+        await h.recovered(restartedAt, next).catch((err: Error) => {
+          throw new Error(
+            `after kill ${k + 1}: ${err.message}\nrestarted instance's output:\n${next.output()}`,
+          )
+        }),
+      )
     }
     return times
   }
 }
 
 /** Stops the broker (SIGTERM) for `downMs` mid-stream and starts it again. */
-export function brokerRestart(broker: { stop(): Promise<void>; start(): Promise<void> }, downMs: number): (h: Harness) => Promise<number[]> {
+export function brokerRestart(
+  broker: { stop(): Promise<void>; start(): Promise<void> },
+  downMs: number,
+): (h: Harness) => Promise<number[]> {
   return async (h) => {
     await sleep(4000)
     await broker.stop()
@@ -157,29 +204,53 @@ export function rebalance(): (h: Harness) => Promise<number[]> {
  * cut while the server is down and restored only once the counting subscriber is back, so a message
  * the app publishes after the outage is never missed by the reader.
  */
-export async function rideshareRedisOutage(ctx: ScenarioContext, guarantee: Guarantee, load: LoadOptions, downMs: number, withOutage = true): Promise<FaultRow> {
+export async function rideshareRedisOutage(
+  ctx: ScenarioContext,
+  guarantee: Guarantee,
+  load: LoadOptions,
+  downMs: number,
+  withOutage = true,
+): Promise<FaultRow> {
   const redis = await startRedisServer(ctx.cleanup)
   const proxy = await tcpProxy(ctx.cleanup, { host: redis.host, port: redis.port })
   const sub = await subscriber(ctx.cleanup, redis)
-  const app = rideshareUnderTest({ brokers: ctx.brokers, guarantee, redis: { host: '127.0.0.1', port: proxy.port }, received: () => sub.received })
-  return runScenario(ctx, withOutage ? `Redis stopped ${downMs / 1000} s` : 'kill -9 ×5', app, guarantee, load, async (h) => {
-    if (!withOutage) return []
-    await sleep(4000)
-    await proxy.cut()
-    await redis.stop()
-    await sleep(downMs)
-    await redis.start()
-    await sub.listening(redis)
-    const back = Date.now()
-    await proxy.restore()
-    return [await h.recovered(back)]
+  const app = rideshareUnderTest({
+    brokers: ctx.brokers,
+    guarantee,
+    redis: { host: '127.0.0.1', port: proxy.port },
+    received: () => sub.received,
   })
+  return runScenario(
+    ctx,
+    withOutage ? `Redis stopped ${downMs / 1000} s` : 'kill -9 ×5',
+    app,
+    guarantee,
+    load,
+    async (h) => {
+      if (!withOutage) return []
+      await sleep(4000)
+      await proxy.cut()
+      await redis.stop()
+      await sleep(downMs)
+      await redis.start()
+      await sub.listening(redis)
+      const back = Date.now()
+      await proxy.restore()
+      return [await h.recovered(back)]
+    },
+  )
 }
 
 /** A subscriber on `trip-updates` that counts messages by event id and reconnects by itself. */
 export async function subscriber(cleanup: Cleanup, redis: RedisServer) {
   const SENTINEL = 'weir-faults-sentinel'
-  const client = new Redis({ host: redis.host, port: redis.port, lazyConnect: true, retryStrategy: () => 25, maxRetriesPerRequest: null })
+  const client = new Redis({
+    host: redis.host,
+    port: redis.port,
+    lazyConnect: true,
+    retryStrategy: () => 25,
+    maxRetriesPerRequest: null,
+  })
   client.on('error', () => {})
   cleanup(() => client.disconnect())
   const received = new Map<string, number>()
@@ -198,16 +269,26 @@ export async function subscriber(cleanup: Cleanup, redis: RedisServer) {
     received,
     /** Resolves once a message published now reaches the subscriber. */
     async listening(server: { host: string; port: number }) {
-      const pub = new Redis({ host: server.host, port: server.port, lazyConnect: true, retryStrategy: () => 50 })
+      const pub = new Redis({
+        host: server.host,
+        port: server.port,
+        lazyConnect: true,
+        retryStrategy: () => 50,
+      })
       pub.on('error', () => {})
       try {
         await pub.connect()
         const before = sentinels
-        await waitFor('the subscriber back after the restart', async () => {
-          await pub.publish(SENTINEL, 'ping').catch(() => 0)
-          await sleep(50)
-          return sentinels > before
-        }, 30_000, 50)
+        await waitFor(
+          'the subscriber back after the restart',
+          async () => {
+            await pub.publish(SENTINEL, 'ping').catch(() => 0)
+            await sleep(50)
+            return sentinels > before
+          },
+          30_000,
+          50,
+        )
       } finally {
         pub.disconnect()
       }
@@ -219,7 +300,12 @@ export async function subscriber(cleanup: Cleanup, redis: RedisServer) {
  * Kafka → PostgreSQL sink (plain INSERTs, so a repeat shows as an extra row) with a private PostgreSQL
  * stopped for `downMs` mid-stream. In-process: the sink is a library connector, not a bundled app.
  */
-export async function postgresOutage(ctx: ScenarioContext, guarantee: Guarantee, load: LoadOptions, downMs: number): Promise<FaultRow> {
+export async function postgresOutage(
+  ctx: ScenarioContext,
+  guarantee: Guarantee,
+  load: LoadOptions,
+  downMs: number,
+): Promise<FaultRow> {
   const server = await startPrivatePostgres(ctx.cleanup)
   const conn = { host: server.host, port: server.port, user: 'postgres', database: 'postgres' }
   const table = uniqueName('faults_pg').replace(/-/g, '_')
@@ -243,7 +329,14 @@ export async function postgresOutage(ctx: ScenarioContext, guarantee: Guarantee,
   await admin.close()
   const p = pipeline(base)
   p.stream<{ id: string; v: number }>(input).toSink(
-    postgresSink({ ...conn, table, columns: ['id', 'v'], connectTimeoutMs: 2000, queryTimeoutMs: 5000, logger: silentLogger }),
+    postgresSink({
+      ...conn,
+      table,
+      columns: ['id', 'v'],
+      connectTimeoutMs: 2000,
+      queryTimeoutMs: 5000,
+      logger: silentLogger,
+    }),
     { map: (r) => ({ id: r.value.id, v: r.value.v }) },
   )
   const running = await run(p, {
@@ -256,7 +349,11 @@ export async function postgresOutage(ctx: ScenarioContext, guarantee: Guarantee,
     deadLetterTopic: `${base}-dlq`,
   })
   ctx.cleanup(() => running.stop().catch(() => {}))
-  const feeder = feed(kafka, input, load.count, load.ratePerSec, (i) => ({ id: `r${i}`, key: null, value: Buffer.from(JSON.stringify({ id: `r${i}`, v: i })) }))
+  const feeder = feed(kafka, input, load.count, load.ratePerSec, (i) => ({
+    id: `r${i}`,
+    key: null,
+    value: Buffer.from(JSON.stringify({ id: `r${i}`, v: i })),
+  }))
   await sleep(4000)
   await server.stop()
   await sleep(downMs)
