@@ -10,8 +10,8 @@ import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { kafkaBrokers } from '../integration/helpers/kafka.ts'
-import { suiteCleanup, testCleanup } from '../integration/helpers/services.ts'
-import { type AppOptions, trafficUnderTest, trafficWindowsUnderTest } from './apps.ts'
+import { startRedisServer, suiteCleanup, testCleanup } from '../integration/helpers/services.ts'
+import { type AppOptions, rideshareUnderTest, trafficUnderTest, trafficWindowsUnderTest } from './apps.ts'
 import { type FaultRow, type Guarantee, table } from './harness.ts'
 import { type PrivateBroker, startPrivateBroker } from './kafka-broker.ts'
 import {
@@ -22,6 +22,7 @@ import {
   rideshareRedisOutage,
   runScenario,
   type ScenarioContext,
+  subscriber,
 } from './scenarios.ts'
 
 const GUARANTEES: readonly Guarantee[] = ['at_least_once', 'exactly_once']
@@ -134,10 +135,6 @@ describe('fault suite', { timeout: 3_600_000 }, () => {
     }
   })
 })
-
-import { startRedisServer } from '../integration/helpers/services.ts'
-import { rideshareUnderTest } from './apps.ts'
-import { subscriber } from './scenarios.ts'
 
 async function rideshareKills(ctx: ScenarioContext, g: Guarantee): Promise<FaultRow> {
   const redis = await startRedisServer(ctx.cleanup)

@@ -209,7 +209,6 @@ export async function rideshareRedisOutage(
   guarantee: Guarantee,
   load: LoadOptions,
   downMs: number,
-  withOutage = true,
 ): Promise<FaultRow> {
   const redis = await startRedisServer(ctx.cleanup)
   const proxy = await tcpProxy(ctx.cleanup, { host: redis.host, port: redis.port })
@@ -220,25 +219,17 @@ export async function rideshareRedisOutage(
     redis: { host: '127.0.0.1', port: proxy.port },
     received: () => sub.received,
   })
-  return runScenario(
-    ctx,
-    withOutage ? `Redis stopped ${downMs / 1000} s` : 'kill -9 ×5',
-    app,
-    guarantee,
-    load,
-    async (h) => {
-      if (!withOutage) return []
-      await sleep(4000)
-      await proxy.cut()
-      await redis.stop()
-      await sleep(downMs)
-      await redis.start()
-      await sub.listening(redis)
-      const back = Date.now()
-      await proxy.restore()
-      return [await h.recovered(back)]
-    },
-  )
+  return runScenario(ctx, `Redis stopped ${downMs / 1000} s`, app, guarantee, load, async (h) => {
+    await sleep(4000)
+    await proxy.cut()
+    await redis.stop()
+    await sleep(downMs)
+    await redis.start()
+    await sub.listening(redis)
+    const back = Date.now()
+    await proxy.restore()
+    return [await h.recovered(back)]
+  })
 }
 
 /** A subscriber on `trip-updates` that counts messages by event id and reconnects by itself. */

@@ -52,6 +52,9 @@ async function idleThenStop(child: WeirChild): Promise<void> {
   assert.ok(child.running(), `still running after ${IDLE_MS} ms idle:\n${child.output()}`)
   assert.doesNotMatch(child.output(), /TRANSACTION_ABORTED|checkpoint failed/)
   child.kill('SIGTERM')
+  // A second SIGTERM while stopping (an impatient supervisor) must not cut the final commit short.
+  await sleep(20)
+  child.kill('SIGTERM')
   const { code, signal } = await child.exit
   assert.deepEqual({ code, signal }, { code: 0, signal: null }, child.output())
   assert.match(child.output(), /"msg":"stopped","app":"[^"]+","state":"stopped"/)
