@@ -25,6 +25,13 @@ export interface FaultRow {
   readonly duplicated: number
   /** Longest time from the end of a fault until the group committed again, ms (none: no fault). */
   readonly recoverMs: number | undefined
+  /**
+   * After a kill -9: longest time from the restarted process's start-up line to its partitions being
+   * assigned (the group join alone, without the process's own boot time), ms.
+   */
+  readonly joinMs?: number
+  /** Every recovery time seen (one per kill, say), ms. */
+  readonly recoveriesMs?: readonly number[]
   /** Whether duplicates break this row's rule (Kafka outputs under exactly-once). */
   readonly duplicatesAllowed: boolean
   readonly note?: string
@@ -259,7 +266,7 @@ export function table(rows: readonly FaultRow[]): string {
     const dup =
       r.duplicated === 0 ? '0' : `${r.duplicated.toLocaleString('en-US')}${r.duplicatesAllowed ? '' : ' ✗'}`
     lines.push(
-      `| ${r.scenario}${r.note ? ` (${r.note})` : ''} | ${r.app} | ${r.guarantee} | ${r.recordsIn.toLocaleString('en-US')} | ${r.out.toLocaleString('en-US')} | ${r.deadLettered.toLocaleString('en-US')} | ${r.lost === 0 ? '0' : `${r.lost} ✗`} | ${dup} | ${r.recoverMs === undefined ? '–' : `${(r.recoverMs / 1000).toFixed(1)} s`} |`,
+      `| ${r.scenario}${r.note ? ` (${r.note})` : ''} | ${r.app} | ${r.guarantee} | ${r.recordsIn.toLocaleString('en-US')} | ${r.out.toLocaleString('en-US')} | ${r.deadLettered.toLocaleString('en-US')} | ${r.lost === 0 ? '0' : `${r.lost} ✗`} | ${dup} | ${r.recoverMs === undefined ? '–' : `${(r.recoverMs / 1000).toFixed(1)} s`}${r.joinMs === undefined ? '' : ` (join ${(r.joinMs / 1000).toFixed(1)} s)`} |`,
     )
   }
   return lines.join('\n')

@@ -56,6 +56,8 @@ export interface Harness {
   recovered(since: number, ready?: WeirChild): Promise<number>
   /** The newest instance still running. */
   newest(): WeirChild
+  /** How long restarted instances took to join the group (see FaultRow.joinMs). */
+  noteJoins?(ms: readonly number[]): void
 }
 
 /**
@@ -79,7 +81,11 @@ export async function runScenario(
   await admin.ensureTopics([{ name: app.inputTopic, partitions: app.inputPartitions, replicationFactor: 1 }])
   await admin.close()
   const children: WeirChild[] = []
+  let joinMs: number | undefined
   const h: Harness = {
+    noteJoins: (ms) => {
+      joinMs = Math.max(...ms)
+    },
     kafka,
     app,
     async start(n = 0, opts = {}) {
@@ -131,6 +137,8 @@ export async function runScenario(
     lost: counted.lost,
     duplicated: counted.duplicated,
     recoverMs: recoveries.length === 0 ? undefined : Math.max(...recoveries),
+    recoveriesMs: recoveries,
+    ...(joinMs === undefined ? {} : { joinMs }),
     duplicatesAllowed: guarantee === 'at_least_once' || !app.kafkaOutputs,
     ...(counted.note || unclean
       ? {
@@ -149,6 +157,7 @@ export function killRandomly(kills: number, seed: number): (h: Harness) => Promi
   const random = rng(seed)
   return async (h) => {
     const times: number[] = []
+    const joins: Promise<number>[] = []
     for (let k = 0; k < kills; k++) {
       await sleep(1500 + random() * 3000)
       const victim = h.newest()
@@ -156,6 +165,15 @@ export function killRandomly(kills: number, seed: number): (h: Harness) => Promi
       await victim.exit
       const restartedAt = Date.now()
       const next = await h.start(0, { waitAssigned: false })
+      joins.push(
+        next
+          .waitForLog('partitions assigned', {}, 120_000)
+          .then(
+            (assigned) =>
+              Date.parse(String(assigned.time)) -
+              Date.parse(String(next.logs().find((l) => l.msg === 'processing guarantee')?.time)),
+          ),
+      )
       times.push(
         await h.recovered(restartedAt, next).catch((err: Error) => {
           throw new Error(
@@ -164,6 +182,7 @@ export function killRandomly(kills: number, seed: number): (h: Harness) => Promi
         }),
       )
     }
+    h.noteJoins?.(await Promise.all(joins))
     return times
   }
 }
