@@ -18,7 +18,7 @@ export const serviceEnvDocs = [
   },
   {
     name: 'KAFKA_GROUP_INSTANCE_ID',
-    default: '$HOSTNAME when set (containers), else off',
+    default: '$HOSTNAME in a Kubernetes pod, else off',
     description:
       'Static group membership (group.instance.id, alias GROUP_INSTANCE_ID): a restarted instance with the same id gets its partitions back at once, with no rebalance. Unique per instance; "off" disables it',
   },
@@ -45,14 +45,15 @@ export interface ServiceConfig {
 }
 
 /**
- * Reads the service-wide variables. The group instance id defaults to `HOSTNAME` only when the
- * environment has it: container runtimes and Kubernetes export it (a pod keeps its name across
- * restarts in a StatefulSet, a container its id across `docker restart`), an interactive shell does not.
+ * Reads the service-wide variables. The group instance id defaults to `HOSTNAME` only in a Kubernetes
+ * pod (KUBERNETES_SERVICE_HOST set): there it is the pod name, which a restarted container keeps. Any
+ * other HOSTNAME may be shared by several instances (processes in one container, a CI job), and two
+ * live members with one instance id fence each other; set the variable explicitly there.
  */
 export function serviceConfig(env: Readonly<Record<string, string | undefined>>): ServiceConfig {
   const c = loadConfig(serviceEnv, env)
   const explicit = c.KAFKA_GROUP_INSTANCE_ID ?? c.GROUP_INSTANCE_ID
-  const host = env.HOSTNAME?.trim()
+  const host = env.KUBERNETES_SERVICE_HOST ? env.HOSTNAME?.trim() : undefined
   const fromHost = host !== undefined && /^[A-Za-z0-9._-]{1,200}$/.test(host) ? host : undefined
   const groupInstanceId = explicit === 'off' ? undefined : (explicit ?? fromHost)
   return {

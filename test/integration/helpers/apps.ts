@@ -96,7 +96,7 @@ export function testId(r: RawRecord): string {
 /** Runs `weir run <app>` as a child process with the given env; output is kept for failure messages. */
 export function spawnApp(app: string, env: Record<string, string>): ChildProcess & { output: () => string } {
   const child = spawn(process.execPath, [CLI, 'run', app], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', KAFKA_GROUP_INSTANCE_ID: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -34,7 +34,8 @@ export function spawnWeir(
   args: readonly string[] = ['run', app],
 ): WeirChild {
   const child = spawn(process.execPath, [CLI, ...args], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // Static membership only where a test asks for it (a pod's HOSTNAME would be shared by every child).
+    env: { ...process.env, LOG_LEVEL: 'info', KAFKA_GROUP_INSTANCE_ID: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const chunks: string[] = []
