@@ -61,6 +61,8 @@ export interface Feeder {
   readonly done: Promise<void>
   /** Records acknowledged so far. */
   sent(): number
+  /** Stops feeding early; resolves once what was added is acknowledged. */
+  stop(): Promise<void>
 }
 
 /**
@@ -76,6 +78,7 @@ export function feed(
   make: (i: number) => FeedRecord,
 ): Feeder {
   let acked = 0
+  let stopped = false
   const done = (async () => {
     const sink = kafka.sink({ clientId: `faults-feeder-${topic}` })
     for (;;) {
@@ -89,7 +92,7 @@ export function feed(
     try {
       const step = Math.max(1, Math.round(ratePerSec / 10))
       const started = performance.now()
-      for (let i = 0; i < count; ) {
+      for (let i = 0; i < count && !stopped; ) {
         const end = Math.min(count, i + step)
         for (; i < end; i++) {
           const r = make(i)
@@ -118,7 +121,14 @@ export function feed(
       await sink.close()
     }
   })()
-  return { done, sent: () => acked }
+  return {
+    done,
+    sent: () => acked,
+    stop: () => {
+      stopped = true
+      return done
+    },
+  }
 }
 
 /** Occurrences per id. */
