@@ -30,6 +30,8 @@ export interface FaultRow {
    * assigned (the group join alone, without the process's own boot time), ms.
    */
   readonly joinMs?: number
+  /** Instances that exited 1 by themselves and were started again (as a supervisor would). */
+  readonly restartsAfterExit1?: number
   /** Every recovery time seen (one per kill, say), ms. */
   readonly recoveriesMs?: readonly number[]
   /** Whether duplicates break this row's rule (Kafka outputs under exactly-once). */
@@ -276,7 +278,7 @@ export function table(rows: readonly FaultRow[]): string {
     const dup =
       r.duplicated === 0 ? '0' : `${r.duplicated.toLocaleString('en-US')}${r.duplicatesAllowed ? '' : ' ✗'}`
     lines.push(
-      `| ${r.scenario}${r.note ? ` (${r.note})` : ''} | ${r.app} | ${r.guarantee} | ${r.recordsIn.toLocaleString('en-US')} | ${r.out.toLocaleString('en-US')} | ${r.deadLettered.toLocaleString('en-US')} | ${r.lost === 0 ? '0' : `${r.lost} ✗`} | ${dup} | ${r.recoverMs === undefined ? '–' : `${(r.recoverMs / 1000).toFixed(1)} s`}${r.joinMs === undefined ? '' : ` (join ${(r.joinMs / 1000).toFixed(1)} s)`} |`,
+      `| ${r.scenario}${r.note ? ` (${r.note})` : ''}${r.restartsAfterExit1 ? ` (${r.restartsAfterExit1} restart(s) after exit 1)` : ''} | ${r.app} | ${r.guarantee} | ${r.recordsIn.toLocaleString('en-US')} | ${r.out.toLocaleString('en-US')} | ${r.deadLettered.toLocaleString('en-US')} | ${r.lost === 0 ? '0' : `${r.lost} ✗`} | ${dup} | ${r.recoverMs === undefined ? '–' : `${(r.recoverMs / 1000).toFixed(1)} s`}${r.joinMs === undefined ? '' : ` (join ${(r.joinMs / 1000).toFixed(1)} s)`} |`,
     )
   }
   return lines.join('\n')

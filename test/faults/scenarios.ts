@@ -81,6 +81,8 @@ export async function runScenario(
   await admin.ensureTopics([{ name: app.inputTopic, partitions: app.inputPartitions, replicationFactor: 1 }])
   await admin.close()
   const children: WeirChild[] = []
+  let finishing = false
+  let supervisorRestarts = 0
   let joinMs: number | undefined
   const h: Harness = {
     noteJoins: (ms) => {
@@ -91,6 +93,13 @@ export async function runScenario(
     async start(n = 0, opts = {}) {
       const child = spawnWeir(ctx.cleanup, app.app, app.env(n))
       children.push(child)
+      // A supervisor: an instance that exits 1 by itself (e.g. TRANSACTION_ABORTED) is started again.
+      void child.exit.then(({ code }) => {
+        if (code !== 0 && code !== null && !finishing) {
+          supervisorRestarts++
+          void h.start(n, { waitAssigned: false })
+        }
+      })
       if (opts.waitAssigned ?? true) await child.waitForLog('partitions assigned', {}, 120_000)
       return child
     },
@@ -119,6 +128,7 @@ export async function runScenario(
   )
   if (app.settled)
     await waitFor('the outputs settled', () => app.settled!(kafka), 60_000, 500).catch(() => {})
+  finishing = true
   let unclean = 0
   for (const c of children.filter((c) => c.running())) {
     c.kill('SIGTERM')
@@ -138,6 +148,7 @@ export async function runScenario(
     duplicated: counted.duplicated,
     recoverMs: recoveries.length === 0 ? undefined : Math.max(...recoveries),
     recoveriesMs: recoveries,
+    ...(supervisorRestarts > 0 ? { restartsAfterExit1: supervisorRestarts } : {}),
     ...(joinMs === undefined ? {} : { joinMs }),
     duplicatesAllowed: guarantee === 'at_least_once' || !app.kafkaOutputs,
     ...(counted.note || unclean
