@@ -267,6 +267,13 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     }
   }
   timers.push(clock.setInterval(() => void refreshLag(), 5000))
+  // Input that is quiet because Kafka cannot be read says nothing about the data: windows must not close
+  // on the wall clock then, or the records waiting in Kafka would all arrive late once it is back.
+  timers.push(
+    clock.setInterval(() => {
+      if (!source.status().connected) task.inputPaused()
+    }, 250),
+  )
   options.metrics.collect('weir_consumer_lag', 'Records behind the end of each input partition', () =>
     [...lag].map(([key, value]) => {
       const i = key.lastIndexOf(':')

@@ -127,7 +127,7 @@ describe('fault suite', { timeout: 3_600_000 }, () => {
     for (const g of GUARANTEES) {
       for (const make of [trafficUnderTest, trafficWindowsUnderTest]) {
         const name = `broker restart ${make === trafficUnderTest ? 'traffic' : 'traffic-windows'} ${g}`
-        it(name, { skip: !wanted }, async (t) => {
+        it(name, { skip: !wanted || (only !== undefined && !name.includes(only)) }, async (t) => {
           const ctx = {
             cleanup: testCleanup(t),
             brokers: broker!.brokers,
