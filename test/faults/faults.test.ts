@@ -14,10 +14,10 @@ import { startRedisServer, suiteCleanup, testCleanup } from '../integration/help
 import { type AppOptions, rideshareUnderTest, trafficUnderTest, trafficWindowsUnderTest } from './apps.ts'
 import { type FaultRow, type Guarantee, table } from './harness.ts'
 import { type PrivateBroker, startPrivateBroker } from './kafka-broker.ts'
+import { postgresOutage } from './postgres-outage.ts'
 import {
   brokerRestart,
   killRandomly,
-  postgresOutage,
   rebalance,
   rideshareRedisOutage,
   runScenario,
