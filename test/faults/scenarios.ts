@@ -5,15 +5,9 @@
  */
 import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
-import pg from 'pg'
 import { type KafkaTransport, kafkaTransport } from '../../src/connectors/kafka/index.ts'
-import { postgresSink } from '../../src/connectors/postgres/index.ts'
-import { pipeline } from '../../src/dsl/stream.ts'
-import { silentLogger } from '../../src/log/logger.ts'
-import { createMetrics } from '../../src/ops/index.ts'
-import { run } from '../../src/runtime/runner.ts'
 import { spawnWeir, type WeirChild } from '../integration/helpers/child.ts'
-import { deleteTopics, uniqueName } from '../integration/helpers/kafka.ts'
+import { deleteTopics } from '../integration/helpers/kafka.ts'
 import {
   type Cleanup,
   type RedisServer,
@@ -33,7 +27,6 @@ import {
   rng,
   waitFor,
 } from './harness.ts'
-import { startPrivatePostgres } from './postgres-server.ts'
 
 export interface ScenarioContext {
   readonly cleanup: Cleanup
