@@ -53,7 +53,8 @@ export interface AppGenerator {
 export interface AppInstance {
   readonly pipeline: Pipeline
   readonly kafka: KafkaSettings
-  readonly http: { readonly host: string; readonly port: number }
+  /** The ops server's address; `portVariable` names the env var that set the port, for errors. */
+  readonly http: { readonly host: string; readonly port: number; readonly portVariable?: string }
   /** Run settings (group, offsets reset, topic partitions, dead-letter topic, …). */
   readonly run: Omit<RunOptions, 'transport' | 'metrics' | 'logger' | 'clock'>
   /** The app's own /metrics JSON (seed apps keep their documented shape). */

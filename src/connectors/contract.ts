@@ -145,6 +145,11 @@ export interface SourceOptions {
   readonly fromBeginning: boolean
   /** Upper bound on records per batch handed to the runtime. */
   readonly maxBatch?: number
+  /**
+   * Static membership (Kafka's `group.instance.id`): a member that restarts with the same id within the
+   * session timeout gets its partitions back without a rebalance. Unique per instance.
+   */
+  readonly groupInstanceId?: string
 }
 
 export interface SinkOptions {

@@ -1,7 +1,20 @@
 import type { CommitOffset, RecordSink, Sink } from '../connectors/contract.ts'
 import { tpKey } from '../core/record.ts'
+import { ErrorCode, toWeirError, type WeirError } from '../core/errors.ts'
 import type { OffsetTracker } from './offset-tracker.ts'
 import type { Processor } from './processor.ts'
+
+/** Checkpoint failures of step 1 (external sinks): nothing was written to Kafka by this checkpoint. */
+const beforeKafka = new WeakSet<WeirError>()
+
+/**
+ * True when a checkpoint failed at its first step, flushing external sinks (Redis, PostgreSQL down):
+ * state, the producer and the offsets were not touched, so an exactly-once transaction is intact and
+ * the checkpoint may simply run again.
+ */
+export function failedBeforeKafka(err: WeirError): boolean {
+  return beforeKafka.has(err)
+}
 
 export interface CheckpointParts {
   readonly tracker: OffsetTracker
@@ -37,7 +50,13 @@ export interface CheckpointParts {
  */
 export async function runCheckpoint(parts: CheckpointParts): Promise<readonly CommitOffset[]> {
   const noted = parts.tracker.committable()
-  for (const sink of parts.sinks) await sink.flush()
+  try {
+    for (const sink of parts.sinks) await sink.flush()
+  } catch (err) {
+    const e = toWeirError(err, ErrorCode.SINK_UNAVAILABLE)
+    beforeKafka.add(e)
+    throw e
+  }
   const offsets = heldBack(noted, parts.sinks)
   for (const p of parts.processors) await p.flushState?.()
   await parts.producer.flush()

@@ -6,6 +6,7 @@ import {
   type Source,
 } from '../connectors/contract.ts'
 import { ErrorCode, WeirError } from '../core/errors.ts'
+import { failedBeforeKafka } from './checkpoint.ts'
 
 /**
  * - `at-least-once`: outputs are flushed, then offsets committed to the group; a crash in between
@@ -68,6 +69,10 @@ export function exactlyOnce(source: Source, producer: RecordSink): Committer {
     },
     async failed(err) {
       if (aborted) return false
+      // An external sink down (Redis, PostgreSQL): the transaction is untouched and stays open, and the
+      // checkpoint is retried, as under at-least-once. Should the outage outlast the transaction timeout,
+      // the broker aborts the transaction, the commit fails, and the run stops below.
+      if (failedBeforeKafka(err)) return true
       aborted = new WeirError(
         ErrorCode.TRANSACTION_ABORTED,
         `checkpoint failed under exactly-once, transaction aborted: ${err.message}`,

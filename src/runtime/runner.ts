@@ -1,14 +1,22 @@
-import type { Admin, CommitOffset, ConnectorStatus, RecordSink, Source, TopicSpec, Transport } from '../connectors/contract.ts'
-import { systemClock, type Cancel, type Clock } from '../core/clock.ts'
+import type {
+  Admin,
+  CommitOffset,
+  ConnectorStatus,
+  RecordSink,
+  Source,
+  TopicSpec,
+  Transport,
+} from '../connectors/contract.ts'
+import { type Cancel, type Clock, systemClock } from '../core/clock.ts'
 import { ErrorCode, toWeirError, WeirError } from '../core/errors.ts'
 import type { MetricsRegistry } from '../core/metrics.ts'
 import type { TopicPartition } from '../core/record.ts'
 import type { Pipeline } from '../dsl/stream.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
-import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
 import { atLeastOnce, type Committer, exactlyOnce, type Processing } from './commit.ts'
 import type { DeadLetterValue } from './dead-letter.ts'
 import { runtimeDefaults } from './defaults.ts'
+import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
 import { Task } from './task.ts'
 
 export interface RunOptions {
@@ -48,8 +56,19 @@ export interface RunOptions {
    * as Kafka Streams does, because read_committed readers see results only when a transaction commits.
    */
   readonly processing?: Processing
-  /** Exactly-once: the producer's transactional id. Default `<group>-<client id>`, unique per instance. */
+  /**
+   * Exactly-once: the producer's transactional id. Default `<group>-<group instance id>`, else
+   * `<group>-<client id>`: stable across restarts, so a restarted instance fences its dead predecessor
+   * and aborts its open transaction at once; unique per instance, or instances fence each other.
+   */
   readonly transactionalId?: string
+  /** Static group membership (`group.instance.id`): see SourceOptions.groupInstanceId. */
+  readonly groupInstanceId?: string
+  /**
+   * Aborts start-up (creating topics, joining the group): what was opened is closed and `run` rejects
+   * with `signal.reason`. Once `run` has resolved, stop with `stop()`.
+   */
+  readonly signal?: AbortSignal
 }
 
 export type PipelineState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
@@ -88,41 +107,67 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   const deadLetterTopic = options.deadLetterTopic ?? `${pipeline.name}-dlq`
   const processing = options.processing ?? 'at-least-once'
   const interval =
-    options.checkpointIntervalMs ?? (processing === 'exactly-once' ? 100 : runtimeDefaults.checkpointIntervalMs)
+    options.checkpointIntervalMs ??
+    (processing === 'exactly-once' ? 100 : runtimeDefaults.checkpointIntervalMs)
   const maxInFlight = options.maxInFlight ?? runtimeDefaults.maxInFlight
   const maxBacklog = options.maxBacklog ?? runtimeDefaults.maxBacklog
   const shutdownTimeout = options.shutdownTimeoutMs ?? 30_000
   const { transport } = options
 
   const inputs = pipeline.topology.inputTopics()
-  if (inputs.length === 0) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `pipeline "${pipeline.name}" reads no topic`)
+  if (inputs.length === 0)
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `pipeline "${pipeline.name}" reads no topic`)
 
+  options.signal?.throwIfAborted()
   const admin = transport.admin()
-  // What start-up opened, closed again if a later step fails: a failed start must not leave a producer,
-  // timers or sockets keeping the process alive.
+  // What start-up opened, closed again if a later step fails or start-up is aborted: a failed start
+  // must not leave a producer, timers or sockets keeping the process alive.
   const opened: Array<() => Promise<unknown> | unknown> = [() => admin.close()]
+  const aborted = abortedPromise(options.signal)
   const started = async <T>(step: Promise<T>): Promise<T> => {
     try {
-      return await step
+      return await Promise.race([step, aborted])
     } catch (err) {
-      for (const close of opened.reverse()) await Promise.resolve().then(close).catch(() => {})
+      step.catch(() => {})
+      const closing = (async () => {
+        for (const close of opened.reverse())
+          await Promise.resolve()
+            .then(close)
+            .catch(() => {})
+      })()
+      // Aborted (a SIGTERM while joining the group): a consumer may be waiting for a JoinGroup answer
+      // that comes only when a dead member's session expires; don't keep the stop waiting for it.
+      await (options.signal?.aborted ? Promise.race([closing, sleep(ABORT_CLOSE_MS)]) : closing)
       throw err
     }
   }
   await started(ensurePipelineTopics(admin, pipeline, deadLetterTopic, options))
 
-  const transactionalId = processing === 'exactly-once' ? (options.transactionalId ?? `${groupId}-${clientId}`) : undefined
-  const producer: RecordSink = transport.sink(transactionalId === undefined ? { clientId } : { clientId, transactionalId })
-  logger.info('processing guarantee', { processing, ...(transactionalId === undefined ? {} : { transactionalId }), checkpointIntervalMs: interval })
+  const { groupInstanceId } = options
+  const transactionalId =
+    processing === 'exactly-once'
+      ? (options.transactionalId ?? `${groupId}-${groupInstanceId ?? clientId}`)
+      : undefined
+  const producer: RecordSink = transport.sink(
+    transactionalId === undefined ? { clientId } : { clientId, transactionalId },
+  )
+  logger.info('processing guarantee', {
+    processing,
+    ...(transactionalId === undefined ? {} : { transactionalId }),
+    ...(groupInstanceId === undefined ? {} : { groupInstanceId }),
+    checkpointIntervalMs: interval,
+  })
   const source: Source = transport.source({
     groupId,
     clientId,
     topics: [...new Set(inputs)],
     fromBeginning: options.fromBeginning ?? true,
     maxBatch: options.maxBatch,
+    ...(groupInstanceId === undefined ? {} : { groupInstanceId }),
   })
   // Checked before anything connects: a transport that can't do exactly-once is a config error.
-  const committer: Committer = processing === 'exactly-once' ? exactlyOnce(source, producer) : atLeastOnce(source)
+  const committer: Committer =
+    processing === 'exactly-once' ? exactlyOnce(source, producer) : atLeastOnce(source)
   opened.push(() => producer.close())
   await started(producer.open())
   const task = new Task({
@@ -158,7 +203,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       .checkpoint(commit)
       .then(
         () => {
-          if (checkpointError !== undefined) logger.info('checkpoint succeeded again', { after: checkpointError })
+          if (checkpointError !== undefined)
+            logger.info('checkpoint succeeded again', { after: checkpointError })
           checkpointError = undefined
           lastCheckpointAt = clock.now()
         },
@@ -177,10 +223,14 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     checkpointError = e.message
     if (await committer.failed(e)) return
     if (fatal === undefined) {
-      fatal = new WeirError(ErrorCode.TRANSACTION_ABORTED, `${committer.processing}: ${e.message}; restart to resume from the last commit`, {
-        cause: e,
-        retriable: false,
-      })
+      fatal = new WeirError(
+        ErrorCode.TRANSACTION_ABORTED,
+        `${committer.processing}: ${e.message}; restart to resume from the last commit`,
+        {
+          cause: e,
+          retriable: false,
+        },
+      )
       logger.error('transaction aborted; stopping', { error: fatal })
       void stop('transaction aborted')
     }
@@ -188,22 +238,24 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
 
   const owned = new Map<string, TopicPartition>()
   opened.push(() => source.close())
-  await started(source.open({
-    assigned: async (partitions) => {
-      for (const p of partitions) owned.set(`${p.topic}:${p.partition}`, p)
-      logger.info('partitions assigned', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
-      await task.assigned(partitions)
-    },
-    revoked: async (partitions) => {
-      for (const p of partitions) owned.delete(`${p.topic}:${p.partition}`)
-      logger.info('partitions revoked', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
-      await checkpointing
-      await task.revoked(partitions, commit).catch((err: unknown) => {
-        logger.error('checkpoint before revocation failed', { error: err })
-        return checkpointFailed(err)
-      })
-    },
-  }))
+  await started(
+    source.open({
+      assigned: async (partitions) => {
+        for (const p of partitions) owned.set(`${p.topic}:${p.partition}`, p)
+        logger.info('partitions assigned', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
+        await task.assigned(partitions)
+      },
+      revoked: async (partitions) => {
+        for (const p of partitions) owned.delete(`${p.topic}:${p.partition}`)
+        logger.info('partitions revoked', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
+        await checkpointing
+        await task.revoked(partitions, commit).catch((err: unknown) => {
+          logger.error('checkpoint before revocation failed', { error: err })
+          return checkpointFailed(err)
+        })
+      },
+    }),
+  )
 
   const timers: Cancel[] = [clock.setInterval(() => void checkpoint(), interval)]
   const refreshLag = async () => {
@@ -219,6 +271,13 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     }
   }
   timers.push(clock.setInterval(() => void refreshLag(), 5000))
+  // Input that is quiet because Kafka cannot be read says nothing about the data: windows must not close
+  // on the wall clock then, or the records waiting in Kafka would all arrive late once it is back.
+  timers.push(
+    clock.setInterval(() => {
+      if (!source.status().connected) task.inputPaused()
+    }, 250),
+  )
   options.metrics.collect('weir_consumer_lag', 'Records behind the end of each input partition', () =>
     [...lag].map(([key, value]) => {
       const i = key.lastIndexOf(':')
@@ -290,7 +349,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
         if (checkpointError === undefined || remaining() === 0) break
         await sleep(Math.min(500, remaining()))
       }
-      if (checkpointError !== undefined) logger.error('stopped without a final commit; records will be re-read', { error: checkpointError })
+      if (checkpointError !== undefined)
+        logger.error('stopped without a final commit; records will be re-read', { error: checkpointError })
       await task.close().catch((err: unknown) => logger.warn('closing sinks failed', { error: err }))
       await producer.close().catch((err: unknown) => logger.warn('closing producer failed', { error: err }))
       await source.close().catch((err: unknown) => logger.warn('closing source failed', { error: err }))
@@ -343,23 +403,52 @@ async function ensurePipelineTopics(
   const external: TopicSpec[] = []
   for (const t of declared) {
     if (t.role === 'internal' || (t.role === 'input' && !createInputs)) continue
-    external.push({ name: t.name, partitions: t.partitions ?? partitions, replicationFactor, config: t.config })
+    external.push({
+      name: t.name,
+      partitions: t.partitions ?? partitions,
+      replicationFactor,
+      config: t.config,
+    })
   }
   // Dead letters keep the original bytes, so the topic must take records as large as any input.
-  external.push({ name: deadLetterTopic, partitions, replicationFactor, config: { 'max.message.bytes': '10485760' } })
+  external.push({
+    name: deadLetterTopic,
+    partitions,
+    replicationFactor,
+    config: { 'max.message.bytes': '10485760' },
+  })
   await admin.ensureTopics(external)
   const internal = declared.filter((t) => t.role === 'internal')
   if (internal.length === 0) return
   const inputCounts = await admin.partitions(pipeline.topology.inputTopics())
   const widest = Math.max(partitions, ...inputCounts.values())
   await admin.ensureTopics(
-    internal.map((t) => ({ name: t.name, partitions: t.partitions ?? widest, replicationFactor, config: t.config })),
+    internal.map((t) => ({
+      name: t.name,
+      partitions: t.partitions ?? widest,
+      replicationFactor,
+      config: t.config,
+    })),
   )
 }
+
+/** How long an aborted start-up waits for what it opened to close. */
+const ABORT_CLOSE_MS = 1000
 
 /** A timer that doesn't keep the process alive: a stop that finished early must not linger. */
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms).unref())
+}
+
+/** Rejects with the signal's reason when it aborts; never settles without a signal. */
+function abortedPromise(signal: AbortSignal | undefined): Promise<never> {
+  const p = new Promise<never>((_, reject) => {
+    if (signal === undefined) return
+    if (signal.aborted) reject(signal.reason)
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+  })
+  p.catch(() => {})
+  return p
 }
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {

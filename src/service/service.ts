@@ -1,14 +1,25 @@
+import type { AppInstance, KafkaSettings, WeirApp } from '../apps/app.ts'
+import { describeConfig } from '../config/index.ts'
 import type { ConnectorStatus, Transport } from '../connectors/contract.ts'
-import { systemClock, type Clock } from '../core/clock.ts'
-import { createLogger, type Logger, parseLogLevel } from '../log/logger.ts'
-import { createHealthCheck, createOpsServer, createMetrics, rateOf, latencyMs, type Metrics, type OpsAddress, type OpsServer } from '../ops/index.ts'
-import type { Processing } from '../runtime/commit.ts'
-import { run, type RunningPipeline } from '../runtime/runner.ts'
-import { type AppEnvVar, type AppInstance, KAFKA_COMPRESSIONS, type KafkaCompression, type KafkaSettings, type WeirApp } from '../apps/app.ts'
-import { describeConfig, envEnum, loadConfig } from '../config/index.ts'
-import { z } from 'zod'
-import { OPS_ACCESS_ENV_DOCS, opsAccessFromEnv } from '../ops/auth.ts'
+import { type Clock, systemClock } from '../core/clock.ts'
+import { ErrorCode, WeirError } from '../core/errors.ts'
+import { createLogger, type Logger } from '../log/logger.ts'
+import {
+  createHealthCheck,
+  createMetrics,
+  createOpsServer,
+  latencyMs,
+  type Metrics,
+  type OpsAddress,
+  type OpsServer,
+  rateOf,
+} from '../ops/index.ts'
+import { opsAccessFromEnv } from '../ops/auth.ts'
+import { type RunningPipeline, run } from '../runtime/runner.ts'
 import { serviceDashboard } from './dashboard.ts'
+import { outputConfig, serviceConfig } from './service-config.ts'
+
+export { serviceEnvDocs } from './service-config.ts'
 
 export interface ServiceOptions {
   /** Builds the transport from the app's Kafka settings (Kafka for `weir run`, in-process for the demo). */
@@ -16,10 +27,15 @@ export interface ServiceOptions {
   readonly env?: Readonly<Record<string, string | undefined>>
   readonly logger?: Logger
   readonly clock?: Clock
-  /** Stop on SIGTERM/SIGINT and exit. Default true. */
+  /** Stop on SIGTERM/SIGINT, at any moment from the call on, and exit (0 after a clean stop). Default true. */
   readonly handleSignals?: boolean
-  /** Overrides the app's HTTP host/port (port 0 picks a free one); false: no HTTP server. */
-  readonly http?: false | { readonly host?: string; readonly port?: number }
+  /**
+   * Overrides the app's HTTP host/port (port 0 picks a free one); false: no HTTP server. `portName` is
+   * what a port that cannot be bound is blamed on (default: the app's variable, e.g. `HEALTH_PORT`).
+   */
+  readonly http?: false | { readonly host?: string; readonly port?: number; readonly portName?: string }
+  /** Aborts start-up (see RunOptions.signal); `startService` then rejects with the signal's reason. */
+  readonly signal?: AbortSignal
 }
 
 export interface RunningService {
@@ -33,101 +49,201 @@ export interface RunningService {
   stop(reason?: string): Promise<void>
 }
 
+/** Past the runner's default shutdown timeout (30 s): only a close that hangs gets here. */
+const STOP_HARD_LIMIT_MS = 45_000
+
+/** Reported by /health until the pipeline has joined its group. */
+const STARTING: ConnectorStatus = { connected: false, message: 'starting: joining the consumer group' }
+
 /**
- * Runs an app as a service: the pipeline, /health, /metrics (JSON and Prometheus), the dashboard,
- * and a graceful stop on SIGTERM/SIGINT (stop fetching, drain, flush, commit, close, exit 0).
+ * Runs an app as a service, in this order: signal handlers (a SIGTERM at any moment is a graceful
+ * stop), the app, the ops server (/health, /metrics, the dashboard; its port is bound before any
+ * record is read, and a port that cannot be bound fails the start naming its variable), then the
+ * pipeline. A graceful stop: stop fetching, drain, flush, commit, close, exit 0.
  */
 export async function startService(app: WeirApp, options: ServiceOptions): Promise<RunningService> {
   const env = options.env ?? process.env
-  const { processing, compression, logLevel } = serviceConfig(env)
+  const { compression, logLevel } = outputConfig(env)
   const logger = options.logger ?? createLogger({ level: logLevel })
   const clock = options.clock ?? systemClock
+  const handleSignals = options.handleSignals ?? true
   const metrics = createMetrics()
+  const config = serviceConfig(env)
   const access = opsAccessFromEnv(env, app)
+  const abort = new AbortController()
+  options.signal?.addEventListener('abort', () => abort.abort(options.signal?.reason), { once: true })
+  let service: RunningService | undefined
+  if (handleSignals) installSignalHandlers(logger, abort, () => service)
+
   const instance = await app.create({ env, logger, metrics, clock })
+  let running: RunningPipeline | undefined
+  let rates: DefaultRates | undefined
+  let ops: OpsServer | undefined
+  let address: OpsAddress | undefined
+  const closeApp = async () => {
+    for (const sink of instance.sinks ?? []) await sink.close().catch(() => {})
+    await instance.close?.()
+  }
+
   // The app's own variable (a seed's name for it) wins over the shared one.
   const kafka: KafkaSettings = { ...instance.kafka, compression: instance.kafka.compression ?? compression }
-  logger.info('starting', { app: app.name, kafka: describeConfig(kafka), http: instance.http })
   const transport = options.transport(kafka)
-  const running = await run(instance.pipeline, {
-    ...instance.run,
-    ...(processing === undefined ? {} : { processing }),
-    transport,
-    metrics,
-    logger,
-    clock,
-  })
-
   // /health names the transport for what it is: `kafka_connected` on Kafka, `in_process_connected` in
   // the demo (which has no Kafka to be connected to).
   const transportName = transport.kind === 'memory' ? 'in_process' : 'kafka'
   const components = (): Record<string, ConnectorStatus> => {
+    if (running === undefined) return { [transportName]: STARTING }
     const s = running.status()
-    const status: ConnectorStatus = s.source.connected && s.producer.connected
-      ? { connected: true }
-      : { connected: false, message: s.source.message ?? s.producer.message }
+    const status: ConnectorStatus =
+      s.source.connected && s.producer.connected
+        ? { connected: true }
+        : { connected: false, message: s.source.message ?? s.producer.message }
     return { [transportName]: status, ...instance.components?.(running) }
   }
   const connections = createHealthCheck({ components, clock, essential: [transportName] })
   // Weir's fields, then what the app's seed also reported there (seed 001: messagesProcessed).
-  const health = () => ({ ...connections(), ...instance.healthJson?.(running) })
+  const health = () => ({ ...connections(), ...(running ? instance.healthJson?.(running) : {}) })
 
-  const defaultRates = {
-    consumed: rateOf(running.task.metrics.consumed, { clock }),
-    produced: rateOf(running.task.metrics.produced, { clock }),
-  }
-
-  let ops: OpsServer | undefined
-  let address: OpsAddress | undefined
-  if (options.http !== false) {
-    ops = createOpsServer({
-      host: options.http?.host ?? instance.http.host,
-      port: options.http?.port ?? instance.http.port,
-      title: `Weir · ${app.name}`,
+  try {
+    abort.signal.throwIfAborted()
+    logger.info('starting', { app: app.name, kafka: describeConfig(kafka), http: instance.http })
+    if (options.http !== false) {
+      const host = options.http?.host ?? instance.http.host
+      const port = options.http?.port ?? instance.http.port
+      const portName = options.http?.portName ?? instance.http.portVariable ?? 'the ops server port'
+      ops = createOpsServer({
+        host,
+        port,
+        title: `Weir · ${app.name}`,
+        logger,
+        health,
+        metricsJson: () => {
+          if (running === undefined)
+            return { state: 'starting', uptime_seconds: Math.round(process.uptime() * 10) / 10 }
+          if (instance.metricsJson) return instance.metricsJson(running)
+          rates ??= defaultRates(running, clock)
+          return defaultMetricsJson(running, metrics, rates)
+        },
+        prometheus: () => metrics.prometheus(),
+        routes: instance.routes,
+        auth: access.auth,
+        dashboard: serviceDashboard({ instance, running: () => running, metrics, transport, showValues: access.showValues }),
+      })
+      address = await ops.start().catch((err: unknown) => {
+        throw portError(portName, `${host}:${port}`, err)
+      })
+    }
+    running = await run(instance.pipeline, {
+      ...instance.run,
+      ...config,
+      transport,
+      metrics,
       logger,
-      health,
-      metricsJson: () => instance.metricsJson?.(running) ?? defaultMetricsJson(running, metrics, defaultRates),
-      prometheus: () => metrics.prometheus(),
-      routes: instance.routes,
-      auth: access.auth,
-      dashboard: serviceDashboard({ instance, running: () => running, metrics, transport, showValues: access.showValues }),
+      clock,
+      signal: abort.signal,
     })
-    address = await ops.start()
-    logger.info('ops server listening', { url: address.url })
+    rates = defaultRates(running, clock)
+  } catch (err) {
+    await ops?.close().catch(() => {})
+    await closeApp().catch(() => {})
+    if (abort.signal.aborted && handleSignals) {
+      logger.info('stopped during start-up', { reason: String(abort.signal.reason) })
+      process.exit(0)
+    }
+    throw err
   }
+  const pipeline = running
 
   let stopping: Promise<void> | undefined
   const stop = (reason = 'requested') => {
     stopping ??= (async () => {
-      await running.stop(reason)
-      for (const sink of instance.sinks ?? []) await sink.close().catch(() => {})
-      await instance.close?.()
+      await pipeline.stop(reason)
+      await closeApp()
       await ops?.close()
     })()
     return stopping
   }
+  service = { app: instance, running: pipeline, metrics, ops, address, components, stop }
+  // A signal that came while the last start-up step finished: stop now.
+  if (abort.signal.aborted && handleSignals) exitAfter(logger, stop('signal during start-up'), pipeline)
 
-  if (options.handleSignals ?? true) {
-    const onSignal = (signal: NodeJS.Signals) => {
-      logger.info('signal received, stopping gracefully', { signal })
-      void stop(signal).then(
-        () => process.exit(running.status().state === 'failed' ? 1 : 0),
-        (err: unknown) => {
-          logger.error('stop failed', { error: err })
-          process.exit(1)
-        },
-      )
-    }
-    process.once('SIGTERM', onSignal)
-    process.once('SIGINT', onSignal)
-  }
-  running.done.catch(async (err: unknown) => {
+  pipeline.done.catch(async (err: unknown) => {
     logger.error('pipeline failed', { error: err })
     await stop('failure')
-    if (options.handleSignals ?? true) process.exit(1)
+    if (handleSignals) process.exit(1)
   })
+  return service
+}
 
-  return { app: instance, running, metrics, ops, address, components, stop }
+/**
+ * SIGTERM/SIGINT from now on: during start-up they abort it, afterwards they stop the service; a
+ * second signal while stopping is noted and ignored (the default action would kill the process with
+ * exit 143 half-way through the final commit).
+ */
+function installSignalHandlers(
+  logger: Logger,
+  abort: AbortController,
+  current: () => RunningService | undefined,
+): void {
+  let received = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) {
+      logger.info('signal received again; still stopping', { signal })
+      return
+    }
+    received = true
+    logger.info('signal received, stopping gracefully', { signal })
+    const service = current()
+    if (service === undefined) abort.abort(new Error(`${signal} during start-up`))
+    else exitAfter(logger, service.stop(signal), service.running)
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
+}
+
+/** Exits once the stop is over: 0 after a clean stop, 1 after a failure or when closing hangs. */
+function exitAfter(logger: Logger, stopped: Promise<void>, running: RunningPipeline): void {
+  // The runner bounds its own stop (shutdownTimeoutMs); this only catches a close that never returns.
+  setTimeout(() => {
+    logger.error('stop did not finish in time; exiting')
+    process.exit(1)
+  }, STOP_HARD_LIMIT_MS).unref()
+  void stopped.then(
+    () => process.exit(running.status().state === 'failed' ? 1 : 0),
+    (err: unknown) => {
+      logger.error('stop failed', { error: err })
+      process.exit(1)
+    },
+  )
+}
+
+/** A port that cannot be bound, blamed on the variable (or flag) that set it. */
+function portError(name: string, where: string, err: unknown): WeirError {
+  const cause = err instanceof WeirError && err.cause instanceof Error ? err.cause : err
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code
+  const why =
+    code === 'EADDRINUSE'
+      ? 'the port is in use'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : String((cause as Error)?.message ?? cause)
+  return new WeirError(
+    ErrorCode.CONFIG_INVALID,
+    `${name}: cannot listen on ${where} (${why}${code ? `, ${code}` : ''}); expected a free port (0 picks one)`,
+    { cause: err, retriable: false },
+  )
+}
+
+interface DefaultRates {
+  readonly consumed: { perSecond(): number }
+  readonly produced: { perSecond(): number }
+}
+
+function defaultRates(running: RunningPipeline, clock: Clock): DefaultRates {
+  return {
+    consumed: rateOf(running.task.metrics.consumed, { clock }),
+    produced: rateOf(running.task.metrics.produced, { clock }),
+  }
 }
 
 /** The /metrics JSON of an app that does not define its own. */
@@ -164,46 +280,4 @@ export function defaultMetricsJson(
 
 function round(n: number): number {
   return Math.round(n * 10) / 10
-}
-
-/** What `weir describe` lists for the variables every app takes besides its own. */
-export const serviceEnvDocs: readonly AppEnvVar[] = [
-  {
-    name: 'PROCESSING_GUARANTEE',
-    default: 'at_least_once',
-    description: 'at_least_once, or exactly_once (= exactly_once_v2): outputs and offsets in one Kafka transaction',
-  },
-  {
-    name: 'KAFKA_PRODUCER_COMPRESSION',
-    default: 'none',
-    description: `Compression of every record the app produces: ${KAFKA_COMPRESSIONS.join(', ')}`,
-  },
-  { name: 'LOG_LEVEL', default: 'INFO', description: 'DEBUG, INFO, WARN/WARNING or ERROR (JSON lines on stderr)' },
-  ...OPS_ACCESS_ENV_DOCS,
-]
-
-/**
- * Settings every app takes besides its own: Kafka Streams' `processing.guarantee`, the producer's
- * `compression.type`, and the log level (checked here, so a typo names LOG_LEVEL instead of logging
- * at INFO silently).
- */
-const serviceEnv = z.object({
-  PROCESSING_GUARANTEE: envEnum(['at_least_once', 'exactly_once', 'exactly_once_v2'], { optional: true }),
-  KAFKA_PRODUCER_COMPRESSION: envEnum(KAFKA_COMPRESSIONS, { optional: true }),
-  LOG_LEVEL: envEnum(['DEBUG', 'INFO', 'WARNING', 'WARN', 'ERROR'], { optional: true }),
-})
-
-function serviceConfig(env: Readonly<Record<string, string | undefined>>): {
-  processing?: Processing
-  compression?: KafkaCompression
-  logLevel?: ReturnType<typeof parseLogLevel>
-} {
-  const c = loadConfig(serviceEnv, env)
-  return {
-    ...(c.PROCESSING_GUARANTEE === undefined
-      ? {}
-      : { processing: c.PROCESSING_GUARANTEE === 'at_least_once' ? 'at-least-once' : 'exactly-once' }),
-    ...(c.KAFKA_PRODUCER_COMPRESSION === undefined ? {} : { compression: c.KAFKA_PRODUCER_COMPRESSION }),
-    logLevel: parseLogLevel(c.LOG_LEVEL),
-  }
 }

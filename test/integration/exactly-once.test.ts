@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { trafficApp } from '../../src/apps/traffic/app.ts'
-import { exited, produceGenerated, readAll, spawnApp, testId, totalEnd, trafficEnv, waitUntil } from './helpers/apps.ts'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { pipeline } from '../../src/dsl/stream.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { createMetrics } from '../../src/ops/index.ts'
 import { run } from '../../src/runtime/runner.ts'
+import { produceGenerated, readAll, testId, totalEnd, trafficEnv, waitUntil } from './helpers/apps.ts'
+import { spawnWeir } from './helpers/child.ts'
 import { createTopic, deleteTopics, kafkaProxy, testKafka, uniqueName } from './helpers/kafka.ts'
+import { testCleanup } from './helpers/services.ts'
 
 const kafka = testKafka()
 
@@ -15,14 +17,19 @@ const kafka = testKafka()
 async function caughtUp(groupId: string, topic: string): Promise<boolean> {
   const admin = kafka.admin()
   try {
-    const [ends, committed] = await Promise.all([admin.endOffsets([topic]), admin.committedOffsets(groupId, [topic])])
+    const [ends, committed] = await Promise.all([
+      admin.endOffsets([topic]),
+      admin.committedOffsets(groupId, [topic]),
+    ])
     return [...ends].every(([tp, end]) => (committed.get(tp) ?? 0) >= end)
   } finally {
     await admin.close()
   }
 }
 
-describe('exactly-once processing (PROCESSING_GUARANTEE=exactly_once) against Kafka', { timeout: 300_000 }, () => {
+describe('exactly-once processing (PROCESSING_GUARANTEE=exactly_once) against Kafka', {
+  timeout: 300_000,
+}, () => {
   const topics: string[] = []
   after(() => deleteTopics(topics))
 
@@ -31,29 +38,45 @@ describe('exactly-once processing (PROCESSING_GUARANTEE=exactly_once) against Ka
     topics.push(env.INPUT_TOPIC, env.OUTPUT_TOPIC, env.DLQ_TOPIC)
     await createTopic(undefined, { name: env.INPUT_TOPIC, partitions: 5 })
     const N = 60_000
-    const sent = await produceGenerated(kafka, trafficApp.generator!({ seed: 21, invalidShare: 0.05 }), env.INPUT_TOPIC, N)
+    const sent = await produceGenerated(
+      kafka,
+      trafficApp.generator!({ seed: 21, invalidShare: 0.05 }),
+      env.INPUT_TOPIC,
+      N,
+    )
 
-    const first = spawnApp('traffic', env)
+    // Each child is killed by the cleanup registered as it is spawned, so a failed assertion never
+    // leaves one running (and the test file waiting for it).
+    const cleanup = testCleanup(t)
+    const first = spawnWeir(cleanup, 'traffic', env)
+    // The start-up line, from the whole output (dead-letter warnings come after it).
+    await first.waitForLog('processing guarantee', { processing: 'exactly-once' }, 60_000)
     // Killed with committed transactions behind it and (very likely) one open: its records must never
     // become visible, and the restart must redo exactly what it held.
-    await waitUntil('some output before the kill', async () => (await totalEnd(kafka, [env.OUTPUT_TOPIC]).catch(() => 0)) >= N / 10, 90_000, 10).catch((e: Error) => {
+    await waitUntil(
+      'some output before the kill',
+      async () => (await totalEnd(kafka, [env.OUTPUT_TOPIC]).catch(() => 0)) >= N / 10,
+      90_000,
+      10,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}\n${first.output()}`)
     })
-    assert.match(first.output(), /"processing":"exactly-once"/)
     first.kill('SIGKILL')
-    await exited(first)
-    t.diagnostic(`killed with ${(await readAll(kafka, env.OUTPUT_TOPIC)).length} outputs visible, output end offsets at ${await totalEnd(kafka, [env.OUTPUT_TOPIC])}`)
-    const second = spawnApp('traffic', env)
-    try {
-      await waitUntil('the group committed every input', () => caughtUp(env.GROUP_ID, env.INPUT_TOPIC), 120_000, 200).catch(
-        (e: Error) => {
-          throw new Error(`${e.message}\n${second.output()}`)
-        },
-      )
-    } finally {
-      second.kill('SIGTERM')
-      await exited(second)
-    }
+    await first.exit
+    t.diagnostic(
+      `killed with ${(await readAll(kafka, env.OUTPUT_TOPIC)).length} outputs visible, output end offsets at ${await totalEnd(kafka, [env.OUTPUT_TOPIC])}`,
+    )
+    const second = spawnWeir(cleanup, 'traffic', env)
+    await waitUntil(
+      'the group committed every input',
+      () => caughtUp(env.GROUP_ID, env.INPUT_TOPIC),
+      120_000,
+      200,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${second.output()}`)
+    })
+    second.kill('SIGTERM')
+    assert.deepEqual(await second.exit, { code: 0, signal: null }, second.output())
     const all = [...(await readAll(kafka, env.OUTPUT_TOPIC)), ...(await readAll(kafka, env.DLQ_TOPIC))]
     const counts = new Map<string, number>()
     for (const r of all) counts.set(testId(r), (counts.get(testId(r)) ?? 0) + 1)
@@ -88,7 +111,9 @@ describe('exactly-once processing (PROCESSING_GUARANTEE=exactly_once) against Ka
     })()
     const proxy = await kafkaProxy(t)
     const p = pipeline('eos-outage')
-    p.stream<{ i: number }>(input).map((v) => ({ i: v.i, twice: v.i * 2 })).to(output)
+    p.stream<{ i: number }>(input)
+      .map((v) => ({ i: v.i, twice: v.i * 2 }))
+      .to(output)
     const start = () =>
       run(p, {
         transport: kafkaTransport({ brokers: proxy.brokers, requestTimeoutMs: 3000, connectTimeoutMs: 1000 }),
@@ -123,7 +148,9 @@ describe('exactly-once processing (PROCESSING_GUARANTEE=exactly_once) against Ka
       const { i } = JSON.parse(r.value!.toString()) as { i: number }
       seen.set(i, (seen.get(i) ?? 0) + 1)
     }
-    t.diagnostic(`cut after ${atCut} inputs; ${visibleAtAbort} outputs visible when the first run stopped; ${seen.size} distinct after the second`)
+    t.diagnostic(
+      `cut after ${atCut} inputs; ${visibleAtAbort} outputs visible when the first run stopped; ${seen.size} distinct after the second`,
+    )
     assert.deepEqual([...seen].filter(([, n]) => n > 1).slice(0, 5), [], 'no input visible twice')
     assert.equal(seen.size, N, 'none lost')
   })

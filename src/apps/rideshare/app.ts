@@ -65,7 +65,7 @@ function create(ctx: AppContext): AppInstance {
   return {
     pipeline,
     kafka: kafkaSettingsOf(config),
-    http: { host: config.API_HOST, port: config.API_PORT },
+    http: { host: config.API_HOST, port: config.API_PORT, portVariable: 'API_PORT' },
     run: {
       groupId: config.KAFKA_GROUP_ID,
       clientId: config.KAFKA_CLIENT_ID,

@@ -92,7 +92,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
   return {
     pipeline,
     kafka: config.kafka,
-    http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT },
+    http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT, portVariable: 'HEALTH_PORT' },
     run: {
       groupId: config.KAFKA_GROUP_ID,
       clientId: config.KAFKA_CLIENT_ID,

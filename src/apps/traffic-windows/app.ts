@@ -192,7 +192,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
     }),
     views: [windows.view],
     kafka: { brokers: config.KAFKA_BROKERS, clientId: config.CLIENT_ID },
-    http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT },
+    http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT, portVariable: 'HEALTH_PORT' },
     run: {
       groupId: config.GROUP_ID,
       clientId: config.CLIENT_ID,

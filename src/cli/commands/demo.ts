@@ -39,15 +39,25 @@ export default async function demo({ flags }: ParsedArgs): Promise<number> {
     transport: () => memoryTransport(broker),
     env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'development' },
     logger,
-    http: { host: '127.0.0.1', port },
+    http: { host: '127.0.0.1', port, portName: '--port' },
     handleSignals: false,
+  }).catch((err: unknown) => {
+    // The port is bound before anything runs; a start that fails leaves nothing worth waiting for.
+    process.stderr.write(`weir demo: ${err instanceof Error ? err.message : String(err)}\n`)
+    process.exit(1)
   })
   const url = service.address?.url ?? '(no http)'
-  process.stdout.write(`weir demo: ${app.name} on the in-process transport at ${rate} records/s — dashboard ${url}/  (Ctrl-C to stop)\n`)
+  process.stdout.write(
+    `weir demo: ${app.name} on the in-process transport at ${rate} records/s — dashboard ${url}/  (Ctrl-C to stop)\n`,
+  )
 
   const producer = memoryTransport(broker).sink({ clientId: 'demo-generator' })
   const abort = new AbortController()
-  const feeding = feed(app.generator({ seed: 42, invalidShare }), producer, { rate, count: 0, signal: abort.signal })
+  const feeding = feed(app.generator({ seed: 42, invalidShare }), producer, {
+    rate,
+    count: 0,
+    signal: abort.signal,
+  })
 
   const m = service.running.task.metrics
   let last = { t: performance.now(), consumed: 0 }

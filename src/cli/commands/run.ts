@@ -1,4 +1,5 @@
 import { loadApp } from '../../apps/index.ts'
+import { WeirError } from '../../core/errors.ts'
 import { startService } from '../../service/service.ts'
 import { isStagedApp, startStages } from '../../service/stages.ts'
 import { kafkaTransportFor } from '../../service/transport.ts'
@@ -23,8 +24,17 @@ export const helpFor = (positional: readonly string[]) => appEnvHelp(positional[
  */
 export default async function runCommand({ positional, flags }: ParsedArgs): Promise<number> {
   const app = await loadApp(positional[0])
-  if (isStagedApp(app)) await startStages(app, { stage: stringFlag(flags, 'stage') })
-  else await startService(app, { transport: kafkaTransportFor })
+  try {
+    if (isStagedApp(app)) await startStages(app, { stage: stringFlag(flags, 'stage') })
+    else await startService(app, { transport: kafkaTransportFor })
+  } catch (err) {
+    // A failed start (a port in use, a bad variable, Kafka refusing us) exits now: a client socket left
+    // open by a half-done start must not keep a process alive that serves nothing.
+    process.stderr.write(
+      `weir: ${err instanceof WeirError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    )
+    process.exit(1)
+  }
   // The service runs until a signal stops it; startService exits the process then.
   return await new Promise<number>(() => {})
 }

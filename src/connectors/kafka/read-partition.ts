@@ -6,6 +6,7 @@ import {
   type RecordsBatch,
 } from '@platformatic/kafka'
 import type { RawRecord, TopicPartition } from '../../core/record.ts'
+import { dropAbortedRecords } from './aborted.ts'
 import { sourceError } from './convert.ts'
 import { baseClientOptions, type KafkaOptions } from './options.ts'
 
@@ -67,6 +68,7 @@ export async function* readPartition(
         maxBytes: partitionMaxBytes,
         isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       })
+      dropAbortedRecords(response)
       const before = next
       const out: RawRecord[] = []
       for (const t of response.responses) {

@@ -57,6 +57,12 @@ export class KafkaSink implements RecordSink {
    * would write it again, so that transaction may only be aborted.
    */
   #txSendFailed: WeirError | undefined
+  /**
+   * The open transaction has reached the broker (a partition or the group's offsets were added to it).
+   * Until then the coordinator has nothing to end: an EndTxn for it fails with INVALID_TXN_STATE, so
+   * an untouched transaction is ended on the client only.
+   */
+  #txTouched = false
   #closed = false
 
   constructor(kafka: KafkaOptions, options: KafkaSinkOptions) {
@@ -169,6 +175,7 @@ export class KafkaSink implements RecordSink {
       coordinatorId:
         'coordinatorId' in group && group.coordinatorId !== undefined ? group.coordinatorId : undefined,
     }
+    this.#txTouched = true
     try {
       // The client reads only `groupId` from the consumer it is given.
       await tx.addConsumer({ groupId: group.groupId } as unknown as Consumer)
@@ -194,6 +201,11 @@ export class KafkaSink implements RecordSink {
     this.#refuseFailedTransaction()
     const tx = this.#tx
     if (!tx) return
+    if (!this.#txTouched) {
+      // Nothing was sent in it (a checkpoint while idle): there is nothing to commit on the broker.
+      await this.#endUntouched(tx)
+      return
+    }
     try {
       await tx.commit()
     } catch (err) {
@@ -201,6 +213,7 @@ export class KafkaSink implements RecordSink {
       throw sinkError('commit transaction', err)
     }
     this.#tx = undefined
+    this.#txTouched = false
   }
 
   /** Aborts the open transaction, dropping records not yet sent; read_committed readers never see any of it. */
@@ -209,8 +222,13 @@ export class KafkaSink implements RecordSink {
     this.#lastError = undefined
     this.#txSendFailed = undefined
     const tx = this.#tx
-    this.#tx = undefined
     if (!tx) return
+    if (!this.#txTouched) {
+      await this.#endUntouched(tx)
+      return
+    }
+    this.#tx = undefined
+    this.#txTouched = false
     try {
       await tx.abort()
     } catch (err) {
@@ -222,11 +240,21 @@ export class KafkaSink implements RecordSink {
     if (this.#closed) return
     try {
       if (this.backlog() > 0) await this.flush().catch(() => {})
-      if (this.#tx) await this.#tx.abort().catch(() => {})
+      if (this.#tx) await this.abortTransaction().catch(() => {})
     } finally {
       this.#closed = true
       this.#queue.stop()
       await this.#producer?.close(true).catch(() => {})
+    }
+  }
+
+  /** Ends a transaction the broker never heard of, on the client only (no EndTxn). */
+  async #endUntouched(tx: Transaction): Promise<void> {
+    this.#tx = undefined
+    try {
+      await tx.cancel()
+    } catch (err) {
+      throw sinkError('end empty transaction', err)
     }
   }
 
@@ -281,6 +309,7 @@ export class KafkaSink implements RecordSink {
     const messages = records.map(toProduced)
     if (this.transactional) {
       const tx = await this.#transaction()
+      this.#txTouched = true
       await tx.send({ messages })
     } else {
       await producer.send({ messages })

@@ -15,6 +15,7 @@ import type {
 import type { WeirError } from '../../core/errors.ts'
 import { type RawRecord, type TopicPartition, tpKey } from '../../core/record.ts'
 import type { Logger } from '../../log/logger.ts'
+import { filterAbortedFetches } from './aborted.ts'
 import { describe, sleep, sourceError, toRawRecord } from './convert.ts'
 import { baseClientOptions, consumerDefaults, type KafkaOptions, loggerOf } from './options.ts'
 import { OwnedPartitions } from './owned.ts'
@@ -84,6 +85,9 @@ export class KafkaSource implements Source {
     const consumer = new Consumer({
       ...baseClientOptions(this.#kafka, this.#options.clientId),
       groupId: this.#options.groupId,
+      ...(this.#options.groupInstanceId === undefined
+        ? {}
+        : { groupInstanceId: this.#options.groupInstanceId }),
       autocommit: false,
       sessionTimeout: t.sessionTimeoutMs,
       heartbeatInterval: t.heartbeatIntervalMs,
@@ -95,6 +99,7 @@ export class KafkaSource implements Source {
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       protocolsMetadata: () => this.#beforeJoin(),
     })
+    filterAbortedFetches(consumer)
     this.#consumer = consumer
     consumer.on('error', (err: Error) => this.#onGroupFailure(err))
     consumer.on('consumer:group:join', (p) => this.#onJoin(p))

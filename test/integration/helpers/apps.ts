@@ -123,7 +123,7 @@ export interface AppProcess extends ChildProcess {
  */
 export function spawnApp(app: string, env: Record<string, string>, cleanup?: Cleanup): AppProcess {
   const child = spawn(process.execPath, [CLI, 'run', app], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', KAFKA_GROUP_INSTANCE_ID: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   liveChildren.add(child)
