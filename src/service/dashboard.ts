@@ -18,7 +18,8 @@ export function serviceDashboard(input: {
   /** The running pipeline, or undefined while it starts (the ops server may be up before it). */
   readonly running: () => RunningPipeline | undefined
   readonly metrics: Metrics
-  readonly transport: Transport
+  /** The app's transport, made on first use (the service binds its port before it makes one). */
+  readonly transport: () => Transport
   readonly showValues: boolean
 }): DashboardOptions {
   const { instance, running, metrics, transport } = input

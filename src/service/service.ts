@@ -87,20 +87,23 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
 
   // The app's own variable (a seed's name for it) wins over the shared one.
   const kafka: KafkaSettings = { ...instance.kafka, compression: instance.kafka.compression ?? compression }
-  const transport = options.transport(kafka)
+  // The transport is made once the ops port is bound (a port in use must fail the start before any
+  // Kafka client exists); the dashboard's dead-letter view may ask for it earlier and then makes it.
+  let built: Transport | undefined
+  const transportNow = () => (built ??= options.transport(kafka))
   // /health names the transport for what it is: `kafka_connected` on Kafka, `in_process_connected` in
   // the demo (which has no Kafka to be connected to).
-  const transportName = transport.kind === 'memory' ? 'in_process' : 'kafka'
+  const transportName = () => (built?.kind === 'memory' ? 'in_process' : 'kafka')
   const components = (): Record<string, ConnectorStatus> => {
-    if (running === undefined) return { [transportName]: STARTING }
+    if (running === undefined) return { [transportName()]: STARTING }
     const s = running.status()
     const status: ConnectorStatus =
       s.source.connected && s.producer.connected
         ? { connected: true }
         : { connected: false, message: s.source.message ?? s.producer.message }
-    return { [transportName]: status, ...instance.components?.(running) }
+    return { [transportName()]: status, ...instance.components?.(running) }
   }
-  const connections = createHealthCheck({ components, clock, essential: [transportName] })
+  const connections = createHealthCheck({ components, clock, essential: ['kafka', 'in_process'] })
   // Weir's fields, then what the app's seed also reported there (seed 001: messagesProcessed).
   const health = () => ({ ...connections(), ...(running ? instance.healthJson?.(running) : {}) })
 
@@ -127,7 +130,13 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
         prometheus: () => metrics.prometheus(),
         routes: instance.routes,
         auth: access.auth,
-        dashboard: serviceDashboard({ instance, running: () => running, metrics, transport, showValues: access.showValues }),
+        dashboard: serviceDashboard({
+          instance,
+          running: () => running,
+          metrics,
+          transport: transportNow,
+          showValues: access.showValues,
+        }),
       })
       address = await ops.start().catch((err: unknown) => {
         throw portError(portName, `${host}:${port}`, err)
@@ -136,7 +145,7 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
     running = await run(instance.pipeline, {
       ...instance.run,
       ...config,
-      transport,
+      transport: transportNow(),
       metrics,
       logger,
       clock,

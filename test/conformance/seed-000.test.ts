@@ -240,7 +240,7 @@ describe('seed 000 · Environment Variables (defaults, validation; weir describe
     try {
       assert.equal(instance.run.groupId, 'stream-processor')
       assert.equal(instance.run.fromBeginning, false) // latest
-      assert.deepEqual(instance.http, { host: '0.0.0.0', port: 8080 })
+      assert.deepEqual(instance.http, { host: '0.0.0.0', port: 8080, portVariable: 'API_PORT' })
       assert.deepEqual(instance.kafka.brokers, ['localhost:9092'])
       assert.deepEqual(instance.kafka.sasl, { mechanism: 'PLAIN', username: 'admin', password: 'admin' })
     } finally {

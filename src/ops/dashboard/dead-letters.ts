@@ -41,7 +41,8 @@ export interface DeadLetterSource {
 }
 
 export interface DeadLetterSourceOptions {
-  readonly transport: Transport
+  /** The transport, or how to get it when the first page asks (the service makes it after binding its port). */
+  readonly transport: Transport | (() => Transport)
   readonly topic: string
   readonly showValues: boolean
   /** Default 2000. */
@@ -52,11 +53,12 @@ export interface DeadLetterSourceOptions {
 const MAX_ROWS = 200
 
 export function deadLetterSource(options: DeadLetterSourceOptions): DeadLetterSource {
-  const { transport, topic, showValues, cacheMs = 2000, previewChars = 160 } = options
+  const { topic, showValues, cacheMs = 2000, previewChars = 160 } = options
   const replay = `weir dlq replay ${topic} --dry-run`
   let cached: { at: number; limit: number; tail: Promise<DeadLetterTail> } | undefined
 
   const read = async (limit: number): Promise<DeadLetterTail> => {
+    const transport = typeof options.transport === 'function' ? options.transport() : options.transport
     const offsets = offsetReader(transport)
     try {
       const ends = await offsets.endOffsets(topic)

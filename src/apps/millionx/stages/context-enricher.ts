@@ -213,8 +213,7 @@ function create(ctx: AppContext): AppInstance {
   return {
     pipeline: p,
     kafka: stageKafka(config, config.KAFKA_CLIENT_ID),
-    // Alone it is WEB_PORT; with the other stages in one process, its prefixed name.
-    http: { host: config.WEB_HOST, port: config.WEB_PORT, portVariable: 'WEB_PORT (or CONTEXT_ENRICHER_WEB_PORT)' },
+    http: { host: config.WEB_HOST, port: config.WEB_PORT, portVariable: 'WEB_PORT' },
     run: stageRun(config, {
       groupId: config.KAFKA_GROUP_ID,
       clientId: config.KAFKA_CLIENT_ID,

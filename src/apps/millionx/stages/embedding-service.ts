@@ -187,8 +187,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
   return {
     pipeline: embeddingServicePipeline({ topics, partitions: config.TOPIC_PARTITIONS, sink }),
     kafka: { brokers: config.KAFKA_BOOTSTRAP_SERVERS, clientId: config.KAFKA_CLIENT_ID },
-    // Alone it is WEB_PORT; with the other stages in one process, its prefixed name.
-    http: { host: config.WEB_HOST, port: config.WEB_PORT, portVariable: 'WEB_PORT (or EMBEDDING_SERVICE_WEB_PORT)' },
+    http: { host: config.WEB_HOST, port: config.WEB_PORT, portVariable: 'WEB_PORT' },
     run: {
       groupId: config.KAFKA_GROUP_ID,
       clientId: config.KAFKA_CLIENT_ID,
