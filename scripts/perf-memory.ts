@@ -118,6 +118,8 @@ function planOf(app: string, prefix: string, port: number, redisPort: number): P
           KAFKA_GROUP_ID: `${prefix}group`,
           KAFKA_AUTO_OFFSET_RESET: 'earliest',
           TOPIC_PREFIX: prefix,
+          // All six of the generator's topics (the seed's default list leaves out the two profile topics).
+          PROCESSOR_TOPICS: 'gps_pings,trips,driver_status,surge_updates,driver_profiles,rider_profiles',
           PROCESSOR_WINDOW_SIZE_MS: '100',
           PROCESSOR_AGGREGATION_STRATEGY: 'latest',
           REDIS_HOST: '127.0.0.1',
