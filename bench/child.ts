@@ -5,19 +5,20 @@
  *   node bench/child.ts run      <json>   run one workload over the pre-produced input, print its figures
  *   node bench/child.ts latency  <json>   run workload 1, 2 or 5 while a paced producer writes a steady rate
  *   node bench/child.ts pace     <json>   the paced producer (spawned by `latency`)
+ *   node bench/child.ts cleanup  <json>   delete every topic whose name starts with `prefix`
  *
  * The last stdout line of every mode is one JSON object (the parent parses it).
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
 import type { AppGenerator, WeirApp as WeirAppLike } from '../src/apps/app.ts'
-import { ridesharePipeline } from '../src/apps/rideshare/pipeline.ts'
 import { RIDESHARE_RUN_LIMITS, rideshareApp } from '../src/apps/rideshare/app.ts'
+import { ridesharePipeline } from '../src/apps/rideshare/pipeline.ts'
 import { AVRO_DEFECTS, trafficApp, trafficPipeline } from '../src/apps/traffic/app.ts'
 import { rawArchive } from '../src/apps/traffic/archive.ts'
 import { avroFormats } from '../src/apps/traffic/avro.ts'
@@ -28,8 +29,8 @@ import type { ParquetSink } from '../src/connectors/parquet/index.ts'
 import { redisPublishSink } from '../src/connectors/redis/index.ts'
 import { bytes } from '../src/core/serde.ts'
 import { type Pipeline, pipeline } from '../src/dsl/stream.ts'
-import { silentLogger } from '../src/log/logger.ts'
 import { trafficGenerator } from '../src/generators/index.ts'
+import { silentLogger } from '../src/log/logger.ts'
 import { createMetrics } from '../src/ops/index.ts'
 import { run } from '../src/runtime/runner.ts'
 import { waitForRegistry } from '../src/serdes/registry/wait.ts'
@@ -41,6 +42,8 @@ export interface ChildArgs {
   readonly brokers: string[]
   /** Topic name prefix, fresh per run. */
   readonly prefix: string
+  /** Read this input instead of `<prefix>in` (a second contender on the same pre-produced input). */
+  readonly input?: string
   readonly partitions: number
   readonly records: number
   /** latency / pace */
@@ -58,6 +61,8 @@ export interface ChildArgs {
       readonly maxInFlight?: number
       readonly maxBacklog?: number
       readonly checkpointIntervalMs?: number
+      /** `exactly-once` for the exactly-once rows (Kafka Streams' `exactly_once_v2` beside it). */
+      readonly processing?: 'at-least-once' | 'exactly-once'
     }
     readonly kafka?: Pick<KafkaOptions, 'consumer' | 'producer'>
     /** The latency test's load generator and probe (default: a 5 ms producer linger, see `pace`). */
@@ -80,7 +85,7 @@ export const RIDESHARE_TOPICS = [
 ] as const
 
 export function topicsOf(a: ChildArgs): { input: string; output: string; dlq: string } {
-  return { input: `${a.prefix}in`, output: `${a.prefix}out`, dlq: `${a.prefix}dlq` }
+  return { input: a.input ?? `${a.prefix}in`, output: `${a.prefix}out`, dlq: `${a.prefix}dlq` }
 }
 
 export function generatorOf(a: ChildArgs): AppGenerator {
@@ -265,13 +270,28 @@ async function endSum(kafka: KafkaTransport, topics: string[]): Promise<number> 
   }
 }
 
+async function committedSum(kafka: KafkaTransport, group: string, topics: string[]): Promise<number> {
+  const admin = kafka.admin()
+  try {
+    let n = 0
+    for (const v of (await admin.committedOffsets(group, topics)).values()) n += Math.max(0, v)
+    return n
+  } finally {
+    await admin.close()
+  }
+}
+
 async function produce(a: ChildArgs): Promise<unknown> {
   const kafka = kafkaTransport({ brokers: a.brokers })
   const g = generatorOf(a)
   const t = topicsOf(a)
   const admin = kafka.admin()
-  const inputs = a.workload === 'rideshare' ? RIDESHARE_TOPICS.map((x) => a.prefix + x) : [t.input]
-  await admin.ensureTopics(inputs.map((name) => ({ name, partitions: a.partitions, replicationFactor: 1 })))
+  const inputs = inputTopicsOf(a)
+  // Kept whatever their record timestamps: the windows workload's event times start in January, and the
+  // broker's time-based retention would delete such segments within minutes of writing them.
+  await admin.ensureTopics(
+    inputs.map((name) => ({ name, partitions: a.partitions, replicationFactor: 1, config: RETAIN_FOREVER })),
+  )
   await admin.close()
   const sink = kafka.sink({ clientId: 'bench-producer' })
   await sink.open()
@@ -291,7 +311,49 @@ async function produce(a: ChildArgs): Promise<unknown> {
   } finally {
     await sink.close()
   }
+  if (a.records > 0) await checkInput(kafka, a)
   return { produced: a.records, gps, avgValueBytes: bytes / a.records }
+}
+
+const RETAIN_FOREVER = { 'retention.ms': '-1', 'retention.bytes': '-1' } as const
+
+function inputTopicsOf(a: ChildArgs): string[] {
+  return a.workload === 'rideshare' ? RIDESHARE_TOPICS.map((x) => a.prefix + x) : [topicsOf(a).input]
+}
+
+/**
+ * The input is whole: every partition still starts at offset 0 and the end offsets add up to the records
+ * produced. Checked after producing and again before each timed run, so a run never measures a topic the
+ * broker has emptied (throws, naming the topic, otherwise).
+ */
+export async function checkInput(kafka: KafkaTransport, a: ChildArgs): Promise<void> {
+  const admin = kafka.admin()
+  try {
+    const topics = inputTopicsOf(a)
+    const begin = await admin.beginningOffsets(topics)
+    const end = await admin.endOffsets(topics)
+    let n = 0
+    for (const v of end.values()) n += v
+    const trimmed = [...begin].filter(([, v]) => v !== 0).map(([k, v]) => `${k} starts at ${v}`)
+    if (trimmed.length > 0 || n !== a.records)
+      throw new Error(
+        `bench input ${topics.join(',')} is not whole: ${n} records for ${a.records} expected${trimmed.length ? `; ${trimmed.join(', ')}` : ''}`,
+      )
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Deletes the topics of one round: everything named `<prefix>…` (retention -1 would keep them forever). */
+async function cleanup(a: ChildArgs): Promise<unknown> {
+  const admin = kafkaTransport({ brokers: a.brokers }).admin()
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(a.prefix))
+    await admin.deleteTopics(topics)
+    return { deleted: topics.length }
+  } finally {
+    await admin.close()
+  }
 }
 
 /** Peaks of RSS, of the JS heap in use and of Buffer memory (outside the heap), sampled every 100 ms. */
@@ -315,6 +377,12 @@ function startSampler(): { peak(): number; peakHeap(): number; peakBuffers(): nu
   }
 }
 
+/** The kernel's peak resident set of this process (VmHWM), as the Kafka Streams program reports its own. */
+function hwmRssMb(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))
+  return m ? Number(m[1]) / 1024 : Number.NaN
+}
+
 /** The V8 sampling profiler over the inspector protocol, so a profile covers exactly the timed span. */
 async function startProfiler(): Promise<{ stop(): Promise<unknown> }> {
   const session = new Session()
@@ -334,6 +402,7 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
   const sampler = startSampler()
   const kafka = kafkaTransport({ brokers: a.brokers, ...a.tuning?.kafka })
   const t = topicsOf(a)
+  await checkInput(kafka, a)
   const redis =
     a.workload === 'rideshare'
       ? redisPublishSink({ host: '127.0.0.1', port: a.redisPort ?? 6379, name: 'bench' })
@@ -357,7 +426,13 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
     if (b > queued.maxBacklog) queued.maxBacklog = b
   }, 10)
   // Clock starts at the first consumed record: group join and topic creation are excluded.
-  while (total(m.consumed) === 0) await sleep(2)
+  // A run that never starts (group join or a transactional producer's init stuck on a busy broker) fails
+  // with a reason instead of hanging the bench.
+  const startBy = Date.now() + 180_000
+  while (total(m.consumed) === 0) {
+    if (Date.now() > startBy) throw new Error(`workload ${a.workload}: no record consumed within 180 s`)
+    await sleep(2)
+  }
   const profiler = a.profile === undefined ? undefined : await startProfiler()
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()
@@ -369,9 +444,15 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
     a.workload === 'traffic' ||
     a.workload === 'avro' ||
     a.workload === 'archive'
+  // Exactly-once: done when the group's committed input offsets reach the end, i.e. the last transaction
+  // committed (end offsets would count the transaction markers too).
+  const byCommits = a.tuning?.run?.processing === 'exactly-once'
   let t1 = 0
   for (;;) {
-    if (byOffsets) {
+    if (byCommits) {
+      if ((await committedSum(kafka, `${a.prefix}group`, inputTopicsOf(a))) >= a.records) break
+      await sleep(20)
+    } else if (byOffsets) {
       if ((await endSum(kafka, [t.output, t.dlq])) >= a.records) break
       await sleep(20)
     } else {
@@ -401,6 +482,7 @@ async function runWorkload(a: ChildArgs): Promise<unknown> {
     produced,
     deadLettered,
     peakRssMb: sampler.peak() / 2 ** 20,
+    hwmRssMb: hwmRssMb(),
     peakHeapUsedMb: sampler.peakHeap() / 2 ** 20,
     peakBuffersMb: sampler.peakBuffers() / 2 ** 20,
     meanInFlight: queued.inFlight / Math.max(1, queued.n),
@@ -564,7 +646,7 @@ async function latency(a: ChildArgs): Promise<unknown> {
 const [mode, json] = process.argv.slice(2)
 if (mode !== undefined && json !== undefined) {
   const a = JSON.parse(json) as ChildArgs
-  const f = { produce, run: runWorkload, latency, pace }[mode]
+  const f = { produce, run: runWorkload, latency, pace, cleanup }[mode]
   if (!f) throw new Error(`unknown mode ${mode}`)
   const result = await f(a)
   process.stdout.write(`${JSON.stringify(result)}\n`)

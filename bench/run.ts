@@ -9,8 +9,15 @@
  * Workload 5 (Avro through the schema registry) is skipped, with a note in the table, when the registry
  * does not answer.
  *
+ * Kafka Streams beside Weir (bench/kstreams/, built with Maven on first use): workloads 1–3 run in every
+ * round on the same pre-produced input, interleaved (Weir, Kafka Streams, Kafka Streams with a tuned
+ * producer; the next round in the other order), and workload 1 also exactly-once (Weir `exactly-once`,
+ * Kafka Streams `exactly_once_v2`, both 100 ms); the first round checks that both wrote the same records.
+ * The ceiling's tools come from the same Maven build, so the bench works whatever broker is running.
+ *
  * Options: --quick, --only=passthrough,traffic,archive,windows,rideshare,avro, --runs=N, --records=N (input
- * records of every workload), --no-latency, --no-profile
+ * records of every workload), --no-latency, --no-profile,
+ * --no-kstreams, --no-eos
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -19,6 +26,17 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { renderChart } from './chart.ts'
 import type { ChildArgs, WorkloadName } from './child.ts'
+import {
+  buildJvmTools,
+  compareTopics,
+  KSTREAMS_DEFAULTS,
+  KSTREAMS_EOS,
+  KSTREAMS_TUNED,
+  type KStreamsVariant,
+  kafkaTool,
+  kstreamsTopics,
+  runKStreams,
+} from './kstreams.ts'
 import { type ProfileEntry, selfTimeByArea, topSelfTime } from './profile.ts'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -26,7 +44,6 @@ const CHILD = join(ROOT, 'bench', 'child.ts')
 const RESULTS = join(ROOT, 'bench', 'results')
 const BROKERS = ['127.0.0.1:9092']
 const KAFKA_VERSION = '4.3.1'
-const JARS = join(ROOT, '.cache', 'kafka', KAFKA_VERSION, 'libs', '*')
 
 const argv = process.argv.slice(2)
 const flag = (name: string) => argv.includes(`--${name}`)
@@ -36,6 +53,24 @@ const runs = Number(opt('runs') ?? (quick ? 1 : 3))
 const ALL: WorkloadName[] = ['passthrough', 'traffic', 'archive', 'windows', 'rideshare', 'avro']
 const REGISTRY_URL = 'http://127.0.0.1:8081/apis/ccompat/v7'
 const only = (opt('only')?.split(',') as WorkloadName[] | undefined) ?? ALL
+/** Workloads with a Kafka Streams counterpart in bench/kstreams/. */
+const KS_WORKLOADS: readonly WorkloadName[] = ['passthrough', 'traffic', 'windows']
+const withKStreams = !flag('no-kstreams')
+const withEos = withKStreams && !flag('no-eos')
+/** Contenders per workload, in the order of even rounds (odd rounds run them in reverse). */
+type Contender =
+  | { kind: 'weir'; name: 'weir' | 'weir-eos' }
+  | { kind: 'ks'; name: string; variant: KStreamsVariant }
+function contendersOf(w: WorkloadName): Contender[] {
+  const weir: Contender = { kind: 'weir', name: 'weir' }
+  if (!withKStreams || !KS_WORKLOADS.includes(w)) return [weir]
+  const ks = (variant: KStreamsVariant): Contender => ({ kind: 'ks', name: variant.name, variant })
+  // Windows write ~1 record per 1,400 read: producer tuning changes nothing there.
+  const list =
+    w === 'windows' ? [weir, ks(KSTREAMS_DEFAULTS)] : [weir, ks(KSTREAMS_DEFAULTS), ks(KSTREAMS_TUNED)]
+  if (withEos && w === 'passthrough') list.push({ kind: 'weir', name: 'weir-eos' }, ks(KSTREAMS_EOS))
+  return list
+}
 const PARTITIONS: Record<WorkloadName, number> = {
   passthrough: 5,
   traffic: 5,
@@ -106,6 +141,9 @@ function child(mode: string, args: ChildArgs, nodeFlags: string[] = []): Promise
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     })
+    const kill = () => p.kill('SIGKILL')
+    process.once('exit', kill)
+    p.once('exit', () => process.off('exit', kill))
     let out = ''
     let err = ''
     p.stdout.on('data', (d: Buffer) => {
@@ -126,15 +164,6 @@ function child(mode: string, args: ChildArgs, nodeFlags: string[] = []): Promise
   })
 }
 
-function java(tool: string, args: string[]): string {
-  const r = spawnSync('java', ['-cp', JARS, `org.apache.kafka.tools.${tool}`, ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  })
-  if (r.status !== 0) throw new Error(`${tool} failed: ${r.stderr}`)
-  return r.stdout
-}
-
 /** Kafka's own tools on a fresh topic like the workloads' (5 partitions), same record size. */
 async function ceiling(recordSize: number): Promise<{ produce: number; consume: number; combined: number }> {
   const topic = `${prefix('ceiling')}t`
@@ -146,7 +175,7 @@ async function ceiling(recordSize: number): Promise<{ produce: number; consume: 
     partitions: 5,
     records: 0,
   })
-  const pOut = java('ProducerPerformance', [
+  const pOut = kafkaTool('ProducerPerformance', [
     '--topic',
     `${topic.slice(0, -1)}in`,
     '--num-records',
@@ -163,7 +192,7 @@ async function ceiling(recordSize: number): Promise<{ produce: number; consume: 
   const pm = /records sent, ([\d.]+) records\/sec/.exec(pOut)
   if (!pm) throw new Error(`cannot read ProducerPerformance output: ${pOut}`)
   const produce = Number(pm[1])
-  const cOut = java('ConsumerPerformance', [
+  const cOut = kafkaTool('ConsumerPerformance', [
     '--bootstrap-server',
     BROKERS[0] as string,
     '--topic',
@@ -180,6 +209,13 @@ async function ceiling(recordSize: number): Promise<{ produce: number; consume: 
   if (header < 0 || !row) throw new Error(`cannot read ConsumerPerformance output: ${cOut}`)
   // fetch.nMsg.sec excludes the group join (rebalance time), as the workload clocks do.
   const consume = Number(row[9])
+  await child('cleanup', {
+    workload: 'passthrough',
+    brokers: BROKERS,
+    prefix: topic.slice(0, -1),
+    partitions: 5,
+    records: 0,
+  })
   return { produce, consume, combined: 1 / (1 / produce + 1 / consume) }
 }
 
@@ -191,6 +227,9 @@ async function main(): Promise<void> {
     encoding: 'utf8',
   })
   if (up.status !== 0) throw new Error(`services.sh up failed: ${up.stderr}${up.stdout}`)
+  // Kafka's tools and the Kafka Streams program, whatever broker services.sh found running.
+  buildJvmTools(log)
+  const load0 = os.loadavg()
   const hasRideshare = existsSync(join(ROOT, 'src', 'apps', 'rideshare', 'app.ts'))
   // The registry is only needed for workload 5: if it cannot start (it may still be building), say so and skip it.
   let registryDown: string | undefined
@@ -203,6 +242,9 @@ async function main(): Promise<void> {
     (w === 'rideshare' && !hasRideshare) || (w === 'avro' && registryDown !== undefined)
 
   const ceilings: Array<{ produce: number; consume: number; combined: number }> = []
+  /** Every contender's figures per workload, one entry per round. */
+  const versus: Partial<Record<WorkloadName, Record<string, Array<Record<string, number>>>>> = {}
+  const equivalence: Partial<Record<WorkloadName, Record<string, unknown>>> = {}
   const perWorkload: Partial<Record<WorkloadName, Array<Record<string, number>>>> = {}
   const inputSize: Partial<Record<WorkloadName, number>> = {}
   let recordSize = 374
@@ -221,15 +263,50 @@ async function main(): Promise<void> {
       const produced = await child('produce', a)
       inputSize[w] = produced.avgValueBytes as number
       if (w === 'passthrough') recordSize = Math.round(produced.avgValueBytes as number)
-      const res = await child('run', a)
-      if (w === 'rideshare')
-        res.gpsPerSec = ((produced.gps as number) / (res.records as number)) * (res.recordsPerSec as number)
-      const list = perWorkload[w] ?? []
-      list.push(res)
-      perWorkload[w] = list
-      log(
-        `run ${r + 1}/${runs} ${w}: ${Math.round(res.recordsPerSec as number)} rec/s, rss ${Math.round(res.peakRssMb as number)} MB`,
-      )
+      const input = `${a.prefix}in`
+      const contenders = contendersOf(w)
+      if (r % 2 === 1) contenders.reverse()
+      for (const c of contenders) {
+        let res: Record<string, number>
+        if (c.kind === 'ks') {
+          res = await runKStreams({ ...a, workload: w as 'passthrough', input }, c.variant)
+        } else if (c.name === 'weir-eos') {
+          res = await child('run', {
+            ...a,
+            prefix: `${a.prefix}eos-`,
+            input,
+            tuning: { run: { processing: 'exactly-once' } },
+          })
+        } else {
+          res = await child('run', a)
+          if (w === 'rideshare')
+            res.gpsPerSec =
+              ((produced.gps as number) / (res.records as number)) * (res.recordsPerSec as number)
+          const list = perWorkload[w] ?? []
+          list.push(res)
+          perWorkload[w] = list
+        }
+        const byName = versus[w] ?? {}
+        versus[w] = byName
+        const runsOf = byName[c.name] ?? []
+        byName[c.name] = runsOf
+        runsOf.push(res)
+        log(
+          `run ${r + 1}/${runs} ${w} ${c.name}: ${Math.round(res.recordsPerSec as number)} rec/s, cpu ${(res.cpuSecondsPerMillion as number).toFixed(1)} s/M, rss ${Math.round(res.peakRssMb as number)} MB`,
+        )
+      }
+      // Same work? Weir's and Kafka Streams' outputs (and dead letters) of the first round, record by record.
+      if (r === 0 && contenders.length > 1) {
+        const ks = kstreamsTopics({ prefix: a.prefix }, KSTREAMS_DEFAULTS)
+        const kind = w as 'passthrough'
+        const out = await compareTopics(BROKERS, kind, `${a.prefix}out`, ks.output)
+        const dlq = w === 'traffic' ? await compareTopics(BROKERS, kind, `${a.prefix}dlq`, ks.dlq) : undefined
+        equivalence[w] = { output: out, ...(dlq ? { deadLetters: dlq } : {}) }
+        log(
+          `run 1 ${w} Weir vs Kafka Streams: output ${summary(out)}${dlq ? `; dead letters ${summary(dlq)}` : ''}`,
+        )
+      }
+      await child('cleanup', a)
     }
     const c = await ceiling(recordSize)
     ceilings.push(c)
@@ -254,6 +331,7 @@ async function main(): Promise<void> {
           registryUrl: REGISTRY_URL,
         }
         const res = await child('latency', a)
+        await child('cleanup', a)
         const list = latency[w] ?? []
         list.push(res)
         latency[w] = list
@@ -284,6 +362,7 @@ async function main(): Promise<void> {
     }
     await child('produce', a)
     await child('run', a)
+    await child('cleanup', a)
     const cpuprofile = JSON.parse(readFileSync(file, 'utf8'))
     profile = {
       file: 'bench/results/profile/passthrough.cpuprofile',
@@ -367,6 +446,7 @@ async function main(): Promise<void> {
       `archive on/off: ${(archiveVsTraffic.median * 100).toFixed(1)} % of workload 2's records/s (runs: ${archiveVsTraffic.values.map((v) => (v * 100).toFixed(1)).join(', ')})`,
     )
 
+  const vsTable = renderVersus(versus)
   const date = new Date().toISOString().slice(0, 10)
   mkdirSync(RESULTS, { recursive: true })
   const cpus = os.cpus()
@@ -390,6 +470,8 @@ async function main(): Promise<void> {
     ...(only.includes('avro') ? { registry: registryDown ?? `up at ${REGISTRY_URL}` } : {}),
     workloads,
     ...(archiveVsTraffic ? { archiveVsTraffic } : {}),
+    kafkaStreams: { contenders: versus, equivalence, table: vsTable },
+    loadAverage: { start: load0, end: os.loadavg() },
     profile,
   }
   // A partial or quick run never overwrites the full results of the day nor BENCHMARKS.md.
@@ -407,6 +489,12 @@ async function main(): Promise<void> {
   )
   const table = renderTable(rows, ceil)
   process.stdout.write(`\n${table}\n`)
+  if (vsTable) {
+    process.stdout.write(`\nWeir and Kafka Streams, same input, interleaved rounds:\n${vsTable}\n`)
+    // Measured: at 30k records Kafka Streams spends 130-170 CPU s per M records (JIT warm-up), ~31 at 500k.
+    if (quick)
+      process.stdout.write('(quick: too few records for the JVM to warm up; compare with a full run)\n')
+  }
   if (profile) {
     process.stdout.write(`\nTop self time, workload 1 (${profile.file}):\n`)
     for (const e of profile.top.slice(0, 10))
@@ -418,8 +506,15 @@ async function main(): Promise<void> {
         .join(', ')}\n`,
     )
   }
-  if (!quick && !partial) updateBenchmarksMd(table, base, profile)
+  if (!quick && !partial) updateBenchmarksMd(table, base, profile, vsTable)
   log(`wrote bench/results/${base}.json and .svg in ${result.elapsedSeconds} s`)
+}
+
+/** "500000 = 500000 (same 500000)" or what differs. */
+function summary(c: Record<string, unknown>): string {
+  return c.equal
+    ? `${c.recordsA} records each, all the same`
+    : `Weir ${c.recordsA}, Kafka Streams ${c.recordsB}, same ${c.same}, only Weir ${c.onlyA}, only Kafka Streams ${c.onlyB}`
 }
 
 interface Row {
@@ -441,6 +536,67 @@ const range = (s: Stat, f: (x: number) => string) =>
   s.values.length > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median)
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`
 const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '–')
+
+const VERSUS_ROWS: ReadonlyArray<{ w: WorkloadName; weir: string; ks: string; label: string }> = [
+  {
+    w: 'passthrough',
+    weir: 'weir',
+    ks: 'ks',
+    label: '1. pass-through JSON, at-least-once: Kafka Streams defaults',
+  },
+  {
+    w: 'passthrough',
+    weir: 'weir',
+    ks: 'kst',
+    label: '1. pass-through JSON, at-least-once: Kafka Streams batch.size=262144',
+  },
+  {
+    w: 'passthrough',
+    weir: 'weir-eos',
+    ks: 'kse',
+    label: '1. pass-through JSON, exactly-once (100 ms): Kafka Streams exactly_once_v2',
+  },
+  { w: 'traffic', weir: 'weir', ks: 'ks', label: '2. traffic flatten+validate: Kafka Streams defaults' },
+  {
+    w: 'traffic',
+    weir: 'weir',
+    ks: 'kst',
+    label: '2. traffic flatten+validate: Kafka Streams batch.size=262144',
+  },
+  { w: 'windows', weir: 'weir', ks: 'ks', label: '3. traffic 5-min windows: Kafka Streams defaults' },
+]
+
+/** Weir beside Kafka Streams: each figure median (min–max) over rounds; the ratio is taken per round. */
+function renderVersus(
+  versus: Partial<Record<WorkloadName, Record<string, Array<Record<string, number>>>>>,
+): string {
+  const out = [
+    '| workload: Kafka Streams as | records/s Weir | records/s Kafka Streams | **Weir ÷ Kafka Streams** records/s | CPU s per M records Weir / KS | **KS ÷ Weir CPU per record** | peak RSS MB Weir / KS |',
+    '|---|---|---|---|---|---|---|',
+  ]
+  for (const row of VERSUS_ROWS) {
+    const weir = versus[row.w]?.[row.weir]
+    const ks = versus[row.w]?.[row.ks]
+    if (!weir || !ks) continue
+    const f = (rs: Array<Record<string, number>>, key: string) => stat(rs.map((x) => x[key] as number))
+    const ratio = stat(
+      weir.map((x, i) => (x.recordsPerSec as number) / ((ks[i]?.recordsPerSec as number) ?? Number.NaN)),
+    )
+    // CPU per record is the steadier figure on a shared machine: records/s moves with what else runs.
+    const cpuRatio = stat(
+      weir.map(
+        (x, i) =>
+          ((ks[i]?.cpuSecondsPerMillion as number) ?? Number.NaN) / (x.cpuSecondsPerMillion as number),
+      ),
+    )
+    const n = (x: number) => x.toFixed(0)
+    const one = (x: number) => x.toFixed(1)
+    out.push(
+      `| ${row.label} | ${range(f(weir, 'recordsPerSec'), k)} | ${range(f(ks, 'recordsPerSec'), k)} | **${range(ratio, (x) => `${x.toFixed(2)}×`)}** | ${range(f(weir, 'cpuSecondsPerMillion'), one)} / ${range(f(ks, 'cpuSecondsPerMillion'), one)} | **${range(cpuRatio, (x) => `${x.toFixed(1)}×`)}** | ${range(f(weir, 'peakRssMb'), n)} / ${range(f(ks, 'peakRssMb'), n)} |`,
+    )
+  }
+  return out.length > 2 ? out.join('\n') : ''
+}
 
 function renderTable(
   rows: Row[],
@@ -471,6 +627,7 @@ function updateBenchmarksMd(
   table: string,
   base: string,
   profile: { top: ProfileEntry[]; areas: Record<string, number> } | undefined,
+  vsTable?: string,
 ): void {
   const top = profile?.top ?? []
   const file = join(ROOT, 'BENCHMARKS.md')
@@ -481,6 +638,7 @@ function updateBenchmarksMd(
     md = md.replace(re, (_m, a: string, b: string) => `${a}\n${body}\n${b}`)
   }
   replace('table', table)
+  if (vsTable) replace('kstreams', vsTable)
   replace(
     'chart',
     `![throughput as a ratio of the ceiling](bench/results/${base}.svg)\n\nRaw figures: [bench/results/${base}.json](bench/results/${base}.json)`,

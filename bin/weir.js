@@ -42,14 +42,32 @@ function v8HeapFlags() {
 }
 
 function containerMemoryLimitMb() {
-  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+  let limit
+  for (const file of memoryLimitFiles()) {
     try {
       const bytes = Number(readFileSync(file, 'utf8').trim())
       // "max" (v2) or a huge number (v1, no limit) mean unlimited.
-      if (Number.isFinite(bytes) && bytes > 0 && bytes < totalmem()) return bytes / 1024 / 1024
+      if (Number.isFinite(bytes) && bytes > 0 && bytes < totalmem()) limit = Math.min(limit ?? bytes, bytes)
     } catch {}
   }
-  return undefined
+  return limit === undefined ? undefined : limit / 1024 / 1024
+}
+
+// The cgroup root (a container with its own cgroup namespace sees its limit there), and the process's own
+// cgroup from /proc/self/cgroup (a cgroup made on a host without a namespace, e.g. by systemd or by hand).
+function memoryLimitFiles() {
+  const files = ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']
+  try {
+    for (const line of readFileSync('/proc/self/cgroup', 'utf8').split('\n')) {
+      const [, controllers, ...rest] = line.split(':')
+      const path = rest.join(':')
+      if (!path || path === '/') continue
+      if (controllers === '') files.push(`/sys/fs/cgroup${path}/memory.max`)
+      else if (controllers.split(',').includes('memory'))
+        files.push(`/sys/fs/cgroup/memory${path}/memory.limit_in_bytes`)
+    }
+  } catch {}
+  return files
 }
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url)
