@@ -10,6 +10,7 @@ import { atLeastOnce, type Committer, exactlyOnce, type Processing } from './com
 import type { DeadLetterValue } from './dead-letter.ts'
 import { runtimeDefaults } from './defaults.ts'
 import { Task } from './task.ts'
+import { queryableStores, type QueryableStore } from '../state/query.ts'
 
 export interface RunOptions {
   readonly transport: Transport
@@ -74,6 +75,10 @@ export interface RunningPipeline {
   lag(): ReadonlyMap<string, number>
   /** The input partitions this instance owns now. */
   assignment(): readonly TopicPartition[]
+  /** A named store (table, named aggregate) to read while running: `running.store('counts')?.get(key)`. */
+  store(name: string): QueryableStore | undefined
+  /** Every named store, by name. */
+  stores(): ReadonlyMap<string, QueryableStore>
 }
 
 /**
@@ -130,6 +135,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     topology: pipeline.topology,
     producer,
     readPartition: (tp, o) => transport.readPartition(tp, o),
+    partitionCount: async (topic) => (await admin.partitions([topic])).get(topic) ?? 0,
     deadLetterTopic,
     deadLetterValue: options.deadLetterValue,
     errorPolicy: options.errorPolicy,
@@ -314,6 +320,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     stop,
     lag: () => lag,
     assignment: () => [...owned.values()],
+    store: (name) => queryableStores(task.graph.processors).get(name),
+    stores: () => queryableStores(task.graph.processors),
     status: () => ({
       state,
       source: source.status(),
