@@ -2,6 +2,7 @@ import type { ConnectorStatus, Transport } from '../connectors/contract.ts'
 import { systemClock, type Clock } from '../core/clock.ts'
 import { createLogger, type Logger, parseLogLevel } from '../log/logger.ts'
 import { createHealthCheck, createOpsServer, createMetrics, rateOf, latencyMs, type Metrics, type OpsAddress, type OpsServer } from '../ops/index.ts'
+import { stateRoutes } from '../ops/state.ts'
 import type { Processing } from '../runtime/commit.ts'
 import { run, type RunningPipeline } from '../runtime/runner.ts'
 import { type AppEnvVar, type AppInstance, KAFKA_COMPRESSIONS, type KafkaCompression, type KafkaSettings, type WeirApp } from '../apps/app.ts'
@@ -88,7 +89,8 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
       health,
       metricsJson: () => instance.metricsJson?.(running) ?? defaultMetricsJson(running, metrics, defaultRates),
       prometheus: () => metrics.prometheus(),
-      routes: instance.routes,
+      // Interactive queries (GET /state/…) on every app: its tables and named aggregates.
+      routes: [...(instance.routes ?? []), ...stateRoutes(() => running.stores())],
       auth: access.auth,
       dashboard: serviceDashboard({ instance, running: () => running, metrics, transport, showValues: access.showValues }),
     })

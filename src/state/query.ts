@@ -57,14 +57,16 @@ export function queryableStores(processors: readonly Processor[]): Map<string, Q
  * A read-only view of an operator's keyed state (`StateStores`). Window state keys end in
  * `\u0001<window start>`; for those, `get` returns every window of the key and `range` filters by start.
  */
-export function stateStoresView(
+export function stateStoresView<V>(
   name: string,
-  stores: StateStores<unknown>,
+  stores: StateStores<V>,
   windowed: boolean,
+  present: (stored: V) => unknown,
 ): QueryableStore {
   const restoring = () => stores.restoringCount() > 0
   const all = function* (): Generator<[string, unknown]> {
-    for (const part of stores.partitions()) for (const e of part.entries()) if (e[0] !== META_KEY) yield e
+    for (const part of stores.partitions())
+      for (const [k, v] of part.entries()) if (k !== META_KEY) yield [k, present(v)]
   }
   return {
     name,
@@ -80,7 +82,7 @@ export function stateStoresView(
       } else {
         for (const part of stores.partitions()) {
           const v = part.get(key)
-          if (v !== undefined) return { state: 'found', value: v }
+          if (v !== undefined) return { state: 'found', value: present(v) }
         }
       }
       return restoring() ? { state: 'restoring', retryAfterSeconds: 1 } : { state: 'missing' }

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { json, string } from '../../src/core/serde.ts'
+import { count } from '../../src/dsl/aggregations.ts'
+import { pipeline } from '../../src/dsl/stream.ts'
+import { silentLogger } from '../../src/log/logger.ts'
+import { opsAccessFromEnv } from '../../src/ops/auth.ts'
+import { healthFrom } from '../../src/ops/health.ts'
+import { createOpsServer } from '../../src/ops/http.ts'
+import { stateRoutes } from '../../src/ops/state.ts'
+import { queryableStores } from '../../src/state/query.ts'
+import { TableStore } from '../../src/state/table-store.ts'
+import { TestDriver } from '../../src/testing/driver.ts'
+
+interface Position {
+  readonly driver: string
+  readonly lat: number
+  readonly status: string
+}
+
+/** Seed 000's use: the last position and status per driver, a table of the positions topic. */
+async function positionsApp() {
+  const p = pipeline('rides')
+  const rides = p.stream<{ driver: string }>('rides')
+  rides
+    .leftJoin(p.table<Position>('driver-positions', { name: 'driver-position' }), (r, pos) => ({
+      ...r,
+      status: pos?.status ?? 'unknown',
+    }))
+    .to('rides-out')
+  rides
+    .groupBy((r) => r.driver)
+    .aggregate(count(), { name: 'rides-per-driver' })
+    .to('counts')
+  const driver = new TestDriver(p)
+  for (const [id, lat, status] of [
+    ['d1', 51.5, 'free'],
+    ['d2', 48.8, 'busy'],
+    ['d1', 51.6, 'busy'],
+  ] as const) {
+    driver.broker.append(
+      {
+        topic: 'driver-positions',
+        key: Buffer.from(id),
+        value: Buffer.from(JSON.stringify({ driver: id, lat, status })),
+      },
+      0,
+    )
+  }
+  await driver.init()
+  driver
+    .input<{ driver: string }, string>('rides')
+    .pipeAll([{ driver: 'd1' }, { driver: 'd1' }, { driver: 'd3' }], { key: 'd1' })
+  await driver.settle()
+  return driver
+}
+
+function server(driver: TestDriver, env: Record<string, string> = {}) {
+  return createOpsServer({
+    logger: silentLogger,
+    health: () => healthFrom({ kafka: { connected: true } }),
+    metricsJson: () => ({}),
+    prometheus: () => '',
+    routes: stateRoutes(() => queryableStores(driver.task.graph.processors)),
+    auth: opsAccessFromEnv(env).auth,
+  })
+}
+
+const body = (r: { body: string | Uint8Array }) => JSON.parse(String(r.body))
+
+describe('interactive queries: GET /state', () => {
+  it('reads a table by key: the latest value, 404 for an unknown key or store', async () => {
+    const s = server(await positionsApp())
+    const r = await s.handle({ url: '/state/driver-position/d1' })
+    assert.equal(r.status, 200)
+    assert.deepEqual(body(r), {
+      store: 'driver-position',
+      key: 'd1',
+      value: { driver: 'd1', lat: 51.6, status: 'busy' },
+    })
+    assert.equal((await s.handle({ url: '/state/driver-position/d9' })).status, 404)
+    const unknown = await s.handle({ url: '/state/nope/d1' })
+    assert.equal(unknown.status, 404)
+    assert.deepEqual(body(unknown).stores.sort(), ['driver-position', 'rides-per-driver'])
+  })
+
+  it('reads a named aggregate by key, as its result (not its accumulator)', async () => {
+    const s = server(await positionsApp())
+    const r = await s.handle({ url: '/state/rides-per-driver/d1' })
+    assert.equal(r.status, 200)
+    assert.equal(body(r).value, 2)
+  })
+
+  it('lists by prefix in bounded pages, and rejects a limit out of range', async () => {
+    const s = server(await positionsApp())
+    const first = body(await s.handle({ url: '/state/driver-position?prefix=d&limit=1' }))
+    assert.deepEqual(
+      first.entries.map((e: { key: string }) => e.key),
+      ['d1'],
+    )
+    assert.equal(first.next, 'd1')
+    const second = body(
+      await s.handle({ url: `/state/driver-position?prefix=d&limit=1&after=${first.next}` }),
+    )
+    assert.deepEqual(
+      second.entries.map((e: { key: string }) => e.key),
+      ['d2'],
+    )
+    assert.equal(second.next, undefined)
+    assert.equal((await s.handle({ url: '/state/driver-position?limit=5000' })).status, 400)
+    assert.equal((await s.handle({ url: '/state/driver-position?from=1&to=2' })).status, 400)
+  })
+
+  it('needs auth when auth is on, like every route but /health', async () => {
+    const s = server(await positionsApp(), { OPS_AUTH_TOKEN: 'tok-123456' })
+    assert.equal((await s.handle({ url: '/state/driver-position/d1' })).status, 401)
+    assert.equal((await s.handle({ url: '/state' })).status, 401)
+    const ok = await s.handle({
+      url: '/state/driver-position/d1',
+      headers: { Authorization: 'Bearer tok-123456' },
+    })
+    assert.equal(ok.status, 200)
+  })
+
+  it('answers 503 with Retry-After for a key whose partition is being restored', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((r) => {
+      release = r
+    })
+    const table = new TableStore(
+      { name: 'slow', topic: 'slow', key: string(), value: json() },
+      async function* () {
+        await gate
+      },
+      false,
+    )
+    table.partitionCount = 1
+    const loading = table.load(0)
+    const s = createOpsServer({
+      logger: silentLogger,
+      health: () => healthFrom({}),
+      metricsJson: () => ({}),
+      prometheus: () => '',
+      routes: stateRoutes(() => new Map([['slow', table]])),
+    })
+    const r = await s.handle({ url: '/state/slow/k' })
+    assert.equal(r.status, 503)
+    assert.equal(r.headers['retry-after'], '1')
+    release()
+    await loading
+    assert.equal((await s.handle({ url: '/state/slow/k' })).status, 404)
+  })
+})
