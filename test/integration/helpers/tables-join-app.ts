@@ -1,0 +1,53 @@
+/**
+ * A child process for tables-joins tests: orders joined with a products table (co-partitioned) and a
+ * cities global table, written to OUT. Slowed a little per record so a test can kill it mid-stream.
+ * Env: KAFKA_BROKERS, APP, ORDERS, PRODUCTS, CITIES, OUT.
+ */
+import { kafkaTransport } from '../../../src/connectors/kafka/index.ts'
+import { pipeline } from '../../../src/dsl/stream.ts'
+import { createLogger } from '../../../src/log/logger.ts'
+import { createMetrics } from '../../../src/ops/metrics.ts'
+import { run } from '../../../src/runtime/runner.ts'
+
+const env = (name: string): string => {
+  const v = process.env[name]
+  if (v === undefined || v === '') throw new Error(`${name} is required`)
+  return v
+}
+
+interface Order {
+  readonly id: string
+  readonly product: string
+  readonly city: string
+  readonly qty: number
+}
+
+const p = pipeline(env('APP'))
+const products = p.table<{ title: string; price: number }>(env('PRODUCTS'), { name: 'products' })
+const cities = p.globalTable<{ name: string }>(env('CITIES'), { name: 'cities' })
+p.stream<Order>(env('ORDERS'))
+  .mapAsync(
+    async (o) => {
+      await new Promise((r) => setTimeout(r, 1))
+      return o
+    },
+    { concurrency: 4 },
+  )
+  .join(products, (o, pr) => ({ ...o, title: pr.title, total: pr.price * o.qty }))
+  .leftJoin(cities, (o, c) => ({ ...o, cityName: c?.name ?? null }), { key: (o) => o.city })
+  .to(env('OUT'))
+
+const running = await run(p, {
+  transport: kafkaTransport({
+    brokers: env('KAFKA_BROKERS').split(','),
+    clientId: `${env('APP')}-${process.pid}`,
+  }),
+  metrics: createMetrics(),
+  logger: createLogger(),
+  checkpointIntervalMs: 200,
+  maxBatch: 50,
+})
+
+process.on('SIGTERM', () => void running.stop('SIGTERM'))
+await running.done
+process.exit(0)
