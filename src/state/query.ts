@@ -64,21 +64,13 @@ export function stateStoresView<V>(
   present: (stored: V) => unknown,
 ): QueryableStore {
   const restoring = () => stores.restoringCount() > 0
-  const all = function* (): Generator<[string, unknown]> {
-    for (const part of stores.partitions())
-      for (const [k, v] of part.entries()) if (k !== META_KEY) yield [k, present(v)]
-  }
   return {
     name,
     kind: windowed ? 'window' : 'key-value',
     get(key) {
       if (windowed) {
         const page = this.range({ prefix: `${key}\u0001`, limit: 10_000 })
-        if (page.entries.length > 0)
-          return {
-            state: 'found',
-            value: page.entries.map((e) => ({ start: e.windowStart, value: e.value })),
-          }
+        if (page.entries.length > 0) return { state: 'found', value: page.entries.map((e) => e.value) }
       } else {
         for (const part of stores.partitions()) {
           const v = part.get(key)
@@ -88,22 +80,37 @@ export function stateStoresView<V>(
       return restoring() ? { state: 'restoring', retryAfterSeconds: 1 } : { state: 'missing' }
     },
     range(q) {
-      const rows: Array<{ key: string; value: unknown; windowStart?: number }> = []
-      for (const [k, v] of all()) {
-        if (q.prefix !== undefined && !k.startsWith(q.prefix)) continue
-        if (q.after !== undefined && k <= q.after) continue
-        if (windowed) {
-          const cut = k.lastIndexOf('\u0001')
-          const start = Number(k.slice(cut + 1))
+      // Filtered on the state keys first; only the page's values are presented.
+      const rows: Array<{ sk: string; stored: V; windowStart?: number }> = []
+      for (const part of stores.partitions()) {
+        for (const [sk, stored] of part.entries()) {
+          if (sk === META_KEY) continue
+          if (q.prefix !== undefined && !sk.startsWith(q.prefix)) continue
+          if (q.after !== undefined && sk <= q.after) continue
+          if (!windowed) {
+            rows.push({ sk, stored })
+            continue
+          }
+          const cut = sk.lastIndexOf('\u0001')
+          if (cut < 0) continue
+          const start = Number(sk.slice(cut + 1))
           if ((q.from !== undefined && start < q.from) || (q.to !== undefined && start >= q.to)) continue
-          rows.push({ key: k, value: v, windowStart: start })
-        } else rows.push({ key: k, value: v })
+          rows.push({ sk, stored, windowStart: start })
+        }
       }
-      rows.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      rows.sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0))
       const page = rows.slice(0, q.limit)
       return {
-        entries: page,
-        next: rows.length > q.limit ? page.at(-1)?.key : undefined,
+        entries: page.map((r) =>
+          r.windowStart === undefined
+            ? { key: r.sk, value: present(r.stored) }
+            : {
+                key: r.sk.slice(0, r.sk.lastIndexOf('\u0001')),
+                windowStart: r.windowStart,
+                value: present(r.stored),
+              },
+        ),
+        next: rows.length > q.limit ? page.at(-1)?.sk : undefined,
         restoring: restoring(),
       }
     },

@@ -11,6 +11,7 @@ import { stateRoutes } from '../../src/ops/state.ts'
 import { queryableStores } from '../../src/state/query.ts'
 import { TableStore } from '../../src/state/table-store.ts'
 import { TestDriver } from '../../src/testing/driver.ts'
+import { tumbling } from '../../src/time/windows.ts'
 
 interface Position {
   readonly driver: string
@@ -149,5 +150,38 @@ describe('interactive queries: GET /state', () => {
     release()
     await loading
     assert.equal((await s.handle({ url: '/state/slow/k' })).status, 404)
+  })
+
+  it('reads open windows of a windowed aggregate, all of a key or those starting in [from, to)', async () => {
+    const p = pipeline('speeds')
+    p.stream<{ sensor: string; t: number }>('readings')
+      .groupBy((r) => r.sensor)
+      .window(tumbling({ size: 1000, grace: 60_000 }), { timestamp: (r) => r.t })
+      .aggregate(count(), { name: 'per-second', emit: 'final' })
+      .to('out')
+    const T0 = Date.UTC(2026, 0, 1)
+    const driver = new TestDriver(p, { startTime: T0 })
+    const input = driver.input<{ sensor: string; t: number }>('readings')
+    for (const [sensor, dt] of [
+      ['s1', 10],
+      ['s1', 20],
+      ['s1', 1500],
+      ['s2', 30],
+    ] as const)
+      input.pipe({ sensor, t: T0 + dt })
+    await driver.settle()
+    const s = server(driver)
+    const all = body(await s.handle({ url: '/state/per-second/s1' }))
+    assert.deepEqual(all.value, [
+      { start: T0, end: T0 + 1000, value: 2 },
+      { start: T0 + 1000, end: T0 + 2000, value: 1 },
+    ])
+    const second = body(
+      await s.handle({ url: `/state/per-second?from=${new Date(T0 + 1000).toISOString()}&to=${T0 + 2000}` }),
+    )
+    assert.deepEqual(second.entries, [
+      { key: 's1', windowStart: T0 + 1000, value: { start: T0 + 1000, end: T0 + 2000, value: 1 } },
+    ])
+    assert.equal((await s.handle({ url: '/state/per-second?from=yesterday' })).status, 400)
   })
 })
