@@ -50,6 +50,11 @@ export class TableStore implements QueryableStore {
     return this.#src.topic
   }
 
+  /** Partitions about to be loaded one after another: their keys answer 'restoring' from now on. */
+  willLoad(partitions: Iterable<number>): void {
+    for (const p of partitions) this.#restoring.add(p)
+  }
+
   /** Reads a partition from the start to its end; the table answers 503 for its keys meanwhile. */
   async load(partition: number): Promise<number> {
     const part: Part = { data: new Map(), next: -1 }

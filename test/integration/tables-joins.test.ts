@@ -217,4 +217,42 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
       },
     )
   })
+
+  it('running.store(name) reads the table as loaded for the partitions this instance owns', async (t) => {
+    const base = uniqueName('tables-store')
+    const ordersTopic = await createTopic(t, { name: `${base}-orders`, partitions: 2 })
+    const productsTopic = await createTopic(t, {
+      name: `${base}-products`,
+      partitions: 2,
+      config: { 'cleanup.policy': 'compact' },
+    })
+    topics.push(`${base}-out`, `${base}-app-dlq`)
+    await produce(productsTopic, [
+      { key: 'p1', value: { title: 'Kettle' } },
+      { key: 'p2', value: { title: 'Toaster' } },
+      { key: 'p2', value: null },
+    ])
+    const p = pipeline(`${base}-app`)
+    const table = p.table(productsTopic, { name: 'products' })
+    p.stream(ordersTopic)
+      .join(table, (o, pr) => ({ o, pr }))
+      .to(`${base}-out`)
+    const running = await run(p, { transport: kafka, metrics: createMetrics(), logger: silentLogger })
+    t.after(() => running.stop())
+    // Assigned partitions answer 'restoring' (503 over HTTP) until their table partition is loaded.
+    const loaded = () =>
+      ['p1', 'p2'].every((k) => ['found', 'missing'].includes(running.store('products')?.get(k).state ?? ''))
+    await waitUntil(
+      'both table partitions loaded',
+      async () => running.assignment().length === 2 && loaded(),
+      30_000,
+      20,
+    )
+    assert.deepEqual(running.store('products')?.get('p1'), { state: 'found', value: { title: 'Kettle' } })
+    assert.deepEqual(running.store('products')?.get('p2'), { state: 'missing' })
+    assert.equal(running.store('nope'), undefined)
+    // Appended while running: seen after the next read of the topic.
+    await produce(productsTopic, [{ key: 'p3', value: { title: 'Mixer' } }])
+    await waitUntil('p3 read', async () => running.store('products')?.get('p3').state === 'found', 10_000, 50)
+  })
 })

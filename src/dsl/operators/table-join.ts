@@ -53,7 +53,9 @@ export class TableJoin implements Processor {
       if (o.global) {
         const started = performance.now()
         let n = 0
-        for (let p = 0; p < tablePartitions; p++) n += await this.#store.load(p)
+        const all = Array.from({ length: tablePartitions }, (_, p) => p)
+        this.#store.willLoad(all)
+        for (const p of all) n += await this.#store.load(p)
         init.logger.info('global table loaded', {
           table: o.table.name,
           records: n,
@@ -79,7 +81,9 @@ export class TableJoin implements Processor {
     if (this.#o.global) return
     const started = performance.now()
     let n = 0
-    for (const p of mine(partitions, this.#o.sourceTopics)) n += await this.#store.load(p)
+    const mineNow = mine(partitions, this.#o.sourceTopics)
+    this.#store.willLoad(mineNow)
+    for (const p of mineNow) n += await this.#store.load(p)
     this.#init.logger.debug('table loaded', {
       table: this.#o.table.name,
       records: n,
