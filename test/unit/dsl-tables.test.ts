@@ -159,6 +159,40 @@ describe('stream–table join (test driver)', () => {
     })
   })
 
+  it('a joiner that throws sends the record to the dead-letter topic, naming the join; the rest pass', async () => {
+    const p = pipeline('shop')
+    const products = p.table<Product>('products', { name: 'products' })
+    p.stream<Order>('orders')
+      .join(
+        products,
+        (o, pr) => {
+          if (o.qty < 0) throw new Error('negative quantity')
+          return { ...o, title: pr.title }
+        },
+        { name: 'with-product', onError: () => 'dlq' },
+      )
+      .to('orders-enriched')
+    const driver = new TestDriver(p)
+    put(driver, 'products', 'p1', { title: 'Kettle', price: 20 })
+    await driver.init()
+    driver
+      .input<Order, string>('orders')
+      .pipe({ id: 'bad', product: 'p1', qty: -1 }, { key: 'p1' })
+      .pipe({ id: 'ok', product: 'p1', qty: 1 }, { key: 'p1' })
+    await driver.settle()
+    assert.deepEqual(
+      driver
+        .output('orders-enriched')
+        .values()
+        .map((v) => (v as Order).id),
+      ['ok'],
+    )
+    const dead = driver.deadLetters()
+    assert.equal(dead.length, 1)
+    assert.equal(dead[0]?.info.stage, 'with-product')
+    assert.match(String(dead[0]?.info.message), /negative quantity/)
+  })
+
   it('rejects a table without a name and a join with a non-function joiner', () => {
     const p = pipeline('bad')
     assert.throws(() => p.table('t', {} as { name: string }), /give a stable \{ name \}/)

@@ -41,6 +41,8 @@ const running = await run(p, {
   transport: kafkaTransport({
     brokers: env('KAFKA_BROKERS').split(','),
     clientId: `${env('APP')}-${process.pid}`,
+    // The broker's minimum: a killed instance's partitions move on sooner.
+    consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 },
   }),
   metrics: createMetrics(),
   logger: createLogger(),
