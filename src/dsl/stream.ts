@@ -13,6 +13,7 @@ import { passThrough } from './operators/pass-through.ts'
 import { peek } from './operators/peek.ts'
 import { split } from './operators/split.ts'
 import { validate, type Invalid, type Validator } from './operators/validate.ts'
+import { addStreamJoin, type StreamJoinOptions } from './stream-join.ts'
 import { addTableJoin, type GlobalTable, type JoinOptions, Table, type TableOptions } from './table.ts'
 
 /** Options every operator takes: a stable name and its own error handling. */
@@ -248,9 +249,33 @@ export class Stream<K, V> {
   join<TK, TV, R>(
     table: Table<TK, TV>,
     joiner: (value: V, tableValue: TV, record: WeirRecord<K, V>) => R,
-    options: JoinOptions<V> = {},
-  ): Stream<K, R> {
-    return this.#joined(table, joiner as Joiner, true, options)
+    options?: JoinOptions<V>,
+  ): Stream<K, R>
+  /**
+   * A windowed join of two streams keyed alike: each record meets every record of the other stream with
+   * the same key whose timestamp is within `within` of its own, whichever arrives first. Both sides are
+   * buffered durably (changelog `<app>-<name>-changelog`) until past the window and its grace.
+   *
+   * @example
+   * clicks.join(views, (click, view) => ({ click, view }), { name: 'click-view', within: '5m', grace: '30s' })
+   */
+  join<V2, R>(
+    other: Stream<K, V2>,
+    joiner: (left: V, right: V2, record: WeirRecord<K, V>) => R,
+    options: StreamJoinOptions,
+  ): Stream<K, R>
+  join(
+    other: unknown,
+    anyJoiner: (...args: never[]) => unknown,
+    options?: JoinOptions<V> | StreamJoinOptions,
+  ): Stream<K, unknown> {
+    const joiner = anyJoiner as Joiner
+    if (other instanceof Stream) {
+      if (other.#topology !== this.#topology) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'join: streams belong to different pipelines')
+      const id = addStreamJoin(this.#topology, this.#node.id, other.#node.id, joiner, options as StreamJoinOptions)
+      return new Stream(this.#topology, this.#topology.nodes()[id]!)
+    }
+    return this.#joined(other as Table<unknown, unknown>, joiner, true, (options ?? {}) as JoinOptions<V>)
   }
 
   /** As `join`, but a record with no table value passes with `undefined` as the table value. */
