@@ -18,7 +18,7 @@ export interface StreamJoinOperatorOptions {
   readonly name: string
   /** Records of the two sides join when their timestamps are at most this far apart. */
   readonly within: number
-  /** How long after the newest record time a buffered record is kept for late partners. */
+  /** How far behind its side's newest time a record may arrive and still join (out-of-order input). */
   readonly grace: number
   readonly joiner: (left: unknown, right: unknown, record: AnyRecord) => unknown
   readonly changelog: string | undefined
@@ -30,9 +30,10 @@ type Entry = [side: 0 | 1, keyStr: string, time: number, value: unknown]
 
 /**
  * A windowed stream–stream inner join: a record meets every record of the other side with the same key
- * whose timestamp is within `within` of its own, whichever came first. Both sides are buffered per key
- * until the partition's newest time passes theirs by within + grace; records older than that are late
- * and join nothing. Buffers are durable (a changelog, restored on assignment) and keyed by the input
+ * whose timestamp is within `within` of its own, whichever came first. Time is kept per side, so one
+ * input read far ahead of the other loses nothing: a buffered record is dropped only once the *other*
+ * side's newest time passes it by within + grace (no partner can come any more), and a record more than
+ * `grace` behind its own side's newest time is late and joins nothing (its partners may be gone). Buffers are durable (a changelog, restored on assignment) and keyed by the input
  * offset, so a record read again after a crash is buffered once (its joins may be emitted again:
  * at-least-once).
  */
@@ -62,7 +63,7 @@ export class StreamJoin implements Processor {
     this.#state.init(init)
     this.#late = init.metrics.counter(
       'weir_join_late_total',
-      'Records too late to join (older than the window and grace)',
+      'Records too late to join (more than grace behind their side)',
     )
     this.#timer = init.clock.setInterval(() => this.#expireAll(), 1000)
   }
@@ -73,10 +74,11 @@ export class StreamJoin implements Processor {
     const store = this.#state.open(record.partition)
     const index = this.#indexOf(record.partition)
     const t = record.timestamp
-    const newest = Math.max(Number(store.meta.newest ?? Number.NEGATIVE_INFINITY), t)
-    if (newest !== store.meta.newest) store.setMeta({ newest })
+    const field = side === 0 ? 'n0' : 'n1'
+    const newest = Number(store.meta[field] ?? Number.NEGATIVE_INFINITY)
+    if (t > newest) store.setMeta({ [field]: t })
     store.markApplied(record)
-    if (t < newest - o.within - o.grace) {
+    if (t < newest - o.grace) {
       this.#late.inc(this.#labels)
       return
     }
@@ -168,11 +170,16 @@ export class StreamJoin implements Processor {
   }
 
   #expire(store: PartitionStore<Entry>): void {
-    const newest = Number(store.meta.newest ?? Number.NEGATIVE_INFINITY)
-    const horizon = newest - this.#o.within - this.#o.grace
+    const slack = this.#o.within + this.#o.grace
+    // Side s is kept until the other side is past it: horizon[s] from the other side's newest time.
+    const horizon = [
+      Number(store.meta.n1 ?? Number.NEGATIVE_INFINITY) - slack,
+      Number(store.meta.n0 ?? Number.NEGATIVE_INFINITY) - slack,
+    ]
     const index = this.#index.get(store.partition)
     const expired: Array<[string, string]> = []
-    for (const [sk, e] of store.entries()) if (sk !== META_KEY && e[2] < horizon) expired.push([sk, e[1]])
+    for (const [sk, e] of store.entries())
+      if (sk !== META_KEY && e[2] < horizon[e[0]]!) expired.push([sk, e[1]])
     for (const [sk, keyStr] of expired) {
       store.delete(sk)
       const keys = index?.get(keyStr)
