@@ -45,7 +45,7 @@ function spawnJoinApp(env: Record<string, string>, cleanup: Cleanup) {
 
 async function produce(
   topic: string,
-  records: ReadonlyArray<{ key: string; value: unknown }>,
+  records: ReadonlyArray<{ key: string; value: unknown; timestamp?: number }>,
 ): Promise<void> {
   const sink = kafka.sink({ clientId: 'weir-test-tables' })
   await sink.open()
@@ -55,6 +55,7 @@ async function produce(
         topic,
         key: Buffer.from(r.key),
         value: r.value === null ? null : Buffer.from(JSON.stringify(r.value)),
+        ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
       })
     }
     await sink.flush()
@@ -72,12 +73,15 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
     const base = uniqueName('tables-kill')
     const names = {
       ORDERS: `${base}-orders`,
+      PAYMENTS: `${base}-payments`,
       PRODUCTS: `${base}-products`,
       CITIES: `${base}-cities`,
       OUT: `${base}-out`,
+      PAID: `${base}-paid`,
     }
-    topics.push(...Object.values(names), `${base}-dlq`)
+    topics.push(...Object.values(names), `${base}-app-dlq`, `${base}-app-order-payment-changelog`)
     await createTopic(undefined, { name: names.ORDERS, partitions: 3 })
+    await createTopic(undefined, { name: names.PAYMENTS, partitions: 3 })
     await createTopic(undefined, {
       name: names.PRODUCTS,
       partitions: 3,
@@ -120,9 +124,19 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
       city: `c${i % 4}`,
       qty: 1 + (i % 3),
     }))
+    // Orders of one product are 40 s apart; each order's payment comes 100 ms after it (a 1 s join window).
+    const T0 = Date.UTC(2026, 0, 1)
     await produce(
       names.ORDERS,
-      orders.map((o) => ({ key: o.product, value: o })),
+      orders.map((o, i) => ({ key: o.product, value: o, timestamp: T0 + i * 1000 })),
+    )
+    await produce(
+      names.PAYMENTS,
+      orders.map((o, i) => ({
+        key: o.product,
+        value: { id: `pay-${o.id}`, amount: i },
+        timestamp: T0 + i * 1000 + 100,
+      })),
     )
     // What a clean run writes: inner join on products (deleted ones dropped), left join on cities.
     const expected = new Map<string, unknown>()
@@ -154,13 +168,18 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
       before < expected.size,
       `the first instance finished (${before} outputs) before it was killed: nothing was tested`,
     )
+    const paidBefore = await totalEnd(kafka, [names.PAID])
+    assert.ok(
+      paidBefore < N,
+      `the stream–stream join finished (${paidBefore}) before the kill: nothing was tested`,
+    )
 
     // Two instances resume from the committed offsets: a rebalance splits the partitions between them.
     const second = spawnJoinApp(env, cleanup)
     const third = spawnJoinApp(env, cleanup)
-    const outputs = async () => {
+    const outputs = async (topic = names.OUT) => {
       const out = new Map<string, unknown[]>()
-      for (const r of await readAll(kafka, names.OUT)) {
+      for (const r of await readAll(kafka, topic)) {
         const v = JSON.parse(r.value!.toString()) as { id: string }
         out.set(v.id, [...(out.get(v.id) ?? []), v])
       }
@@ -173,6 +192,19 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
       500,
     ).catch((e: Error) => {
       throw new Error(`${e.message}\n--- second\n${second.output()}\n--- third\n${third.output()}`)
+    })
+    // Stream–stream: every order met its payment exactly as a clean run pairs them (repeats allowed).
+    await waitUntil(
+      'every order joined with its payment',
+      async () => (await outputs(names.PAID)).size >= N,
+      60_000,
+      500,
+    )
+    const paid = await outputs(names.PAID)
+    assert.equal(paid.size, N)
+    orders.forEach((o, i) => {
+      for (const v of paid.get(o.id) ?? [])
+        assert.deepEqual(v, { id: o.id, payment: `pay-${o.id}`, amount: i })
     })
     const got = await outputs()
     assert.deepEqual([...got.keys()].sort(), [...expected.keys()].sort())

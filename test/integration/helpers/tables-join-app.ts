@@ -1,7 +1,7 @@
 /**
  * A child process for tables-joins tests: orders joined with a products table (co-partitioned) and a
- * cities global table, written to OUT. Slowed a little per record so a test can kill it mid-stream.
- * Env: KAFKA_BROKERS, APP, ORDERS, PRODUCTS, CITIES, OUT.
+ * cities global table, written to OUT; and orders joined with PAYMENTS within 1 s, written to PAID.
+ * Env: KAFKA_BROKERS, APP, ORDERS, PAYMENTS, PRODUCTS, CITIES, OUT, PAID.
  */
 import { kafkaTransport } from '../../../src/connectors/kafka/index.ts'
 import { pipeline } from '../../../src/dsl/stream.ts'
@@ -25,14 +25,24 @@ interface Order {
 const p = pipeline(env('APP'))
 const products = p.table<{ title: string; price: number }>(env('PRODUCTS'), { name: 'products' })
 const cities = p.globalTable<{ name: string }>(env('CITIES'), { name: 'cities' })
-p.stream<Order>(env('ORDERS'))
-  .mapAsync(
-    async (o) => {
-      await new Promise((r) => setTimeout(r, 1))
-      return o
-    },
-    { concurrency: 4 },
-  )
+// Slowed a little per record, so a test can kill the app mid-stream.
+const orders = p.stream<Order>(env('ORDERS')).mapAsync(
+  async (o) => {
+    await new Promise((r) => setTimeout(r, 1))
+    return o
+  },
+  { concurrency: 4 },
+)
+const payments = p.stream<{ id: string; amount: number }>(env('PAYMENTS'))
+// Stream–stream: each order meets its payment (same key, 100 ms later); orders of a key are 40 s apart.
+orders
+  .join(payments, (o, pay) => ({ id: o.id, payment: pay.id, amount: pay.amount }), {
+    name: 'order-payment',
+    within: '1s',
+    grace: '5s',
+  })
+  .to(env('PAID'))
+orders
   .join(products, (o, pr) => ({ ...o, title: pr.title, total: pr.price * o.qty }))
   .leftJoin(cities, (o, c) => ({ ...o, cityName: c?.name ?? null }), { key: (o) => o.city })
   .to(env('OUT'))
