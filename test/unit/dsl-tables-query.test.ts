@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { trafficWindowsApp } from '../../src/apps/traffic-windows/app.ts'
+import { feed } from '../../src/cli/feed.ts'
+import { MemoryBroker, memoryTransport } from '../../src/connectors/memory/index.ts'
 import { json, string } from '../../src/core/serde.ts'
 import { count } from '../../src/dsl/aggregations.ts'
 import { pipeline } from '../../src/dsl/stream.ts'
@@ -8,6 +11,7 @@ import { opsAccessFromEnv } from '../../src/ops/auth.ts'
 import { healthFrom } from '../../src/ops/health.ts'
 import { createOpsServer } from '../../src/ops/http.ts'
 import { stateRoutes } from '../../src/ops/state.ts'
+import { startService } from '../../src/service/service.ts'
 import { queryableStores } from '../../src/state/query.ts'
 import { TableStore } from '../../src/state/table-store.ts'
 import { TestDriver } from '../../src/testing/driver.ts'
@@ -183,5 +187,42 @@ describe('interactive queries: GET /state', () => {
       { key: 's1', windowStart: T0 + 1000, value: { start: T0 + 1000, end: T0 + 2000, value: 1 } },
     ])
     assert.equal((await s.handle({ url: '/state/per-second?from=yesterday' })).status, 400)
+  })
+
+  it('every app serves its stores: the traffic-windows service answers /state/traffic-5m', async (t) => {
+    const broker = new MemoryBroker()
+    for (const topic of trafficWindowsApp.inputTopics ?? []) broker.createTopic(topic.name, topic.partitions)
+    const service = await startService(trafficWindowsApp, {
+      transport: () => memoryTransport(broker),
+      env: {},
+      logger: silentLogger,
+      http: { host: '127.0.0.1', port: 0 },
+      handleSignals: false,
+    })
+    t.after(() => service.stop())
+    await feed(trafficWindowsApp.generator!({ seed: 5 }), memoryTransport(broker).sink({ clientId: 'g' }), {
+      rate: 100_000,
+      count: 500,
+    })
+    const get = async (url: string) => {
+      const r = await service.ops!.handle({ url })
+      return { status: r.status, body: JSON.parse(String(r.body)) }
+    }
+    // All input processed first, so no window closes between the two reads below.
+    for (let i = 0; i < 200 && (await get('/dashboard/summary.json')).body.consumed_total !== 500; i++) {
+      await new Promise((r) => setTimeout(r, 25))
+    }
+    assert.equal((await get('/dashboard/summary.json')).body.consumed_total, 500)
+    assert.deepEqual((await get('/state')).body.stores, [{ name: 'traffic-5m', kind: 'window' }])
+    let page = (await get('/state/traffic-5m?limit=5')).body
+    for (let i = 0; i < 100 && page.entries.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50))
+      page = (await get('/state/traffic-5m?limit=5')).body
+    }
+    assert.equal(page.entries.length, 5)
+    const first = page.entries[0] as { key: string; windowStart: number }
+    const one = await get(`/state/traffic-5m/${encodeURIComponent(first.key)}`)
+    assert.equal(one.status, 200)
+    assert.ok(Array.isArray(one.body.value) && one.body.value.length > 0)
   })
 })
