@@ -134,8 +134,10 @@ describe('interactive queries: GET /state', () => {
     })
     const table = new TableStore(
       { name: 'slow', topic: 'slow', key: string(), value: json() },
+      // An empty partition that takes until `release` to read.
       async function* () {
         await gate
+        yield* []
       },
       false,
     )
