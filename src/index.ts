@@ -21,6 +21,9 @@
 export { Pipeline, pipeline, Stream, type MapAsyncOptions, type OperatorOptions, type StreamOptions, type ToSinkOptions, type ToTopicOptions } from './dsl/stream.ts'
 export { GroupedStream, type DedupeOptions, type GroupAggregateOptions, type GroupOptions } from './dsl/grouped.ts'
 export { WindowedStream, type WindowAggregateOptions, type WindowKey, type WindowResult } from './dsl/windowed.ts'
+export { Table, type GlobalTable, type JoinOptions, type TableOptions } from './dsl/table.ts'
+export type { StreamJoinOptions } from './dsl/stream-join.ts'
+export type { QueryableStore, QueryPage, QueryResult, RangeQuery } from './state/query.ts'
 export {
   aggregations,
   avg,

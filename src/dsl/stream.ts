@@ -13,6 +13,8 @@ import { passThrough } from './operators/pass-through.ts'
 import { peek } from './operators/peek.ts'
 import { split } from './operators/split.ts'
 import { validate, type Invalid, type Validator } from './operators/validate.ts'
+import { addStreamJoin, type StreamJoinOptions } from './stream-join.ts'
+import { addTableJoin, type GlobalTable, type JoinOptions, Table, type TableOptions } from './table.ts'
 
 /** Options every operator takes: a stable name and its own error handling. */
 export interface OperatorOptions extends ErrorHandling {
@@ -236,6 +238,60 @@ export class Stream<K, V> {
     return new Stream(this.#topology, dedupeNode(this.#topology, this.#node.id, options))
   }
 
+  /**
+   * Joins each record with the table's value for its key (the record key, or `options.key`), as the
+   * table stands when the record is processed; records with no table value are dropped. A partitioned
+   * table needs the stream co-partitioned with its topic (checked at start); a global table does not.
+   *
+   * @example
+   * orders.join(products, (order, product) => ({ ...order, product }), { key: (o) => o.productId })
+   */
+  join<TK, TV, R>(
+    table: Table<TK, TV>,
+    joiner: (value: V, tableValue: TV, record: WeirRecord<K, V>) => R,
+    options?: JoinOptions<V>,
+  ): Stream<K, R>
+  /**
+   * A windowed join of two streams keyed alike: each record meets every record of the other stream with
+   * the same key whose timestamp is within `within` of its own, whichever arrives first. Both sides are
+   * buffered durably (changelog `<app>-<name>-changelog`) until past the window and its grace.
+   *
+   * @example
+   * clicks.join(views, (click, view) => ({ click, view }), { name: 'click-view', within: '5m', grace: '30s' })
+   */
+  join<V2, R>(
+    other: Stream<K, V2>,
+    joiner: (left: V, right: V2, record: WeirRecord<K, V>) => R,
+    options: StreamJoinOptions,
+  ): Stream<K, R>
+  join(
+    other: unknown,
+    anyJoiner: (...args: never[]) => unknown,
+    options?: JoinOptions<V> | StreamJoinOptions,
+  ): Stream<K, unknown> {
+    const joiner = anyJoiner as Joiner
+    if (other instanceof Stream) {
+      if (other.#topology !== this.#topology) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'join: streams belong to different pipelines')
+      const id = addStreamJoin(this.#topology, this.#node.id, other.#node.id, joiner, options as StreamJoinOptions)
+      return new Stream(this.#topology, this.#topology.nodes()[id]!)
+    }
+    return this.#joined(other as Table<unknown, unknown>, joiner, true, (options ?? {}) as JoinOptions<V>)
+  }
+
+  /** As `join`, but a record with no table value passes with `undefined` as the table value. */
+  leftJoin<TK, TV, R>(
+    table: Table<TK, TV>,
+    joiner: (value: V, tableValue: TV | undefined, record: WeirRecord<K, V>) => R,
+    options: JoinOptions<V> = {},
+  ): Stream<K, R> {
+    return this.#joined(table, joiner as Joiner, false, options)
+  }
+
+  #joined<R>(table: Table<unknown, unknown>, joiner: Joiner, inner: boolean, options: JoinOptions<V>): Stream<K, R> {
+    const id = addTableJoin(this.#topology, this.#node.id, table, joiner, inner, options as JoinOptions<unknown>)
+    return new Stream(this.#topology, this.#topology.nodes()[id]!)
+  }
+
   /** Adds a custom processor (the extension point behind stateful operators). */
   process<K2, V2>(kind: string, create: (name: string) => Processor, options: OperatorOptions = {}): Stream<K2, V2> {
     return this.#then(kind, options, create)
@@ -272,6 +328,8 @@ export class Stream<K, V> {
     return new Stream(topology, node)
   }
 }
+
+type Joiner = (value: unknown, tableValue: unknown, record: WeirRecord<unknown, unknown>) => unknown
 
 function checkFn(fn: unknown, what: string): void {
   if (typeof fn !== 'function') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: expected a function, got ${typeof fn}`)
@@ -318,6 +376,33 @@ export class Pipeline {
       value: (options.value ?? json()) as Serde<unknown>,
     }))
     return new Stream<K, V>(t, node)
+  }
+
+  /**
+   * A table of the latest value per key of a compacted topic (a null value deletes the key), held per
+   * partition by the instance that owns the joined stream's partition. Created compacted if missing.
+   *
+   * @example
+   * const customers = p.table<Customer>('customers', { name: 'customers' })
+   */
+  table<V = unknown, K = string>(topic: string, options: TableOptions<K, V>): Table<K, V> {
+    const table = new Table<K, V>(topic, options, false)
+    this.topology.declareTopic({ name: topic, role: 'input', config: { 'cleanup.policy': 'compact' } })
+    return table
+  }
+
+  /**
+   * A table every instance holds whole, loaded before any record is processed and kept up to date:
+   * small reference data, joined with a key taken from each record.
+   *
+   * @example
+   * const cities = p.globalTable<City>('cities', { name: 'cities' })
+   * s.join(cities, (trip, city) => ({ ...trip, city }), { key: (t) => t.cityId })
+   */
+  globalTable<V = unknown, K = string>(topic: string, options: TableOptions<K, V>): GlobalTable<K, V> {
+    const table = new Table<K, V>(topic, options, true) as GlobalTable<K, V>
+    this.topology.declareTopic({ name: topic, role: 'input', config: { 'cleanup.policy': 'compact' } })
+    return table
   }
 }
 

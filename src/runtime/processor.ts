@@ -4,6 +4,7 @@ import type { WeirError } from '../core/errors.ts'
 import type { MetricsRegistry } from '../core/metrics.ts'
 import type { RawRecord, TopicPartition, WeirRecord } from '../core/record.ts'
 import type { Logger } from '../log/logger.ts'
+import type { QueryableStore } from '../state/query.ts'
 import type { Processing } from './commit.ts'
 
 /** Any record between two processors; the DSL keeps the real types, the runtime doesn't need them. */
@@ -52,6 +53,8 @@ export interface ProcessorInit {
   readonly quiet: () => boolean
   /** Reads a partition from the start (or `from`) to its current end: restores state from a changelog. */
   readonly readPartition: (tp: TopicPartition, options?: { from?: number }) => AsyncIterable<readonly RawRecord[]>
+  /** Partitions of a topic (0 if it does not exist): joins check co-partitioning, global tables load all. */
+  readonly partitionCount?: (topic: string) => Promise<number>
 }
 
 /** A node of the compiled graph. One small file per operator implements one of these. */
@@ -76,6 +79,8 @@ export interface Processor {
   /** Emits what is pending at a clean shutdown (e.g. wall-clock windows), before the final checkpoint. */
   drain?(): void | Promise<void>
   close?(): void | Promise<void>
+  /** Named stores this processor lets interactive queries read (tables, named aggregates). */
+  stores?(): readonly QueryableStore[]
 }
 
 export function isPromise<T>(v: unknown): v is Promise<T> {

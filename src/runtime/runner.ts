@@ -18,6 +18,7 @@ import type { DeadLetterValue } from './dead-letter.ts'
 import { runtimeDefaults } from './defaults.ts'
 import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
 import { Task } from './task.ts'
+import { queryableStores, type QueryableStore } from '../state/query.ts'
 
 export interface RunOptions {
   readonly transport: Transport
@@ -93,6 +94,10 @@ export interface RunningPipeline {
   lag(): ReadonlyMap<string, number>
   /** The input partitions this instance owns now. */
   assignment(): readonly TopicPartition[]
+  /** A named store (table, named aggregate) to read while running: `running.store('counts')?.get(key)`. */
+  store(name: string): QueryableStore | undefined
+  /** Every named store, by name. */
+  stores(): ReadonlyMap<string, QueryableStore>
 }
 
 /**
@@ -175,6 +180,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     topology: pipeline.topology,
     producer,
     readPartition: (tp, o) => transport.readPartition(tp, o),
+    partitionCount: async (topic) => (await admin.partitions([topic])).get(topic) ?? 0,
     deadLetterTopic,
     deadLetterValue: options.deadLetterValue,
     errorPolicy: options.errorPolicy,
@@ -374,6 +380,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     stop,
     lag: () => lag,
     assignment: () => [...owned.values()],
+    store: (name) => queryableStores(task.graph.processors).get(name),
+    stores: () => queryableStores(task.graph.processors),
     status: () => ({
       state,
       source: source.status(),

@@ -28,6 +28,8 @@ export interface TaskOptions {
   readonly producer: RecordSink
   /** How state stores read their changelogs back (the transport's readPartition). */
   readonly readPartition: TaskReadPartition
+  /** Partitions of a topic (0 if missing): joins check co-partitioning with it. */
+  readonly partitionCount?: (topic: string) => Promise<number>
   readonly deadLetterTopic: string
   /** A dead letter's value instead of the original bytes (a JSON error body), see dead-letter.ts. */
   readonly deadLetterValue?: DeadLetterValue
@@ -130,6 +132,7 @@ export class Task {
         processing: this.#o.processing ?? 'at-least-once',
         quiet: () => this.#quiet,
         readPartition: this.#o.readPartition,
+        partitionCount: this.#o.partitionCount,
       })
       if (isPromise(r)) await r
     }

@@ -15,6 +15,7 @@ import {
   rateOf,
 } from '../ops/index.ts'
 import { opsAccessFromEnv } from '../ops/auth.ts'
+import { stateRoutes } from '../ops/state.ts'
 import { type RunningPipeline, run } from '../runtime/runner.ts'
 import { serviceDashboard } from './dashboard.ts'
 import { outputConfig, serviceConfig } from './service-config.ts'
@@ -128,7 +129,8 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
           return defaultMetricsJson(running, metrics, rates)
         },
         prometheus: () => metrics.prometheus(),
-        routes: instance.routes,
+        // Interactive queries (GET /state/…) on every app: its tables and named aggregates.
+        routes: [...(instance.routes ?? []), ...stateRoutes(() => running?.stores() ?? new Map())],
         auth: access.auth,
         dashboard: serviceDashboard({
           instance,

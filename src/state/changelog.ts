@@ -32,6 +32,7 @@ export class StateStores<V> {
   #metrics: StateMetrics | undefined
   #labels: Labels
   #unregister: (() => void) | undefined
+  #restoring = 0
 
   constructor(options: StateOptions) {
     this.#o = options
@@ -74,6 +75,11 @@ export class StateStores<V> {
     return s
   }
 
+  /** Partitions being restored now (interactive queries answer 503 meanwhile). */
+  restoringCount(): number {
+    return this.#restoring
+  }
+
   partitions(): IterableIterator<PartitionStore<V>> {
     return this.#parts.values()
   }
@@ -87,6 +93,20 @@ export class StateStores<V> {
     const init = this.#init
     const topic = this.#o.changelog
     if (init !== undefined && topic !== undefined) {
+      this.#restoring++
+      try {
+        await this.#readChangelog(store, init, topic, partition)
+      } finally {
+        this.#restoring--
+      }
+    }
+    if (this.#parts.has(partition)) return undefined
+    this.#parts.set(partition, store)
+    return store
+  }
+
+  async #readChangelog(store: PartitionStore<V>, init: ProcessorInit, topic: string, partition: number): Promise<void> {
+    {
       const started = performance.now()
       let n = 0
       try {
@@ -125,9 +145,6 @@ export class StateStores<V> {
         ms: Math.round(performance.now() - started),
       })
     }
-    if (this.#parts.has(partition)) return undefined
-    this.#parts.set(partition, store)
-    return store
   }
 
   /** Hands every change (and the partitions' metadata) to the producer: the checkpoint's step 2. */

@@ -92,6 +92,8 @@ export class TestDriver {
       topology: pipeline.topology,
       producer: transport.sink({ clientId: 'test-driver' }),
       readPartition: (tp, o) => transport.readPartition(tp, o),
+      // Topics not written yet count as the driver's partitions (as the runner would create them).
+      partitionCount: async (topic) => this.broker.partitionCount(topic) || this.#partitions,
       deadLetterTopic: this.#deadLetterTopic,
       deadLetterValue: options.deadLetterValue,
       errorPolicy: options.errorPolicy,

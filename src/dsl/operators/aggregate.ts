@@ -4,6 +4,7 @@ import type { TopicPartition } from '../../core/record.ts'
 import type { AnyRecord, Emit, Processor, ProcessorInit, RecordContext } from '../../runtime/processor.ts'
 import { StateStores } from '../../state/changelog.ts'
 import { encodeKey } from '../../state/keys.ts'
+import { type QueryableStore, stateStoresView } from '../../state/query.ts'
 import type { Aggregation } from '../aggregations.ts'
 
 export interface GroupAggregateOptions {
@@ -37,6 +38,7 @@ export class GroupAggregate implements Processor {
   readonly #labels: Labels
   #init!: ProcessorInit
   #timer: Cancel | undefined
+  #view: QueryableStore | undefined
 
   constructor(options: GroupAggregateOptions) {
     this.name = options.name
@@ -108,6 +110,14 @@ export class GroupAggregate implements Processor {
 
   flushState(): void {
     this.#state.flush()
+  }
+
+  /** The running result per key, for interactive queries (`GET /state/<name>/<key>`). */
+  stores(): readonly QueryableStore[] {
+    this.#view ??= stateStoresView(this.name, this.#state, false, (slot) =>
+      this.#o.aggregation.result(slot.a),
+    )
+    return [this.#view]
   }
 
   close(): void {

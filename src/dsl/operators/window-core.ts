@@ -13,6 +13,7 @@ import {
   type RecordContext,
 } from '../../runtime/processor.ts'
 import { StateStores } from '../../state/changelog.ts'
+import { type QueryableStore, stateStoresView } from '../../state/query.ts'
 import { encodeKey } from '../../state/keys.ts'
 import { type ResolvedTime, recordTime } from '../../time/event-time.ts'
 import { Watermarks } from '../../time/watermark.ts'
@@ -76,6 +77,7 @@ export class WindowOperator implements Processor {
   #late!: Counter
   #results!: Counter
   #labels: Labels
+  #view: QueryableStore | undefined
 
   constructor(options: WindowOperatorOptions) {
     this.name = options.name
@@ -251,6 +253,17 @@ export class WindowOperator implements Processor {
   drain(): void {
     if (this.#state.durable) return
     for (const part of this.#parts.values()) this.#sweep(part, Number.POSITIVE_INFINITY)
+  }
+
+  /** Open windows per key, for interactive queries (`GET /state/<name>?from=&to=`). */
+  stores(): readonly QueryableStore[] {
+    this.#view ??= stateStoresView(this.name, this.#state, true, (slot) => {
+      const out: WindowOutput[] = []
+      this.#o.logic.current(slot, Number.POSITIVE_INFINITY, out)
+      const w = out[0]
+      return w === undefined ? null : { start: w.start, end: w.end, value: w.value }
+    })
+    return [this.#view]
   }
 
   close(): void {

@@ -1,0 +1,122 @@
+import { ErrorCode, WeirError } from '../core/errors.ts'
+import type { WeirRecord } from '../core/record.ts'
+import { json, type Serde, string } from '../core/serde.ts'
+import type { AnyRecord } from '../runtime/processor.ts'
+import type { TableSource } from '../state/table-store.ts'
+import type { ErrorHandling, Topology } from './graph.ts'
+import { sourceTopicsOf } from './grouped.ts'
+import { TableJoin } from './operators/table-join.ts'
+
+export interface TableOptions<K, V> {
+  /** The table's name: its interactive-query store name (`GET /state/<name>/<key>`). */
+  readonly name: string
+  readonly key?: Serde<K>
+  readonly value?: Serde<V>
+  /** How often the table reads what was appended to its topic. Default 500 ms. */
+  readonly refreshMs?: number
+}
+
+export interface JoinOptions<V> extends ErrorHandling {
+  readonly name?: string
+  /**
+   * The table key to look up, from the stream record. Default: the record key. For a (partitioned)
+   * table the stream must be keyed by the table key already; a global table takes any key.
+   */
+  readonly key?: (value: V, record: WeirRecord<unknown, V>) => unknown
+}
+
+/**
+ * A table built from a compacted topic: the latest value per key, a null value (tombstone) deleting it.
+ * Partitioned like its topic; join a stream keyed and partitioned alike (`stream.join(table, …)`).
+ *
+ * @example
+ * const products = p.table<Product>('products', { name: 'products' })
+ * p.stream<Order>('orders').join(products, (order, product) => ({ ...order, product })).to('orders-enriched')
+ */
+export class Table<K, V> {
+  readonly source: TableSource
+  readonly global: boolean
+  readonly refreshMs: number
+
+  constructor(topic: string, options: TableOptions<K, V>, global: boolean) {
+    if (typeof topic !== 'string' || topic.length === 0) {
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        `${global ? 'globalTable' : 'table'}: topic must be a non-empty string`,
+      )
+    }
+    if (typeof options?.name !== 'string' || options.name.length === 0) {
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        `${global ? 'globalTable' : 'table'} "${topic}": give a stable { name } (its store name)`,
+      )
+    }
+    const refreshMs = options.refreshMs ?? 500
+    if (!Number.isFinite(refreshMs) || refreshMs <= 0) {
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        `table "${options.name}": refreshMs must be a positive number, got ${refreshMs}`,
+      )
+    }
+    this.source = {
+      name: options.name,
+      topic,
+      key: (options.key ?? string()) as Serde<unknown>,
+      value: (options.value ?? json()) as Serde<unknown>,
+    }
+    this.global = global
+    this.refreshMs = refreshMs
+  }
+
+  /** Phantom fields so `Table<K, V>` keeps its types. */
+  declare readonly _key: K
+  declare readonly _value: V
+}
+
+/** Every instance holds the whole table: small reference data, joined by a key taken from the record. */
+export type GlobalTable<K, V> = Table<K, V> & { readonly global: true }
+
+/** Adds a stream–table join node under `parent`; returns its id. */
+export function addTableJoin(
+  topology: Topology,
+  parent: number,
+  table: Table<unknown, unknown>,
+  joiner: (value: unknown, tableValue: unknown, record: AnyRecord) => unknown,
+  inner: boolean,
+  options: JoinOptions<unknown>,
+): number {
+  if (!(table instanceof Table))
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      `${inner ? 'join' : 'leftJoin'}: expected a table from p.table() or p.globalTable()`,
+    )
+  if (typeof joiner !== 'function')
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      `${inner ? 'join' : 'leftJoin'}: joiner must be a function`,
+    )
+  if (options.key !== undefined && typeof options.key !== 'function') {
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${inner ? 'join' : 'leftJoin'}: key must be a function`)
+  }
+  const name = topology.nameFor(`${inner ? 'join' : 'left-join'}-${table.source.name}`, options.name)
+  const sourceTopics = sourceTopicsOf(topology, parent)
+  const node = topology.add((id) => ({
+    kind: 'processor' as const,
+    id,
+    name,
+    parents: [parent],
+    create: () =>
+      new TableJoin({
+        name,
+        table: table.source,
+        global: table.global,
+        inner,
+        keyOf: options.key as ((value: unknown, record: AnyRecord) => unknown) | undefined,
+        joiner,
+        sourceTopics,
+        refreshMs: table.refreshMs,
+      }),
+    errors: { onError: options.onError, retry: options.retry },
+  }))
+  return node.id
+}
