@@ -155,7 +155,7 @@ describe('seed 001 · Environment Variables (the seed’s docker-compose block)'
       metrics: createMetrics(),
       clock: systemClock,
     })
-    assert.deepEqual(instance.http, { host: '0.0.0.0', port: 3001 })
+    assert.deepEqual(instance.http, { host: '0.0.0.0', port: 3001, portVariable: 'HEALTH_PORT' })
     assert.equal(instance.run.groupId, 'stream-processor-group')
     assert.equal(instance.run.clientId, 'stream-processor-client')
     await instance.close?.()

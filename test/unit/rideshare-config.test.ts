@@ -161,7 +161,7 @@ describe('rideshare config (seed 000 table)', () => {
       clock: systemClock,
     })
     try {
-      assert.deepEqual(app.http, { host: '127.0.0.1', port: 9999 })
+      assert.deepEqual(app.http, { host: '127.0.0.1', port: 9999, portVariable: 'API_PORT' })
       assert.deepEqual(app.kafka.brokers, ['k1:9092', 'k2:9092'])
       assert.equal(app.run.groupId, 'g')
       assert.equal(app.run.fromBeginning, true)
