@@ -149,9 +149,17 @@ scrape_configs:
       60_000,
       1000,
     )
-    const firing = (await prom.alerts()).filter((a) => a.state === 'firing').map((a) => a.labels.alertname)
-    t.diagnostic(`firing: ${[...new Set(firing)].join(', ')}`)
-    assert.ok(firing.includes('WeirCheckpointsFailing'), 'the failing checkpoints alert too')
+    // The failing checkpoints alert too; the two rules are evaluated on their own schedules, so either
+    // may fire first.
+    const firing = async () =>
+      (await prom.alerts()).filter((a) => a.state === 'firing').map((a) => a.labels.alertname)
+    await waitUntil(
+      'WeirCheckpointsFailing firing too',
+      async () => (await firing()).includes('WeirCheckpointsFailing'),
+      30_000,
+      1000,
+    )
+    t.diagnostic(`firing: ${[...new Set(await firing())].join(', ')}`)
     const health = JSON.parse(String((await traffic.ops!.handle({ url: '/health' })).body))
     assert.equal(health.archive_connected, false)
   })
