@@ -136,7 +136,10 @@ scrape_configs:
       await rename(`${archive}.away`, archive).catch(() => {})
     })
     await writeFile(archive, 'not a directory')
-    await produceGenerated(kafka, generator, env.INPUT_TOPIC, 30_000)
+    // Well past what the app holds before its input pauses (up to 10,000 in flight + 10,000 waiting for
+    // the sink, plus the fetch buffer): 30,000 left the lag near the alert's 10,000 and it fired in
+    // some runs only.
+    await produceGenerated(kafka, generator, env.INPUT_TOPIC, 60_000)
     await waitUntil(
       'WeirConsumerLagHigh firing for the traffic app',
       async () =>
