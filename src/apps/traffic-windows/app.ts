@@ -41,7 +41,7 @@ import {
   type TrafficWindowState,
   trafficWindowResult,
 } from '../traffic/domain/index.ts'
-import type { ProcessedTrafficEvent } from '../traffic/formats.ts'
+import { type ProcessedTrafficEvent, requireRegistryForAvro } from '../traffic/formats.ts'
 import { windowsFormats } from './formats.ts'
 
 /** Seed 001's connection variables plus the window settings of seed 002 (subtask 2.2). */
@@ -70,19 +70,7 @@ export const trafficWindowsEnv = z
     ...archiveEnv,
   })
   .superRefine((c, ctx) => {
-    const avro =
-      c.VALUE_FORMAT === 'avro'
-        ? 'VALUE_FORMAT'
-        : c.OUTPUT_VALUE_FORMAT === 'avro'
-          ? 'OUTPUT_VALUE_FORMAT'
-          : undefined
-    if (avro !== undefined && c.SCHEMA_REGISTRY_URL === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SCHEMA_REGISTRY_URL'],
-        message: `required when ${avro}=avro: the schema registry's Confluent-compatible API, e.g. http://127.0.0.1:8081/apis/ccompat/v7, not set`,
-      })
-    }
+    requireRegistryForAvro(c, ctx)
     if (c.INPUT_TOPIC === c.OUTPUT_TOPIC && (c.VALUE_FORMAT === 'avro' || c.OUTPUT_VALUE_FORMAT === 'avro')) {
       ctx.addIssue({
         code: 'custom',

@@ -24,7 +24,7 @@ import type { AppContext, AppGenerator, AppInstance, GeneratorOptions, WeirApp }
 import { sensorsView } from './view.ts'
 import { archiveEnv, archiveEnvDocs, exactlyOnce, rawArchive, rawArchiveItem } from './archive.ts'
 import { flattenMetrLa, type MetrLaRecord } from './domain/index.ts'
-import { AVRO_WIRE_FORMATS, type ProcessedTrafficEvent, trafficFormats } from './formats.ts'
+import { AVRO_WIRE_FORMATS, type ProcessedTrafficEvent, requireRegistryForAvro, trafficFormats } from './formats.ts'
 import {
   DQ_PRESET_NAMES,
   DQ_PRESETS,
@@ -67,19 +67,7 @@ export const trafficEnv = z
     ...archiveEnv,
   })
   .superRefine((c, ctx) => {
-    const avro =
-      c.VALUE_FORMAT === 'avro'
-        ? 'VALUE_FORMAT'
-        : c.OUTPUT_VALUE_FORMAT === 'avro'
-          ? 'OUTPUT_VALUE_FORMAT'
-          : undefined
-    if (avro !== undefined && c.SCHEMA_REGISTRY_URL === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SCHEMA_REGISTRY_URL'],
-        message: `required when ${avro}=avro: the schema registry's Confluent-compatible API, e.g. http://127.0.0.1:8081/apis/ccompat/v7, not set`,
-      })
-    }
+    requireRegistryForAvro(c, ctx)
     const userInfo = c.SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO?.reveal()
     if (userInfo !== undefined && !userInfo.includes(':')) {
       ctx.addIssue({

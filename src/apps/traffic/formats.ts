@@ -70,3 +70,22 @@ export async function trafficFormats(settings: FormatSettings): Promise<TrafficF
     registry: avro.registry,
   }
 }
+
+/**
+ * The check both traffic apps make on their config: Avro in or out needs SCHEMA_REGISTRY_URL, and the
+ * error names the variable that asked for Avro.
+ */
+export function requireRegistryForAvro(
+  c: { readonly VALUE_FORMAT?: string; readonly OUTPUT_VALUE_FORMAT?: string; readonly SCHEMA_REGISTRY_URL?: unknown },
+  ctx: { addIssue(issue: { code: 'custom'; path: string[]; message: string }): void },
+): void {
+  const avro =
+    c.VALUE_FORMAT === 'avro' ? 'VALUE_FORMAT' : c.OUTPUT_VALUE_FORMAT === 'avro' ? 'OUTPUT_VALUE_FORMAT' : undefined
+  if (avro !== undefined && c.SCHEMA_REGISTRY_URL === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SCHEMA_REGISTRY_URL'],
+      message: `required when ${avro}=avro: the schema registry's Confluent-compatible API, e.g. http://127.0.0.1:8081/apis/ccompat/v7, not set`,
+    })
+  }
+}
