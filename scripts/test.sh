@@ -36,5 +36,9 @@ fi
 if [[ -n "${CI:-}" ]]; then export WEIR_REQUIRE_REGISTRY="${WEIR_REQUIRE_REGISTRY:-1}"; fi
 
 # --test-force-exit: a file ends when its tests have ended, even if something it started still holds
-# the event loop (the helpers kill their children on exit); --test-timeout bounds each test.
-exec "$NODE" --test --test-concurrency=1 --test-timeout=120000 --test-force-exit "${patterns[@]}"
+# the event loop (the helpers kill their children on exit); --test-timeout bounds each test. The
+# slowest-files reporter prints the 15 slowest files at the end (listed first: a later reporter's last
+# lines can be lost when --test-force-exit ends the run; two reporters on one stream lose the second).
+exec "$NODE" --test --test-concurrency=1 --test-timeout=120000 --test-force-exit \
+  --test-reporter=./scripts/slowest-files.mjs --test-reporter-destination=stderr \
+  --test-reporter=spec --test-reporter-destination=stdout "${patterns[@]}"
