@@ -78,8 +78,28 @@ export function exactlyOnce(source: Source, producer: RecordSink): Committer {
         `checkpoint failed under exactly-once, transaction aborted: ${err.message}`,
         { cause: err, retriable: false },
       )
-      await producer.abortTransaction().catch(() => {})
+      await abortWithin(producer, ABORT_WAIT_MS)
       return false
     },
+  }
+}
+
+/**
+ * How long a failed run waits for its abort. When the broker is the thing that is gone, the client would
+ * retry the abort for ~20 s before the run could stop. Not waiting is safe: a transaction left open is
+ * never visible to read_committed readers, and the broker aborts it when the next run's producer (same
+ * transactional id) initialises, or at the transaction timeout.
+ */
+const ABORT_WAIT_MS = 2000
+
+async function abortWithin(producer: { abortTransaction(): Promise<void> }, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const gaveUp = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms)
+  })
+  try {
+    await Promise.race([producer.abortTransaction().catch(() => {}), gaveUp])
+  } finally {
+    clearTimeout(timer)
   }
 }

@@ -25,7 +25,7 @@ describe('restart-to-first-record after kill -9', { timeout: 900_000 }, () => {
       const app = trafficUnderTest({
         brokers,
         guarantee: 'exactly_once',
-        extraEnv: staticId ? { KAFKA_GROUP_INSTANCE_ID: staticId } : {},
+        extraEnv: { KAFKA_GROUP_INSTANCE_ID: staticId ?? 'off' },
       })
       cleanup(() => deleteTopics(app.topics, kafka).catch(() => {}))
       const admin = kafka.admin()

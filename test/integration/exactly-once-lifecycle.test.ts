@@ -63,7 +63,13 @@ async function idleThenStop(child: WeirChild): Promise<void> {
 describe('exactly-once apps start, idle, restart and stop cleanly', { timeout: 240_000 }, () => {
   it('traffic (stateless): empty input, caught up, after kill -9, SIGTERM while waiting for partitions', async (t) => {
     const cleanup = testCleanup(t)
-    const env = trafficEnv('eos-life', { PROCESSING_GUARANTEE: 'exactly_once', LOG_LEVEL: 'info' })
+    // Dynamic membership on purpose: after the kill -9 the restart must wait for the dead member's
+    // session, which is the moment this test sends SIGTERM in.
+    const env = trafficEnv('eos-life', {
+      PROCESSING_GUARANTEE: 'exactly_once',
+      LOG_LEVEL: 'info',
+      KAFKA_GROUP_INSTANCE_ID: 'off',
+    })
     cleanup(() => deleteTopics([env.INPUT_TOPIC, env.OUTPUT_TOPIC, env.DLQ_TOPIC]))
     await createTopic(undefined, { name: env.INPUT_TOPIC, partitions: 5 })
 

@@ -14,6 +14,7 @@ import type { KafkaTransport } from '../../../src/connectors/kafka/index.ts'
 import type { RawRecord } from '../../../src/core/record.ts'
 import { encodeValue } from '../../../src/cli/feed.ts'
 import { deleteTopics, kafkaBrokers, testKafka, uniqueName } from './kafka.ts'
+import { withMemberId } from './member-id.ts'
 import type { Cleanup } from './services.ts'
 
 export const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
@@ -118,16 +119,21 @@ export interface AppProcess extends ChildProcess {
 }
 
 /**
- * Runs `weir run <app>` as a child process with the given env. `cleanup` (testCleanup(t)) kills it
- * when the test ends; it is killed at the end of the file or on exit in any case.
+ * Runs `weir run <app>` as a child process with the given env, as a static group member unless the env
+ * says otherwise (see member-id.ts). `cleanup` (testCleanup(t)) kills it when the test ends; it is
+ * killed at the end of the file or on exit in any case.
  */
 export function spawnApp(app: string, env: Record<string, string>, cleanup?: Cleanup): AppProcess {
+  const member = withMemberId(app, env)
   const child = spawn(process.execPath, [CLI, 'run', app], {
-    env: { ...process.env, LOG_LEVEL: 'info', KAFKA_GROUP_INSTANCE_ID: 'off', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', ...member.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   liveChildren.add(child)
-  child.once('exit', () => liveChildren.delete(child))
+  child.once('exit', () => {
+    liveChildren.delete(child)
+    member.release()
+  })
   cleanup?.(() => killAndWait(child))
   const chunks: string[] = []
   child.stdout?.on('data', (d: Buffer) => chunks.push(d.toString()))

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { CLI } from './apps.ts'
+import { withMemberId } from './member-id.ts'
 import type { Cleanup } from './services.ts'
 
 export interface WeirChild {
@@ -33,9 +34,10 @@ export function spawnWeir(
   env: Readonly<Record<string, string>>,
   args: readonly string[] = ['run', app],
 ): WeirChild {
+  // A static group member with an ordinal of its own (member-id.ts), unless the test sets the id.
+  const member = withMemberId(args.join(' '), env)
   const child = spawn(process.execPath, [CLI, ...args], {
-    // Static membership only where a test asks for it (a pod's HOSTNAME would be shared by every child).
-    env: { ...process.env, LOG_LEVEL: 'info', KAFKA_GROUP_INSTANCE_ID: 'off', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', ...member.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const chunks: string[] = []
@@ -64,6 +66,7 @@ export function spawnWeir(
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
       exited = true
+      member.release()
       for (const l of listeners) l()
       resolve({ code, signal })
     }),
