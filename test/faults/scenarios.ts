@@ -129,6 +129,10 @@ export async function runScenario(
     if (code !== 0) unclean++
   }
   const inputs = countIds(await readTopic(kafka, app.inputTopic))
+  let repeats = 0
+  for (const n of inputs.values()) repeats += n - 1
+  if (repeats > 0)
+    ctx.log?.(`${repeats} input(s) in the topic more than once (the feeder's producer retried)`)
   const counted = await app.count(kafka, inputs)
   const row: FaultRow = {
     scenario,

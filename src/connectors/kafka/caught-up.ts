@@ -15,7 +15,10 @@ interface FetchResponse {
       readonly errorCode: number
       readonly highWatermark: bigint
       readonly lastStableOffset: bigint
-      readonly records?: ReadonlyArray<{ readonly firstOffset: bigint; readonly lastOffsetDelta: number }> | null
+      readonly records?: ReadonlyArray<{
+        readonly firstOffset: bigint
+        readonly lastOffsetDelta: number
+      }> | null
     }>
   }>
 }
@@ -58,7 +61,8 @@ export class CaughtUp {
 
   /** The client's buffer was found empty: every candidate's records were handed out. */
   drained(): void {
-    for (const [tp, t] of this.#candidates) if (t > (this.#at.get(tp) ?? Number.NEGATIVE_INFINITY)) this.#at.set(tp, t)
+    for (const [tp, t] of this.#candidates)
+      if (t > (this.#at.get(tp) ?? Number.NEGATIVE_INFINITY)) this.#at.set(tp, t)
     this.#candidates.clear()
   }
 
