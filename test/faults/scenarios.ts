@@ -210,6 +210,27 @@ export function brokerRestart(
   }
 }
 
+/**
+ * Freezes the broker (SIGSTOP) for `downMs` mid-stream and lets it carry on: unlike a stop, clients get
+ * no error, so nothing tells the app Kafka is gone except that fetches stop succeeding.
+ */
+export function brokerFreeze(
+  broker: { freeze(): void; resume(): void },
+  downMs: number,
+): (h: Harness) => Promise<number[]> {
+  return async (h) => {
+    await sleep(4000)
+    broker.freeze()
+    try {
+      await sleep(downMs)
+    } finally {
+      broker.resume()
+    }
+    const back = Date.now()
+    return [await h.recovered(back)]
+  }
+}
+
 /** 1 → 3 → 1 instances while input flows. */
 export function rebalance(): (h: Harness) => Promise<number[]> {
   return async (h) => {
