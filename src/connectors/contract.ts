@@ -38,6 +38,12 @@ export interface Source {
   stop(): Promise<void>
   close(): Promise<void>
   status(): ConnectorStatus
+  /**
+   * Optional: wall time (Date.now()) as of which the source had handed out everything partition
+   * `topic:partition` held; undefined while not known (lag, or the broker unreachable since assignment).
+   * Windows close on the wall clock only up to it. A source without it has its input always at hand.
+   */
+  caughtUpAt?(tp: string): number | undefined
 }
 
 export interface Sink<T> {

@@ -51,6 +51,12 @@ export interface ProcessorInit {
    * transaction holds exactly what the committed offsets and state account for.
    */
   readonly quiet: () => boolean
+  /**
+   * When the source last had handed out everything input partition `topic:partition` held (on `clock`);
+   * undefined while it has not (lag, or Kafka unreachable). Absent when the source cannot tell: its
+   * input is always at hand. Windows close on the wall clock only up to this time.
+   */
+  readonly inputCaughtUpAt?: (tp: string) => number | undefined
   /** Reads a partition from the start (or `from`) to its current end: restores state from a changelog. */
   readonly readPartition: (tp: TopicPartition, options?: { from?: number }) => AsyncIterable<readonly RawRecord[]>
   /** Partitions of a topic (0 if it does not exist): joins check co-partitioning, global tables load all. */

@@ -189,6 +189,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     logger,
     metrics: options.metrics,
     processing,
+    ...(source.caughtUpAt === undefined ? {} : { inputCaughtUpAt: caughtUpOn(clock, source) }),
   })
   opened.push(() => task.close())
   await started(task.init())
@@ -277,13 +278,6 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     }
   }
   timers.push(clock.setInterval(() => void refreshLag(), 5000))
-  // Input that is quiet because Kafka cannot be read says nothing about the data: windows must not close
-  // on the wall clock then, or the records waiting in Kafka would all arrive late once it is back.
-  timers.push(
-    clock.setInterval(() => {
-      if (!source.status().connected) task.inputPaused()
-    }, 250),
-  )
   options.metrics.collect('weir_consumer_lag', 'Records behind the end of each input partition', () =>
     [...lag].map(([key, value]) => {
       const i = key.lastIndexOf(':')
@@ -461,4 +455,13 @@ function abortedPromise(signal: AbortSignal | undefined): Promise<never> {
 
 function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   return Promise.race([p, sleep(ms)])
+}
+
+/** The source's caught-up signal (Date.now() times) on the run's clock, which a test may have set. */
+function caughtUpOn(clock: Clock, source: Source): (tp: string) => number | undefined {
+  if (clock === systemClock) return (tp) => source.caughtUpAt?.(tp)
+  return (tp) => {
+    const at = source.caughtUpAt?.(tp)
+    return at === undefined ? undefined : clock.now() - (Date.now() - at)
+  }
 }

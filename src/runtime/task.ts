@@ -42,6 +42,8 @@ export interface TaskOptions {
   readonly sampleEvery?: number
   /** Default at-least-once. Exactly-once checkpoints wait for in-flight records and keep timers quiet. */
   readonly processing?: Processing
+  /** The source's caught-up signal, on `clock` (see ProcessorInit.inputCaughtUpAt). */
+  readonly inputCaughtUpAt?: (tp: string) => number | undefined
 }
 
 export type TaskReadPartition = (
@@ -133,6 +135,7 @@ export class Task {
         quiet: () => this.#quiet,
         readPartition: this.#o.readPartition,
         partitionCount: this.#o.partitionCount,
+        inputCaughtUpAt: this.#o.inputCaughtUpAt,
       })
       if (isPromise(r)) await r
     }

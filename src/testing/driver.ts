@@ -34,6 +34,13 @@ export interface TestDriverOptions {
    * topics (changelogs) are created with as many.
    */
   readonly partitions?: number
+  /**
+   * Act as a source that tells how far it has read, as the Kafka source does: a partition counts as read
+   * to its end only as of the last `caughtUp(...)`, and windows close on the wall clock only up to then
+   * (a broker that cannot be reached, or a backlog, is a test that stops calling it). Default: the input
+   * is always at hand, and quiet input closes windows as time passes.
+   */
+  readonly reportsCaughtUp?: boolean
 }
 
 export interface PipeOptions<K> {
@@ -76,6 +83,7 @@ export class TestDriver {
   readonly #loopPositions = new Map<string, number>()
   #initialised: Promise<void> | undefined
   #pending = new Set<Promise<void>>()
+  readonly #caughtUp = new Map<string, number>()
 
   constructor(pipeline: Pipeline, options: TestDriverOptions = {}) {
     this.#pipeline = pipeline
@@ -102,7 +110,18 @@ export class TestDriver {
       logger: options.logger ?? silentLogger,
       metrics: this.metrics,
       sampleEvery: 1,
+      ...(options.reportsCaughtUp ? { inputCaughtUpAt: (tp: string) => this.#caughtUp.get(tp) } : {}),
     })
+  }
+
+  /**
+   * With `reportsCaughtUp`: the source has read everything there is on `topic` (every partition, or
+   * `partition`) as of the clock's now.
+   */
+  caughtUp(topic: string, partition?: number): this {
+    const parts = partition === undefined ? Array.from({ length: this.#partitions }, (_, p) => p) : [partition]
+    for (const p of parts) this.#caughtUp.set(`${topic}:${p}`, this.clock.now())
+    return this
   }
 
   /**

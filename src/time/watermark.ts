@@ -17,6 +17,12 @@
  *   can be behind the ones this instance already read, and its windows must not be closed by their
  *   progress (Kafka Streams keeps stream time per task for the same reason). Windows already closed stay
  *   closed: the window operator keeps a closed-through time per partition.
+ * - Quiet counts only while the input is known to be drained. A source that can tell (Kafka: a fetch
+ *   found nothing beyond what was handed out) reports per partition the wall time it was last caught up
+ *   (`CaughtUpAt`); quiet then runs from a partition's last record to that time, not to now. While the
+ *   broker is unreachable, or while a backlog is being read, no partition is caught up, so the wall clock
+ *   closes nothing: the records waiting in Kafka are not late when they arrive. Without the signal (the
+ *   in-process transport, the test driver by default) every record is at hand, and quiet runs to now.
  * - `pause()` stops the wall-clock advance until the next record: the input is quiet because it is no
  *   longer read (the pipeline is stopping), not because no data arrives.
  */
@@ -26,27 +32,38 @@ export interface WatermarkOptions {
   readonly followWallClock: boolean
 }
 
+/**
+ * Wall time as of which the source had handed out everything partition `tp` (`topic:partition`) held;
+ * undefined while not known (lag, or no successful read since the partition was assigned).
+ */
+export type CaughtUpAt = (tp: string) => number | undefined
+
 interface PartitionTime {
   maxTime: number
   /** Wall time of the last record (or of the restore). */
   seenAt: number
+  /** Until when its quiet is known to be a lack of data (scratch of `current`). */
+  drainedAt: number
 }
 
 export class Watermarks {
   readonly #o: WatermarkOptions
+  readonly #caughtUpAt: CaughtUpAt | undefined
   readonly #parts = new Map<string, PartitionTime>()
   #current = Number.NEGATIVE_INFINITY
   #paused = false
 
-  constructor(options: WatermarkOptions) {
+  /** `caughtUpAt`: the source's signal (see above); without it quiet input counts as drained. */
+  constructor(options: WatermarkOptions, caughtUpAt?: CaughtUpAt) {
     this.#o = options
+    this.#caughtUpAt = caughtUpAt
   }
 
   /** Notes a record's event time on its partition (`tp` is `topic:partition`). */
   observe(tp: string, time: number, now: number): void {
     this.#paused = false
     const p = this.#parts.get(tp)
-    if (p === undefined) this.#parts.set(tp, { maxTime: time, seenAt: now })
+    if (p === undefined) this.#parts.set(tp, { maxTime: time, seenAt: now, drainedAt: now })
     else {
       if (time > p.maxTime) p.maxTime = time
       p.seenAt = now
@@ -60,14 +77,14 @@ export class Watermarks {
    */
   assign(tp: string, now: number): void {
     if (this.#parts.has(tp)) return
-    this.#parts.set(tp, { maxTime: Number.NEGATIVE_INFINITY, seenAt: now })
+    this.#parts.set(tp, { maxTime: Number.NEGATIVE_INFINITY, seenAt: now, drainedAt: now })
     this.#current = Number.NEGATIVE_INFINITY
   }
 
   /** Sets a partition's progress from restored state. */
   restore(tp: string, maxTime: number, now: number): void {
     const p = this.#parts.get(tp)
-    if (p === undefined || p.maxTime < maxTime) this.#parts.set(tp, { maxTime, seenAt: now })
+    if (p === undefined || p.maxTime < maxTime) this.#parts.set(tp, { maxTime, seenAt: now, drainedAt: now })
     this.#current = Number.NEGATIVE_INFINITY
   }
 
@@ -92,14 +109,21 @@ export class Watermarks {
   /** The watermark at wall time `now`; −∞ before any record. */
   current(now: number): number {
     const { outOfOrderness, idleTimeout, followWallClock } = this.#o
+    const caughtUpAt = this.#caughtUpAt
     let minActive = Number.POSITIVE_INFINITY
     let maxAll = Number.NEGATIVE_INFINITY
     let lastSeen = Number.NEGATIVE_INFINITY
-    for (const p of this.#parts.values()) if (p.seenAt > lastSeen) lastSeen = p.seenAt
-    const inputQuiet = followWallClock && !this.#paused ? Math.max(0, now - lastSeen) : 0
+    // The input is known drained up to the partition caught up least recently (without the signal: now).
+    let drained = now
+    for (const [tp, p] of this.#parts) {
+      if (p.seenAt > lastSeen) lastSeen = p.seenAt
+      p.drainedAt = caughtUpAt === undefined ? now : Math.min(now, caughtUpAt(tp) ?? Number.NEGATIVE_INFINITY)
+      if (p.drainedAt < drained) drained = p.drainedAt
+    }
+    const inputQuiet = followWallClock && !this.#paused ? Math.max(0, drained - lastSeen) : 0
     for (const p of this.#parts.values()) {
-      if (p.maxTime === Number.NEGATIVE_INFINITY && now - p.seenAt >= idleTimeout) continue
-      const quiet = Math.max(0, now - p.seenAt)
+      const quiet = Math.max(0, p.drainedAt - p.seenAt)
+      if (p.maxTime === Number.NEGATIVE_INFINITY && quiet >= idleTimeout) continue
       const wm = p.maxTime - outOfOrderness + inputQuiet
       if (quiet < idleTimeout && wm < minActive) minActive = wm
       if (wm > maxAll) maxAll = wm

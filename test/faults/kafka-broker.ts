@@ -23,6 +23,12 @@ export interface PrivateBroker {
   stop(): Promise<void>
   /** Starts it again with the same data and ports; resolves when it answers metadata requests. */
   start(): Promise<void>
+  /**
+   * SIGSTOP: the process is frozen with its connections open, so clients see no error, only requests
+   * that get no answer (until their timeout, 30 s). `resume()` (SIGCONT) lets it carry on.
+   */
+  freeze(): void
+  resume(): void
 }
 
 export async function startPrivateBroker(cleanup: Cleanup): Promise<PrivateBroker> {
@@ -167,5 +173,7 @@ export async function startPrivateBroker(cleanup: Cleanup): Promise<PrivateBroke
     },
     stop,
     start,
+    freeze: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
   }
 }

@@ -129,6 +129,10 @@ export async function runScenario(
     if (code !== 0) unclean++
   }
   const inputs = countIds(await readTopic(kafka, app.inputTopic))
+  let repeats = 0
+  for (const n of inputs.values()) repeats += n - 1
+  if (repeats > 0)
+    ctx.log?.(`${repeats} input(s) in the topic more than once (the feeder's producer retried)`)
   const counted = await app.count(kafka, inputs)
   const row: FaultRow = {
     scenario,
@@ -201,6 +205,27 @@ export function brokerRestart(
     await broker.stop()
     await sleep(downMs)
     await broker.start()
+    const back = Date.now()
+    return [await h.recovered(back)]
+  }
+}
+
+/**
+ * Freezes the broker (SIGSTOP) for `downMs` mid-stream and lets it carry on: unlike a stop, clients get
+ * no error, so nothing tells the app Kafka is gone except that fetches stop succeeding.
+ */
+export function brokerFreeze(
+  broker: { freeze(): void; resume(): void },
+  downMs: number,
+): (h: Harness) => Promise<number[]> {
+  return async (h) => {
+    await sleep(4000)
+    broker.freeze()
+    try {
+      await sleep(downMs)
+    } finally {
+      broker.resume()
+    }
     const back = Date.now()
     return [await h.recovered(back)]
   }

@@ -11,7 +11,9 @@ import {
 } from '../../src/apps/traffic/domain/index.ts'
 import type { RunningService } from '../../src/service/service.ts'
 import { exited, produceGenerated, readAll, spawnApp, startApp, waitUntil } from './helpers/apps.ts'
+import { spawnWeir } from './helpers/child.ts'
 import { createTopic, deleteTopics, kafkaBrokers, testKafka, uniqueName } from './helpers/kafka.ts'
+import { testCleanup } from './helpers/services.ts'
 
 const kafka = testKafka()
 const WINDOW = 10_000
@@ -124,6 +126,19 @@ async function endOffsets(topic: string): Promise<Map<number, number>> {
 
 const startWindows = (env: Readonly<Record<string, string>>): Promise<RunningService> => startApp(trafficWindowsApp, env)
 
+/** The runner's stop timeout (shutdownTimeoutMs): a graceful stop ends within it. */
+const STOP_TIMEOUT_MS = 30_000
+
+async function committedAll(groupId: string, topic: string): Promise<boolean> {
+  const admin = kafka.admin()
+  try {
+    const [ends, committed] = await Promise.all([admin.endOffsets([topic]), admin.committedOffsets(groupId, [topic])])
+    return [...ends].every(([tp, end]) => (committed.get(tp) ?? 0) >= end)
+  } finally {
+    await admin.close()
+  }
+}
+
 describe('traffic windows app against Kafka: state survives crashes and moves with partitions', { timeout: 300_000 }, () => {
   const topics: string[] = []
   after(() => deleteTopics(topics))
@@ -162,6 +177,70 @@ describe('traffic windows app against Kafka: state survives crashes and moves wi
   it('exactly-once: kill -9 mid-run and restart: every window is emitted exactly once', async () => {
     const { records, windows } = await killAndRestart('windows-eos', { PROCESSING_GUARANTEE: 'exactly_once' })
     assert.equal(records, windows, 'read_committed readers see each window result once')
+  })
+
+  it('SIGTERM while state is restored from a large changelog: exit 0 within the stop timeout; the next start restores it all', async (t) => {
+    // A grace of two days keeps every window (event time a day ago) open: the first run ends with all of
+    // them in state, written to the changelog every 50 ms, so a restart has thousands of records to read.
+    const env = { ...envFor('windows-restore-term'), WINDOW_GRACE: '48h', COMMIT_INTERVAL_MS: '50' }
+    const changelog = `${env.GROUP_ID}-traffic-5m-changelog`
+    topics.push(env.INPUT_TOPIC, env.OUTPUT_TOPIC, env.DLQ_TOPIC, changelog)
+    await createTopic(undefined, { name: env.INPUT_TOPIC, partitions: 5 })
+    const all = generated(trafficWindowsApp.generator!({ seed: 13, eventStepMs: STEP }), 20_000)
+    const want = expectedAggregates(new Map(all.map((r, i) => [String(i), r])))
+    await produceTo(env.INPUT_TOPIC, all)
+    const first = await startWindows(env)
+    try {
+      await waitUntil('the first run read every input', () => committedAll(env.GROUP_ID, env.INPUT_TOPIC), 60_000, 100)
+    } finally {
+      await first.stop()
+    }
+    const changelogRecords = [...(await endOffsets(changelog)).values()].reduce((a, n) => a + n, 0)
+    assert.equal((await readAll(kafka, env.OUTPUT_TOPIC)).length, 0, 'no window closed yet')
+
+    // SIGTERM the moment the partitions are assigned: their state is being read back then.
+    const restoring = spawnWeir(testCleanup(t), 'traffic-windows', { ...env, LOG_LEVEL: 'debug' })
+    await restoring.waitForLog('partitions assigned', {}, 60_000)
+    const termAt = Date.now()
+    restoring.kill('SIGTERM')
+    const exit = await restoring.exit
+    const stopMs = Date.now() - termAt
+    assert.deepEqual(exit, { code: 0, signal: null }, restoring.output())
+    assert.ok(stopMs < STOP_TIMEOUT_MS, `stopped after ${stopMs} ms`)
+    const msgs = restoring.logs().map((l) => l.msg)
+    const signalAt = msgs.indexOf('signal received, stopping gracefully')
+    assert.ok(signalAt >= 0, restoring.output())
+    // One 'state restored' line per partition (debug): fewer than 5 before the signal means it came mid-restore.
+    const restoredBefore = msgs.slice(0, signalAt).filter((m) => m === 'state restored').length
+    assert.ok(restoredBefore < 5, `the signal came after the restore (${restoredBefore} of 5 partitions restored)`)
+    assert.match(restoring.output(), /"msg":"stopped"/)
+
+    // The next start restores everything: one record per partition three days later closes every window,
+    // and each equals a clean run's.
+    const third = await startWindows(env)
+    let restore = ''
+    try {
+      const closers = [0, 1, 2, 3, 4].map((p) => {
+        const r = all.find((g) => g.partition === p)!
+        // Event time is the value's; the Kafka timestamp stays as it was (a broker refuses future ones).
+        const later = new Date(r.timestamp + 3 * 86_400_000).toISOString()
+        return { ...r, value: { ...(r.value as TrafficEvent), timestamp: later } }
+      })
+      await produceTo(env.INPUT_TOPIC, closers)
+      await waitUntil('every window', async () => (await outputWindows(env.OUTPUT_TOPIC)).size >= want.size, 60_000, 200)
+      const text = third.metrics.prometheus()
+      const sum = (name: string) =>
+        text.split('\n').filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0)
+      restore = `the next start restored ${sum('weir_state_restored_records_total')} records in ${Math.round(sum('weir_state_restore_seconds_sum') * 1000)} ms`
+    } finally {
+      await third.stop()
+    }
+    const got = await outputWindows(env.OUTPUT_TOPIC)
+    assertSameWindows(new Map([...got].filter(([k]) => want.has(k))), want)
+    assert.equal((await readAll(kafka, env.DLQ_TOPIC)).length, 0, 'nothing late')
+    t.diagnostic(
+      `changelog of ${changelogRecords} records (${want.size} open windows); SIGTERM while restoring (${restoredBefore} of 5 partitions done): exit 0 after ${stopMs} ms; ${restore}`,
+    )
   })
 
   it('two instances in one group; one leaves behind the other: its partitions and state move, results are correct', async (t) => {

@@ -62,6 +62,33 @@ describe('watermarks', () => {
     assert.equal(w.current(6500), 1500)
   })
 
+  it('with a caught-up signal, quiet counts only until the input was last known read to its end', () => {
+    const caughtUp = new Map<string, number>()
+    const w = new Watermarks({ ...options, followWallClock: true }, (tp) => caughtUp.get(tp))
+    w.observe('t:0', 1000, 0)
+    w.observe('t:1', 1000, 0)
+    assert.equal(w.current(5000), 900, 'never caught up: no wall-clock advance')
+    caughtUp.set('t:0', 3000)
+    assert.equal(w.current(5000), 900, 't:1 is behind (lag, or no fetch succeeded)')
+    caughtUp.set('t:1', 2000)
+    assert.equal(w.current(5000), 2900, 'both read to their end as of 2000: quiet from 0 to 2000')
+    assert.equal(w.current(60_000), 2900, 'the broker went away at 2000: time stands still')
+    caughtUp.set('t:0', 70_000)
+    caughtUp.set('t:1', 70_000)
+    assert.equal(w.current(65_000), 65_900, 'never beyond now')
+    assert.equal(w.current(9_000_000), 70_900)
+  })
+
+  it('with a caught-up signal, a partition is idle only after being read to its end for the idle timeout', () => {
+    const caughtUp = new Map<string, number>()
+    const w = new Watermarks(options, (tp) => caughtUp.get(tp))
+    w.observe('t:0', 1000, 0)
+    w.observe('t:1', 50_000, 0)
+    assert.equal(w.current(60_000), 900, 'quiet for a minute, but never known drained: t:0 holds it')
+    caughtUp.set('t:0', 10_000)
+    assert.equal(w.current(60_000), 49_900, 'read to its end for the idle timeout: t:0 is idle')
+  })
+
   it('follows the wall clock on quiet partitions when asked', () => {
     const w = new Watermarks({ ...options, followWallClock: true })
     w.observe('t:0', 1000, 50)

@@ -16,6 +16,7 @@ import type { WeirError } from '../../core/errors.ts'
 import { type RawRecord, type TopicPartition, tpKey } from '../../core/record.ts'
 import type { Logger } from '../../log/logger.ts'
 import { filterAbortedFetches } from './aborted.ts'
+import { CaughtUp } from './caught-up.ts'
 import { describe, sleep, sourceError, toRawRecord } from './convert.ts'
 import { baseClientOptions, consumerDefaults, type KafkaOptions, loggerOf } from './options.ts'
 import { OwnedPartitions } from './owned.ts'
@@ -70,6 +71,8 @@ export class KafkaSource implements Source {
   #ops: Promise<void> = Promise.resolve()
   #recovering = false
   #restarts = 0
+  /** When each partition was last read to its end (for windows that close on the wall clock). */
+  readonly #caughtUp = new CaughtUp()
 
   constructor(kafka: KafkaOptions, options: SourceOptions) {
     this.#kafka = kafka
@@ -100,6 +103,7 @@ export class KafkaSource implements Source {
       protocolsMetadata: () => this.#beforeJoin(),
     })
     filterAbortedFetches(consumer)
+    this.#caughtUp.watch(consumer)
     this.#consumer = consumer
     consumer.on('error', (err: Error) => this.#onGroupFailure(err))
     consumer.on('consumer:group:join', (p) => this.#onJoin(p))
@@ -137,6 +141,8 @@ export class KafkaSource implements Source {
           yield batch
           continue
         }
+        // Asked again after the last batch and nothing is left: what the fetches found is handed out.
+        this.#caughtUp.drained()
       }
       if (this.#stopped) return
       await new Promise<void>((resolve) => {
@@ -200,6 +206,14 @@ export class KafkaSource implements Source {
   /** The partitions this member owns now. */
   assignment(): readonly TopicPartition[] {
     return this.#owned.list
+  }
+
+  /**
+   * Wall time (Date.now()) as of which everything Kafka held for partition `topic:partition` was handed
+   * out; undefined while it is not known (a backlog is read, or Kafka cannot be reached since assignment).
+   */
+  caughtUpAt(tp: string): number | undefined {
+    return this.#caughtUp.at(tp)
   }
 
   /** Records the client fetched that `batches()` has not handed out yet (bounded by the high-water mark). */
@@ -289,6 +303,7 @@ export class KafkaSource implements Source {
     }
     assigned.sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1))
     this.#owned = new OwnedPartitions(assigned)
+    this.#caughtUp.retain(new Set(assigned.map(tpKey)))
     this.#ready = false
     const generation = ++this.#generation
     const replace = !this.#opening
@@ -312,6 +327,7 @@ export class KafkaSource implements Source {
   async #replaceStream(): Promise<void> {
     const old = this.#stream
     this.#stream = undefined
+    this.#caughtUp.restart()
     old?.pause()
     if (this.#closed) return
     try {
@@ -329,6 +345,7 @@ export class KafkaSource implements Source {
     if (stream !== this.#stream || this.#closed) return
     this.#setError(sourceError('fetch', err))
     this.#stream = undefined
+    this.#caughtUp.restart()
     this.#recover()
   }
 

@@ -67,7 +67,7 @@ export class WindowOperator implements Processor {
   readonly #o: WindowOperatorOptions
   readonly #parts = new Map<number, AnyPartition>()
   readonly #state: StateStores<unknown>
-  readonly #wms: Watermarks
+  #wms!: Watermarks
   #init!: ProcessorInit
   #timer: Cancel | undefined
   #swept = Number.NEGATIVE_INFINITY
@@ -87,7 +87,6 @@ export class WindowOperator implements Processor {
       changelog: options.changelog,
       signature: options.signature,
     })
-    this.#wms = new Watermarks(options.time.watermark)
     this.#labels = { operator: options.name }
   }
 
@@ -101,6 +100,8 @@ export class WindowOperator implements Processor {
       )
     }
     this.#init = init
+    // With the source's caught-up signal, the wall clock closes windows only while the input is drained.
+    this.#wms = new Watermarks(this.#o.time.watermark, init.inputCaughtUpAt)
     this.#state.init(init)
     this.#late = init.metrics.counter(
       'weir_window_late_records_total',
