@@ -7,9 +7,23 @@
  *   GET /state/<store>/<key>            200 { key, value }; 404 unknown; 503 + Retry-After while its partition restores
  *   GET /state/<store>?prefix=&after=&limit=   a page of entries in key order, `next` for the following page
  *   GET /state/<store>?from=&to=        windowed stores: windows starting in [from, to) (epoch ms or ISO time)
+ *
+ * With `forward` (several instances, see service/query-forwarding.ts), a key this instance does not
+ * hold is asked of the instance that owns it; a request already forwarded is answered locally.
  */
 import type { QueryableStore } from '../state/query.ts'
-import type { OpsResponse, OpsRoute } from './router.ts'
+import type { OpsRequest, OpsResponse, OpsRoute } from './router.ts'
+
+/** Answers a point query from the instance that owns the key (the partition, when the store knows it). */
+export type ForwardQuery = (
+  req: OpsRequest,
+  store: string,
+  key: string,
+  partition?: number,
+) => Promise<OpsResponse>
+
+/** Marks a forwarded query (its value: the asking instance): answer from local state only. */
+export const FORWARDED_HEADER = 'x-weir-forwarded-by'
 
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
@@ -33,7 +47,11 @@ function timeParam(query: URLSearchParams, name: string): number | undefined | E
 }
 
 /** The /state routes over the stores `stores()` returns (read at each request: stores follow rebalances). */
-export function stateRoutes(stores: () => ReadonlyMap<string, QueryableStore>): OpsRoute[] {
+export function stateRoutes(
+  stores: () => ReadonlyMap<string, QueryableStore>,
+  options: { readonly forward?: ForwardQuery } = {},
+): OpsRoute[] {
+  const forward = options.forward
   const find = (name: string | undefined): QueryableStore | OpsResponse => {
     const store = name === undefined ? undefined : stores().get(name)
     if (store !== undefined) return store
@@ -86,6 +104,12 @@ export function stateRoutes(stores: () => ReadonlyMap<string, QueryableStore>): 
         if ('status' in store) return store
         const key = req.params.key ?? ''
         const r = store.get(key)
+        // A global table holds every key; any other store holds only the partitions this instance owns.
+        const mayBeElsewhere =
+          r.state === 'elsewhere' ||
+          (r.state === 'missing' && store.kind !== 'global-table' && store.kind !== 'table')
+        if (forward !== undefined && mayBeElsewhere && req.headers[FORWARDED_HEADER] === undefined)
+          return forward(req, store.name, key, r.state === 'elsewhere' ? r.partition : undefined)
         switch (r.state) {
           case 'found':
             return jsonResponse(200, { store: store.name, key, value: r.value })

@@ -17,6 +17,7 @@ import { type RawRecord, type TopicPartition, tpKey } from '../../core/record.ts
 import type { Logger } from '../../log/logger.ts'
 import { filterAbortedFetches } from './aborted.ts'
 import { describe, sleep, sourceError, toRawRecord } from './convert.ts'
+import { encodeMemberData } from './member-data.ts'
 import { baseClientOptions, consumerDefaults, type KafkaOptions, loggerOf } from './options.ts'
 import { OwnedPartitions } from './owned.ts'
 
@@ -30,7 +31,6 @@ export interface GroupMetadata {
   readonly coordinatorId?: number
 }
 
-const EMPTY = Buffer.alloc(0)
 const DEFAULT_MAX_BATCH = 500
 
 /**
@@ -70,12 +70,15 @@ export class KafkaSource implements Source {
   #ops: Promise<void> = Promise.resolve()
   #recovering = false
   #restarts = 0
+  /** Sent with every JoinGroup (member metadata): the advertised address for interactive queries. */
+  readonly #memberData: Buffer
 
   constructor(kafka: KafkaOptions, options: SourceOptions) {
     this.#kafka = kafka
     this.#options = options
     this.id = `kafka:${options.groupId}:${options.topics.join(',')}`
     this.#log = loggerOf(kafka).child({ connector: 'kafka-source', groupId: options.groupId })
+    this.#memberData = encodeMemberData(options.advertisedAddress)
   }
 
   async open(listener: RebalanceListener): Promise<void> {
@@ -258,7 +261,7 @@ export class KafkaSource implements Source {
 
   /** The client's join hook: runs before every JoinGroup, so revocation completes before partitions move. */
   async #beforeJoin(): Promise<Buffer> {
-    if (this.#revoking || this.#owned.size === 0) return EMPTY
+    if (this.#revoking || this.#owned.size === 0) return this.#memberData
     this.#revoking = true
     this.#ready = false
     this.#stream?.pause()
@@ -279,7 +282,7 @@ export class KafkaSource implements Source {
       this.#owned = new OwnedPartitions()
       this.#revoking = false
     }
-    return EMPTY
+    return this.#memberData
   }
 
   #onJoin(payload: ConsumerGroupJoinPayload): void {
