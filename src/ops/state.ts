@@ -49,9 +49,11 @@ function timeParam(query: URLSearchParams, name: string): number | undefined | E
 /** The /state routes over the stores `stores()` returns (read at each request: stores follow rebalances). */
 export function stateRoutes(
   stores: () => ReadonlyMap<string, QueryableStore>,
-  options: { readonly forward?: ForwardQuery } = {},
+  options: {
+    /** The forwarder, once known (read at each request); undefined: answer from local state. */
+    readonly forward?: () => ForwardQuery | undefined
+  } = {},
 ): OpsRoute[] {
-  const forward = options.forward
   const find = (name: string | undefined): QueryableStore | OpsResponse => {
     const store = name === undefined ? undefined : stores().get(name)
     if (store !== undefined) return store
@@ -108,7 +110,9 @@ export function stateRoutes(
         const mayBeElsewhere =
           r.state === 'elsewhere' ||
           (r.state === 'missing' && store.kind !== 'global-table' && store.kind !== 'table')
-        if (forward !== undefined && mayBeElsewhere && req.headers[FORWARDED_HEADER] === undefined)
+        const forward =
+          mayBeElsewhere && req.headers[FORWARDED_HEADER] === undefined ? options.forward?.() : undefined
+        if (forward !== undefined)
           return forward(req, store.name, key, r.state === 'elsewhere' ? r.partition : undefined)
         switch (r.state) {
           case 'found':

@@ -83,17 +83,11 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
   let rates: DefaultRates | undefined
   let ops: OpsServer | undefined
   let address: OpsAddress | undefined
-  // Interactive queries across instances: set once the ops address (what this instance advertises) is known.
+  // Interactive queries across instances: set once the ops address (what this instance advertises) is
+  // known and the transport can describe the group; until then (and on the in-process transport) the
+  // /state routes answer from local state.
   let forwarder: ForwardQuery | undefined
   let queryAdmin: Admin | undefined
-  const forward: ForwardQuery = (req, store, key, partition) =>
-    forwarder === undefined
-      ? Promise.resolve({
-          status: 503,
-          headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': '1' },
-          body: JSON.stringify({ error: 'starting: the pipeline has not joined its group yet' }),
-        })
-      : forwarder(req, store, key, partition)
   const closeApp = async () => {
     for (const sink of instance.sinks ?? []) await sink.close().catch(() => {})
     await queryAdmin?.close().catch(() => {})
@@ -146,7 +140,7 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
         // Interactive queries (GET /state/…) on every app: its tables and named aggregates.
         routes: [
           ...(instance.routes ?? []),
-          ...stateRoutes(() => running?.stores() ?? new Map(), { forward }),
+          ...stateRoutes(() => running?.stores() ?? new Map(), { forward: () => forwarder }),
         ],
         auth: access.auth,
         dashboard: serviceDashboard({
