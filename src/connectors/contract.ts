@@ -174,6 +174,11 @@ export interface SourceOptions {
    * can be forwarded to it (see `Admin.groupMembers`).
    */
   readonly advertisedAddress?: string
+  /**
+   * Groups of co-partitioned input topics: partition p of every topic in a group is assigned to one
+   * member (state fed by several topics keyed alike has one owner per partition).
+   */
+  readonly copartitioned?: ReadonlyArray<readonly string[]>
 }
 
 export interface SinkOptions {

@@ -70,6 +70,8 @@ export interface RunOptions {
    * in the group's member metadata (Kafka Streams' `application.server`). See SourceOptions.
    */
   readonly applicationServer?: string
+  /** Groups of co-partitioned input topics, assigned together (see SourceOptions.copartitioned). */
+  readonly copartitioned?: ReadonlyArray<readonly string[]>
   /**
    * Aborts start-up (creating topics, joining the group): what was opened is closed and `run` rejects
    * with `signal.reason`. Once `run` has resolved, stop with `stop()`.
@@ -175,6 +177,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     maxBatch: options.maxBatch,
     ...(groupInstanceId === undefined ? {} : { groupInstanceId }),
     ...(options.applicationServer === undefined ? {} : { advertisedAddress: options.applicationServer }),
+    ...(options.copartitioned === undefined ? {} : { copartitioned: options.copartitioned }),
   })
   // Checked before anything connects: a transport that can't do exactly-once is a config error.
   const committer: Committer =

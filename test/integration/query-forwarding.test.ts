@@ -97,6 +97,8 @@ describe('interactive queries across instances (real Kafka, two instances)', { t
       async () =>
         a.running.assignment().length === 1 &&
         b.running.assignment().length === 1 &&
+        a.running.store('counts')?.get('-').state === 'missing' && // restored, not restoring
+        b.running.store('counts')?.get('-').state === 'missing' &&
         (await groupState(base)) === 'Stable',
       60_000,
     )
@@ -163,6 +165,7 @@ describe('interactive queries across instances (real Kafka, two instances)', { t
       async () =>
         silent.assignment().length === 1 &&
         a.running.assignment().length === 1 &&
+        a.running.store('counts')?.get('-').state === 'missing' && // restored, not restoring
         (await groupState(base)) === 'Stable',
       60_000,
     )
