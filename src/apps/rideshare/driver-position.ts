@@ -56,7 +56,7 @@ export interface DriverPosition {
 /**
  * Seed 000's map frontend loads the fleet on connect, then follows Redis: this keeps the last position
  * (from `gps_pings`, and from `driver_status`, which carries one too) and the last status per driver,
- * newest event time wins (a late ping does not move a driver back). Durable like every other state
+ * newest event time wins (a late ping does not move a driver back; equal times keep the first). Durable like every other state
  * (changelog `rideshare-driver-position-changelog`, restored when a partition is assigned); both topics
  * are keyed by driver_id and assigned together (co-partitioned), so partition p of the store has one
  * owner. It emits nothing and never fails a record: the pass-through and GPS handlers already check
@@ -104,10 +104,10 @@ export class DriverPositionStore implements Processor {
     const lon = value.lon
     if (typeof driver !== 'string' || driver === '' || typeof lat !== 'number' || typeof lon !== 'number')
       return
+    // No replay bookkeeping (offsets per record, a metadata record per flush): a newer event time is
+    // the only thing that changes a slot, so a record read again after a restore changes nothing.
     const store = this.#state.open(record.partition)
-    if (store.replayed(record)) return
     const k = encodeKey(driver)
-    if (store.appliedTo(k, record)) return
     const at = eventTime(value.timestamp, record.timestamp)
     // Changed in place: the changelog serialises the slot at the next flush.
     const slot: Slot = store.get(k) ?? {
@@ -121,7 +121,7 @@ export class DriverPositionStore implements Processor {
       sat: null,
     }
     let changed = false
-    if (at >= slot.at) {
+    if (at > slot.at) {
       const ping = record.topic === this.#o.gpsTopic
       slot.lat = lat
       slot.lon = lon
@@ -134,14 +134,13 @@ export class DriverPositionStore implements Processor {
     if (
       record.topic === this.#o.statusTopic &&
       typeof value.new_status === 'string' &&
-      at >= (slot.sat ?? -1)
+      at > (slot.sat ?? Number.NEGATIVE_INFINITY)
     ) {
       slot.status = value.new_status as DriverState
       slot.sat = at
       changed = true
     }
-    if (changed) store.put(k, slot, record)
-    store.markApplied(record)
+    if (changed) store.put(k, slot)
   }
 
   async assigned(partitions: readonly TopicPartition[]): Promise<void> {
