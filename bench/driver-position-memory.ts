@@ -12,7 +12,7 @@ import type { RecordSink } from '../src/connectors/contract.ts'
 import { systemClock } from '../src/core/clock.ts'
 import { silentLogger } from '../src/log/logger.ts'
 import { createMetrics } from '../src/ops/metrics.ts'
-import type { AnyRecord, RecordContext } from '../src/runtime/processor.ts'
+import type { AnyRecord } from '../src/runtime/processor.ts'
 
 const { values } = parseArgs({
   options: { drivers: { type: 'string', default: '100000' }, pings: { type: 'string', default: '3' } },
@@ -66,7 +66,6 @@ await store.assigned([
 ])
 
 const before = measure()
-const ctx = {} as RecordContext
 const t0 = Date.now() - 3_600_000
 let offset = 0
 const record = (topic: string, value: unknown): AnyRecord => ({
