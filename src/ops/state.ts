@@ -54,9 +54,12 @@ export function stateRoutes(
     readonly forward?: () => ForwardQuery | undefined
   } = {},
 ): OpsRoute[] {
-  const find = (name: string | undefined): QueryableStore | OpsResponse => {
+  const find = (name: string | undefined, forwarded = false): QueryableStore | OpsResponse => {
     const store = name === undefined ? undefined : stores().get(name)
     if (store !== undefined) return store
+    // Asked by another instance of the same app: the store exists there, so this one is still starting.
+    if (forwarded)
+      return jsonResponse(503, { error: `store "${name}" is not open here yet` }, { 'retry-after': '1' })
     return jsonResponse(404, { error: `no store named "${name}"`, stores: [...stores().keys()] })
   }
   return [
@@ -102,7 +105,7 @@ export function stateRoutes(
       method: 'GET',
       path: '/state/:store/:key',
       handler: (req) => {
-        const store = find(req.params.store)
+        const store = find(req.params.store, req.headers[FORWARDED_HEADER] !== undefined)
         if ('status' in store) return store
         const key = req.params.key ?? ''
         const r = store.get(key)

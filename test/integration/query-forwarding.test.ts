@@ -143,6 +143,13 @@ describe('interactive queries across instances (real Kafka, two instances)', { t
       headers: { 'x-weir-forwarded-by': 'test' },
     })
     assert.equal(local.status, 404)
+    // A store another instance asks for but this one has not opened: starting, not absent.
+    assert.equal((await fetch(`${a.address?.url}/state/not-here/k0`)).status, 404)
+    const starting = await fetch(`${a.address?.url}/state/not-here/k0`, {
+      headers: { 'x-weir-forwarded-by': 'test' },
+    })
+    assert.equal(starting.status, 503)
+    assert.equal(starting.headers.get('retry-after'), '1')
   })
 
   it('a member that advertises no address owns a key: 503 with Retry-After, not a wrong 404', async (t) => {
