@@ -125,7 +125,25 @@ export interface Admin {
   endOffsets(topics: readonly string[]): Promise<Map<string, number>>
   /** Partition count of each existing topic (missing topics are absent). */
   partitions(topics: readonly string[]): Promise<Map<string, number>>
+  /**
+   * Optional: the group's members as the coordinator sees them now, with each member's advertised
+   * address and assigned partitions (interactive queries forward to the owner). Absent on a transport
+   * with no consumer groups (the in-process one: one instance holds everything).
+   */
+  groupMembers?(groupId: string): Promise<GroupMembers>
   close(): Promise<void>
+}
+
+/** A consumer group's members and who owns what (see `Admin.groupMembers`). */
+export interface GroupMembers {
+  /** The coordinator's group state; assignments are current only when `Stable`. */
+  readonly state: string
+  readonly members: ReadonlyArray<{
+    readonly memberId: string
+    /** The `host:port` the member advertised, if any. */
+    readonly address: string | undefined
+    readonly partitions: readonly TopicPartition[]
+  }>
 }
 
 /**
@@ -156,6 +174,17 @@ export interface SourceOptions {
    * session timeout gets its partitions back without a rebalance. Unique per instance.
    */
   readonly groupInstanceId?: string
+  /**
+   * Interactive queries: this instance's `host:port`, advertised to the other members in the group's
+   * member metadata (Kafka Streams' `application.server`), so a query for a key another member owns
+   * can be forwarded to it (see `Admin.groupMembers`).
+   */
+  readonly advertisedAddress?: string
+  /**
+   * Groups of co-partitioned input topics: partition p of every topic in a group is assigned to one
+   * member (state fed by several topics keyed alike has one owner per partition).
+   */
+  readonly copartitioned?: ReadonlyArray<readonly string[]>
 }
 
 export interface SinkOptions {

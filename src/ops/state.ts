@@ -7,9 +7,23 @@
  *   GET /state/<store>/<key>            200 { key, value }; 404 unknown; 503 + Retry-After while its partition restores
  *   GET /state/<store>?prefix=&after=&limit=   a page of entries in key order, `next` for the following page
  *   GET /state/<store>?from=&to=        windowed stores: windows starting in [from, to) (epoch ms or ISO time)
+ *
+ * With `forward` (several instances, see service/query-forwarding.ts), a key this instance does not
+ * hold is asked of the instance that owns it; a request already forwarded is answered locally.
  */
 import type { QueryableStore } from '../state/query.ts'
-import type { OpsResponse, OpsRoute } from './router.ts'
+import type { OpsRequest, OpsResponse, OpsRoute } from './router.ts'
+
+/** Answers a point query from the instance that owns the key (the partition, when the store knows it). */
+export type ForwardQuery = (
+  req: OpsRequest,
+  store: string,
+  key: string,
+  partition?: number,
+) => Promise<OpsResponse>
+
+/** Marks a forwarded query (its value: the asking instance): answer from local state only. */
+export const FORWARDED_HEADER = 'x-weir-forwarded-by'
 
 const DEFAULT_LIMIT = 100
 const MAX_LIMIT = 1000
@@ -33,10 +47,19 @@ function timeParam(query: URLSearchParams, name: string): number | undefined | E
 }
 
 /** The /state routes over the stores `stores()` returns (read at each request: stores follow rebalances). */
-export function stateRoutes(stores: () => ReadonlyMap<string, QueryableStore>): OpsRoute[] {
-  const find = (name: string | undefined): QueryableStore | OpsResponse => {
+export function stateRoutes(
+  stores: () => ReadonlyMap<string, QueryableStore>,
+  options: {
+    /** The forwarder, once known (read at each request); undefined: answer from local state. */
+    readonly forward?: () => ForwardQuery | undefined
+  } = {},
+): OpsRoute[] {
+  const find = (name: string | undefined, forwarded = false): QueryableStore | OpsResponse => {
     const store = name === undefined ? undefined : stores().get(name)
     if (store !== undefined) return store
+    // Asked by another instance of the same app: the store exists there, so this one is still starting.
+    if (forwarded)
+      return jsonResponse(503, { error: `store "${name}" is not open here yet` }, { 'retry-after': '1' })
     return jsonResponse(404, { error: `no store named "${name}"`, stores: [...stores().keys()] })
   }
   return [
@@ -82,10 +105,18 @@ export function stateRoutes(stores: () => ReadonlyMap<string, QueryableStore>): 
       method: 'GET',
       path: '/state/:store/:key',
       handler: (req) => {
-        const store = find(req.params.store)
+        const store = find(req.params.store, req.headers[FORWARDED_HEADER] !== undefined)
         if ('status' in store) return store
         const key = req.params.key ?? ''
         const r = store.get(key)
+        // A global table holds every key; any other store holds only the partitions this instance owns.
+        const mayBeElsewhere =
+          r.state === 'elsewhere' ||
+          (r.state === 'missing' && store.kind !== 'global-table' && store.kind !== 'table')
+        const forward =
+          mayBeElsewhere && req.headers[FORWARDED_HEADER] === undefined ? options.forward?.() : undefined
+        if (forward !== undefined)
+          return forward(req, store.name, key, r.state === 'elsewhere' ? r.partition : undefined)
         switch (r.state) {
           case 'found':
             return jsonResponse(200, { store: store.name, key, value: r.value })

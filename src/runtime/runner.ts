@@ -66,6 +66,13 @@ export interface RunOptions {
   /** Static group membership (`group.instance.id`): see SourceOptions.groupInstanceId. */
   readonly groupInstanceId?: string
   /**
+   * Interactive queries: the `host:port` other instances reach this one's `/state` routes at, advertised
+   * in the group's member metadata (Kafka Streams' `application.server`). See SourceOptions.
+   */
+  readonly applicationServer?: string
+  /** Groups of co-partitioned input topics, assigned together (see SourceOptions.copartitioned). */
+  readonly copartitioned?: ReadonlyArray<readonly string[]>
+  /**
    * Aborts start-up (creating topics, joining the group): what was opened is closed and `run` rejects
    * with `signal.reason`. Once `run` has resolved, stop with `stop()`.
    */
@@ -169,6 +176,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     fromBeginning: options.fromBeginning ?? true,
     maxBatch: options.maxBatch,
     ...(groupInstanceId === undefined ? {} : { groupInstanceId }),
+    ...(options.applicationServer === undefined ? {} : { advertisedAddress: options.applicationServer }),
+    ...(options.copartitioned === undefined ? {} : { copartitioned: options.copartitioned }),
   })
   // Checked before anything connects: a transport that can't do exactly-once is a config error.
   const committer: Committer =

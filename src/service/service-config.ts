@@ -26,6 +26,12 @@ export const serviceEnvDocs: readonly AppEnvVar[] = [
       'Static group membership (group.instance.id, alias GROUP_INSTANCE_ID): a restarted instance with the same id gets its partitions back at once, with no rebalance. Unique per instance; "off" disables it',
   },
   {
+    name: 'APPLICATION_SERVER',
+    default: 'the ops server host:port (the machine name when it listens on every interface)',
+    description:
+      "Interactive queries across instances (Kafka Streams' application.server): the host:port other instances reach this one's /state routes at, advertised in the consumer group's member metadata. A query for a key another instance owns is forwarded there",
+  },
+  {
     name: 'KAFKA_PRODUCER_COMPRESSION',
     default: 'none',
     description: `Compression of every record the app produces: ${KAFKA_COMPRESSIONS.join(', ')}`,
@@ -46,12 +52,19 @@ const serviceEnv = z.object({
   COMMIT_INTERVAL_MS: envInt({ optional: true, min: 10, max: 600_000 }),
   KAFKA_GROUP_INSTANCE_ID: instanceId,
   GROUP_INSTANCE_ID: instanceId,
+  APPLICATION_SERVER: envString({
+    optional: true,
+    pattern: /^[A-Za-z0-9._-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/,
+    patternDescription: 'host:port (e.g. weir-0.weir:3001)',
+  }),
 })
 
 export interface ServiceConfig {
   readonly processing?: Processing
   readonly checkpointIntervalMs?: number
   readonly groupInstanceId?: string
+  /** APPLICATION_SERVER; unset: the service derives it from its ops address. */
+  readonly applicationServer?: string
 }
 
 /**
@@ -72,6 +85,7 @@ export function serviceConfig(env: Readonly<Record<string, string | undefined>>)
       : { processing: c.PROCESSING_GUARANTEE === 'at_least_once' ? 'at-least-once' : 'exactly-once' }),
     ...(c.COMMIT_INTERVAL_MS === undefined ? {} : { checkpointIntervalMs: c.COMMIT_INTERVAL_MS }),
     ...(groupInstanceId === undefined ? {} : { groupInstanceId }),
+    ...(c.APPLICATION_SERVER === undefined ? {} : { applicationServer: c.APPLICATION_SERVER }),
   }
 }
 

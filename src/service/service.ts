@@ -1,6 +1,7 @@
+import { hostname } from 'node:os'
 import type { AppInstance, KafkaSettings, WeirApp } from '../apps/app.ts'
 import { describeConfig } from '../config/index.ts'
-import type { ConnectorStatus, Transport } from '../connectors/contract.ts'
+import type { Admin, ConnectorStatus, Transport } from '../connectors/contract.ts'
 import { type Clock, systemClock } from '../core/clock.ts'
 import { ErrorCode, WeirError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
@@ -15,9 +16,10 @@ import {
   rateOf,
 } from '../ops/index.ts'
 import { opsAccessFromEnv } from '../ops/auth.ts'
-import { stateRoutes } from '../ops/state.ts'
+import { type ForwardQuery, stateRoutes } from '../ops/state.ts'
 import { type RunningPipeline, run } from '../runtime/runner.ts'
 import { serviceDashboard } from './dashboard.ts'
+import { queryForwarding } from './query-forwarding.ts'
 import { outputConfig, serviceConfig } from './service-config.ts'
 
 export { serviceEnvDocs } from './service-config.ts'
@@ -81,8 +83,14 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
   let rates: DefaultRates | undefined
   let ops: OpsServer | undefined
   let address: OpsAddress | undefined
+  // Interactive queries across instances: set once the ops address (what this instance advertises) is
+  // known and the transport can describe the group; until then (and on the in-process transport) the
+  // /state routes answer from local state.
+  let forwarder: ForwardQuery | undefined
+  let queryAdmin: Admin | undefined
   const closeApp = async () => {
     for (const sink of instance.sinks ?? []) await sink.close().catch(() => {})
+    await queryAdmin?.close().catch(() => {})
     await instance.close?.()
   }
 
@@ -130,7 +138,10 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
         },
         prometheus: () => metrics.prometheus(),
         // Interactive queries (GET /state/…) on every app: its tables and named aggregates.
-        routes: [...(instance.routes ?? []), ...stateRoutes(() => running?.stores() ?? new Map())],
+        routes: [
+          ...(instance.routes ?? []),
+          ...stateRoutes(() => running?.stores() ?? new Map(), { forward: () => forwarder }),
+        ],
         auth: access.auth,
         dashboard: serviceDashboard({
           instance,
@@ -144,9 +155,20 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
         throw portError(portName, `${host}:${port}`, err)
       })
     }
+    const applicationServer = config.applicationServer ?? (address ? advertisedAddress(address) : undefined)
+    const groupId = instance.run.groupId ?? instance.pipeline.name
+    if (applicationServer !== undefined) {
+      const admin = transportNow().admin()
+      if (admin.groupMembers === undefined) await admin.close()
+      else {
+        queryAdmin = admin
+        forwarder = queryForwarding({ self: applicationServer, groupId, admin, logger })
+      }
+    }
     running = await run(instance.pipeline, {
       ...instance.run,
       ...config,
+      ...(applicationServer === undefined ? {} : { applicationServer }),
       transport: transportNow(),
       metrics,
       logger,
@@ -226,6 +248,13 @@ function exitAfter(logger: Logger, stopped: Promise<void>, running: RunningPipel
       process.exit(1)
     },
   )
+}
+
+/** The ops address as other machines reach it: a wildcard bind address becomes the machine's name. */
+function advertisedAddress(address: OpsAddress): string {
+  const wildcard = address.host === '0.0.0.0' || address.host === '::' || address.host === ''
+  const host = wildcard ? hostname() : address.host.includes(':') ? `[${address.host}]` : address.host
+  return `${host}:${address.port}`
 }
 
 /** A port that cannot be bound, blamed on the variable (or flag) that set it. */

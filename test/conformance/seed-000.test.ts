@@ -349,7 +349,11 @@ function onePerTopic(tag: string) {
 }
 
 function topicsUnder(prefix: string): string[] {
-  return [...RIDESHARE_TOPICS.map((t) => prefix + t), `${prefix}stream-processor-dlq`]
+  return [
+    ...RIDESHARE_TOPICS.map((t) => prefix + t),
+    `${prefix}stream-processor-dlq`,
+    `${prefix}rideshare-driver-position-changelog`,
+  ]
 }
 
 describe('seed 000 · against Kafka (SASL_PLAINTEXT, admin/admin defaults) and Redis (AUTH admin)', {
@@ -577,6 +581,92 @@ describe('seed 000 · against Kafka (SASL_PLAINTEXT, admin/admin defaults) and R
       { downSince: { kafka: 0 }, now: 30_000 },
     )
     assert.equal(kafkaLong.status, 'unhealthy')
+  })
+
+  // Last in this suite: it stops the suite's bridge to show the store restored by another instance.
+  it('driver-position (Weir beyond the seed, for the map frontend to load on connect): GET /state/driver-position/<id> on API_PORT; durable, restored by the instance that takes over', async (t) => {
+    const at = Date.now() - 5000
+    await produce([
+      {
+        topic: `${prefix}driver_status`,
+        key: 'map-drv',
+        value: {
+          event_id: 'm-s',
+          driver_id: 'map-drv',
+          previous_status: 'offline',
+          new_status: 'online',
+          trigger: 'shift_start',
+          lat: -23.56,
+          lon: -46.65,
+          timestamp: new Date(at).toISOString(),
+        },
+      },
+      {
+        topic: `${prefix}gps_pings`,
+        key: 'map-drv',
+        value: {
+          event_id: 'm-g',
+          driver_id: 'map-drv',
+          trip_id: null,
+          lat: -23.57,
+          lon: -46.66,
+          heading: 180,
+          speed: 22,
+          accuracy: 4,
+          timestamp: new Date(at + 1000).toISOString(),
+        },
+      },
+    ])
+    const expected = {
+      driver_id: 'map-drv',
+      lat: -23.57,
+      lon: -46.66,
+      heading: 180,
+      speed: 22,
+      trip_id: null,
+      position_at: new Date(at + 1000).toISOString(),
+      status: 'online',
+      status_at: new Date(at).toISOString(),
+    }
+    const found = await eventually(async () => {
+      const r = await getJson(`${base}/state/driver-position/map-drv`)
+      assert.equal(r.status, 200)
+      assert.equal((r.body.value as { status?: string }).status, 'online')
+      return r.body
+    }, 20_000)
+    assert.deepEqual(found, { store: 'driver-position', key: 'map-drv', value: expected })
+    assert.equal((await getJson(`${base}/state/driver-position/nobody`)).status, 404)
+
+    // A second instance joins, the first stops: the second restores the store from its changelog.
+    const port = await freePort()
+    const second = await startService(rideshareApp, {
+      env: {
+        KAFKA_BOOTSTRAP_SERVERS: kafkaSaslBrokers().join(','),
+        KAFKA_GROUP_ID: `${prefix}group`,
+        KAFKA_AUTO_OFFSET_RESET: 'earliest',
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(redis.port),
+        PROCESSOR_TOPICS: RIDESHARE_TOPICS.join(','),
+        API_HOST: '127.0.0.1',
+        API_PORT: String(port),
+        TOPIC_PREFIX: prefix,
+      },
+      logger: silentLogger,
+      handleSignals: false,
+      transport: kafkaTransportFor,
+    })
+    t.after(() => second.stop())
+    await service.stop('handing over to the second instance')
+    const restored = await eventually(async () => {
+      const r = await getJson(`http://127.0.0.1:${port}/state/driver-position/map-drv`)
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      return r.body
+    }, 30_000)
+    assert.deepEqual(restored, found)
+    assert.ok(
+      second.running.assignment().some((tp) => tp.topic === `${prefix}gps_pings`),
+      'the second instance owns the partition now (answered from its own restored state)',
+    )
   })
 })
 

@@ -226,5 +226,7 @@ describe('interactive queries: GET /state', () => {
     const one = await get(`/state/traffic-5m/${encodeURIComponent(first.key)}`)
     assert.equal(one.status, 200)
     assert.ok(Array.isArray(one.body.value) && one.body.value.length > 0)
+    // One instance on the in-process transport: a key it does not hold is a 404, not a forward.
+    assert.equal((await get('/state/traffic-5m/no-such-sensor')).status, 404)
   })
 })

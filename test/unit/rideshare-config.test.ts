@@ -180,11 +180,15 @@ describe('rideshare config (seed 000 table)', () => {
           ['dev.surge_updates', 6],
         ],
       )
-      assert.equal(
-        app.pipeline.topology.topics().filter((t) => t.role === 'internal').length,
-        0,
-        'no changelog: windows are memory-only',
+      // Windows are memory-only; the one changelog is the driver-position store's, prefixed like the inputs.
+      assert.deepEqual(
+        app.pipeline.topology
+          .topics()
+          .filter((t) => t.role === 'internal')
+          .map((t) => t.name),
+        ['dev.rideshare-driver-position-changelog'],
       )
+      assert.deepEqual(app.run.copartitioned, [['dev.gps_pings', 'dev.driver_status']])
     } finally {
       await app.close?.()
     }

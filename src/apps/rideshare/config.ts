@@ -14,6 +14,7 @@
 import { z } from 'zod'
 import {
   type Env,
+  envBool,
   envEnum,
   envInt,
   envList,
@@ -72,6 +73,8 @@ export const rideshareEnv = z.object({
   /** The seed's EventDeduplicator window (60 s, a constructor argument there). */
   PROCESSOR_DEDUP_WINDOW_MS: envInt({ default: 60_000, min: 1000, max: 3_600_000 }),
   PROCESSOR_TOPICS: processorTopics,
+  /** Weir beyond the seed: keep the `driver-position` store (GET /state/driver-position/<id>). */
+  PROCESSOR_DRIVER_POSITION: envBool({ default: true }),
   /**
    * How often Redis is flushed and offsets committed. Pass-through events and closed GPS windows reach
    * Redis at the latest one interval after they are ready (sooner when 1,000 are waiting).
@@ -209,6 +212,12 @@ export const RIDESHARE_ENV_DOCS: readonly AppEnvVar[] = [
     name: 'PROCESSOR_TOPICS',
     default: DEFAULT_PROCESSOR_TOPICS.join(','),
     description: `Topics to consume, comma-separated (of ${RIDESHARE_TOPICS.join(', ')})`,
+  },
+  {
+    name: 'PROCESSOR_DRIVER_POSITION',
+    default: 'true',
+    description:
+      'Keep the last position and status per driver (from gps_pings and driver_status) as the durable store driver-position: GET /state/driver-position/<driver_id> on API_PORT',
   },
   {
     name: 'PROCESSOR_CHECKPOINT_INTERVAL_MS',

@@ -5,6 +5,7 @@
  *                      └─ sample: every Nth ping ┘   (gps-window, check inside)    │
  *   trips, driver_status, surge_updates,                                           ├→ PUBLISH <channel> (Redis)
  *   driver_profiles, rider_profiles ──dedupe── check + message (pass-through) ─────┘
+ *   gps_pings + driver_status (deduped) ── driver-position store (GET /state/driver-position/<id>)
  *
  * Every record is deduplicated by `topic:partition:offset` over 60 s (a re-delivery after a rebalance is
  * dropped), checked (a JSON object; GPS pings need a driver_id), turned into a `BridgeMessage` and
@@ -14,7 +15,9 @@
  * pings sampled 1 in N per driver (`sample`, the seed's counter: the Nth, 2Nth, … ping of each driver).
  * Windows are memory-only: they hold their input offsets uncommitted until emitted, and the checkpoint
  * commits only after the Redis sink flushed, so nothing is committed past an unpublished record.
- * Unreadable or unusable records go to the dead-letter topic with the reason.
+ * Unreadable or unusable records go to the dead-letter topic with the reason. The driver-position store
+ * (durable, see driver-position.ts) keeps the last position and status of each driver for the map
+ * frontend to load on connect.
  *
  * Built for a fleet of 100,000 drivers at 200,000 pings/s: payloads are parsed once to be checked and
  * published as the text they arrived in (`jsonText`, `bridgeMessageJson`), dedupe remembers runs of
@@ -24,8 +27,10 @@
 import type { Sink } from '../../connectors/contract.ts'
 import type { RedisMessage } from '../../connectors/redis/index.ts'
 import { type Pipeline, pipeline, type Stream } from '../../dsl/stream.ts'
+import { changelogTopic } from '../../state/changelog.ts'
 import { checked } from './check.ts'
 import { type BridgePayload, publishedText, type RideshareTopic, TOPIC_ROUTES } from './domain/index.ts'
+import { DRIVER_POSITION_STORE, DriverPositionStore } from './driver-position.ts'
 import { GpsWindow } from './gps-window.ts'
 import { type JsonText, jsonText } from './json-text.ts'
 import type { BridgeCounters } from './metrics.ts'
@@ -49,6 +54,8 @@ export interface RidesharePipelineOptions {
   readonly dedupeWithinMs?: number
   /** REDIS_PAYLOAD: the envelope `{type, topic, key, data, timestamp}` (default) or the payload alone. */
   readonly payload?: BridgePayload
+  /** Keep the `driver-position` store from gps_pings and driver_status. Default true. */
+  readonly driverPosition?: boolean
 }
 
 type Key = string | null
@@ -59,6 +66,7 @@ export function ridesharePipeline(options: RidesharePipelineOptions): Pipeline {
   const { topics, prefix = '', partitions = 1, sink } = options
   const counters = options.counters ?? noCounters
   const p = pipeline('rideshare')
+  const positionFeeds: Array<Stream<Key, JsonText>> = []
   for (const topic of topics) {
     const fresh = p
       .stream<JsonText, Key>(prefix + topic, { partitions, name: `source-${topic}`, value: jsonText() })
@@ -73,8 +81,33 @@ export function ridesharePipeline(options: RidesharePipelineOptions): Pipeline {
         ? gpsUpdates(fresh, topic, options, counters)
         : passThrough(fresh, topic, counters, options.payload ?? 'envelope')
     messages.toSink(sink, { name: `redis-publish-${topic}`, map: (r) => r.value })
+    if (topic === 'gps_pings' || topic === 'driver_status') positionFeeds.push(fresh)
+  }
+  const [first, ...rest] = positionFeeds
+  if (options.driverPosition !== false && first !== undefined) {
+    // Prefixed like the input topics, so tenants (and tests) sharing a cluster never share state.
+    const changelog = `${prefix}${changelogTopic('rideshare', DRIVER_POSITION_STORE)}`
+    p.topology.declareTopic({ name: changelog, role: 'internal', config: { 'cleanup.policy': 'compact' } })
+    const has = (t: RideshareTopic) => (topics.includes(t) ? prefix + t : undefined)
+    ;(rest.length > 0 ? first.merge(...rest) : first).process<never, never>(
+      'driver-position',
+      (name) =>
+        new DriverPositionStore({
+          name,
+          gpsTopic: has('gps_pings'),
+          statusTopic: has('driver_status'),
+          changelog,
+        }),
+      { name: DRIVER_POSITION_STORE },
+    )
   }
   return p
+}
+
+/** Topics whose partition p must be assigned together: the driver-position store reads both. */
+export function rideshareCopartitioned(topics: readonly RideshareTopic[], prefix = ''): string[][] {
+  const fed = topics.filter((t) => t === 'gps_pings' || t === 'driver_status')
+  return fed.length === 2 ? [fed.map((t) => prefix + t)] : []
 }
 
 /** GPS pings → at most one update per driver per window (the window counts what it routes). */

@@ -4,9 +4,10 @@ import {
   findErrorBy,
   ListOffsetTimestamps,
 } from '@platformatic/kafka'
-import type { Admin, TopicSpec } from '../../connectors/contract.ts'
+import type { Admin, GroupMembers, TopicSpec } from '../../connectors/contract.ts'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import { describe, isRetriable, sleep } from './convert.ts'
+import { decodeMemberData } from './member-data.ts'
 import { baseClientOptions, type KafkaOptions } from './options.ts'
 
 /** Partition offsets keyed by `topic:partition` (see tpKey). */
@@ -105,6 +106,31 @@ export class KafkaAdmin implements Admin {
       throw adminError(`committed offsets of ${groupId}`, err)
     }
     return out
+  }
+
+  /**
+   * The group's members from its coordinator (DescribeGroups): each member's advertised address (the
+   * userData of its subscription, see KafkaSource) and its assigned partitions. An unknown group has
+   * no members (state `Dead`).
+   */
+  async groupMembers(groupId: string): Promise<GroupMembers> {
+    try {
+      const groups = await this.#client.describeGroups({ groups: [groupId] })
+      const g = groups.get(groupId)
+      if (g === undefined) return { state: 'Dead', members: [] }
+      return {
+        state: g.state,
+        members: [...g.members.values()].map((m) => ({
+          memberId: m.id,
+          address: decodeMemberData(m.metadata?.metadata),
+          partitions: [...(m.assignments?.values() ?? [])].flatMap((a) =>
+            a.partitions.map((partition) => ({ topic: a.topic, partition })),
+          ),
+        })),
+      }
+    } catch (err) {
+      throw adminError(`describe group ${groupId}`, err)
+    }
   }
 
   /** Deletes topics; missing ones are ignored. */

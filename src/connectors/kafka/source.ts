@@ -18,6 +18,8 @@ import type { Logger } from '../../log/logger.ts'
 import { filterAbortedFetches } from './aborted.ts'
 import { CaughtUp } from './caught-up.ts'
 import { describe, sleep, sourceError, toRawRecord } from './convert.ts'
+import { copartitionedAssigner } from './copartitioned-assigner.ts'
+import { encodeMemberData } from './member-data.ts'
 import { baseClientOptions, consumerDefaults, type KafkaOptions, loggerOf } from './options.ts'
 import { OwnedPartitions } from './owned.ts'
 
@@ -31,13 +33,13 @@ export interface GroupMetadata {
   readonly coordinatorId?: number
 }
 
-const EMPTY = Buffer.alloc(0)
 const DEFAULT_MAX_BATCH = 500
 
 /**
  * A Kafka consumer-group member. Offsets are committed only through `commit()`.
  *
- * Rebalances use the classic protocol with the eager round-robin assignor. Before the member rejoins,
+ * Rebalances use the classic protocol, eager, with a round-robin assignor that keeps co-partitioned
+ * topics together (see copartitioned-assigner.ts). Before the member rejoins,
  * `listener.revoked(all owned)` is awaited (from the client's join hook, so nothing is given up before it
  * resolves); after the join, `listener.assigned(new assignment)` is awaited before any record of the new
  * assignment is handed out. Each assignment reads from a fresh client stream positioned at the committed
@@ -73,12 +75,15 @@ export class KafkaSource implements Source {
   #restarts = 0
   /** When each partition was last read to its end (for windows that close on the wall clock). */
   readonly #caughtUp = new CaughtUp()
+  /** Sent with every JoinGroup (member metadata): the advertised address for interactive queries. */
+  readonly #memberData: Buffer
 
   constructor(kafka: KafkaOptions, options: SourceOptions) {
     this.#kafka = kafka
     this.#options = options
     this.id = `kafka:${options.groupId}:${options.topics.join(',')}`
     this.#log = loggerOf(kafka).child({ connector: 'kafka-source', groupId: options.groupId })
+    this.#memberData = encodeMemberData(options.advertisedAddress)
   }
 
   async open(listener: RebalanceListener): Promise<void> {
@@ -101,6 +106,7 @@ export class KafkaSource implements Source {
       highWaterMark: t.highWaterMark,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       protocolsMetadata: () => this.#beforeJoin(),
+      partitionAssigner: copartitionedAssigner(this.#options.copartitioned ?? []),
     })
     filterAbortedFetches(consumer)
     this.#caughtUp.watch(consumer)
@@ -272,7 +278,7 @@ export class KafkaSource implements Source {
 
   /** The client's join hook: runs before every JoinGroup, so revocation completes before partitions move. */
   async #beforeJoin(): Promise<Buffer> {
-    if (this.#revoking || this.#owned.size === 0) return EMPTY
+    if (this.#revoking || this.#owned.size === 0) return this.#memberData
     this.#revoking = true
     this.#ready = false
     this.#stream?.pause()
@@ -293,7 +299,7 @@ export class KafkaSource implements Source {
       this.#owned = new OwnedPartitions()
       this.#revoking = false
     }
-    return EMPTY
+    return this.#memberData
   }
 
   #onJoin(payload: ConsumerGroupJoinPayload): void {
