@@ -386,6 +386,8 @@ describe('seed 000 · against Kafka (SASL_PLAINTEXT, admin/admin defaults) and R
         API_HOST: '127.0.0.1',
         API_PORT: String(port),
         TOPIC_PREFIX: prefix,
+        // Beyond the seed, opt-in: the driver-position store (its last case).
+        PROCESSOR_DRIVER_POSITION: 'true',
       },
       logger: silentLogger,
       handleSignals: false,
@@ -650,6 +652,7 @@ describe('seed 000 · against Kafka (SASL_PLAINTEXT, admin/admin defaults) and R
         API_HOST: '127.0.0.1',
         API_PORT: String(port),
         TOPIC_PREFIX: prefix,
+        PROCESSOR_DRIVER_POSITION: 'true',
       },
       logger: silentLogger,
       handleSignals: false,

@@ -180,14 +180,25 @@ describe('rideshare config (seed 000 table)', () => {
           ['dev.surge_updates', 6],
         ],
       )
-      // Windows are memory-only; the one changelog is the driver-position store's, prefixed like the inputs.
-      assert.deepEqual(
-        app.pipeline.topology
+      // Windows are memory-only: no internal topic unless the driver-position store is asked for.
+      const internal = async (env: Record<string, string>) => {
+        const other = await rideshareApp.create({
+          env: { KAFKA_SECURITY_PROTOCOL: 'PLAINTEXT', ...env },
+          logger: silentLogger,
+          metrics: createMetrics({ processMetrics: false }),
+          clock: systemClock,
+        })
+        await other.close?.()
+        return other.pipeline.topology
           .topics()
           .filter((t) => t.role === 'internal')
-          .map((t) => t.name),
-        ['dev.rideshare-driver-position-changelog'],
-      )
+          .map((t) => t.name)
+      }
+      assert.deepEqual(await internal({ TOPIC_PREFIX: 'dev.' }), [])
+      // With it, its changelog is prefixed like the inputs.
+      assert.deepEqual(await internal({ TOPIC_PREFIX: 'dev.', PROCESSOR_DRIVER_POSITION: 'true' }), [
+        'dev.rideshare-driver-position-changelog',
+      ])
       assert.deepEqual(app.run.copartitioned, [['dev.gps_pings', 'dev.driver_status']])
     } finally {
       await app.close?.()

@@ -54,7 +54,7 @@ export interface RidesharePipelineOptions {
   readonly dedupeWithinMs?: number
   /** REDIS_PAYLOAD: the envelope `{type, topic, key, data, timestamp}` (default) or the payload alone. */
   readonly payload?: BridgePayload
-  /** Keep the `driver-position` store from gps_pings and driver_status. Default true. */
+  /** Keep the `driver-position` store from gps_pings and driver_status. Default false (PROCESSOR_DRIVER_POSITION). */
   readonly driverPosition?: boolean
 }
 
@@ -84,7 +84,7 @@ export function ridesharePipeline(options: RidesharePipelineOptions): Pipeline {
     if (topic === 'gps_pings' || topic === 'driver_status') positionFeeds.push(fresh)
   }
   const [first, ...rest] = positionFeeds
-  if (options.driverPosition !== false && first !== undefined) {
+  if (options.driverPosition === true && first !== undefined) {
     // Prefixed like the input topics, so tenants (and tests) sharing a cluster never share state.
     const changelog = `${prefix}${changelogTopic('rideshare', DRIVER_POSITION_STORE)}`
     p.topology.declareTopic({ name: changelog, role: 'internal', config: { 'cleanup.policy': 'compact' } })
