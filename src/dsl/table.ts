@@ -6,6 +6,7 @@ import type { TableSource } from '../state/table-store.ts'
 import type { ErrorHandling, Topology } from './graph.ts'
 import { sourceTopicsOf } from './grouped.ts'
 import { TableJoin } from './operators/table-join.ts'
+import { addRepartition, type Keying, serdeFor } from './repartition.ts'
 
 export interface TableOptions<K, V> {
   /** The table's name: its interactive-query store name (`GET /state/<name>/<key>`). */
@@ -23,6 +24,15 @@ export interface JoinOptions<V> extends ErrorHandling {
    * table the stream must be keyed by the table key already; a global table takes any key.
    */
   readonly key?: (value: V, record: WeirRecord<unknown, V>) => unknown
+  /**
+   * Partitioned tables: default true, a stream re-keyed since it was read (`selectKey`, `mapRecord`)
+   * goes through `<app>-<name>-repartition`, keyed with the table's key serde so each record lands on
+   * the partition holding its key. `false` looks up in the stream's own partition (it is partitioned
+   * like the table already).
+   */
+  readonly repartition?: boolean
+  /** Serde of the stream's value in the repartition topic. Default: the one it was read with if unchanged, else JSON. */
+  readonly value?: Serde<unknown>
 }
 
 /**
@@ -76,47 +86,54 @@ export class Table<K, V> {
 /** Every instance holds the whole table: small reference data, joined by a key taken from the record. */
 export type GlobalTable<K, V> = Table<K, V> & { readonly global: true }
 
-/** Adds a stream–table join node under `parent`; returns its id. */
+/** Adds a stream–table join node under `parent` (repartitioning first if needed); returns its id. */
 export function addTableJoin(
   topology: Topology,
   parent: number,
+  keying: Keying,
   table: Table<unknown, unknown>,
   joiner: (value: unknown, tableValue: unknown, record: AnyRecord) => unknown,
   inner: boolean,
   options: JoinOptions<unknown>,
-): number {
+): { id: number; keying: Keying } {
+  const what = inner ? 'join' : 'leftJoin'
   if (!(table instanceof Table))
-    throw new WeirError(
-      ErrorCode.TOPOLOGY_INVALID,
-      `${inner ? 'join' : 'leftJoin'}: expected a table from p.table() or p.globalTable()`,
-    )
-  if (typeof joiner !== 'function')
-    throw new WeirError(
-      ErrorCode.TOPOLOGY_INVALID,
-      `${inner ? 'join' : 'leftJoin'}: joiner must be a function`,
-    )
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: expected a table from p.table() or p.globalTable()`)
+  if (typeof joiner !== 'function') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: joiner must be a function`)
   if (options.key !== undefined && typeof options.key !== 'function') {
-    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${inner ? 'join' : 'leftJoin'}: key must be a function`)
+    throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: key must be a function`)
   }
   const name = topology.nameFor(`${inner ? 'join' : 'left-join'}-${table.source.name}`, options.name)
-  const sourceTopics = sourceTopicsOf(topology, parent)
+  const keyOf = options.key as ((value: unknown, record: AnyRecord) => unknown) | undefined
+  const repartition = !table.global && options.repartition !== false && keying.rekeyed
+  const from = !repartition
+    ? parent
+    : addRepartition(topology, {
+        name,
+        parent,
+        keySerde: table.source.key,
+        valueSerde: serdeFor(options.value as Serde<unknown> | undefined, keying.value),
+        partitionsLike: [table.source.topic],
+      })
+  const sourceTopics = sourceTopicsOf(topology, from)
   const node = topology.add((id) => ({
     kind: 'processor' as const,
     id,
     name,
-    parents: [parent],
+    parents: [from],
     create: () =>
       new TableJoin({
         name,
         table: table.source,
         global: table.global,
         inner,
-        keyOf: options.key as ((value: unknown, record: AnyRecord) => unknown) | undefined,
+        keyOf,
         joiner,
         sourceTopics,
         refreshMs: table.refreshMs,
       }),
     errors: { onError: options.onError, retry: options.retry },
   }))
-  return node.id
+  // The record key is kept; after a repartition the stream is partitioned by it, in the table's serde.
+  return { id: node.id, keying: repartition ? { rekeyed: false, key: table.source.key } : { rekeyed: keying.rekeyed, key: keying.key } }
 }

@@ -394,9 +394,9 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
 }
 
 /**
- * Creates the topics a pipeline declares. Inputs and outputs first; then internal topics (changelogs,
- * repartition topics) with as many partitions as the widest input, as Kafka Streams does: state for
- * input partition p lives in changelog partition p.
+ * Creates the topics a pipeline declares. Inputs and outputs first; then internal topics: changelogs
+ * with as many partitions as the widest input, as Kafka Streams does (state for input partition p lives
+ * in changelog partition p), repartition topics with as many as their source (or the table joined).
  */
 async function ensurePipelineTopics(
   admin: Admin,
@@ -428,16 +428,17 @@ async function ensurePipelineTopics(
   await admin.ensureTopics(external)
   const internal = declared.filter((t) => t.role === 'internal')
   if (internal.length === 0) return
-  const inputCounts = await admin.partitions(pipeline.topology.inputTopics())
-  const widest = Math.max(partitions, ...inputCounts.values())
-  await admin.ensureTopics(
-    internal.map((t) => ({
-      name: t.name,
-      partitions: t.partitions ?? widest,
-      replicationFactor,
-      config: t.config,
-    })),
-  )
+  const like = internal.flatMap((t) => t.partitionsLike ?? [])
+  const counts = await admin.partitions([...new Set([...pipeline.topology.inputTopics(), ...like])])
+  const widest = Math.max(partitions, ...counts.values())
+  // A repartition topic takes its source's count (declared before it, so chains resolve in order).
+  const specs = internal.map((t) => {
+    const from = (t.partitionsLike ?? []).map((n) => counts.get(n) ?? 0).filter((n) => n > 0)
+    const n = t.partitions ?? (from.length > 0 ? Math.max(...from) : widest)
+    if (!counts.has(t.name)) counts.set(t.name, n)
+    return { name: t.name, partitions: n, replicationFactor, config: t.config }
+  })
+  await admin.ensureTopics(specs)
 }
 
 /** How long an aborted start-up waits for what it opened to close. */
