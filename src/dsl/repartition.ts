@@ -62,7 +62,10 @@ export function addRepartition(topology: Topology, spec: RepartitionSpec): numbe
     if (key !== undefined) {
       const rekey = topology.nameFor(`${spec.name}-rekey`, undefined)
       from = addProcessor(topology, from, rekey, {}, () =>
-        mapRecord<unknown, unknown, unknown, unknown>(rekey, (r) => ({ key: key(r.value, r), value: r.value })),
+        mapRecord<unknown, unknown, unknown, unknown>(rekey, (r) => ({
+          key: key(r.value, r),
+          value: r.value,
+        })),
       ).id
     }
     const parent = from
@@ -88,6 +91,9 @@ export function addRepartition(topology: Topology, spec: RepartitionSpec): numbe
 }
 
 /** The serde for a repartition topic: the one given, else the one carried, else JSON. */
-export function serdeFor(given: Serde<unknown> | undefined, carried: Serde<unknown> | undefined): Serde<unknown> {
+export function serdeFor(
+  given: Serde<unknown> | undefined,
+  carried: Serde<unknown> | undefined,
+): Serde<unknown> {
   return given ?? carried ?? json()
 }

@@ -4,7 +4,7 @@ import type { WeirRecord } from '../core/record.ts'
 import { json, string, type Serde } from '../core/serde.ts'
 import type { Processor } from '../runtime/processor.ts'
 import { type ErrorHandling, type GraphNode, Topology } from './graph.ts'
-import { dedupeNode, type DedupeOptions, type GroupOptions, groupedBy, GroupedStream } from './grouped.ts'
+import { dedupeNode, type DedupeOptions, type GroupOptions, groupedBy, type GroupedStream } from './grouped.ts'
 import { filter } from './operators/filter.ts'
 import { flatMap } from './operators/flat-map.ts'
 import { mapAsync } from './operators/map-async.ts'
@@ -461,7 +461,7 @@ export class Pipeline {
    * const customers = p.table<Customer>('customers', { name: 'customers' })
    */
   table<V = unknown, K = string>(topic: string, options: TableOptions<K, V>): Table<K, V> {
-    const table = new Table<K, V>(topic, options, false)
+    const table = new Table<K, V>(topic, options, false, this.topology)
     this.topology.declareTopic({ name: topic, role: 'input', config: { 'cleanup.policy': 'compact' } })
     return table
   }

@@ -6,7 +6,10 @@ import type { TableSource } from '../state/table-store.ts'
 import type { ErrorHandling, Topology } from './graph.ts'
 import { sourceTopicsOf } from './grouped.ts'
 import { TableJoin } from './operators/table-join.ts'
+import { type AnyTable, type JoinableTable, JoinedTable, joinTables, nullable, type TableJoinOptions } from './joined-table.ts'
 import { addRepartition, type Keying, serdeFor } from './repartition.ts'
+
+type TableJoiner = (left: unknown, right: unknown, key: unknown) => unknown
 
 export interface TableOptions<K, V> {
   /** The table's name: its interactive-query store name (`GET /state/<name>/<key>`). */
@@ -43,12 +46,14 @@ export interface JoinOptions<V> extends ErrorHandling {
  * const products = p.table<Product>('products', { name: 'products' })
  * p.stream<Order>('orders').join(products, (order, product) => ({ ...order, product })).to('orders-enriched')
  */
-export class Table<K, V> {
+export class Table<K, V> implements JoinableTable {
   readonly source: TableSource
   readonly global: boolean
   readonly refreshMs: number
+  /** The pipeline a (partitioned) table joins other tables in; undefined for a global table. */
+  readonly topology: Topology | undefined
 
-  constructor(topic: string, options: TableOptions<K, V>, global: boolean) {
+  constructor(topic: string, options: TableOptions<K, V>, global: boolean, topology?: Topology) {
     if (typeof topic !== 'string' || topic.length === 0) {
       throw new WeirError(
         ErrorCode.TOPOLOGY_INVALID,
@@ -76,6 +81,56 @@ export class Table<K, V> {
     }
     this.global = global
     this.refreshMs = refreshMs
+    this.topology = global ? undefined : topology
+  }
+
+  get name(): string {
+    return this.source.name
+  }
+
+  /**
+   * Table–table inner join (Kafka Streams' KTable–KTable join): a table of `joiner(left, right, key)`
+   * for each key both tables hold, updated as either changes. Both tables keyed and partitioned alike.
+   *
+   * @example
+   * const profiles = users.join(addresses, (u, a) => ({ ...u, city: a.city }), { name: 'profiles' })
+   * profiles.toStream().to('profiles')
+   */
+  join<V2, R>(other: AnyTable<K, V2>, joiner: (left: V, right: V2, key: K) => R, options: TableJoinOptions): JoinedTable<K, R> {
+    return joinTables(this, other, joiner as TableJoiner, 'inner', options)
+  }
+
+  /** Table–table left join: a result for each key this table holds (`right` undefined if the other does not). */
+  leftJoin<V2, R>(
+    other: AnyTable<K, V2>,
+    joiner: (left: V, right: V2 | undefined, key: K) => R,
+    options: TableJoinOptions,
+  ): JoinedTable<K, R> {
+    return joinTables(this, other, joiner as TableJoiner, 'left', options)
+  }
+
+  /** Table–table outer join: a result for each key either table holds. */
+  outerJoin<V2, R>(
+    other: AnyTable<K, V2>,
+    joiner: (left: V | undefined, right: V2 | undefined, key: K) => R,
+    options: TableJoinOptions,
+  ): JoinedTable<K, R> {
+    return joinTables(this, other, joiner as TableJoiner, 'outer', options)
+  }
+
+  /** A source node reading the table's topic as a stream of changes (a null value deletes the key). */
+  changes(): number {
+    const topology = this.topology
+    if (topology === undefined) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `table "${this.name}": a global table has no change stream to join`)
+    const src = this.source
+    return topology.add((id) => ({
+      kind: 'source' as const,
+      id,
+      name: topology.nameFor(`${src.name}-changes`, undefined),
+      topic: src.topic,
+      key: src.key,
+      value: nullable(src.value),
+    })).id
   }
 
   /** Phantom fields so `Table<K, V>` keeps its types. */
@@ -97,6 +152,11 @@ export function addTableJoin(
   options: JoinOptions<unknown>,
 ): { id: number; keying: Keying } {
   const what = inner ? 'join' : 'leftJoin'
+  if (table instanceof JoinedTable)
+    throw new WeirError(
+      ErrorCode.TOPOLOGY_INVALID,
+      `${what}: "${table.name}" is a joined table; write it to a compacted topic (toStream().to(topic)) and join p.table(topic)`,
+    )
   if (!(table instanceof Table))
     throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: expected a table from p.table() or p.globalTable()`)
   if (typeof joiner !== 'function') throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `${what}: joiner must be a function`)
