@@ -428,8 +428,11 @@ async function ensurePipelineTopics(
   await admin.ensureTopics(external)
   const internal = declared.filter((t) => t.role === 'internal')
   if (internal.length === 0) return
+  // Only topics that exist by now: asking for metadata of a missing one fails the whole request.
+  const internalNames = new Set(internal.map((t) => t.name))
   const like = internal.flatMap((t) => t.partitionsLike ?? [])
-  const counts = await admin.partitions([...new Set([...pipeline.topology.inputTopics(), ...like])])
+  const existing = [...new Set([...pipeline.topology.inputTopics(), ...like])].filter((n) => !internalNames.has(n))
+  const counts = await admin.partitions(existing)
   const widest = Math.max(partitions, ...counts.values())
   // A repartition topic takes its source's count (declared before it, so chains resolve in order).
   const specs = internal.map((t) => {

@@ -16,6 +16,7 @@ import type { WeirError } from '../../core/errors.ts'
 import { type RawRecord, type TopicPartition, tpKey } from '../../core/record.ts'
 import type { Logger } from '../../log/logger.ts'
 import { filterAbortedFetches } from './aborted.ts'
+import { copartitionedAssigner } from './assignor.ts'
 import { describe, sleep, sourceError, toRawRecord } from './convert.ts'
 import { baseClientOptions, consumerDefaults, type KafkaOptions, loggerOf } from './options.ts'
 import { OwnedPartitions } from './owned.ts'
@@ -36,7 +37,8 @@ const DEFAULT_MAX_BATCH = 500
 /**
  * A Kafka consumer-group member. Offsets are committed only through `commit()`.
  *
- * Rebalances use the classic protocol with the eager round-robin assignor. Before the member rejoins,
+ * Rebalances use the classic protocol, eager, with an assignor keeping partition p of every topic on one
+ * member (see assignor.ts). Before the member rejoins,
  * `listener.revoked(all owned)` is awaited (from the client's join hook, so nothing is given up before it
  * resolves); after the join, `listener.assigned(new assignment)` is awaited before any record of the new
  * assignment is handed out. Each assignment reads from a fresh client stream positioned at the committed
@@ -98,6 +100,7 @@ export class KafkaSource implements Source {
       highWaterMark: t.highWaterMark,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       protocolsMetadata: () => this.#beforeJoin(),
+      partitionAssigner: copartitionedAssigner,
     })
     filterAbortedFetches(consumer)
     this.#consumer = consumer
