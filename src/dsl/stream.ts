@@ -257,10 +257,10 @@ export class Stream<K, V> {
   /**
    * Joins each record with the table's value for its key (the record key, or `options.key`), as the
    * table stands when the record is processed; records with no table value are dropped. A partitioned
-   * table needs the stream partitioned like its topic: a stream re-keyed since it was read (or joined
-   * with `options.key`) goes through `<app>-<name>-repartition` first, keyed with the table's key serde
-   * and with the table topic's partition count (`repartition: false` looks up in place). A global table
-   * needs none of this.
+   * table needs the stream partitioned like its topic: a stream re-keyed since it was read (`selectKey`,
+   * `mapRecord`) goes through `<app>-<name>-repartition` first, keyed with the table's key serde and with
+   * the table topic's partition count (`repartition: false` looks up in place). A global table needs none
+   * of this.
    *
    * @example
    * orders.join(products, (order, product) => ({ ...order, product }), { key: (o) => o.productId })
