@@ -119,6 +119,8 @@ export interface Admin {
   endOffsets(topics: readonly string[]): Promise<Map<string, number>>
   /** Partition count of each existing topic (missing topics are absent). */
   partitions(topics: readonly string[]): Promise<Map<string, number>>
+  /** Deletes each partition's records before the given offset (repartition topics: what was committed). */
+  deleteRecords?(before: readonly CommitOffset[]): Promise<void>
   close(): Promise<void>
 }
 

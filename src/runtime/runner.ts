@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly maxInFlight?: number
   /** Unflushed sink items before fetching pauses. Default `runtimeDefaults.maxBacklog`. */
   readonly maxBacklog?: number
+  /** How often records of repartition topics the group committed are deleted. Default 30 s. */
+  readonly repartitionPurgeIntervalMs?: number
   /** Time allowed for a graceful stop (drain, flush, commit). Default 30 s. */
   readonly shutdownTimeoutMs?: number
   /** Default `<pipeline>-dlq`. */
@@ -203,12 +205,31 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   let checkpointing: Promise<void> | undefined
   const lag = new Map<string, number>()
 
+  // Repartition topics: records before what the group committed are not needed again (Kafka Streams
+  // purges them too); deleted now and then, as their retention keeps them otherwise.
+  const internal = new Set(
+    pipeline.topology
+      .topics()
+      .filter((t) => t.role === 'internal')
+      .map((t) => t.name),
+  )
+  const purgeable = new Map<string, CommitOffset>()
+  const purge = async () => {
+    const before = [...purgeable.values()]
+    purgeable.clear()
+    if (before.length === 0) return
+    await admin
+      .deleteRecords?.(before)
+      .catch((err: unknown) => logger.debug('purging repartition topics failed', { error: err }))
+  }
+
   /** One checkpoint at a time; a failure is logged and retried on the next interval. */
   const checkpoint = (): Promise<void> => {
     checkpointing ??= task
       .checkpoint(commit)
       .then(
-        () => {
+        (offsets) => {
+          for (const o of offsets) if (internal.has(o.topic)) purgeable.set(`${o.topic}:${o.partition}`, o)
           if (checkpointError !== undefined)
             logger.info('checkpoint succeeded again', { after: checkpointError })
           checkpointError = undefined
@@ -277,6 +298,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     }
   }
   timers.push(clock.setInterval(() => void refreshLag(), 5000))
+  if (internal.size > 0)
+    timers.push(clock.setInterval(() => void purge(), options.repartitionPurgeIntervalMs ?? REPARTITION_PURGE_MS))
   // Input that is quiet because Kafka cannot be read says nothing about the data: windows must not close
   // on the wall clock then, or the records waiting in Kafka would all arrive late once it is back.
   timers.push(
@@ -443,6 +466,9 @@ async function ensurePipelineTopics(
   })
   await admin.ensureTopics(specs)
 }
+
+/** How often records of repartition topics that the group committed are deleted. */
+const REPARTITION_PURGE_MS = 30_000
 
 /** How long an aborted start-up waits for what it opened to close. */
 const ABORT_CLOSE_MS = 1000

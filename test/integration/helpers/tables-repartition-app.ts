@@ -76,6 +76,7 @@ const running = await run(p, {
   metrics: createMetrics(),
   logger: createLogger(),
   maxBatch: 50,
+  repartitionPurgeIntervalMs: 500,
 })
 
 process.on('SIGTERM', () => void running.stop('SIGTERM'))
