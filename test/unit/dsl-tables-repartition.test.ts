@@ -180,4 +180,26 @@ describe('repartitioning by default (test driver)', () => {
     await d.settle()
     assert.deepEqual(d.output('joined').values().sort(), ['a1', 'a2', 'a3'])
   })
+
+  it('a re-keyed stream stays re-keyed through filter, map and merge; repartition: false keeps a join in place', () => {
+    const p = pipeline('f')
+    const trips = p.stream<Trip>('trips')
+    const byDriver = trips.selectKey((t) => t.driver)
+    byDriver
+      .filter(() => true)
+      .map((t) => t.trip)
+      .groupByKey()
+      .count({ name: 'after-map' })
+    trips.merge(byDriver).groupByKey().count({ name: 'after-merge' })
+    trips
+      .filter(() => true)
+      .groupByKey()
+      .count({ name: 'never-re-keyed' })
+    const products = p.table<{ title: string }>('products', { name: 'products' })
+    byDriver.join(products, (t) => t, { name: 'in-place', repartition: false })
+    assert.deepEqual(
+      internalTopics(p).filter((t) => t.endsWith('-repartition')),
+      ['f-after-map-repartition', 'f-after-merge-repartition'],
+    )
+  })
 })
