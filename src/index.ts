@@ -23,6 +23,7 @@ export { GroupedStream, type DedupeOptions, type GroupAggregateOptions, type Gro
 export { WindowedStream, type WindowAggregateOptions, type WindowKey, type WindowResult } from './dsl/windowed.ts'
 export { Table, type GlobalTable, type JoinOptions, type TableOptions } from './dsl/table.ts'
 export type { StreamJoinOptions } from './dsl/stream-join.ts'
+export { JoinedTable, type TableJoinOptions } from './dsl/joined-table.ts'
 export type { QueryableStore, QueryPage, QueryResult, RangeQuery } from './state/query.ts'
 export {
   aggregations,

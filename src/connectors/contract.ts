@@ -131,6 +131,8 @@ export interface Admin {
    * with no consumer groups (the in-process one: one instance holds everything).
    */
   groupMembers?(groupId: string): Promise<GroupMembers>
+  /** Deletes each partition's records before the given offset (repartition topics: what was committed). */
+  deleteRecords?(before: readonly CommitOffset[]): Promise<void>
   close(): Promise<void>
 }
 
@@ -180,11 +182,6 @@ export interface SourceOptions {
    * can be forwarded to it (see `Admin.groupMembers`).
    */
   readonly advertisedAddress?: string
-  /**
-   * Groups of co-partitioned input topics: partition p of every topic in a group is assigned to one
-   * member (state fed by several topics keyed alike has one owner per partition).
-   */
-  readonly copartitioned?: ReadonlyArray<readonly string[]>
 }
 
 export interface SinkOptions {

@@ -61,7 +61,19 @@ export interface TopicDeclaration {
   readonly name: string
   readonly role: 'input' | 'output' | 'internal'
   readonly partitions?: number
+  /**
+   * Internal topics: created with the partition count of the widest of these topics (a repartition
+   * topic takes its source's count, or the table's it is joined with), not the pipeline's widest input.
+   */
+  readonly partitionsLike?: readonly string[]
   readonly config?: Readonly<Record<string, string>>
+}
+
+/** A repartition already in the graph: asking again for the same topic from the same place reuses it. */
+export interface RepartitionEntry {
+  readonly parent: number
+  readonly key: unknown
+  readonly source: number
 }
 
 /**
@@ -75,6 +87,7 @@ export class Topology {
   readonly #names = new Set<string>()
   readonly #counters = new Map<string, number>()
   readonly #topics = new Map<string, TopicDeclaration>()
+  readonly #repartitions = new Map<string, RepartitionEntry>()
 
   constructor(name: string) {
     if (!/^[A-Za-z0-9._-]+$/.test(name)) {
@@ -109,6 +122,25 @@ export class Topology {
   declareTopic(decl: TopicDeclaration): void {
     const prev = this.#topics.get(decl.name)
     if (prev === undefined || (prev.role !== 'input' && decl.role === 'input')) this.#topics.set(decl.name, decl)
+  }
+
+  /**
+   * The source reading repartition topic `topic`: built by `make` the first time, reused when the same
+   * stream re-keyed by the same function asks again (two aggregations of one named grouping), refused
+   * when anything else asks for the same topic.
+   */
+  repartition(topic: string, parent: number, key: unknown, make: () => number): number {
+    const prev = this.#repartitions.get(topic)
+    if (prev !== undefined) {
+      if (prev.parent === parent && prev.key === key) return prev.source
+      throw new WeirError(
+        ErrorCode.TOPOLOGY_INVALID,
+        `two different streams repartition through "${topic}"; give the groupings or joins different names`,
+      )
+    }
+    const source = make()
+    this.#repartitions.set(topic, { parent, key, source })
+    return source
   }
 
   nodes(): readonly GraphNode[] {

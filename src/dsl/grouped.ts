@@ -7,10 +7,10 @@ import { type Duration, toMillis } from '../time/duration.ts'
 import type { WindowSpec } from '../time/windows.ts'
 import { type Aggregation, checkAggregation, count as countAgg, reducer } from './aggregations.ts'
 import type { ErrorHandling, ProcessorNode, Topology } from './graph.ts'
-import { json, type Serde } from '../core/serde.ts'
+import type { Serde } from '../core/serde.ts'
 import { GroupAggregate } from './operators/aggregate.ts'
-import { mapRecord } from './operators/map.ts'
 import { Dedupe } from './operators/dedupe.ts'
+import { addRepartition, type Keying, serdeFor } from './repartition.ts'
 import { Stream } from './stream.ts'
 import { WindowedStream } from './windowed.ts'
 
@@ -21,61 +21,72 @@ export interface GroupSource {
   /** The grouping key; undefined groups by the record key (groupByKey). */
   readonly key: ((value: unknown, record: AnyRecord) => unknown) | undefined
   readonly name: string | undefined
+  /**
+   * Set when the grouping goes through a repartition topic: built when the first aggregation asks
+   * (`resolveGroup`), named after the grouping, or else after that aggregation.
+   */
+  readonly repartition?: { readonly keySerde: Serde<unknown>; readonly valueSerde: Serde<unknown> }
 }
 
-export interface GroupOptions {
-  /** Names the grouping; unnamed operators built on it are numbered after it (`<name>-window-1`). */
+export interface GroupOptions<K = unknown, V = unknown> {
+  /**
+   * Names the grouping: the repartition topic is `<app>-<name>-repartition` (else it is named after the
+   * aggregation), and unnamed operators built on it are numbered after it (`<name>-window-1`).
+   */
   readonly name?: string
   /**
-   * Re-key through the internal topic `<app>-<name>-repartition` (needs `name`), so each group's records
-   * meet on one partition whatever the input is keyed by: correct across instances. Keys and values
-   * travel as JSON. Not needed when the input is already keyed by the grouping key.
+   * Default true: re-key through the internal topic `<app>-<name>-repartition`, so each group's records
+   * meet on one partition whatever the input is keyed by: correct with any number of instances and
+   * input partitions (`groupByKey` repartitions only a stream re-keyed by `selectKey`/`mapRecord`).
+   * `false` groups per input partition in place: right only when the input is already partitioned by
+   * the grouping key, or when per-partition partial results are what you want.
    */
   readonly repartition?: boolean
+  /** Serde of the key in the repartition topic. Default: the stream's own (groupByKey), else JSON. */
+  readonly key?: Serde<K>
+  /** Serde of the value in the repartition topic. Default: the one the stream was read with if its values are unchanged, else JSON. */
+  readonly value?: Serde<V>
 }
 
-/** Builds `stream.groupBy(fn, options)`: in place, or through a repartition topic. */
+/** Builds `stream.groupBy(fn, options)` / `groupByKey(options)`: in place, or through a repartition topic. */
 export function groupedBy<K2, V, K0>(
   topology: Topology,
   parent: number,
-  fn: (value: unknown, record: AnyRecord) => unknown,
+  fn: ((value: unknown, record: AnyRecord) => unknown) | undefined,
   options: GroupOptions,
+  keying: Keying,
 ): GroupedStream<K2, V, K0> {
-  if (!options.repartition) return new GroupedStream({ topology, parent, key: fn, name: options.name })
-  if (options.name === undefined) {
-    throw new WeirError(
-      ErrorCode.TOPOLOGY_INVALID,
-      'groupBy: repartition needs a stable `name` (the topic <app>-<name>-repartition is named from it)',
-    )
-  }
-  const topic = `${topology.name}-${options.name}-repartition`
-  topology.declareTopic({ name: topic, role: 'internal' })
-  const rekeyName = topology.nameFor(`${options.name}-rekey`, undefined)
-  const rekey = addProcessor(topology, parent, rekeyName, {}, () =>
-    mapRecord<unknown, unknown, unknown, unknown>(rekeyName, (r) => ({
-      key: fn(r.value, r),
-      value: r.value,
-    })),
-  )
-  topology.add((id) => ({
-    kind: 'topic-sink' as const,
-    id,
-    name: topology.nameFor(`${options.name}-to-repartition`, undefined),
-    parents: [rekey.id],
-    topic,
-    key: json() as Serde<unknown>,
-    value: json() as Serde<unknown>,
-    errors: {},
-  }))
-  const source = topology.add((id) => ({
-    kind: 'source' as const,
-    id,
-    name: topology.nameFor(`${options.name}-from-repartition`, undefined),
-    topic,
-    key: json() as Serde<unknown>,
-    value: json() as Serde<unknown>,
-  }))
-  return new GroupedStream({ topology, parent: source.id, key: undefined, name: options.name })
+  const inPlace = options.repartition === false || (fn === undefined && !keying.rekeyed)
+  if (inPlace) return new GroupedStream({ topology, parent, key: fn, name: options.name })
+  return new GroupedStream({
+    topology,
+    parent,
+    key: fn,
+    name: options.name,
+    repartition: {
+      keySerde: serdeFor(options.key as Serde<unknown> | undefined, fn === undefined ? keying.key : undefined),
+      valueSerde: serdeFor(options.value as Serde<unknown> | undefined, keying.value),
+    },
+  })
+}
+
+/**
+ * Where an aggregation named `operator` reads its grouped records, and by what key: the grouping's
+ * parent and key function, or the source of its repartition topic (then keyed by the record key).
+ */
+export function resolveGroup(
+  src: GroupSource,
+  operator: string,
+): { parent: number; key: ((value: unknown, record: AnyRecord) => unknown) | undefined } {
+  if (src.repartition === undefined) return { parent: src.parent, key: src.key }
+  const parent = addRepartition(src.topology, {
+    name: src.name ?? operator,
+    parent: src.parent,
+    key: src.key,
+    keySerde: src.repartition.keySerde,
+    valueSerde: src.repartition.valueSerde,
+  })
+  return { parent, key: undefined }
 }
 
 export interface GroupAggregateOptions extends ErrorHandling {
@@ -90,10 +101,11 @@ export interface GroupAggregateOptions extends ErrorHandling {
 /**
  * A stream grouped by a key: the only things to do with it are to window it or aggregate it.
  *
- * State is kept per input partition, so grouping is correct when every record of a group arrives on one
- * partition: the input topic is keyed by the grouping key (the traffic app keys by sensor_id), or the
- * grouping repartitions (`groupBy(fn, { name, repartition: true })`). Otherwise a grouping key that
- * differs from the record key is logged once.
+ * State is kept per partition of what the aggregation reads. By default a grouping on a new key reads a
+ * repartition topic keyed by it, so every record of a group meets on one partition. With
+ * `repartition: false` it reads the input in place: right when the input is already partitioned by the
+ * grouping key (the traffic-windows app: readings keyed by sensor_id), else each partition holds a
+ * partial result per group (a grouping key that differs from the record key is logged once).
  *
  * @example
  * readings.groupBy((r) => r.sensor_id).aggregate(avg((r) => r.speed), { name: 'avg-speed' })
@@ -141,17 +153,18 @@ export class GroupedStream<K, V, K0 = unknown> {
     const ttl = options.ttl === undefined ? 0 : toMillis(options.ttl, 'aggregate ttl')
     const name = operatorName(src, 'aggregate', options.name)
     const changelog = durable ? declareChangelog(src.topology, name) : undefined
-    const sourceTopics = sourceTopicsOf(src.topology, src.parent)
+    const input = resolveGroup(src, name)
+    const sourceTopics = sourceTopicsOf(src.topology, input.parent)
     const node = addProcessor(
       src.topology,
-      src.parent,
+      input.parent,
       name,
       options,
       () =>
         new GroupAggregate({
           name,
           aggregation: agg,
-          key: src.key,
+          key: input.key,
           changelog,
           signature: 'aggregate',
           sourceTopics,

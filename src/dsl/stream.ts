@@ -4,7 +4,7 @@ import type { WeirRecord } from '../core/record.ts'
 import { json, string, type Serde } from '../core/serde.ts'
 import type { Processor } from '../runtime/processor.ts'
 import { type ErrorHandling, type GraphNode, Topology } from './graph.ts'
-import { dedupeNode, type DedupeOptions, type GroupOptions, groupedBy, GroupedStream } from './grouped.ts'
+import { dedupeNode, type DedupeOptions, type GroupOptions, groupedBy, type GroupedStream } from './grouped.ts'
 import { filter } from './operators/filter.ts'
 import { flatMap } from './operators/flat-map.ts'
 import { mapAsync } from './operators/map-async.ts'
@@ -13,7 +13,8 @@ import { passThrough } from './operators/pass-through.ts'
 import { peek } from './operators/peek.ts'
 import { split } from './operators/split.ts'
 import { validate, type Invalid, type Validator } from './operators/validate.ts'
-import { addStreamJoin, type StreamJoinOptions } from './stream-join.ts'
+import { type Keying, PARTITIONED } from './repartition.ts'
+import { addStreamJoin, type JoinKind, type StreamJoinOptions } from './stream-join.ts'
 import { addTableJoin, type GlobalTable, type JoinOptions, Table, type TableOptions } from './table.ts'
 
 /** Options every operator takes: a stable name and its own error handling. */
@@ -53,10 +54,13 @@ export interface ToSinkOptions<K, V, T> extends OperatorOptions {
 export class Stream<K, V> {
   readonly #topology: Topology
   readonly #node: GraphNode
+  readonly #keying: Keying
 
-  constructor(topology: Topology, node: GraphNode) {
+  /** `keying`: whether the key may have changed since the records were partitioned (see Keying). */
+  constructor(topology: Topology, node: GraphNode, keying: Keying = PARTITIONED) {
     this.#topology = topology
     this.#node = node
+    this.#keying = keying
   }
 
   /** The operator name of the node this stream reads from. */
@@ -66,19 +70,22 @@ export class Stream<K, V> {
 
   map<R>(fn: (value: V, record: WeirRecord<K, V>) => R, options: OperatorOptions = {}): Stream<K, R> {
     checkFn(fn, 'map')
-    return this.#then('map', options, (name) => mapValues(name, fn))
+    return this.#then('map', options, (name) => mapValues(name, fn), this.#newValues())
   }
 
   /** Changes key and value at once (and optionally headers and timestamp). */
   mapRecord<K2, V2>(fn: (record: WeirRecord<K, V>) => RecordUpdate<K2, V2>, options: OperatorOptions = {}): Stream<K2, V2> {
     checkFn(fn, 'mapRecord')
-    return this.#then('map-record', options, (name) => mapRecord(name, fn))
+    return this.#then('map-record', options, (name) => mapRecord(name, fn), { rekeyed: true })
   }
 
   selectKey<K2>(fn: (value: V, record: WeirRecord<K, V>) => K2, options: OperatorOptions = {}): Stream<K2, V> {
     checkFn(fn, 'selectKey')
-    return this.#then('select-key', options, (name) =>
-      mapRecord<K, V, K2, V>(name, (r) => ({ key: fn(r.value, r), value: r.value })),
+    return this.#then(
+      'select-key',
+      options,
+      (name) => mapRecord<K, V, K2, V>(name, (r) => ({ key: fn(r.value, r), value: r.value })),
+      { rekeyed: true, value: this.#keying.value },
     )
   }
 
@@ -91,7 +98,7 @@ export class Stream<K, V> {
 
   flatMap<R>(fn: (value: V, record: WeirRecord<K, V>) => Iterable<R>, options: OperatorOptions = {}): Stream<K, R> {
     checkFn(fn, 'flatMap')
-    return this.#then('flat-map', options, (name) => flatMap(name, fn))
+    return this.#then('flat-map', options, (name) => flatMap(name, fn), this.#newValues())
   }
 
   peek(fn: (value: V, record: WeirRecord<K, V>) => void, options: OperatorOptions = {}): Stream<K, V> {
@@ -106,7 +113,7 @@ export class Stream<K, V> {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new WeirError(ErrorCode.TOPOLOGY_INVALID, `mapAsync: concurrency must be a positive integer, got ${concurrency}`)
     }
-    return this.#then('map-async', options, (name) => mapAsync(name, fn, concurrency))
+    return this.#then('map-async', options, (name) => mapAsync(name, fn, concurrency), this.#newValues())
   }
 
   /**
@@ -155,7 +162,9 @@ export class Stream<K, V> {
       create: () => passThrough(name),
       errors: {},
     }))
-    return new Stream(topology, node)
+    const all = [this.#keying, ...others.map((o) => o.#keying)]
+    const same = (f: 'key' | 'value') => (all.every((k) => k[f] === all[0]![f]) ? all[0]![f] : undefined)
+    return new Stream(topology, node, { rekeyed: all.some((k) => k.rekeyed), key: same('key'), value: same('value') })
   }
 
   /**
@@ -166,7 +175,7 @@ export class Stream<K, V> {
     if (validator === null || (typeof validator !== 'function' && typeof validator.safeParse !== 'function')) {
       throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'validate: give a zod-like schema (with safeParse) or a function')
     }
-    const router = this.#then<K, T>('validate', options, (name) => validate(name, validator))
+    const router = this.#then<K, T>('validate', options, (name) => validate(name, validator), this.#newValues())
     return { valid: router, invalid: router.#port('invalid') }
   }
 
@@ -207,25 +216,32 @@ export class Stream<K, V> {
   }
 
   /**
-   * Groups records by a key computed from each one; window or aggregate next. State is per input
-   * partition: correct when the input topic is keyed by the grouping key (a mismatch is logged once),
-   * or with `repartition: true`, which re-keys through an internal topic.
+   * Groups records by a key computed from each one; window or aggregate next. By default the records go
+   * through the internal topic `<app>-<name>-repartition` keyed by the new key, so each group's records
+   * meet on one partition and results are right with any number of instances. Pass
+   * `{ repartition: false }` to group per input partition in place (the input is already partitioned by
+   * that key, or per-partition partial results are wanted).
    *
    * @example
-   * s.groupBy((r) => r.sensor_id).window(tumbling({ size: '5m' })).aggregate(count(), { name: 'counts', emit: 'final' })
+   * s.groupBy((r) => r.driverId, { name: 'by-driver' }).count({ name: 'trips-per-driver' })
+   * s.groupBy((r) => r.sensor_id, { repartition: false }) // input keyed by sensor_id already
    */
-  groupBy<K2, O extends GroupOptions = GroupOptions>(
+  groupBy<K2, O extends GroupOptions<K2, V> = GroupOptions<K2, V>>(
     fn: (value: V, record: WeirRecord<K, V>) => K2,
     options?: O,
-  ): GroupedStream<K2, V, O extends { repartition: true } ? K2 : K> {
+  ): GroupedStream<K2, V, O extends { repartition: false } ? K : K2> {
     checkFn(fn, 'groupBy')
     const key = fn as (value: unknown, record: WeirRecord<unknown, unknown>) => unknown
-    return groupedBy(this.#topology, this.#node.id, key, options ?? {})
+    return groupedBy(this.#topology, this.#node.id, key, (options ?? {}) as GroupOptions, this.#keying)
   }
 
-  /** Groups records by their record key. */
-  groupByKey(options: GroupOptions = {}): GroupedStream<K, V, K> {
-    return new GroupedStream({ topology: this.#topology, parent: this.#node.id, key: undefined, name: options.name })
+  /**
+   * Groups records by their record key: in place, unless the key was changed (`selectKey`, `mapRecord`)
+   * since the records were partitioned; then through a repartition topic, as `groupBy` (`repartition:
+   * false` keeps it in place).
+   */
+  groupByKey(options: GroupOptions<K, V> = {}): GroupedStream<K, V, K> {
+    return groupedBy(this.#topology, this.#node.id, undefined, options as GroupOptions, this.#keying)
   }
 
   /**
@@ -235,13 +251,16 @@ export class Stream<K, V> {
    * s.dedupe({ key: (_v, r) => `${r.topic}:${r.partition}:${r.offset}`, within: '60s' })
    */
   dedupe(options: DedupeOptions<K, V>): Stream<K, V> {
-    return new Stream(this.#topology, dedupeNode(this.#topology, this.#node.id, options))
+    return new Stream(this.#topology, dedupeNode(this.#topology, this.#node.id, options), this.#keying)
   }
 
   /**
    * Joins each record with the table's value for its key (the record key, or `options.key`), as the
    * table stands when the record is processed; records with no table value are dropped. A partitioned
-   * table needs the stream co-partitioned with its topic (checked at start); a global table does not.
+   * table needs the stream partitioned like its topic: a stream re-keyed since it was read (`selectKey`,
+   * `mapRecord`) goes through `<app>-<name>-repartition` first, keyed with the table's key serde and with
+   * the table topic's partition count (`repartition: false` looks up in place). A global table needs none
+   * of this.
    *
    * @example
    * orders.join(products, (order, product) => ({ ...order, product }), { key: (o) => o.productId })
@@ -254,7 +273,8 @@ export class Stream<K, V> {
   /**
    * A windowed join of two streams keyed alike: each record meets every record of the other stream with
    * the same key whose timestamp is within `within` of its own, whichever arrives first. Both sides are
-   * buffered durably (changelog `<app>-<name>-changelog`) until past the window and its grace.
+   * buffered durably (changelog `<app>-<name>-changelog`) until past the window and its grace. A side
+   * re-keyed since it was read goes through `<app>-<name>-left|right-repartition` first.
    *
    * @example
    * clicks.join(views, (click, view) => ({ click, view }), { name: 'click-view', within: '5m', grace: '30s' })
@@ -270,34 +290,89 @@ export class Stream<K, V> {
     options?: JoinOptions<V> | StreamJoinOptions,
   ): Stream<K, unknown> {
     const joiner = anyJoiner as Joiner
-    if (other instanceof Stream) {
-      if (other.#topology !== this.#topology) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'join: streams belong to different pipelines')
-      const id = addStreamJoin(this.#topology, this.#node.id, other.#node.id, joiner, options as StreamJoinOptions)
-      return new Stream(this.#topology, this.#topology.nodes()[id]!)
-    }
+    if (other instanceof Stream) return this.#streamJoined(other as Stream<unknown, unknown>, joiner, 'inner', options as StreamJoinOptions)
     return this.#joined(other as Table<unknown, unknown>, joiner, true, (options ?? {}) as JoinOptions<V>)
   }
 
-  /** As `join`, but a record with no table value passes with `undefined` as the table value. */
+  /** As `join` with a table, but a record with no table value passes with `undefined` as the table value. */
   leftJoin<TK, TV, R>(
     table: Table<TK, TV>,
     joiner: (value: V, tableValue: TV | undefined, record: WeirRecord<K, V>) => R,
-    options: JoinOptions<V> = {},
+    options?: JoinOptions<V>,
+  ): Stream<K, R>
+  /**
+   * As the windowed `join` of two streams, and a record of this stream that met no record of the other
+   * by the time its window closed (the other side's time passed it by `within` + `grace`) is emitted
+   * once with `undefined` as the right value.
+   *
+   * @example
+   * orders.leftJoin(payments, (o, pay) => ({ ...o, paid: pay !== undefined }), { name: 'order-payment', within: '10m' })
+   */
+  leftJoin<V2, R>(
+    other: Stream<K, V2>,
+    joiner: (left: V, right: V2 | undefined, record: WeirRecord<K, V>) => R,
+    options: StreamJoinOptions,
+  ): Stream<K, R>
+  leftJoin(
+    other: unknown,
+    anyJoiner: (...args: never[]) => unknown,
+    options?: JoinOptions<V> | StreamJoinOptions,
+  ): Stream<K, unknown> {
+    const joiner = anyJoiner as Joiner
+    if (other instanceof Stream) return this.#streamJoined(other as Stream<unknown, unknown>, joiner, 'left', options as StreamJoinOptions)
+    return this.#joined(other as Table<unknown, unknown>, joiner, false, (options ?? {}) as JoinOptions<V>)
+  }
+
+  /**
+   * As `leftJoin` of two streams, both ways: an unmatched record of either side is emitted once its
+   * window closes, with `undefined` for the side it never met.
+   *
+   * @example
+   * a.outerJoin(b, (x, y) => ({ x: x ?? null, y: y ?? null }), { name: 'a-b', within: '1m' })
+   */
+  outerJoin<V2, R>(
+    other: Stream<K, V2>,
+    joiner: (left: V | undefined, right: V2 | undefined, record: WeirRecord<K, V>) => R,
+    options: StreamJoinOptions,
   ): Stream<K, R> {
-    return this.#joined(table, joiner as Joiner, false, options)
+    if (!(other instanceof Stream)) {
+      throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'outerJoin: give a stream (tables: table.outerJoin(otherTable, …))')
+    }
+    return this.#streamJoined(other as Stream<unknown, unknown>, joiner as Joiner, 'outer', options)
+  }
+
+  #streamJoined<R>(other: Stream<unknown, unknown>, joiner: Joiner, kind: JoinKind, options: StreamJoinOptions): Stream<K, R> {
+    if (other.#topology !== this.#topology) throw new WeirError(ErrorCode.TOPOLOGY_INVALID, 'join: streams belong to different pipelines')
+    const left = { id: this.#node.id, keying: this.#keying }
+    const right = { id: other.#node.id, keying: other.#keying }
+    const { id, keying } = addStreamJoin(this.#topology, left, right, joiner, kind, options)
+    return new Stream(this.#topology, this.#topology.nodes()[id]!, keying)
   }
 
   #joined<R>(table: Table<unknown, unknown>, joiner: Joiner, inner: boolean, options: JoinOptions<V>): Stream<K, R> {
-    const id = addTableJoin(this.#topology, this.#node.id, table, joiner, inner, options as JoinOptions<unknown>)
-    return new Stream(this.#topology, this.#topology.nodes()[id]!)
+    const { id, keying } = addTableJoin(this.#topology, this.#node.id, this.#keying, table, joiner, inner, options as JoinOptions<unknown>)
+    return new Stream(this.#topology, this.#topology.nodes()[id]!, keying)
   }
 
-  /** Adds a custom processor (the extension point behind stateful operators). */
+  /**
+   * Adds a custom processor (the extension point behind stateful operators). Its output counts as
+   * re-keyed only if its input was; the serdes the stream was read with no longer apply.
+   */
   process<K2, V2>(kind: string, create: (name: string) => Processor, options: OperatorOptions = {}): Stream<K2, V2> {
-    return this.#then(kind, options, create)
+    return this.#then(kind, options, create, { rekeyed: this.#keying.rekeyed })
   }
 
-  #then<K2, V2>(kind: string, options: OperatorOptions, create: (name: string) => Processor): Stream<K2, V2> {
+  /** Keying after an operator that changes values but not keys. */
+  #newValues(): Keying {
+    return { rekeyed: this.#keying.rekeyed, key: this.#keying.key }
+  }
+
+  #then<K2, V2>(
+    kind: string,
+    options: OperatorOptions,
+    create: (name: string) => Processor,
+    keying: Keying = this.#keying,
+  ): Stream<K2, V2> {
     const topology = this.#topology
     const name = topology.nameFor(kind, options.name)
     const parent = this.#node.id
@@ -309,7 +384,7 @@ export class Stream<K, V> {
       create: () => create(name),
       errors: { onError: options.onError, retry: options.retry },
     }))
-    return new Stream(topology, node)
+    return new Stream(topology, node, keying)
   }
 
   #port<K2, V2>(port: string): Stream<K2, V2> {
@@ -325,7 +400,7 @@ export class Stream<K, V> {
       errors: {},
       port: { of, name: port },
     }))
-    return new Stream(topology, node)
+    return new Stream(topology, node, this.#keying)
   }
 }
 
@@ -375,7 +450,7 @@ export class Pipeline {
       key: (options.key ?? string()) as Serde<unknown>,
       value: (options.value ?? json()) as Serde<unknown>,
     }))
-    return new Stream<K, V>(t, node)
+    return new Stream<K, V>(t, node, { rekeyed: false, key: node.key, value: node.value })
   }
 
   /**
@@ -386,7 +461,7 @@ export class Pipeline {
    * const customers = p.table<Customer>('customers', { name: 'customers' })
    */
   table<V = unknown, K = string>(topic: string, options: TableOptions<K, V>): Table<K, V> {
-    const table = new Table<K, V>(topic, options, false)
+    const table = new Table<K, V>(topic, options, false, this.topology)
     this.topology.declareTopic({ name: topic, role: 'input', config: { 'cleanup.policy': 'compact' } })
     return table
   }

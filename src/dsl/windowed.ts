@@ -9,6 +9,7 @@ import {
   type GroupSource,
   operatorName,
   reduceOf,
+  resolveGroup,
   sourceTopicsOf,
 } from './grouped.ts'
 import { passThrough } from './operators/pass-through.ts'
@@ -151,15 +152,16 @@ export class WindowedStream<K, V, K0 = unknown> {
     const topology = src.topology
     const name = operatorName(src, 'window', options.name)
     const changelog = durable ? declareChangelog(topology, name) : undefined
-    const sourceTopics = sourceTopicsOf(topology, src.parent)
+    const input = resolveGroup(src, name)
+    const sourceTopics = sourceTopicsOf(topology, input.parent)
     const signature = windowSignature(spec)
     const processing = time.mode === 'processing'
-    const node = addProcessor(topology, src.parent, name, options, () => {
+    const node = addProcessor(topology, input.parent, name, options, () => {
       const logic = logicFor(spec, agg, processing)
       return new WindowOperator({
         name,
         logic,
-        key: src.key,
+        key: input.key,
         time,
         grace: processing ? 0 : spec.grace,
         changelog,

@@ -33,6 +33,8 @@ export interface RunOptions {
   readonly maxInFlight?: number
   /** Unflushed sink items before fetching pauses. Default `runtimeDefaults.maxBacklog`. */
   readonly maxBacklog?: number
+  /** How often records of repartition topics the group committed are deleted. Default 30 s. */
+  readonly repartitionPurgeIntervalMs?: number
   /** Time allowed for a graceful stop (drain, flush, commit). Default 30 s. */
   readonly shutdownTimeoutMs?: number
   /** Default `<pipeline>-dlq`. */
@@ -70,8 +72,6 @@ export interface RunOptions {
    * in the group's member metadata (Kafka Streams' `application.server`). See SourceOptions.
    */
   readonly applicationServer?: string
-  /** Groups of co-partitioned input topics, assigned together (see SourceOptions.copartitioned). */
-  readonly copartitioned?: ReadonlyArray<readonly string[]>
   /**
    * Aborts start-up (creating topics, joining the group): what was opened is closed and `run` rejects
    * with `signal.reason`. Once `run` has resolved, stop with `stop()`.
@@ -177,7 +177,6 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     maxBatch: options.maxBatch,
     ...(groupInstanceId === undefined ? {} : { groupInstanceId }),
     ...(options.applicationServer === undefined ? {} : { advertisedAddress: options.applicationServer }),
-    ...(options.copartitioned === undefined ? {} : { copartitioned: options.copartitioned }),
   })
   // Checked before anything connects: a transport that can't do exactly-once is a config error.
   const committer: Committer =
@@ -213,12 +212,31 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   let checkpointing: Promise<void> | undefined
   const lag = new Map<string, number>()
 
+  // Repartition topics: records before what the group committed are not needed again (Kafka Streams
+  // purges them too); deleted now and then, as their retention keeps them otherwise.
+  const internal = new Set(
+    pipeline.topology
+      .topics()
+      .filter((t) => t.role === 'internal')
+      .map((t) => t.name),
+  )
+  const purgeable = new Map<string, CommitOffset>()
+  const purge = async () => {
+    const before = [...purgeable.values()]
+    purgeable.clear()
+    if (before.length === 0) return
+    await admin
+      .deleteRecords?.(before)
+      .catch((err: unknown) => logger.debug('purging repartition topics failed', { error: err }))
+  }
+
   /** One checkpoint at a time; a failure is logged and retried on the next interval. */
   const checkpoint = (): Promise<void> => {
     checkpointing ??= task
       .checkpoint(commit)
       .then(
-        () => {
+        (offsets) => {
+          for (const o of offsets) if (internal.has(o.topic)) purgeable.set(`${o.topic}:${o.partition}`, o)
           if (checkpointError !== undefined)
             logger.info('checkpoint succeeded again', { after: checkpointError })
           checkpointError = undefined
@@ -287,6 +305,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     }
   }
   timers.push(clock.setInterval(() => void refreshLag(), 5000))
+  if (internal.size > 0)
+    timers.push(clock.setInterval(() => void purge(), options.repartitionPurgeIntervalMs ?? REPARTITION_PURGE_MS))
   options.metrics.collect('weir_consumer_lag', 'Records behind the end of each input partition', () =>
     [...lag].map(([key, value]) => {
       const i = key.lastIndexOf(':')
@@ -397,9 +417,9 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
 }
 
 /**
- * Creates the topics a pipeline declares. Inputs and outputs first; then internal topics (changelogs,
- * repartition topics) with as many partitions as the widest input, as Kafka Streams does: state for
- * input partition p lives in changelog partition p.
+ * Creates the topics a pipeline declares. Inputs and outputs first; then internal topics: changelogs
+ * with as many partitions as the widest input, as Kafka Streams does (state for input partition p lives
+ * in changelog partition p), repartition topics with as many as their source (or the table joined).
  */
 async function ensurePipelineTopics(
   admin: Admin,
@@ -431,17 +451,24 @@ async function ensurePipelineTopics(
   await admin.ensureTopics(external)
   const internal = declared.filter((t) => t.role === 'internal')
   if (internal.length === 0) return
-  const inputCounts = await admin.partitions(pipeline.topology.inputTopics())
-  const widest = Math.max(partitions, ...inputCounts.values())
-  await admin.ensureTopics(
-    internal.map((t) => ({
-      name: t.name,
-      partitions: t.partitions ?? widest,
-      replicationFactor,
-      config: t.config,
-    })),
-  )
+  // Only topics that exist by now: asking for metadata of a missing one fails the whole request.
+  const internalNames = new Set(internal.map((t) => t.name))
+  const like = internal.flatMap((t) => t.partitionsLike ?? [])
+  const existing = [...new Set([...pipeline.topology.inputTopics(), ...like])].filter((n) => !internalNames.has(n))
+  const counts = await admin.partitions(existing)
+  const widest = Math.max(partitions, ...counts.values())
+  // A repartition topic takes its source's count (declared before it, so chains resolve in order).
+  const specs = internal.map((t) => {
+    const from = (t.partitionsLike ?? []).map((n) => counts.get(n) ?? 0).filter((n) => n > 0)
+    const n = t.partitions ?? (from.length > 0 ? Math.max(...from) : widest)
+    if (!counts.has(t.name)) counts.set(t.name, n)
+    return { name: t.name, partitions: n, replicationFactor, config: t.config }
+  })
+  await admin.ensureTopics(specs)
 }
+
+/** How often records of repartition topics that the group committed are deleted. */
+const REPARTITION_PURGE_MS = 30_000
 
 /** How long an aborted start-up waits for what it opened to close. */
 const ABORT_CLOSE_MS = 1000

@@ -15,3 +15,8 @@ export function windowStateKey(keyStr: string, start: number): string {
 
 /** The store's reserved key for its partition metadata (offsets applied, operator progress). */
 export const META_KEY = '\u0000meta'
+
+/** The key `encodeKey` encoded (for keys JSON can carry: strings, numbers, booleans, null, plain objects). */
+export function decodeKey(encoded: string): unknown {
+  return encoded.charCodeAt(0) === 2 ? JSON.parse(encoded.slice(1)) : encoded
+}

@@ -13,6 +13,7 @@ import { type Cleanup, testCleanup } from './helpers/services.ts'
 
 const kafka = testKafka()
 const APP = fileURLToPath(new URL('./helpers/tables-join-app.ts', import.meta.url))
+const REPARTITION_APP = fileURLToPath(new URL('./helpers/tables-repartition-app.ts', import.meta.url))
 
 interface Order {
   readonly id: string
@@ -22,8 +23,8 @@ interface Order {
 }
 
 /** Runs the join app as a child; killed when the test ends (or the process exits), whatever failed. */
-function spawnJoinApp(env: Record<string, string>, cleanup: Cleanup) {
-  const child = spawn(process.execPath, [APP], {
+function spawnJoinApp(env: Record<string, string>, cleanup: Cleanup, script = APP) {
+  const child = spawn(process.execPath, [script], {
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -45,7 +46,7 @@ function spawnJoinApp(env: Record<string, string>, cleanup: Cleanup) {
 
 async function produce(
   topic: string,
-  records: ReadonlyArray<{ key: string; value: unknown; timestamp?: number }>,
+  records: ReadonlyArray<{ key: string; value: unknown; timestamp?: number; partition?: number }>,
 ): Promise<void> {
   const sink = kafka.sink({ clientId: 'weir-test-tables' })
   await sink.open()
@@ -56,6 +57,7 @@ async function produce(
         key: Buffer.from(r.key),
         value: r.value === null ? null : Buffer.from(JSON.stringify(r.value)),
         ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
+        ...(r.partition === undefined ? {} : { partition: r.partition }),
       })
     }
     await sink.flush()
@@ -215,6 +217,207 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
     const assignedBoth = [second, third].filter((c) => /"partitions":\["[^\]]*orders:\d/.test(c.output()))
     assert.equal(
       assignedBoth.length,
+      2,
+      `both instances got order partitions:\n${second.output()}\n${third.output()}`,
+    )
+  })
+
+  it('exactly-once, kill -9 and a rebalance: repartitioned join and count, left join and table–table join equal a clean run', async (t) => {
+    const cleanup = testCleanup(t)
+    const base = uniqueName('tables-rep')
+    const app = `${base}-app`
+    const names = {
+      ORDERS: `${base}-orders`,
+      PAYMENTS: `${base}-payments`,
+      PRODUCTS: `${base}-products`,
+      STOCK: `${base}-stock`,
+      OUT: `${base}-out`,
+      COUNTS: `${base}-counts`,
+      PAID: `${base}-paid`,
+      CATALOGUE: `${base}-catalogue`,
+    }
+    topics.push(
+      ...Object.values(names),
+      `${app}-dlq`,
+      ...['enrich-repartition', 'by-customer-repartition', 'per-customer-changelog'].map(
+        (s) => `${app}-${s}`,
+      ),
+      ...['order-payment-changelog', 'catalogue-changelog'].map((s) => `${app}-${s}`),
+    )
+    for (const name of [names.ORDERS, names.PAYMENTS]) await createTopic(undefined, { name, partitions: 3 })
+    for (const name of [names.PRODUCTS, names.STOCK])
+      await createTopic(undefined, { name, partitions: 3, config: { 'cleanup.policy': 'compact' } })
+
+    // Products p0..p29, p25..p29 then deleted; stock for p10..p39 (p30..p39 have no product).
+    const products = new Map<string, { title: string; price: number }>()
+    for (let i = 0; i < 30; i++) products.set(`p${i}`, { title: `Product ${i}`, price: i + 1 })
+    await produce(
+      names.PRODUCTS,
+      [...products].map(([key, value]) => ({ key, value })),
+    )
+    for (let i = 25; i < 30; i++) products.delete(`p${i}`)
+    await produce(
+      names.PRODUCTS,
+      Array.from({ length: 5 }, (_, i) => ({ key: `p${25 + i}`, value: null })),
+    )
+    const stock = new Map<string, { units: number }>(
+      Array.from({ length: 30 }, (_, i) => [`p${10 + i}`, { units: i }] as const),
+    )
+    await produce(
+      names.STOCK,
+      [...stock].map(([key, value]) => ({ key, value })),
+    )
+
+    const N = 1500
+    const T0 = Date.UTC(2026, 0, 1)
+    const orders = Array.from({ length: N }, (_, i) => ({
+      id: `o${i}`,
+      product: `p${(i * 7) % 30}`,
+      customer: `c${i % 11}`,
+      qty: 1 + (i % 3),
+    }))
+    // Keyed by order id (not by product or customer): joining and counting need the repartition topics.
+    await produce(
+      names.ORDERS,
+      orders.map((o, i) => ({ key: o.id, value: o, timestamp: T0 + i * 100 })),
+    )
+    // Every fifth order is never paid; the rest 50 ms after the order. Then one payment per partition
+    // far ahead, so every order's window closes (unmatched orders come out).
+    const paidOrders = orders.filter((_, i) => i % 5 !== 0)
+    await produce(names.PAYMENTS, [
+      ...paidOrders.map((o) => ({
+        key: o.id,
+        value: { id: `pay-${o.id}` },
+        timestamp: T0 + Number(o.id.slice(1)) * 100 + 50,
+      })),
+      ...[0, 1, 2].map((partition) => ({
+        key: `tick-${partition}`,
+        value: { id: 'tick' },
+        timestamp: T0 + 3_600_000,
+        partition,
+      })),
+    ])
+
+    const env = { ...names, KAFKA_BROKERS: kafkaBrokers().join(','), APP: app }
+    const committedOrders = async () => {
+      const admin = kafka.admin()
+      try {
+        const c = await admin.committedOffsets(app, [names.ORDERS])
+        return [...c.values()].reduce((a, b) => a + Math.max(0, b), 0)
+      } finally {
+        await admin.close()
+      }
+    }
+    // The first instance kills itself (kill -9) at its 1,000th order: mid-stream, transactions behind it.
+    const first = spawnJoinApp({ ...env, INSTANCE: 'a', KILL_AFTER: '1000' }, cleanup, REPARTITION_APP)
+    assert.equal((await exited(first)).signal, 'SIGKILL', first.output())
+    const before = await committedOrders()
+    assert.ok(
+      before < N,
+      `the first instance committed every order (${before}) before it was killed: nothing was tested`,
+    )
+    t.diagnostic(
+      `killed with ${before} of ${N} orders committed, ${(await readAll(kafka, names.COUNTS)).length} counts visible`,
+    )
+
+    // The same instance id fences the killed one's open transaction; a second instance joins: a rebalance.
+    const second = spawnJoinApp({ ...env, INSTANCE: 'a' }, cleanup, REPARTITION_APP)
+    const third = spawnJoinApp({ ...env, INSTANCE: 'b' }, cleanup, REPARTITION_APP)
+    const values = async (topic: string) =>
+      (await readAll(kafka, topic)).map((r) => ({
+        key: r.key?.toString(),
+        v: r.value === null ? null : JSON.parse(r.value.toString()),
+      }))
+    await waitUntil(
+      'every order counted, joined and paid or not',
+      async () => (await values(names.COUNTS)).length >= N && (await values(names.PAID)).length >= N,
+      120_000,
+      500,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n--- second\n${second.output()}\n--- third\n${third.output()}`)
+    })
+
+    // Counts: per customer exactly 1, 2, …, n in order: nothing counted twice, nothing lost.
+    const counts = new Map<string, number[]>()
+    for (const { v } of await values(names.COUNTS))
+      counts.set(v.customer, [...(counts.get(v.customer) ?? []), v.n])
+    for (let c = 0; c < 11; c++) {
+      const n = orders.filter((o) => o.customer === `c${c}`).length
+      assert.deepEqual(
+        counts.get(`c${c}`),
+        Array.from({ length: n }, (_, i) => i + 1),
+        `customer c${c}`,
+      )
+    }
+    // The repartitioned stream–table join: each order with a live product once, with its product.
+    const expectedOut = orders
+      .filter((o) => products.has(o.product))
+      .map((o) => ({
+        id: o.id,
+        title: products.get(o.product)!.title,
+        total: products.get(o.product)!.price * o.qty,
+      }))
+    await waitUntil(
+      'every live-product order joined',
+      async () => (await values(names.OUT)).length >= expectedOut.length,
+      30_000,
+      200,
+    )
+    const out = (await values(names.OUT)).map((r) => r.v).sort((a, b) => a.id.localeCompare(b.id))
+    assert.deepEqual(
+      out,
+      expectedOut.sort((a, b) => a.id.localeCompare(b.id)),
+    )
+    // The left join: each order once, with its payment, or null for the unpaid ones.
+    const paid = (await values(names.PAID)).map((r) => r.v).sort((a, b) => a.id.localeCompare(b.id))
+    assert.deepEqual(
+      paid,
+      orders
+        .map((o, i) => ({ id: o.id, paid: i % 5 === 0 ? null : `pay-${o.id}` }))
+        .sort((a, b) => a.id.localeCompare(b.id)),
+    )
+    // The table–table outer join: the last change per key is the joined value of both tables now.
+    const expectedCatalogue = new Map<string, unknown>()
+    for (const key of new Set([...products.keys(), ...stock.keys()]))
+      expectedCatalogue.set(key, {
+        title: products.get(key)?.title ?? null,
+        units: stock.get(key)?.units ?? null,
+      })
+    const lastPerKey = async () => {
+      const m = new Map<string, unknown>()
+      for (const { key, v } of await values(names.CATALOGUE))
+        if (v === null) m.delete(key!)
+        else m.set(key!, v)
+      return m
+    }
+    await waitUntil(
+      'the catalogue complete',
+      async () => (await lastPerKey()).size >= expectedCatalogue.size,
+      30_000,
+      200,
+    )
+    assert.deepEqual(
+      Object.fromEntries([...(await lastPerKey())].sort()),
+      Object.fromEntries([...expectedCatalogue].sort()),
+    )
+    // What the group committed of the repartition topics is deleted (their retention keeps it otherwise).
+    await waitUntil(
+      'repartition topics purged',
+      async () => {
+        const admin = kafka.admin()
+        try {
+          const starts = await admin.beginningOffsets([`${app}-by-customer-repartition`])
+          return [...starts.values()].reduce((a, b) => a + b, 0) > 0
+        } finally {
+          await admin.close()
+        }
+      },
+      10_000,
+      200,
+    )
+    const assigned = [second, third].filter((c) => /"partitions":\["[^\]]*orders:\d/.test(c.output()))
+    assert.equal(
+      assigned.length,
       2,
       `both instances got order partitions:\n${second.output()}\n${third.output()}`,
     )

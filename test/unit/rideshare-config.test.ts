@@ -199,7 +199,6 @@ describe('rideshare config (seed 000 table)', () => {
       assert.deepEqual(await internal({ TOPIC_PREFIX: 'dev.', PROCESSOR_DRIVER_POSITION: 'true' }), [
         'dev.rideshare-driver-position-changelog',
       ])
-      assert.deepEqual(app.run.copartitioned, [['dev.gps_pings', 'dev.driver_status']])
     } finally {
       await app.close?.()
     }

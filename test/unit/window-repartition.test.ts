@@ -19,7 +19,7 @@ const T0 = Date.UTC(2026, 0, 1)
 function tripsPerDriver(repartition: boolean) {
   const p = pipeline('trips')
   p.stream<Trip>('trips')
-    .groupBy((t) => t.driver, { name: 'by-driver', repartition })
+    .groupBy((t) => t.driver, { name: 'by-driver', ...(repartition ? {} : { repartition: false }) })
     .window(tumbling({ size: 60_000 }), { timestamp: (t) => t.t })
     .aggregate(count(), { name: 'per-driver', emit: 'final' })
     .to('out')
@@ -90,11 +90,13 @@ describe('groupBy with repartition', () => {
     assert.ok(skipped === 0 || skipped === undefined, 'nothing committed was read again')
   })
 
-  it('needs a name for its topic', () => {
-    const s = pipeline('x').stream<Trip>('trips')
-    assert.throws(
-      () => s.groupBy((t) => t.driver, { repartition: true }),
-      /repartition needs a stable `name`/,
-    )
+  it('is the default: an unnamed grouping is named after its aggregation', () => {
+    const p = pipeline('x')
+    p.stream<Trip>('trips')
+      .groupBy((t) => t.driver)
+      .window(tumbling({ size: 60_000 }), { timestamp: (t) => t.t })
+      .aggregate(count(), { name: 'per-driver', emit: 'final' })
+    const internal = p.topology.topics().filter((t) => t.role === 'internal').map((t) => t.name)
+    assert.deepEqual(internal.sort(), ['x-per-driver-changelog', 'x-per-driver-repartition'])
   })
 })

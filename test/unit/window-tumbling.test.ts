@@ -23,10 +23,11 @@ function counting(options: {
   outOfOrderness?: number
   closeOnWallClock?: boolean
   late?: 'dlq' | 'drop'
+  repartition?: boolean
 }) {
   const p = pipeline('w')
   p.stream<Reading>('in')
-    .groupBy((r) => r.s)
+    .groupBy((r) => r.s, { repartition: options.repartition })
     .window(tumbling({ size: options.size, grace: options.grace ?? 0 }), {
       timestamp: (r) => r.t,
       outOfOrderness: options.outOfOrderness,
@@ -268,10 +269,11 @@ describe('hopping windows', () => {
 })
 
 describe('processing-time windows without durable state', () => {
+  // Grouped in place: these are about the window holding its own input's offsets.
   function latestPerDriver() {
     const p = pipeline('gps')
     p.stream<{ driver: string; lat: number }>('gps')
-      .groupBy((g) => g.driver)
+      .groupBy((g) => g.driver, { repartition: false })
       .window(tumbling({ size: 100 }), { time: 'processing' })
       .aggregate(
         latest((g: { lat: number }) => g.lat),
@@ -324,7 +326,7 @@ describe('processing-time windows without durable state', () => {
 describe('grouping and DSL checks', () => {
   it('logs once when the grouping key differs from the record key (state is per input partition)', async () => {
     const lines: string[] = []
-    const d = new TestDriver(counting({ size: 1000 }), {
+    const d = new TestDriver(counting({ size: 1000, repartition: false }), {
       startTime: T0,
       logger: createLogger({ level: 'warn', write: (l) => lines.push(l) }),
     })

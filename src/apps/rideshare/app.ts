@@ -12,7 +12,7 @@ import { loadRideshareConfig, RIDESHARE_ENV_DOCS, type RideshareConfig } from '.
 import { RIDESHARE_TOPICS } from './domain/index.ts'
 import { LiveMap, mapTilesFromEnv } from './live-map.ts'
 import { BridgeMetrics } from './metrics.ts'
-import { rideshareCopartitioned, ridesharePipeline } from './pipeline.ts'
+import { ridesharePipeline } from './pipeline.ts'
 
 export function kafkaSettingsOf(config: RideshareConfig): KafkaSettings {
   const { sasl } = config
@@ -74,7 +74,6 @@ function create(ctx: AppContext): AppInstance {
       deadLetterTopic: config.TOPIC_PREFIX + config.DLQ_TOPIC,
       checkpointIntervalMs: config.PROCESSOR_CHECKPOINT_INTERVAL_MS,
       ...RIDESHARE_RUN_LIMITS,
-      copartitioned: rideshareCopartitioned(config.PROCESSOR_TOPICS, config.TOPIC_PREFIX),
       topics: {
         partitions: config.KAFKA_TOPIC_PARTITIONS,
         replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,

@@ -104,12 +104,6 @@ export function ridesharePipeline(options: RidesharePipelineOptions): Pipeline {
   return p
 }
 
-/** Topics whose partition p must be assigned together: the driver-position store reads both. */
-export function rideshareCopartitioned(topics: readonly RideshareTopic[], prefix = ''): string[][] {
-  const fed = topics.filter((t) => t === 'gps_pings' || t === 'driver_status')
-  return fed.length === 2 ? [fed.map((t) => prefix + t)] : []
-}
-
 /** GPS pings → at most one update per driver per window (the window counts what it routes). */
 function gpsUpdates(
   pings: Stream<Key, JsonText>,

@@ -62,7 +62,7 @@ export function streamPulsePipeline(
     // merged across partitions in PostgreSQL.
     events
       .selectKey(g.key, { name: `key-by-${g.kind}` })
-      .groupByKey({ name: `by-${g.kind}` })
+      .groupByKey({ name: `by-${g.kind}`, repartition: false })
       .window(windows, { timestamp: (e) => e.timestamp })
       .aggregate(downloadTotals, { name: `${g.kind}-windows`, emit: 'end', late: g.late })
       .toSink(io.sink, {

@@ -136,7 +136,8 @@ export function trafficWindowsPipeline(
   })
   input
     .filter((v): v is TrafficEvent => !isWindowAggregate(v), { name: 'readings-only' })
-    .groupBy((e) => e.sensor_id, { name: 'by-sensor' })
+    // Readings are keyed by sensor_id on the input topic already: group in place, no repartition topic.
+    .groupBy((e) => e.sensor_id, { name: 'by-sensor', repartition: false })
     .window(tumbling({ size: config.WINDOW_SIZE, grace: config.WINDOW_GRACE }), { timestamp: eventTime })
     .aggregate(trafficAggregate, { name: 'traffic-5m', emit: 'final', late: 'dlq' })
     .map(

@@ -4,7 +4,7 @@ import {
   findErrorBy,
   ListOffsetTimestamps,
 } from '@platformatic/kafka'
-import type { Admin, GroupMembers, TopicSpec } from '../../connectors/contract.ts'
+import type { Admin, CommitOffset, GroupMembers, TopicSpec } from '../../connectors/contract.ts'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import { describe, isRetriable, sleep } from './convert.ts'
 import { decodeMemberData } from './member-data.ts'
@@ -60,6 +60,23 @@ export class KafkaAdmin implements Admin {
       return await this.#client.listTopics()
     } catch (err) {
       throw adminError('list topics', err)
+    }
+  }
+
+  async deleteRecords(before: readonly CommitOffset[]): Promise<void> {
+    const topics = new Map<string, Array<{ partition: number; offset: bigint }>>()
+    for (const o of before)
+      topics.set(o.topic, [
+        ...(topics.get(o.topic) ?? []),
+        { partition: o.partition, offset: BigInt(o.offset) },
+      ])
+    if (topics.size === 0) return
+    try {
+      await this.#client.deleteRecords({
+        topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
+      })
+    } catch (err) {
+      throw adminError('delete records', err)
     }
   }
 

@@ -16,9 +16,9 @@ import type { WeirError } from '../../core/errors.ts'
 import { type RawRecord, type TopicPartition, tpKey } from '../../core/record.ts'
 import type { Logger } from '../../log/logger.ts'
 import { filterAbortedFetches } from './aborted.ts'
+import { copartitionedAssigner } from './assignor.ts'
 import { CaughtUp } from './caught-up.ts'
 import { describe, sleep, sourceError, toRawRecord } from './convert.ts'
-import { copartitionedAssigner } from './copartitioned-assigner.ts'
 import { encodeMemberData } from './member-data.ts'
 import { baseClientOptions, consumerDefaults, type KafkaOptions, loggerOf } from './options.ts'
 import { OwnedPartitions } from './owned.ts'
@@ -38,8 +38,8 @@ const DEFAULT_MAX_BATCH = 500
 /**
  * A Kafka consumer-group member. Offsets are committed only through `commit()`.
  *
- * Rebalances use the classic protocol, eager, with a round-robin assignor that keeps co-partitioned
- * topics together (see copartitioned-assigner.ts). Before the member rejoins,
+ * Rebalances use the classic protocol, eager, with an assignor keeping partition p of every topic on one
+ * member (see assignor.ts). Before the member rejoins,
  * `listener.revoked(all owned)` is awaited (from the client's join hook, so nothing is given up before it
  * resolves); after the join, `listener.assigned(new assignment)` is awaited before any record of the new
  * assignment is handed out. Each assignment reads from a fresh client stream positioned at the committed
@@ -106,7 +106,7 @@ export class KafkaSource implements Source {
       highWaterMark: t.highWaterMark,
       isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       protocolsMetadata: () => this.#beforeJoin(),
-      partitionAssigner: copartitionedAssigner(this.#options.copartitioned ?? []),
+      partitionAssigner: copartitionedAssigner,
     })
     filterAbortedFetches(consumer)
     this.#caughtUp.watch(consumer)

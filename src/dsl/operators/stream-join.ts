@@ -1,12 +1,13 @@
 import type { Cancel } from '../../core/clock.ts'
-import { ErrorCode, WeirError } from '../../core/errors.ts'
+import { ErrorCode, toWeirError, WeirError } from '../../core/errors.ts'
 import type { Counter, Labels } from '../../core/metrics.ts'
 import type { TopicPartition } from '../../core/record.ts'
 import type { AnyRecord, Emit, Processor, ProcessorInit, RecordContext } from '../../runtime/processor.ts'
 import { StateStores } from '../../state/changelog.ts'
-import { encodeKey, META_KEY } from '../../state/keys.ts'
+import { decodeKey, encodeKey, META_KEY } from '../../state/keys.ts'
 import type { PartitionStore } from '../../state/store.ts'
 import { mine } from './aggregate.ts'
+import { timerContext } from './window-emission.ts'
 
 /** A record on its way into the join, tagged with its side (0 = this stream, 1 = the other). */
 export interface Sided {
@@ -23,19 +24,30 @@ export interface StreamJoinOperatorOptions {
   readonly joiner: (left: unknown, right: unknown, record: AnyRecord) => unknown
   readonly changelog: string | undefined
   readonly sourceTopics: ReadonlySet<string>
+  /** Per side (left, right): emit its records that met no partner when their window closes. */
+  readonly outer: readonly [boolean, boolean]
 }
 
-/** A buffered record: side, key, event time, value. */
-type Entry = [side: 0 | 1, keyStr: string, time: number, value: unknown]
+/** A buffered record: side, key, event time, value, and 1 once it met a partner (kept for outer sides). */
+type Entry = [side: 0 | 1, keyStr: string, time: number, value: unknown, matched?: 1]
 
 /**
- * A windowed stream–stream inner join: a record meets every record of the other side with the same key
+ * A windowed stream–stream join: a record meets every record of the other side with the same key
  * whose timestamp is within `within` of its own, whichever came first. Time is kept per side, so one
  * input read far ahead of the other loses nothing: a buffered record is dropped only once the *other*
  * side's newest time passes it by within + grace (no partner can come any more), and a record more than
- * `grace` behind its own side's newest time is late and joins nothing (its partners may be gone). Buffers are durable (a changelog, restored on assignment) and keyed by the input
- * offset, so a record read again after a crash is buffered once (its joins may be emitted again:
- * at-least-once).
+ * `grace` behind its own side's newest time is late and joins nothing (its partners may be gone).
+ *
+ * Left and outer joins: a record of an outer side that met no partner is emitted with `undefined` for
+ * the other side when it is dropped from the buffer, i.e. once the other side's time passed it by
+ * within + grace. That is the moment no partner can come any more, decided by the data alone: which
+ * side happens to be read first never makes a record look unmatched (as Flink's interval join holds
+ * results back to the slower input's watermark). So a side that goes quiet holds the other's unmatched
+ * records back until it moves on.
+ *
+ * Buffers are durable (a changelog, restored on assignment) and keyed by the input offset, so a record
+ * read again after a crash is buffered once (its joins may be emitted again: at-least-once; exactly-once
+ * writes joins, unmatched results and buffer changes in one transaction).
  */
 export class StreamJoin implements Processor {
   readonly name: string
@@ -46,6 +58,7 @@ export class StreamJoin implements Processor {
   readonly #labels: Labels
   #late!: Counter
   #timer: Cancel | undefined
+  #init!: ProcessorInit
 
   constructor(options: StreamJoinOperatorOptions) {
     this.name = options.name
@@ -60,6 +73,7 @@ export class StreamJoin implements Processor {
 
   async init(init: ProcessorInit): Promise<void> {
     if (init.partitionCount !== undefined) await this.#checkCopartitioned(init.partitionCount)
+    this.#init = init
     this.#state.init(init)
     this.#late = init.metrics.counter(
       'weir_join_late_total',
@@ -85,10 +99,14 @@ export class StreamJoin implements Processor {
     const keyStr = encodeKey(record.key)
     const keys = index.get(keyStr)
     const pending: Promise<void>[] = []
+    let matched = false
     if (keys !== undefined) {
       for (const sk of keys) {
         const e = store.get(sk)
         if (e === undefined || e[0] === side || Math.abs(e[2] - t) > o.within) continue
+        matched = true
+        // An outer side's record remembers it met a partner, so it is not emitted as unmatched later.
+        if (o.outer[e[0]] && e[4] !== 1) store.put(sk, [e[0], e[1], e[2], e[3], 1], record)
         const [left, right] = side === 0 ? [v, e[3]] : [e[3], v]
         const out = { ...record, value: undefined as unknown, timestamp: Math.max(t, e[2]) }
         out.value = o.joiner(left, right, out)
@@ -98,7 +116,8 @@ export class StreamJoin implements Processor {
     }
     const sk = `${keyStr}\u0001${record.topic}@${record.offset}`
     if (!store.has(sk)) {
-      store.put(sk, [side, keyStr, t, v], record)
+      const entry: Entry = matched && o.outer[side] ? [side, keyStr, t, v, 1] : [side, keyStr, t, v]
+      store.put(sk, entry, record)
       this.#add(index, keyStr, sk)
     }
     if (pending.length > 0) return Promise.all(pending).then(() => undefined)
@@ -164,9 +183,19 @@ export class StreamJoin implements Processor {
     keys.add(sk)
   }
 
-  /** Drops buffered records no partner can join any more (the timer; the changelog gets tombstones). */
+  /**
+   * Drops buffered records no partner can join any more (the timer; the changelog gets tombstones),
+   * emitting an outer side's unmatched ones. Not while an exactly-once checkpoint runs.
+   */
   #expireAll(): void {
-    for (const store of this.#state.partitions()) this.#expire(store)
+    if (this.#init.quiet()) return
+    for (const store of this.#state.partitions()) {
+      try {
+        this.#expire(store)
+      } catch (err) {
+        this.#init.fail(toWeirError(err), timerContext(this.name))
+      }
+    }
   }
 
   #expire(store: PartitionStore<Entry>): void {
@@ -177,14 +206,38 @@ export class StreamJoin implements Processor {
       Number(store.meta.n0 ?? Number.NEGATIVE_INFINITY) - slack,
     ]
     const index = this.#index.get(store.partition)
-    const expired: Array<[string, string]> = []
-    for (const [sk, e] of store.entries())
-      if (sk !== META_KEY && e[2] < horizon[e[0]]!) expired.push([sk, e[1]])
-    for (const [sk, keyStr] of expired) {
+    const expired: Array<[string, Entry]> = []
+    for (const [sk, e] of store.entries()) if (sk !== META_KEY && e[2] < horizon[e[0]]!) expired.push([sk, e])
+    // Oldest first, so unmatched results come out in time order.
+    expired.sort((a, b) => a[1][2] - b[1][2])
+    for (const [sk, e] of expired) {
+      if (this.#o.outer[e[0]] && e[4] !== 1) this.#emitUnmatched(store.partition, sk, e)
+      const keyStr = e[1]
       store.delete(sk)
       const keys = index?.get(keyStr)
       keys?.delete(sk)
       if (keys?.size === 0) index?.delete(keyStr)
     }
+  }
+
+  /** An outer side's record that met no partner: joined with `undefined` for the other side. */
+  #emitUnmatched(partition: number, sk: string, e: Entry): void {
+    const at = sk.lastIndexOf('@')
+    const cut = sk.lastIndexOf('\u0001', at)
+    const topic = sk.slice(cut + 1, at)
+    const offset = Number(sk.slice(at + 1))
+    const out = {
+      key: decodeKey(e[1]),
+      value: undefined as unknown,
+      headers: {},
+      timestamp: e[2],
+      topic,
+      partition,
+      offset,
+    }
+    out.value = e[0] === 0 ? this.#o.joiner(e[3], undefined, out) : this.#o.joiner(undefined, e[3], out)
+    const ctx = timerContext(this.name)
+    const r = this.#init.emit(out, ctx)
+    if (r !== undefined) r.catch((err: unknown) => this.#init.fail(toWeirError(err), ctx))
   }
 }
