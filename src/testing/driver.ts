@@ -110,8 +110,27 @@ export class TestDriver {
       logger: options.logger ?? silentLogger,
       metrics: this.metrics,
       sampleEvery: 1,
-      ...(options.reportsCaughtUp ? { inputCaughtUpAt: (tp: string) => this.#caughtUp.get(tp) } : {}),
+      ...(options.reportsCaughtUp ? { inputCaughtUpAt: (tp: string) => this.#caughtUpAt(tp) } : {}),
     })
+  }
+
+  /**
+   * An internal (repartition) topic is fed back at once, so it is drained whenever what feeds it is: it
+   * counts as caught up as of the least recent `caughtUp` of the driver's other inputs.
+   */
+  #caughtUpAt(tp: string): number | undefined {
+    const topic = tp.slice(0, tp.lastIndexOf(':'))
+    if (!this.#loops.includes(topic)) return this.#caughtUp.get(tp)
+    let least: number | undefined
+    for (const input of this.#pipeline.topology.inputTopics()) {
+      if (this.#loops.includes(input)) continue
+      for (let p = 0; p < this.#partitions; p++) {
+        const at = this.#caughtUp.get(`${input}:${p}`)
+        if (at === undefined) return undefined
+        if (least === undefined || at < least) least = at
+      }
+    }
+    return least
   }
 
   /**
