@@ -3,7 +3,6 @@
  * Mbps, duration in ms) so partial sums of any partitions, added in any order, give the same totals:
  * a replay rewrites exactly the same rows.
  */
-import { reducer } from '../../dsl/aggregations.ts'
 import type { ValidationResult, Violation } from '../../dsl/operators/validate.ts'
 
 /** One record of `schemas/event.avsc`. */
@@ -24,7 +23,7 @@ export interface DownloadEvent {
   readonly timestamp: number
 }
 
-/** What a window accumulates per group (content, region or device). */
+/** A group's totals in a window (content, region or device), as a partial row carries them. */
 export interface DownloadTotals {
   downloads: number
   successful: number
@@ -33,31 +32,6 @@ export interface DownloadTotals {
   speedMilli: number
   durationMs: number
 }
-
-export const emptyTotals = (): DownloadTotals => ({
-  downloads: 0,
-  successful: 0,
-  failed: 0,
-  bytes: 0,
-  speedMilli: 0,
-  durationMs: 0,
-})
-
-export function addEvent(t: DownloadTotals, e: DownloadEvent): DownloadTotals {
-  t.downloads++
-  if (e.status === 'success') t.successful++
-  else t.failed++
-  t.bytes += e.bytes
-  t.speedMilli += Math.round(e.download_speed_mbps * 1000)
-  t.durationMs += Math.round(e.duration_seconds * 1000)
-  return t
-}
-
-export const downloadTotals = reducer<DownloadEvent, DownloadTotals, DownloadTotals>({
-  init: emptyTotals,
-  add: (acc, e) => addEvent(acc, e),
-  result: (acc) => acc,
-})
 
 const TEXT_FIELDS = ['event_id', 'user_id', 'content_id', 'region', 'device_type', 'os_version'] as const
 
@@ -138,12 +112,4 @@ export function partRow(
     speed_milli: t.speedMilli,
     duration_ms: t.durationMs,
   }
-}
-
-/** Device rows are per device type and OS version; a tab keeps the pair one string key. */
-export const deviceKey = (e: DownloadEvent): string => `${e.device_type}\t${e.os_version}`
-
-export function splitDeviceKey(key: string): [string, string] {
-  const i = key.indexOf('\t')
-  return [key.slice(0, i), key.slice(i + 1)]
 }
