@@ -103,6 +103,7 @@ export type PartRow = {
   readonly window_end: Date
   readonly group_key: string
   readonly sub_key: string
+  /** The window slot that computed this share: input partition × CONTENT_BUCKETS + content bucket. */
   readonly source_partition: number
   readonly downloads: number
   readonly successful: number
