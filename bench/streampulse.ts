@@ -5,10 +5,11 @@
  * committed). Also in the same run: Kafka's consume ceiling on the same topic (ConsumerPerformance) and
  * the app's window-close-to-row latency (p50/p99 from its /metrics). The seed claims ~1,000 events/s.
  *
- * Options: --events=N (default 1,000,000), --partitions=P (default 5), --contents=N (default 2,000)
+ * Options: --events=N (default 1,000,000), --partitions=P (default 5), --contents=N (default 2,000),
+ * --profile=DIR (the app's CPU profile and GC trace into DIR; NODE_OPTIONS cannot carry --cpu-prof)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { DEFAULT_SCHEMA_PATH } from '../src/apps/streampulse/config.ts'
 import type { DownloadEvent } from '../src/apps/streampulse/domain.ts'
+import { streamPulseChangelogTopics } from '../src/apps/streampulse/pipeline.ts'
 import { kafkaTransport } from '../src/connectors/kafka/index.ts'
 import { streamPulseGenerator } from '../src/generators/streampulse.ts'
 import { avroFile } from '../src/serdes/avro/file.ts'
@@ -30,6 +32,7 @@ const N = Number(opt('events') ?? (quick ? 200_000 : 1_000_000))
 const PARTITIONS = Number(opt('partitions') ?? 5)
 const CONTENTS = Number(opt('contents') ?? 2000)
 const WINDOWS = 10
+const PROFILE = opt('profile')
 const log = (s: string) => process.stderr.write(`[bench:streampulse] ${s}\n`)
 const stamp = `bench-sp-${Date.now().toString(36)}`
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' }
@@ -118,6 +121,16 @@ function consumeCeiling(topic: string): number {
   return Number(row[9])
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100
+  } catch {
+    return undefined
+  }
+}
+
 async function metricsOf(port: number): Promise<Record<string, unknown> | undefined> {
   try {
     return (await (await fetch(`http://127.0.0.1:${port}/metrics`)).json()) as Record<string, unknown>
@@ -155,19 +168,27 @@ async function main(): Promise<void> {
       HEALTH_PORT: String(port),
     }
     const started = performance.now()
-    child = spawn(process.execPath, [join(ROOT, 'bin', 'weir.js'), 'run', 'streampulse'], {
+    const profile = PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`, '--trace-gc']
+    child = spawn(process.execPath, [...profile, join(ROOT, 'bin', 'weir.js'), 'run', 'streampulse'], {
       env,
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', PROFILE === undefined ? 'ignore' : 'pipe', 'inherit'],
     })
+    if (PROFILE !== undefined) child.stdout?.pipe(createWriteStream(join(PROFILE, 'gc.log')))
     const c = new pg.Client({ ...PG, database: db })
     let firstEvent: number | undefined
     let allRead: number | undefined
     let done: number | undefined
     let peakRss = 0
+    // The app's own CPU time over the timed span: what the machine's load does not inflate much.
+    let cpuAtFirst: number | undefined
+    let cpuAtDone: number | undefined
     for (;;) {
       const m = await metricsOf(port)
       const processed = typeof m?.events_processed === 'number' ? m.events_processed : 0
-      if (firstEvent === undefined && processed > 0) firstEvent = performance.now()
+      if (firstEvent === undefined && processed > 0) {
+        firstEvent = performance.now()
+        cpuAtFirst = cpuSecondsOf(child.pid)
+      }
       if (allRead === undefined && processed >= N) allRead = performance.now()
       const rss = (m?.memory as { rss?: number } | undefined)?.rss
       if (typeof rss === 'number') peakRss = Math.max(peakRss, rss)
@@ -178,6 +199,7 @@ async function main(): Promise<void> {
           .catch(() => undefined)
         if (Number(r?.rows[0]?.n ?? 0) >= N) {
           done = performance.now()
+          cpuAtDone = cpuSecondsOf(child.pid)
           break
         }
       }
@@ -204,6 +226,12 @@ async function main(): Promise<void> {
       eventsPerSecond: Math.round(N / seconds),
       readAllSeconds: ((allRead ?? done) - (firstEvent ?? started)) / 1000,
       toLastRowSeconds: seconds,
+      appCpuSeconds:
+        cpuAtDone === undefined || cpuAtFirst === undefined
+          ? null
+          : Math.round((cpuAtDone - cpuAtFirst) * 100) / 100,
+      eventsPerAppCpuSecond:
+        cpuAtDone === undefined || cpuAtFirst === undefined ? null : Math.round(N / (cpuAtDone - cpuAtFirst)),
       consumeCeiling: Math.round(ceiling),
       ratioToCeiling: Math.round((N / seconds / ceiling) * 1000) / 1000,
       windowCloseToRowSeconds: m.window_close_to_row_seconds,
@@ -225,11 +253,7 @@ async function main(): Promise<void> {
       deleteTopics?: (t: string[]) => Promise<void>
     }
     await admin
-      .deleteTopics?.([
-        topic,
-        `${stamp}-dlq`,
-        ...['content', 'region', 'device'].map((k) => `${stamp}-group-${k}-windows-changelog`),
-      ])
+      .deleteTopics?.([topic, `${stamp}-dlq`, ...streamPulseChangelogTopics(`${stamp}-group`)])
       .catch(() => {})
     await admin.close()
   }

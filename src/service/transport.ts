@@ -1,14 +1,22 @@
 import type { KafkaSettings } from '../apps/app.ts'
-import { type KafkaProducerTuning, type KafkaTransport, kafkaTransport } from '../connectors/kafka/index.ts'
+import {
+  type KafkaConsumerTuning,
+  type KafkaProducerTuning,
+  type KafkaTransport,
+  kafkaTransport,
+} from '../connectors/kafka/index.ts'
 
 /**
  * The Kafka transport for an app's settings, as `weir run` builds it: brokers, client id, SASL, TLS and
- * producer settings (an app's own tuning, e.g. MillionX's FAUST_PRODUCER_*, and the compression).
+ * producer settings (an app's own tuning, e.g. MillionX's FAUST_PRODUCER_*, and the compression), and
+ * an app's own consumer tuning (StreamPulse's fetch sizes).
  *
  * @example
  * await startService(app, { transport: kafkaTransportFor })
  */
-export function kafkaTransportFor(kafka: KafkaSettings & { readonly producer?: KafkaProducerTuning }): KafkaTransport {
+export function kafkaTransportFor(
+  kafka: KafkaSettings & { readonly producer?: KafkaProducerTuning; readonly consumer?: KafkaConsumerTuning },
+): KafkaTransport {
   // An app's own producer setting (its seed's variable, e.g. FAUST_PRODUCER_COMPRESSION) wins.
   const producer = kafka.compression === undefined ? kafka.producer : { compression: kafka.compression, ...kafka.producer }
   return kafkaTransport({
@@ -17,5 +25,6 @@ export function kafkaTransportFor(kafka: KafkaSettings & { readonly producer?: K
     sasl: kafka.sasl,
     tls: kafka.tls,
     ...(producer === undefined ? {} : { producer }),
+    ...(kafka.consumer === undefined ? {} : { consumer: kafka.consumer }),
   })
 }

@@ -12,7 +12,7 @@ import { eventFormat } from '../../src/apps/streampulse/avro.ts'
 import { DEFAULT_SCHEMA_PATH, loadStreamPulseConfig } from '../../src/apps/streampulse/config.ts'
 import { type DownloadEvent, type PartRow, partRow } from '../../src/apps/streampulse/domain.ts'
 import { StreamPulseMetrics } from '../../src/apps/streampulse/metrics.ts'
-import { streamPulsePipeline } from '../../src/apps/streampulse/pipeline.ts'
+import { streamPulseChangelogTopics, streamPulsePipeline } from '../../src/apps/streampulse/pipeline.ts'
 import type { Sink } from '../../src/connectors/contract.ts'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { VirtualClock } from '../../src/core/clock.ts'
@@ -521,11 +521,9 @@ describe('seed 003 § Running: start-up lines, /health and /metrics (Events Proc
       PG_PASSWORD: 'never-printed-either',
     })
     cleanup(() =>
-      deleteTopics([
-        env.KAFKA_TOPIC,
-        env.DLQ_TOPIC,
-        ...['content', 'region', 'device'].map((k) => `${env.KAFKA_GROUP_ID}-${k}-windows-changelog`),
-      ]).catch(() => {}),
+      deleteTopics([env.KAFKA_TOPIC, env.DLQ_TOPIC, ...streamPulseChangelogTopics(env.KAFKA_GROUP_ID)]).catch(
+        () => {},
+      ),
     )
     await createTopic(undefined, { name: env.KAFKA_TOPIC })
     await produceEvents(testKafka(), env.KAFKA_TOPIC, events(300, { start: Date.now() - 20_000, stepMs: 20 }))

@@ -17,6 +17,7 @@ import { rideshareApp } from '../../src/apps/rideshare/app.ts'
 import { bridgeMessageJson, RIDESHARE_TOPICS } from '../../src/apps/rideshare/domain/index.ts'
 import { LiveMap } from '../../src/apps/rideshare/live-map.ts'
 import { streamPulseApp } from '../../src/apps/streampulse/app.ts'
+import { streamPulseChangelogTopics } from '../../src/apps/streampulse/pipeline.ts'
 import { trafficApp } from '../../src/apps/traffic/app.ts'
 import { feed } from '../../src/cli/feed.ts'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
@@ -375,10 +376,7 @@ describe('dashboard in Chromium', { skip: missing }, () => {
       transport: (k) => kafkaTransport({ brokers: [...k.brokers], clientId: k.clientId }),
     })
     cleanup(() =>
-      deleteTopics([
-        env.DLQ_TOPIC,
-        ...['content', 'region', 'device'].map((k) => `${env.KAFKA_GROUP_ID}-${k}-windows-changelog`),
-      ]).catch(() => {}),
+      deleteTopics([env.DLQ_TOPIC, ...streamPulseChangelogTopics(env.KAFKA_GROUP_ID)]).catch(() => {}),
     )
     cleanup(() => service.stop())
     const { page, problems } = await openPage(browser, cleanup)

@@ -9,6 +9,7 @@ import { streamPulseApp } from '../../src/apps/streampulse/app.ts'
 import { eventFormat } from '../../src/apps/streampulse/avro.ts'
 import { DEFAULT_SCHEMA_PATH } from '../../src/apps/streampulse/config.ts'
 import type { DownloadEvent } from '../../src/apps/streampulse/domain.ts'
+import { streamPulseChangelogTopics } from '../../src/apps/streampulse/pipeline.ts'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { ErrorCode } from '../../src/core/errors.ts'
 import { createLogger } from '../../src/log/logger.ts'
@@ -50,10 +51,7 @@ async function startStreamPulse(
   })
   // Cleanups run last-registered first: the app stops before its topics go.
   cleanup(() =>
-    deleteTopics([
-      env.DLQ_TOPIC,
-      ...['content', 'region', 'device'].map((k) => `${env.KAFKA_GROUP_ID}-${k}-windows-changelog`),
-    ]).catch(() => {}),
+    deleteTopics([env.DLQ_TOPIC, ...streamPulseChangelogTopics(env.KAFKA_GROUP_ID)]).catch(() => {}),
   )
   cleanup(() => service.stop())
   return { service, lines: () => lines.map((l) => JSON.parse(l)) }

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { streamPulseChangelogTopics } from '../../src/apps/streampulse/pipeline.ts'
 import { exited, waitUntil } from './helpers/apps.ts'
 import { createTopic, deleteTopics, testKafka } from './helpers/kafka.ts'
 import { freePort, pgConnection, sleep, tcpProxy, testCleanup } from './helpers/services.ts'
@@ -27,11 +28,7 @@ const WINDOW_MS = 2000
 const kafka = testKafka()
 
 function topicsOf(env: StreamPulseTestEnv): string[] {
-  return [
-    env.KAFKA_TOPIC,
-    env.DLQ_TOPIC,
-    ...['content', 'region', 'device'].map((k) => `${env.KAFKA_GROUP_ID}-${k}-windows-changelog`),
-  ]
+  return [env.KAFKA_TOPIC, env.DLQ_TOPIC, ...streamPulseChangelogTopics(env.KAFKA_GROUP_ID)]
 }
 
 async function untilTables(

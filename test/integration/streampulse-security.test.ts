@@ -15,6 +15,7 @@ import pg from 'pg'
 import { streamPulseApp, streamPulseSink } from '../../src/apps/streampulse/app.ts'
 import { loadStreamPulseConfig } from '../../src/apps/streampulse/config.ts'
 import { StreamPulseMetrics } from '../../src/apps/streampulse/metrics.ts'
+import { streamPulseChangelogTopics } from '../../src/apps/streampulse/pipeline.ts'
 import { systemClock } from '../../src/core/clock.ts'
 import { ErrorCode } from '../../src/core/errors.ts'
 import { silentLogger } from '../../src/log/logger.ts'
@@ -156,11 +157,9 @@ describe('streampulse: SASL SCRAM-SHA-256 to Kafka, TLS to PostgreSQL', { timeou
       ...pgEnv({ PG_SSLMODE: 'require' }),
     })
     cleanup(() =>
-      deleteTopics([
-        env.KAFKA_TOPIC,
-        env.DLQ_TOPIC,
-        ...['content', 'region', 'device'].map((k) => `${env.KAFKA_GROUP_ID}-${k}-windows-changelog`),
-      ]).catch(() => {}),
+      deleteTopics([env.KAFKA_TOPIC, env.DLQ_TOPIC, ...streamPulseChangelogTopics(env.KAFKA_GROUP_ID)]).catch(
+        () => {},
+      ),
     )
     await createTopic(undefined, { name: env.KAFKA_TOPIC })
     const input = events(500, { start: Date.now() - 20_000, stepMs: 20, seed: 3 })

@@ -3,7 +3,6 @@
  * Mbps, duration in ms) so partial sums of any partitions, added in any order, give the same totals:
  * a replay rewrites exactly the same rows.
  */
-import { reducer } from '../../dsl/aggregations.ts'
 import type { ValidationResult, Violation } from '../../dsl/operators/validate.ts'
 
 /** One record of `schemas/event.avsc`. */
@@ -24,7 +23,7 @@ export interface DownloadEvent {
   readonly timestamp: number
 }
 
-/** What a window accumulates per group (content, region or device). */
+/** A group's totals in a window (content, region or device), as a partial row carries them. */
 export interface DownloadTotals {
   downloads: number
   successful: number
@@ -34,41 +33,37 @@ export interface DownloadTotals {
   durationMs: number
 }
 
-export const emptyTotals = (): DownloadTotals => ({
-  downloads: 0,
-  successful: 0,
-  failed: 0,
-  bytes: 0,
-  speedMilli: 0,
-  durationMs: 0,
-})
+const TEXT_FIELDS = ['event_id', 'user_id', 'content_id', 'region', 'device_type', 'os_version'] as const
 
-export function addEvent(t: DownloadTotals, e: DownloadEvent): DownloadTotals {
-  t.downloads++
-  if (e.status === 'success') t.successful++
-  else t.failed++
-  t.bytes += e.bytes
-  t.speedMilli += Math.round(e.download_speed_mbps * 1000)
-  t.durationMs += Math.round(e.duration_seconds * 1000)
-  return t
+/** Empty or only white space; a visible ASCII first character answers without trimming. */
+function blank(s: string): boolean {
+  const c = s.charCodeAt(0)
+  return !(c > 32 && c < 127) && s.trim() === ''
 }
 
-export const downloadTotals = reducer<DownloadEvent, DownloadTotals, DownloadTotals>({
-  init: emptyTotals,
-  add: (acc, e) => addEvent(acc, e),
-  result: (acc) => acc,
-})
+const nonNegative = (v: number) => Number.isFinite(v) && v >= 0
 
-const TEXT_FIELDS = ['event_id', 'user_id', 'content_id', 'region', 'device_type', 'os_version'] as const
+/** The common case, checked with no allocation (this runs for every event). */
+function valid(e: DownloadEvent): boolean {
+  for (const f of TEXT_FIELDS) if (blank(e[f])) return false
+  return (
+    nonNegative(e.bytes) &&
+    nonNegative(e.download_speed_mbps) &&
+    nonNegative(e.duration_seconds) &&
+    Number.isSafeInteger(e.timestamp) &&
+    e.timestamp > 0
+  )
+}
 
 /**
  * What Avro cannot say: identifiers present, amounts non-negative and finite, an event time. A bad
  * event is a dead letter naming every violation (VALIDATION_FAILED).
  */
 export function validateEvent(e: DownloadEvent): ValidationResult<DownloadEvent> {
+  if (valid(e)) return { ok: true, value: e }
   const violations: Violation[] = []
   for (const f of TEXT_FIELDS) {
-    if (e[f].trim() === '') violations.push({ rule: 'required', field: f, message: `${f} is empty` })
+    if (blank(e[f])) violations.push({ rule: 'required', field: f, message: `${f} is empty` })
   }
   const amounts = [
     ['bytes', e.bytes],
@@ -76,7 +71,7 @@ export function validateEvent(e: DownloadEvent): ValidationResult<DownloadEvent>
     ['duration_seconds', e.duration_seconds],
   ] as const
   for (const [field, v] of amounts) {
-    if (!Number.isFinite(v) || v < 0)
+    if (!nonNegative(v))
       violations.push({
         rule: 'non_negative',
         field,
@@ -92,7 +87,7 @@ export function validateEvent(e: DownloadEvent): ValidationResult<DownloadEvent>
       value: e.timestamp,
     })
   }
-  return violations.length === 0 ? { ok: true, value: e } : { ok: false, violations }
+  return { ok: false, violations }
 }
 
 /** The three groupings of the seed, as the `kind` of a partial row. */
@@ -108,6 +103,7 @@ export type PartRow = {
   readonly window_end: Date
   readonly group_key: string
   readonly sub_key: string
+  /** The window slot that computed this share: input partition × CONTENT_BUCKETS + content bucket. */
   readonly source_partition: number
   readonly downloads: number
   readonly successful: number
@@ -138,12 +134,4 @@ export function partRow(
     speed_milli: t.speedMilli,
     duration_ms: t.durationMs,
   }
-}
-
-/** Device rows are per device type and OS version; a tab keeps the pair one string key. */
-export const deviceKey = (e: DownloadEvent): string => `${e.device_type}\t${e.os_version}`
-
-export function splitDeviceKey(key: string): [string, string] {
-  const i = key.indexOf('\t')
-  return [key.slice(0, i), key.slice(i + 1)]
 }

@@ -1,28 +1,19 @@
 /**
- * StreamPulse's pipeline: Avro download events → validate → three 1-minute tumbling windows on event
- * time (per content, per region, per device type and OS version) → partial rows in PostgreSQL, from
- * which the seed's tables and alerts are recomputed (./sql.ts).
+ * StreamPulse's pipeline: Avro download events → validate → one 1-minute tumbling window on event
+ * time whose slots hold the content, region and device totals together (./window-groups.ts) → partial
+ * rows in PostgreSQL, from which the seed's tables and alerts are recomputed (./sql.ts).
  *
- * Windows emit 'end' (Flink's event-time trigger with allowed lateness): a window's rows are written
- * when the watermark passes its end and rewritten for each late event within ALLOWED_LATENESS; later
- * events are dead letters (LATE_RECORD, once: the region and device windows drop what the content
- * windows dead-letter, as all three see the same times). Window state is durable (changelog topics
- * `<group>-<kind>-windows-changelog`), so a restart resumes where the last checkpoint left off.
+ * The window emits 'end' (Flink's event-time trigger with allowed lateness): a window's rows are
+ * written when the watermark passes its end and rewritten for each late event within ALLOWED_LATENESS
+ * (the three rows it changed); later events are dead letters (LATE_RECORD). Window state is durable
+ * (changelog topic `<group>-windows-changelog`), so a restart resumes where the last checkpoint left off.
  */
 import type { Sink } from '../../connectors/contract.ts'
 import type { Serde } from '../../core/serde.ts'
 import { pipeline } from '../../dsl/stream.ts'
 import { tumbling } from '../../time/windows.ts'
-import {
-  type DownloadEvent,
-  deviceKey,
-  downloadTotals,
-  type Grouping,
-  type PartRow,
-  partRow,
-  splitDeviceKey,
-  validateEvent,
-} from './domain.ts'
+import { type DownloadEvent, type PartRow, validateEvent } from './domain.ts'
+import { contentBucket, PartRowsOf, windowGroups } from './window-groups.ts'
 
 export interface StreamPulsePipelineSettings {
   readonly KAFKA_GROUP_ID: string
@@ -32,12 +23,13 @@ export interface StreamPulsePipelineSettings {
   readonly ALLOWED_LATENESS: number
 }
 
-const GROUPINGS: ReadonlyArray<{ kind: Grouping; key: (e: DownloadEvent) => string; late: 'dlq' | 'drop' }> =
-  [
-    { kind: 'content', key: (e) => e.content_id, late: 'dlq' },
-    { kind: 'region', key: (e) => e.region, late: 'drop' },
-    { kind: 'device', key: deviceKey, late: 'drop' },
-  ]
+/** The window operator's name; its changelog topic is `<group>-windows-changelog`. */
+const WINDOWS = 'windows'
+
+/** The internal topics the app creates (tests and benches delete them). */
+export function streamPulseChangelogTopics(groupId: string): string[] {
+  return [`${groupId}-${WINDOWS}-changelog`]
+}
 
 export function streamPulsePipeline(
   settings: StreamPulsePipelineSettings,
@@ -55,24 +47,18 @@ export function streamPulsePipeline(
   const { valid } = p
     .stream<DownloadEvent>(settings.KAFKA_TOPIC, { value: io.value, partitions: settings.PARALLELISM })
     .validate(validateEvent, { name: 'validate' })
-  const events = valid.peek(() => io.counted(), { name: 'count' })
-  const windows = tumbling({ size: settings.WINDOW_SIZE, grace: settings.ALLOWED_LATENESS })
-  for (const g of GROUPINGS) {
-    // Keyed by the group in place (no repartition): each partition's windows are partial results,
+  const parts = new PartRowsOf()
+  valid
+    .peek(() => io.counted(), { name: 'count' })
+    // Keyed by content bucket in place (no repartition): each partition's windows are partial results,
     // merged across partitions in PostgreSQL.
-    events
-      .selectKey(g.key, { name: `key-by-${g.kind}` })
-      .groupByKey({ name: `by-${g.kind}`, repartition: false })
-      .window(windows, { timestamp: (e) => e.timestamp })
-      .aggregate(downloadTotals, { name: `${g.kind}-windows`, emit: 'end', late: g.late })
-      .toSink(io.sink, {
-        name: `${g.kind}-rows`,
-        map: (r) => {
-          const w = r.value
-          const group: [string, string] = g.kind === 'device' ? splitDeviceKey(w.key) : [w.key, '']
-          return io.emitted(partRow(g.kind, group, w, r.partition, w.value))
-        },
-      })
-  }
+    .selectKey((e) => contentBucket(e.content_id), { name: 'key-by-bucket' })
+    .groupByKey({ name: 'by-bucket', repartition: false })
+    .window(tumbling({ size: settings.WINDOW_SIZE, grace: settings.ALLOWED_LATENESS }), {
+      timestamp: (e) => e.timestamp,
+    })
+    .aggregate(windowGroups, { name: WINDOWS, emit: 'end', late: 'dlq' })
+    .flatMap((w, r) => parts.rows(w, r.partition), { name: 'part-rows' })
+    .toSink(io.sink, { name: 'rows', map: (r) => io.emitted(r.value) })
   return p
 }

@@ -1,9 +1,10 @@
 /**
  * StreamPulse's tables and the statements that keep them right.
  *
- * Window state lives per input partition, so a group (a content, a region, a device) seen on several
- * partitions has one partial result per partition. Each partial is upserted into
- * `streampulse_window_parts`, keyed by (kind, window, group, partition); in the same transaction the
+ * Window state lives per input partition (and, within it, per content bucket: ./window-groups.ts), so
+ * a group (a content, a region, a device) seen on several partitions has one partial result per
+ * partition and bucket. Each partial is upserted into `streampulse_window_parts`, keyed by (kind,
+ * window, group, source_partition = partition × buckets + bucket); in the same transaction the
  * seed's tables are recomputed from all partials of the groups the flush touched, and the alerts from
  * the recomputed region rows. Every statement is an idempotent upsert: a replay after a crash writes
  * the same rows again. An advisory lock serialises flushes of instances sharing the tables, so none
