@@ -35,10 +35,9 @@ fi
 # In CI the schema registry is part of the suite: its tests fail (not skip) when it is not up.
 if [[ -n "${CI:-}" ]]; then export WEIR_REQUIRE_REGISTRY="${WEIR_REQUIRE_REGISTRY:-1}"; fi
 
-# --test-force-exit: a file ends when its tests have ended, even if something it started still holds
-# the event loop (the helpers kill their children on exit); --test-timeout bounds each test. The
-# slowest-files reporter prints the 15 slowest files at the end (listed first: a later reporter's last
-# lines can be lost when --test-force-exit ends the run; two reporters on one stream lose the second).
-exec "$NODE" --test --test-concurrency=1 --test-timeout=120000 --test-force-exit \
+# test/exit-guard.mjs ends a file that still holds its event loop 10 s after its last test (instead of
+# --test-force-exit, which can drop test verdicts: nodejs/node#64833); --test-timeout bounds each test.
+# The slowest-files reporter prints the 15 slowest files at the end, on stderr.
+exec "$NODE" --test --test-concurrency=1 --test-timeout=120000 --import ./test/exit-guard.mjs \
   --test-reporter=./scripts/slowest-files.mjs --test-reporter-destination=stderr \
   --test-reporter=spec --test-reporter-destination=stdout "${patterns[@]}"
