@@ -1,5 +1,5 @@
 import type { ConnectionOptions } from 'node:tls'
-import type { BaseOptions } from '@platformatic/kafka'
+import { type BaseOptions, findErrorBy } from '@platformatic/kafka'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { Logger } from '../../log/logger.ts'
 import { silentLogger } from '../../log/logger.ts'
@@ -108,7 +108,7 @@ export function baseClientOptions(options: KafkaOptions, clientId: string): Base
     connectTimeout: options.connectTimeoutMs ?? 5_000,
     timeout: options.requestTimeoutMs ?? 30_000,
     retries: 3,
-    retryDelay: 500,
+    retryDelay,
   }
   if (options.sasl) {
     out.sasl = {
@@ -120,6 +120,28 @@ export function baseClientOptions(options: KafkaOptions, clientId: string): Base
   if (options.tls === true) out.tls = {}
   else if (options.tls) out.tls = { ...options.tls }
   return out
+}
+
+/** Between retries of a failed request, unless the broker said a transaction is still ending (below). */
+const RETRY_DELAY_MS = 500
+
+/**
+ * How long a client waits before retrying a request. CONCURRENT_TRANSACTIONS is the transaction
+ * coordinator still writing the previous transaction's markers: the first AddPartitionsToTxn after
+ * every commit gets it for a few ms. A flat 500 ms wait there stalled every transaction that met it
+ * (82 ms mean per AddPartitionsToTxn, 12.5 s of a 19 s exactly-once run); Kafka's Java producer retries
+ * it after 20 ms. Here: 5, 20, 80, 320 ms, … (the same total patience as before over the producer's retries).
+ */
+function retryDelay(
+  _client: object,
+  _operation: string,
+  attempt: number,
+  _retries: number,
+  err: Error,
+): number {
+  if (findErrorBy(err, 'apiId', 'CONCURRENT_TRANSACTIONS'))
+    return Math.min(RETRY_DELAY_MS * 2, 5 * 4 ** (attempt - 1))
+  return RETRY_DELAY_MS
 }
 
 export function loggerOf(options: KafkaOptions): Logger {
