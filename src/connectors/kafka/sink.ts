@@ -2,6 +2,7 @@ import {
   Admin,
   type Consumer,
   FindCoordinatorKeyTypes,
+  findErrorBy,
   type Message,
   type MessageRecord,
   type MessageToProduce,
@@ -14,7 +15,13 @@ import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { OutgoingRecord } from '../../core/record.ts'
 import type { Logger } from '../../log/logger.ts'
 import { sinkError, toProduced } from './convert.ts'
-import { baseClientOptions, type KafkaOptions, loggerOf, producerDefaults } from './options.ts'
+import {
+  baseClientOptions,
+  CONCURRENT_RETRY_MS,
+  type KafkaOptions,
+  loggerOf,
+  producerDefaults,
+} from './options.ts'
 import { SendQueue } from './send-queue.ts'
 import type { GroupMetadata } from './source.ts'
 
@@ -27,6 +34,30 @@ export interface KafkaSinkOptions extends SinkOptions {
 }
 
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
+
+/** How long a transaction's first request may keep meeting CONCURRENT_TRANSACTIONS before it fails. */
+const COORDINATOR_BUSY_MS = 10_000
+
+/**
+ * Runs a transaction request again while the coordinator answers CONCURRENT_TRANSACTIONS: it is still
+ * writing the previous transaction's markers, and the first request of the next one (AddPartitionsToTxn
+ * or AddOffsetsToTxn) meets that after most commits, for a few ms. The client retries it every 10 ms
+ * (see retryDelay in options.ts) only as often as any request; Kafka's Java producer retries it every
+ * 20 ms until its delivery timeout. The request changed nothing when it got that answer, so repeating
+ * it is safe.
+ */
+async function whileCoordinatorBusy<T>(request: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + COORDINATOR_BUSY_MS
+  for (;;) {
+    try {
+      return await request()
+    } catch (err) {
+      const busy = err instanceof Error && findErrorBy(err, 'apiId', 'CONCURRENT_TRANSACTIONS') !== null
+      if (!busy || performance.now() > deadline) throw err
+      await new Promise((r) => setTimeout(r, CONCURRENT_RETRY_MS))
+    }
+  }
+}
 
 /**
  * Writes records to Kafka. `add()` only buffers; a background loop sends what accumulated (once the
@@ -194,7 +225,7 @@ export class KafkaSink implements RecordSink {
     try {
       const coordinatorId = consumer.coordinatorId ?? (await this.#groupCoordinator(group.groupId))
       // The client reads only `groupId` from the consumer it is given.
-      await tx.addConsumer({ groupId: group.groupId } as unknown as Consumer)
+      await whileCoordinatorBusy(() => tx.addConsumer({ groupId: group.groupId } as unknown as Consumer))
       const together = await this.#commitOffsetsTogether({ ...consumer, coordinatorId }, offsets).then(
         () => true,
         (err: unknown) => {
@@ -351,7 +382,10 @@ export class KafkaSink implements RecordSink {
     const topics = new Map<string, txnOffsetCommitV4.TxnOffsetCommitRequestPartition[]>()
     for (const o of offsets) {
       let partitions = topics.get(o.topic)
-      if (partitions === undefined) topics.set(o.topic, (partitions = []))
+      if (partitions === undefined) {
+        partitions = []
+        topics.set(o.topic, partitions)
+      }
       // Leader epoch unknown (-1): the broker then skips its check, as for a commit by an older client.
       partitions.push({
         partitionIndex: o.partition,
@@ -393,13 +427,16 @@ export class KafkaSink implements RecordSink {
     this.#notePartitions(messages)
     for (const [topic, parts] of this.#lastTxPartitions) {
       let mine = this.#txPartitions.get(topic)
-      if (mine === undefined) this.#txPartitions.set(topic, (mine = new Set()))
+      if (mine === undefined) {
+        mine = new Set()
+        this.#txPartitions.set(topic, mine)
+      }
       for (const p of parts) mine.add(p)
     }
     const all: MessageRecord[] = []
     for (const [topic, parts] of this.#txPartitions)
       for (const partition of parts) all.push({ topic, partition } as MessageRecord)
-    await tx.addPartitions(metadata, all)
+    await whileCoordinatorBusy(() => tx.addPartitions(metadata, all))
   }
 
   /** Remembers which partitions the open transaction writes (keyed records: the sink picked them). */
@@ -413,7 +450,10 @@ export class KafkaSink implements RecordSink {
         topic = m.topic
         count = this.#partitionCounts.get(topic) ?? 0
         parts = this.#txPartitions.get(topic)
-        if (parts === undefined) this.#txPartitions.set(topic, (parts = new Set()))
+        if (parts === undefined) {
+          parts = new Set()
+          this.#txPartitions.set(topic, parts)
+        }
       }
       // A topic not in the metadata yet: the client adds its partitions itself, and it is noted next time.
       if (count > 0) parts.add(m.partition % count)
@@ -444,7 +484,8 @@ export class KafkaSink implements RecordSink {
         this.#txPartitionsAdded = true
         await this.#addPartitions(producer, tx, messages)
       }
-      await tx.send({ messages })
+      // A send adds its new partitions first: met CONCURRENT_TRANSACTIONS there, nothing was written yet.
+      await whileCoordinatorBusy(() => tx.send({ messages }))
     } else {
       await producer.send({ messages })
     }
