@@ -45,7 +45,8 @@ export interface CheckpointParts {
  * The checkpoint, the one place that decides when an offset may be committed. In this order:
  *
  *   0. note the offsets that are committable now: every record below them is fully processed, so
- *      everything derived from them has been handed to a sink or a state store;
+ *      everything derived from them has been handed to a sink or a state store (under exactly-once
+ *      the runner feeds no record from here until `sealed()`, see Task.holding);
  *   1. flush external sinks: their writes are durable; a sink that makes items durable only when it
  *      rolls a file (Parquet) holds the offsets of its open files back, and step 4 commits no further;
  *   2. flush state: changelog records are handed to the producer;
