@@ -316,8 +316,28 @@ async function main(): Promise<void> {
   }
 
   const latency: Partial<Record<WorkloadName, Array<Record<string, number>>>> = {}
+  /** Workload 1 under exactly-once (100 ms transactions) at the same steady rate. */
+  const latencyEos: Array<Record<string, number>> = []
   if (!flag('no-latency')) {
     for (let r = 0; r < runs; r++) {
+      if (only.includes('passthrough') && !flag('no-eos')) {
+        const a: ChildArgs = {
+          workload: 'passthrough',
+          brokers: BROKERS,
+          prefix: prefix('lat-passthrough-eos'),
+          partitions: PARTITIONS.passthrough,
+          records: 0,
+          rate: LATENCY_RATE,
+          seconds: LATENCY_SECONDS,
+          tuning: { run: { processing: 'exactly-once' } },
+        }
+        const res = await child('latency', a)
+        await child('cleanup', a)
+        latencyEos.push(res)
+        log(
+          `latency ${r + 1}/${runs} passthrough exactly-once: p50 ${res.p50?.toFixed(1)} p99 ${res.p99?.toFixed(1)} ms (${res.received}/${res.sent})`,
+        )
+      }
       for (const w of ONE_TO_ONE) {
         if (!only.includes(w) || skip(w)) continue
         const a: ChildArgs = {
@@ -428,6 +448,18 @@ async function main(): Promise<void> {
       cpuSecondsPerMillion: cpu,
       ...(gps ? { gpsPingsPerSec: gps } : {}),
       ...(l ? { latencyMs: { rate: LATENCY_RATE, seconds: LATENCY_SECONDS, ...l, runs: lat } } : {}),
+      ...(w === 'passthrough' && latencyEos.length > 0
+        ? {
+            exactlyOnceLatencyMs: {
+              rate: LATENCY_RATE,
+              seconds: LATENCY_SECONDS,
+              p50: stat(latencyEos.map((x) => x.p50 as number)),
+              p95: stat(latencyEos.map((x) => x.p95 as number)),
+              p99: stat(latencyEos.map((x) => x.p99 as number)),
+              runs: latencyEos,
+            },
+          }
+        : {}),
       runs: rs,
     }
     rows.push({ w, label: LABEL[w], rate, ratio, rss, cpu, lat: l, ceilingKind: kk ? 'c+p' : 'consume', gps })

@@ -23,6 +23,11 @@ export interface Committer {
   /** Commits the offsets (under exactly-once: with the open transaction, even when there are none). */
   commit(offsets: readonly CommitOffset[]): Promise<void>
   /**
+   * Exactly-once: adds the offsets to the open transaction ahead of `commit`, while the checkpoint
+   * waits for the producer's acknowledgements. `commit` then only ends the transaction.
+   */
+  prepare?(offsets: readonly CommitOffset[]): Promise<void>
+  /**
    * A checkpoint failed. Resolves true when the next checkpoint may simply try again; false when this
    * run can commit nothing more (an aborted transaction: in-memory progress is past what is durable).
    */
@@ -62,9 +67,12 @@ export function exactlyOnce(source: Source, producer: RecordSink): Committer {
   let aborted: WeirError | undefined
   return {
     processing: 'exactly-once',
-    async commit(offsets) {
+    async prepare(offsets) {
       if (aborted) throw aborted
       await producer.sendOffsets(offsets, source.groupMetadata())
+    },
+    async commit() {
+      if (aborted) throw aborted
       await producer.commitTransaction()
     },
     async failed(err) {

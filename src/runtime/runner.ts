@@ -203,6 +203,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   await started(task.init())
 
   const commit = (offsets: readonly CommitOffset[]) => committer.commit(offsets)
+  const prepare = committer.prepare?.bind(committer)
 
   let fatal: WeirError | undefined
   let stopRequested: Promise<void> | undefined
@@ -233,7 +234,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   /** One checkpoint at a time; a failure is logged and retried on the next interval. */
   const checkpoint = (): Promise<void> => {
     checkpointing ??= task
-      .checkpoint(commit)
+      .checkpoint(commit, prepare)
       .then(
         (offsets) => {
           for (const o of offsets) if (internal.has(o.topic)) purgeable.set(`${o.topic}:${o.partition}`, o)
@@ -283,7 +284,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
         for (const p of partitions) owned.delete(`${p.topic}:${p.partition}`)
         logger.info('partitions revoked', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
         await checkpointing
-        await task.revoked(partitions, commit).catch((err: unknown) => {
+        await task.revoked(partitions, commit, prepare).catch((err: unknown) => {
           logger.error('checkpoint before revocation failed', { error: err })
           return checkpointFailed(err)
         })
@@ -329,8 +330,9 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
         await new Promise((r) => setImmediate(r))
         yieldedAt = performance.now()
       }
-      // Exactly-once: no record starts while a checkpoint runs (see Task.checkpoint).
-      if (processing === 'exactly-once') while (checkpointing !== undefined) await checkpointing
+      // Exactly-once: no record starts while a checkpoint fixes its transaction's content (see
+      // Task.checkpoint); records flow again while the transaction commits.
+      for (let held = task.holding(); held !== undefined; held = task.holding()) await held
       for (const raw of batch) task.process(raw)
       // Backpressure: stop pulling while too much is in flight or unflushed.
       while (

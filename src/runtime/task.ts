@@ -391,6 +391,7 @@ export class Task {
   async revoked(
     partitions: readonly TopicPartition[],
     commit: (offsets: readonly CommitOffset[]) => Promise<void>,
+    prepare?: (offsets: readonly CommitOffset[]) => Promise<void>,
   ): Promise<void> {
     // Let records mid-processing finish (briefly: records held by open windows finish only once the
     // processors below emit those windows), then let processors flush and drop the partitions.
@@ -398,32 +399,58 @@ export class Task {
     for (const p of this.graph.processors) await p.revoked?.(partitions)
     await this.tracker.idle(partitions)
     for (const s of this.graph.sinks) await s.revoked?.(partitions)
-    await this.checkpoint(commit)
+    await this.checkpoint(commit, prepare)
     this.tracker.drop(partitions)
   }
 
   /**
    * See runCheckpoint: flush sinks → flush state changelogs → flush producer → commit offsets.
-   * Exactly-once: first waits until no record is mid-processing (the caller stops feeding records), and
-   * keeps processors' timers quiet until the commit, so the transaction holds the results of exactly
-   * the records whose offsets it commits.
+   * Exactly-once: from the call until the producer has fixed the transaction's content (step 3),
+   * `holding()` asks the caller to feed no record; the checkpoint first waits until no record is
+   * mid-processing, so the transaction holds the results of exactly the records whose offsets it
+   * commits. Records then flow again while the transaction commits (their outputs wait in the producer
+   * for the next one); processors' timers stay quiet until the commit.
    */
   async checkpoint(
     commit: (offsets: readonly CommitOffset[]) => Promise<void>,
+    prepare?: (offsets: readonly CommitOffset[]) => Promise<void>,
   ): Promise<readonly CommitOffset[]> {
-    if (this.#o.processing !== 'exactly-once') return this.#checkpoint(commit)
+    if (this.#o.processing !== 'exactly-once') return this.#checkpoint(commit, prepare)
     this.#quiet = true
+    let release!: () => void
+    const holding = new Promise<void>((r) => {
+      release = r
+    })
+    this.#holding = holding
+    const sealed = () => {
+      if (this.#holding === holding) this.#holding = undefined
+      release()
+    }
     try {
       await this.tracker.idle()
-      return await this.#checkpoint(commit)
+      return await this.#checkpoint(commit, prepare, sealed)
     } finally {
+      sealed()
       this.#quiet = false
     }
   }
 
-  #quiet = false
+  /**
+   * Exactly-once: settles when records may be fed again; undefined when they may now. Set from the
+   * start of a checkpoint until its transaction's content is fixed.
+   */
+  holding(): Promise<void> | undefined {
+    return this.#holding
+  }
 
-  #checkpoint(commit: (offsets: readonly CommitOffset[]) => Promise<void>): Promise<readonly CommitOffset[]> {
+  #quiet = false
+  #holding: Promise<void> | undefined
+
+  #checkpoint(
+    commit: (offsets: readonly CommitOffset[]) => Promise<void>,
+    prepare: ((offsets: readonly CommitOffset[]) => Promise<void>) | undefined,
+    sealed?: () => void,
+  ): Promise<readonly CommitOffset[]> {
     const started = performance.now()
     return runCheckpoint({
       tracker: this.tracker,
@@ -431,6 +458,8 @@ export class Task {
       processors: this.graph.processors,
       producer: this.#o.producer,
       commit,
+      ...(prepare === undefined ? {} : { prepare }),
+      ...(sealed === undefined ? {} : { sealed }),
     }).then(
       (offsets) => {
         this.metrics.checkpointSeconds.observe((performance.now() - started) / 1000)

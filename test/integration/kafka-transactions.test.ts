@@ -145,6 +145,52 @@ describe('kafka transactions (exactly-once)', { timeout: 180_000 }, () => {
     )
   })
 
+  test('records added after flush() wait for the next transaction instead of joining the committing one', async (t) => {
+    const output = await createTopic(t)
+    const sink = kafka.sink({ clientId: uniqueName('eos'), transactionalId: uniqueName('tx') })
+    await sink.open()
+    t.after(() => sink.close())
+    for (let i = 0; i < 3; i++) sink.add({ topic: output, key: null, value: Buffer.from(`first${i}`) })
+    await sink.flush()
+    // The checkpoint goes on processing while the transaction commits: this record belongs to the next one.
+    sink.add({ topic: output, key: null, value: Buffer.from('second') })
+    await sink.commitTransaction()
+    await visibleSoon(kafka, output, ['first0', 'first1', 'first2'])
+    // Aborting the next transaction drops it: it was never part of the committed one.
+    await sink.abortTransaction()
+    sink.add({ topic: output, key: null, value: Buffer.from('third') })
+    await sink.commitTransaction()
+    await visibleSoon(kafka, output, ['first0', 'first1', 'first2', 'third'])
+  })
+
+  test('offsets of several partitions and topics commit in one transaction', async (t) => {
+    const a = await createTopic(t, { partitions: 3 })
+    const b = await createTopic(t)
+    const groupId = uniqueName('g')
+    const sink = kafka.sink({ clientId: uniqueName('eos'), transactionalId: uniqueName('tx') })
+    await sink.open()
+    t.after(() => sink.close())
+    await sink.sendOffsets(
+      [
+        { topic: a, partition: 0, offset: 7 },
+        { topic: a, partition: 2, offset: 9 },
+        { topic: b, partition: 0, offset: 3 },
+      ],
+      { groupId },
+    )
+    await sink.commitTransaction()
+    await committedSoon(
+      admin,
+      groupId,
+      a,
+      new Map([
+        [`${a}:0`, 7],
+        [`${a}:2`, 9],
+      ]),
+    )
+    await committedSoon(admin, groupId, b, new Map([[`${b}:0`, 3]]))
+  })
+
   test('offsets can be committed for a group given only by id', async (t) => {
     const input = await createTopic(t)
     const groupId = uniqueName('g')

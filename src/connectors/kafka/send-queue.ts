@@ -59,6 +59,8 @@ export class SendQueue {
   #limitLeft = 0
   /** Bumped by drop(): outcomes of sends started before it are ignored. */
   #epoch = 0
+  /** Records numbered from here on (counted like `#added`) wait until `lift()`; see `fence()`. */
+  #fence = Number.POSITIVE_INFINITY
   #stopped = false
 
   constructor(options: SendQueueOptions) {
@@ -73,9 +75,12 @@ export class SendQueue {
     else if (this.#timer === undefined && this.#immediate === undefined) this.#schedule()
   }
 
-  /** Resolves when every record added before the call is acknowledged; rejects when a send fails. */
+  /**
+   * Resolves when every record added before the call (while fenced: before the fence) is acknowledged;
+   * rejects when a send fails.
+   */
   flush(): Promise<void> {
-    const upTo = this.#added
+    const upTo = Math.min(this.#added, this.#fence)
     if (upTo <= this.#settled) return Promise.resolve()
     return new Promise<void>((resolve, reject) => {
       this.#waiters.push({ upTo, resolve, reject })
@@ -87,6 +92,22 @@ export class SendQueue {
     return this.#added - this.#settled
   }
 
+  /**
+   * Records added from now on are kept back, not sent, until `lift()`: a transaction's content is fixed
+   * while it commits, and what is added meanwhile goes in the next one. Already fenced: no change.
+   */
+  fence(): void {
+    if (this.#fence === Number.POSITIVE_INFINITY) this.#fence = this.#added
+  }
+
+  /** Sends what the fence kept back (the next transaction has begun or may begin). */
+  lift(): void {
+    if (this.#fence === Number.POSITIVE_INFINITY) return
+    this.#fence = Number.POSITIVE_INFINITY
+    if (this.#fullChunkWaits()) this.#kick(false)
+    else this.#schedule()
+  }
+
   /** Forgets every record not yet acknowledged (a transaction abort) once the send in flight is over. */
   async drop(): Promise<number> {
     this.#epoch++
@@ -96,6 +117,7 @@ export class SendQueue {
     this.#head = 0
     this.#waitingSince = -1
     this.#settled = this.#added
+    this.#fence = Number.POSITIVE_INFINITY
     this.#blocked = false
     this.#limit = Number.POSITIVE_INFINITY
     this.#limitLeft = 0
@@ -110,8 +132,9 @@ export class SendQueue {
     this.#clearTimers()
   }
 
+  /** Records waiting to be sent (or in the send in flight) that the fence lets through. */
   get #count(): number {
-    return this.#pending.length - this.#head
+    return Math.min(this.#pending.length - this.#head, this.#fence - this.#settled)
   }
 
   #clearTimers(): void {

@@ -2,16 +2,26 @@ import {
   Admin,
   type Consumer,
   FindCoordinatorKeyTypes,
+  findErrorBy,
   type Message,
+  type MessageRecord,
+  type MessageToProduce,
   ProduceAcks,
   Producer,
+  txnOffsetCommitV4,
 } from '@platformatic/kafka'
 import type { CommitOffset, ConnectorStatus, RecordSink, SinkOptions } from '../../connectors/contract.ts'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { OutgoingRecord } from '../../core/record.ts'
 import type { Logger } from '../../log/logger.ts'
 import { sinkError, toProduced } from './convert.ts'
-import { baseClientOptions, type KafkaOptions, loggerOf, producerDefaults } from './options.ts'
+import {
+  baseClientOptions,
+  CONCURRENT_RETRY_MS,
+  type KafkaOptions,
+  loggerOf,
+  producerDefaults,
+} from './options.ts'
 import { SendQueue } from './send-queue.ts'
 import type { GroupMetadata } from './source.ts'
 
@@ -25,6 +35,30 @@ export interface KafkaSinkOptions extends SinkOptions {
 
 type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
 
+/** How long a transaction's first request may keep meeting CONCURRENT_TRANSACTIONS before it fails. */
+const COORDINATOR_BUSY_MS = 10_000
+
+/**
+ * Runs a transaction request again while the coordinator answers CONCURRENT_TRANSACTIONS: it is still
+ * writing the previous transaction's markers, and the first request of the next one (AddPartitionsToTxn
+ * or AddOffsetsToTxn) meets that after most commits, for a few ms. The client retries it every 10 ms
+ * (see retryDelay in options.ts) only as often as any request; Kafka's Java producer retries it every
+ * 20 ms until its delivery timeout. The request changed nothing when it got that answer, so repeating
+ * it is safe.
+ */
+async function whileCoordinatorBusy<T>(request: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + COORDINATOR_BUSY_MS
+  for (;;) {
+    try {
+      return await request()
+    } catch (err) {
+      const busy = err instanceof Error && findErrorBy(err, 'apiId', 'CONCURRENT_TRANSACTIONS') !== null
+      if (!busy || performance.now() > deadline) throw err
+      await new Promise((r) => setTimeout(r, CONCURRENT_RETRY_MS))
+    }
+  }
+}
+
 /**
  * Writes records to Kafka. `add()` only buffers; a background loop sends what accumulated (once the
  * oldest record has waited `lingerMs`, by default at the end of the event-loop turn, or at once when a
@@ -34,7 +68,10 @@ type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
  * With `transactionalId` the sink writes inside Kafka transactions. A transaction begins on the first
  * record (or offsets) after the previous one ended; the checkpoint then runs
  * `flush()` → `sendOffsets(offsets, source.groupMetadata())` → `commitTransaction()`, or
- * `abortTransaction()` to drop everything since the last commit.
+ * `abortTransaction()` to drop everything since the last commit. `flush()` (or `commitTransaction()`)
+ * fixes what the open transaction holds: records added after it are buffered, not sent, until the
+ * transaction has ended, and then go in the next one. So the caller may go on adding while a
+ * transaction commits.
  *
  * @example
  * const sink = kafkaTransport({ brokers: ['127.0.0.1:9092'] }).sink({ clientId: 'out' })
@@ -63,6 +100,13 @@ export class KafkaSink implements RecordSink {
    * an untouched transaction is ended on the client only.
    */
   #txTouched = false
+  /** The open transaction's first send has added its partitions (see #addPartitions). */
+  #txPartitionsAdded = false
+  /** Output partitions written in the open transaction, and in the one before (`topic` → partitions). */
+  #txPartitions = new Map<string, Set<number>>()
+  #lastTxPartitions = new Map<string, Set<number>>()
+  /** Partition counts from the client's metadata: a keyed record's partition is its hash modulo this. */
+  #partitionCounts = new Map<string, number>()
   #closed = false
 
   constructor(kafka: KafkaOptions, options: KafkaSinkOptions) {
@@ -134,9 +178,11 @@ export class KafkaSink implements RecordSink {
    * Resolves when everything added before it is acknowledged by all in-sync replicas. Rejects when a
    * send fails: SINK_UNAVAILABLE (retriable) while Kafka is away, or the refusal (not retriable) of a
    * record Kafka will never take when there is no `onRejected`. Nothing is dropped either way: the
-   * next flush sends it again.
+   * next flush sends it again. Transactional: what was added before it is what the open transaction
+   * holds; later records wait for the next transaction (see the class comment).
    */
   flush(): Promise<void> {
+    if (this.transactional) this.#queue.fence()
     return this.#queue.flush()
   }
 
@@ -177,11 +223,21 @@ export class KafkaSink implements RecordSink {
     }
     this.#txTouched = true
     try {
+      const coordinatorId = consumer.coordinatorId ?? (await this.#groupCoordinator(group.groupId))
       // The client reads only `groupId` from the consumer it is given.
-      await tx.addConsumer({ groupId: group.groupId } as unknown as Consumer)
+      await whileCoordinatorBusy(() => tx.addConsumer({ groupId: group.groupId } as unknown as Consumer))
+      const together = await this.#commitOffsetsTogether({ ...consumer, coordinatorId }, offsets).then(
+        () => true,
+        (err: unknown) => {
+          this.#log.debug('one TxnOffsetCommit for all partitions failed; the client retries one by one', {
+            err,
+          })
+          return false
+        },
+      )
+      if (together) return
       for (const o of offsets) {
         // The client commits `message.offset + 1` for the group described in `message.metadata.consumer`.
-        const coordinatorId = consumer.coordinatorId ?? (await this.#groupCoordinator(group.groupId))
         const message = {
           topic: o.topic,
           partition: o.partition,
@@ -195,25 +251,33 @@ export class KafkaSink implements RecordSink {
     }
   }
 
-  /** Commits the open transaction: its records become visible and its offsets committed. Flushes first. */
+  /**
+   * Commits the open transaction: its records become visible and its offsets committed. Flushes first
+   * (unless `flush()` already fixed its content). Records added meanwhile are sent once it has ended.
+   */
   async commitTransaction(): Promise<void> {
     await this.flush()
     this.#refuseFailedTransaction()
     const tx = this.#tx
-    if (!tx) return
+    if (!tx) {
+      this.#queue.lift()
+      return
+    }
     if (!this.#txTouched) {
       // Nothing was sent in it (a checkpoint while idle): there is nothing to commit on the broker.
       await this.#endUntouched(tx)
+      this.#queue.lift()
       return
     }
     try {
       await tx.commit()
     } catch (err) {
-      // The transaction stays open: the caller aborts it.
+      // The transaction stays open (and the queue fenced): the caller aborts it.
       throw sinkError('commit transaction', err)
     }
-    this.#tx = undefined
-    this.#txTouched = false
+    this.#lastTxPartitions = this.#txPartitions
+    this.#ended()
+    this.#queue.lift()
   }
 
   /** Aborts the open transaction, dropping records not yet sent; read_committed readers never see any of it. */
@@ -227,8 +291,7 @@ export class KafkaSink implements RecordSink {
       await this.#endUntouched(tx)
       return
     }
-    this.#tx = undefined
-    this.#txTouched = false
+    this.#ended()
     try {
       await tx.abort()
     } catch (err) {
@@ -250,12 +313,20 @@ export class KafkaSink implements RecordSink {
 
   /** Ends a transaction the broker never heard of, on the client only (no EndTxn). */
   async #endUntouched(tx: Transaction): Promise<void> {
-    this.#tx = undefined
+    this.#ended()
     try {
       await tx.cancel()
     } catch (err) {
       throw sinkError('end empty transaction', err)
     }
+  }
+
+  /** The open transaction is over (committed, aborted or never reached the broker). */
+  #ended(): void {
+    this.#tx = undefined
+    this.#txTouched = false
+    this.#txPartitionsAdded = false
+    this.#txPartitions = new Map()
   }
 
   #refuseFailedTransaction(): void {
@@ -291,6 +362,104 @@ export class KafkaSink implements RecordSink {
     return this.#txBegin
   }
 
+  /**
+   * Every partition's offset in one TxnOffsetCommit to the group coordinator (the client sends one
+   * request per partition, each after the previous one's answer). Committing an offset twice in a
+   * transaction is harmless, so on any failure the caller falls back to the client's path and its retries.
+   */
+  async #commitOffsetsTogether(
+    consumer: { groupId: string; memberId: string; generationId: number; coordinatorId: number },
+    offsets: readonly CommitOffset[],
+  ): Promise<void> {
+    const producer = this.#producer
+    const { producerId, producerEpoch } = producer ?? {}
+    const transactionalId = this.#options.transactionalId
+    if (!producer || producerId === undefined || producerEpoch === undefined || transactionalId === undefined)
+      throw new Error('no producer id yet')
+    const connection = (await producer.connectToBrokers([consumer.coordinatorId])).get(consumer.coordinatorId)
+    if (connection === undefined)
+      throw new Error(`group coordinator ${consumer.coordinatorId} not in the metadata`)
+    const topics = new Map<string, txnOffsetCommitV4.TxnOffsetCommitRequestPartition[]>()
+    for (const o of offsets) {
+      let partitions = topics.get(o.topic)
+      if (partitions === undefined) {
+        partitions = []
+        topics.set(o.topic, partitions)
+      }
+      // Leader epoch unknown (-1): the broker then skips its check, as for a commit by an older client.
+      partitions.push({
+        partitionIndex: o.partition,
+        committedOffset: BigInt(o.offset),
+        committedLeaderEpoch: -1,
+      })
+    }
+    await txnOffsetCommitV4.api.async(
+      connection,
+      transactionalId,
+      consumer.groupId,
+      producerId,
+      producerEpoch,
+      consumer.generationId,
+      consumer.memberId,
+      null,
+      [...topics].map(([name, partitions]) => ({ name, partitions })),
+    )
+  }
+
+  /**
+   * At a transaction's first send: adds this chunk's partitions and every partition the previous
+   * transaction wrote, in one AddPartitionsToTxn. The client adds a send's new partitions itself, one
+   * request per send that meets one; a source hands records over partition by partition, so the first
+   * chunks of a transaction each met a new one (about 3.5 round trips per transaction measured with 5
+   * partitions, each waiting for the previous transaction's markers).
+   */
+  async #addPartitions(
+    producer: Producer,
+    tx: Transaction,
+    messages: readonly MessageToProduce[],
+  ): Promise<void> {
+    const topics = new Set(this.#lastTxPartitions.keys())
+    for (const m of messages) if (m.partition !== undefined) topics.add(m.topic)
+    if (topics.size === 0) return
+    // The client's cached metadata: no request unless it is stale.
+    const metadata = await producer.metadata({ topics: [...topics] })
+    for (const [topic, t] of metadata.topics) this.#partitionCounts.set(topic, t.partitionsCount)
+    this.#notePartitions(messages)
+    for (const [topic, parts] of this.#lastTxPartitions) {
+      let mine = this.#txPartitions.get(topic)
+      if (mine === undefined) {
+        mine = new Set()
+        this.#txPartitions.set(topic, mine)
+      }
+      for (const p of parts) mine.add(p)
+    }
+    const all: MessageRecord[] = []
+    for (const [topic, parts] of this.#txPartitions)
+      for (const partition of parts) all.push({ topic, partition } as MessageRecord)
+    await whileCoordinatorBusy(() => tx.addPartitions(metadata, all))
+  }
+
+  /** Remembers which partitions the open transaction writes (keyed records: the sink picked them). */
+  #notePartitions(messages: readonly MessageToProduce[]): void {
+    let topic = ''
+    let parts: Set<number> | undefined
+    let count = 0
+    for (const m of messages) {
+      if (m.partition === undefined) continue
+      if (m.topic !== topic || parts === undefined) {
+        topic = m.topic
+        count = this.#partitionCounts.get(topic) ?? 0
+        parts = this.#txPartitions.get(topic)
+        if (parts === undefined) {
+          parts = new Set()
+          this.#txPartitions.set(topic, parts)
+        }
+      }
+      // A topic not in the metadata yet: the client adds its partitions itself, and it is noted next time.
+      if (count > 0) parts.add(m.partition % count)
+    }
+  }
+
   async #groupCoordinator(groupId: string): Promise<number> {
     // One lookup per call is fine: offsets are sent once per checkpoint, and usually with a known coordinator.
     const admin = new Admin(baseClientOptions(this.#kafka, `${this.#options.clientId}-coordinator`))
@@ -310,7 +479,13 @@ export class KafkaSink implements RecordSink {
     if (this.transactional) {
       const tx = await this.#transaction()
       this.#txTouched = true
-      await tx.send({ messages })
+      if (this.#txPartitionsAdded) this.#notePartitions(messages)
+      else {
+        this.#txPartitionsAdded = true
+        await this.#addPartitions(producer, tx, messages)
+      }
+      // A send adds its new partitions first: met CONCURRENT_TRANSACTIONS there, nothing was written yet.
+      await whileCoordinatorBusy(() => tx.send({ messages }))
     } else {
       await producer.send({ messages })
     }
