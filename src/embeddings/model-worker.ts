@@ -90,8 +90,9 @@ export class ModelWorker {
   }
 
   /**
-   * A busy worker keeps the process alive, an idle one does not: Worker refs its message port while a
-   * 'message' listener is attached, so the listener is there only while runs are pending.
+   * A busy worker keeps the process alive, an idle one does not. `unref()` covers the thread and its
+   * message port, but attaching a 'message' listener refs the port again: so the listener is attached
+   * only while runs are pending, and always before `ref()` / removed before `unref()`.
    */
   #busy(worker: Worker, busy: boolean): void {
     if (busy) {

@@ -4,10 +4,12 @@
  * truncation, and the errors a wrong EMBEDDING_MODEL gives. Pooling by hand on a small tensor.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
+import { pathToFileURL } from 'node:url'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import {
   BUNDLED_MODEL_DIR,
@@ -91,6 +93,37 @@ describe('sentence embedder: all-MiniLM-L6-v2', () => {
         largest = Math.max(largest, Math.abs(fromWorkers[i]![d]! - fromCaller[i]![d]!))
     }
     assert.ok(largest < 1e-5, `largest difference ${largest}`)
+  })
+
+  it('lets a program end that embedded and never closed the embedder (idle worker threads hold nothing open)', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'weir-embedder-'))
+    const cleanup = testCleanup(t)
+    cleanup(() => rm(dir, { recursive: true, force: true }))
+    const script = join(dir, 'forget-close.ts')
+    const index = pathToFileURL(join(import.meta.dirname, '../../src/embeddings/index.ts')).href
+    await writeFile(
+      script,
+      `import { SentenceEmbedder } from '${index}'
+const embedder = await SentenceEmbedder.load({ model: 'sentence-transformers/all-MiniLM-L6-v2', threads: 2 })
+const [v] = await embedder.embed(['A man is eating food.'])
+console.log('dimensions', v.length)
+`,
+    )
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    cleanup(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    const code = await Promise.race([
+      exited,
+      new Promise<'hung'>((r) => setTimeout(r, 30_000, 'hung').unref()),
+    ])
+    assert.equal(code, 0, `the program ${code === 'hung' ? 'did not end' : `exited with ${code}`}: ${out}`)
+    assert.match(out, /dimensions 384/)
   })
 
   it('truncates a text past EMBEDDING_MAX_LENGTH tokens instead of failing (the first tokens decide)', async (t) => {
