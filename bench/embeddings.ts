@@ -178,6 +178,8 @@ async function benchModel() {
     per_record_ms: perRecord,
     records_per_sec: (BATCHES * BATCH) / seconds,
     cpu_ms_per_record: cpuMsPerRecord,
+    /** CPU time over wall time: how many cores the model got (at most 1 on one thread). */
+    cores_used: (cpu.user + cpu.system) / 1e6 / seconds,
     records_per_sec_if_cores_free: (1000 / cpuMsPerRecord) * MODEL_THREADS,
   }
 }
@@ -322,7 +324,7 @@ const model = await benchModel()
 const modelLines = [
   `model   per record (batch time / ${BATCH}): p50 ${f(model.per_record_ms.p50)} ms, p95 ${f(model.per_record_ms.p95)} ms, p99 ${f(model.per_record_ms.p99)} ms`,
   `model   per batch of ${BATCH}: p50 ${f(model.batch_ms.p50)} ms, p95 ${f(model.batch_ms.p95)} ms; ${f(model.records_per_sec)} records/s (${f(model.tokens_per_record)} tokens/record)`,
-  `model   ${model.cpu_ms_per_record.toFixed(2)} CPU ms per record → ${f(model.records_per_sec_if_cores_free)} records/s on ${MODEL_THREADS} free core(s)`,
+  `model   ${model.cpu_ms_per_record.toFixed(2)} CPU ms per record → ${f(model.records_per_sec_if_cores_free)} records/s on ${MODEL_THREADS} free core(s); it got ${model.cores_used.toFixed(2)} core(s)`,
 ]
 const setup = { cores: availableParallelism(), threads: MODEL_THREADS, run_batch: RUN_BATCH, inline: INLINE }
 if (MODEL_ONLY) {

@@ -6,11 +6,11 @@
  *
  * The sub-batches run in parallel on `threads` worker threads, one ONNX session of one intra-op thread
  * each (model-worker.ts says why), and the caller's event loop stays free while they run. Sub-batches
- * are small (`runBatchSize`, default 8): measured here, a run of 8 texts costs ~30 % less CPU per text
- * than a run of 25 and half of a run of 100 (the activations of a small run stay in cache).
+ * are small (`runBatchSize`, default 8): measured here on ~40-token posts, a run of 8 texts costs 11–18 %
+ * less CPU per text than a run of 25, and a run of 100 over twice as much (its activations leave the cache).
  * The model is dynamically quantised (int8, one scale per tensor), so a text's vector depends on the
  * other texts of its sub-batch by ~1 % (cosine > 0.98); `runBatchSize: 1` makes every vector
- * independent of its batch, at ~45 % more CPU per text.
+ * independent of its batch, at ~45 % more CPU per text (measured on short texts).
  *
  * @example
  * const embedder = await SentenceEmbedder.load({ model: 'sentence-transformers/all-MiniLM-L6-v2' })
