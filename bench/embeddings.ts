@@ -9,7 +9,8 @@
  *      sink.snowflake.*), records/s from the first record consumed to the last one stored and committed;
  *   3. ceiling: the same input consumed by a Weir pipeline that does nothing else, in the same run.
  *
- *   node bench/embeddings.ts [--records 4000] [--batches 30] [--threads N]
+ *   node bench/embeddings.ts [--records 4000] [--batches 30] [--threads N] [--run-batch 8]
+ *                            [--inline] [--model-only]
  *
  * Prints a table and one JSON line. The machine is shared: say how loaded it was (load average shown).
  */
@@ -17,7 +18,7 @@ import { createHash } from 'node:crypto'
 import { availableParallelism, loadavg } from 'node:os'
 import pg from 'pg'
 import { embeddingServiceStage } from '../src/apps/millionx/stages/embedding-service.ts'
-import { numberFlag, parseArgs } from '../src/cli/args.ts'
+import { booleanFlag, numberFlag, parseArgs } from '../src/cli/args.ts'
 import { kafkaTransport } from '../src/connectors/kafka/index.ts'
 import { bytes } from '../src/core/serde.ts'
 import { pipeline } from '../src/dsl/stream.ts'
@@ -31,6 +32,11 @@ const { flags } = parseArgs(process.argv.slice(2))
 const RECORDS = numberFlag(flags, 'records', 4000, { min: 100 })
 const BATCHES = numberFlag(flags, 'batches', 30, { min: 1 })
 const THREADS = numberFlag(flags, 'threads', availableParallelism(), { min: 1 })
+const RUN_BATCH = numberFlag(flags, 'run-batch', 8, { min: 1 })
+const MODEL_ONLY = booleanFlag(flags, 'model-only')
+/** One session on the bench's own thread (the path without worker threads), for comparison. */
+const INLINE = booleanFlag(flags, 'inline')
+const MODEL_THREADS = INLINE ? 1 : Math.min(THREADS, availableParallelism())
 const BATCH = 100
 const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
 const PG_URL = process.env.PGVECTOR_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
@@ -139,6 +145,8 @@ async function benchModel() {
     model: 'sentence-transformers/all-MiniLM-L6-v2',
     maxLength: 512,
     threads: THREADS,
+    runBatchSize: RUN_BATCH,
+    workerThreads: !INLINE,
   })
   const { embeddingText } = await import('../src/apps/millionx/stages/embedding-service.ts')
   const texts = Array.from({ length: BATCHES * BATCH }, (_, i) => {
@@ -170,7 +178,9 @@ async function benchModel() {
     per_record_ms: perRecord,
     records_per_sec: (BATCHES * BATCH) / seconds,
     cpu_ms_per_record: cpuMsPerRecord,
-    records_per_sec_if_cores_free: (1000 / cpuMsPerRecord) * Math.min(THREADS, availableParallelism()),
+    /** CPU time over wall time: how many cores the model got (at most 1 on one thread). */
+    cores_used: (cpu.user + cpu.system) / 1e6 / seconds,
+    records_per_sec_if_cores_free: (1000 / cpuMsPerRecord) * MODEL_THREADS,
   }
 }
 
@@ -207,6 +217,7 @@ async function benchStage(prefix: string, schema: string) {
     PGVECTOR_URL: PG_URL,
     PGVECTOR_SCHEMA: schema,
     EMBEDDING_THREADS: String(THREADS),
+    EMBEDDING_RUN_BATCH_SIZE: String(RUN_BATCH),
     EMBEDDING_FLUSH_INTERVAL: '1s',
   }
   const service = await startService(embeddingServiceStage, {
@@ -218,6 +229,7 @@ async function benchStage(prefix: string, schema: string) {
   })
   const m = service.running.task.metrics
   let first = 0
+  let cpu0 = process.cpuUsage()
   const metricsOf = () =>
     service.app.metricsJson?.(service.running) as {
       records_stored: number
@@ -225,17 +237,23 @@ async function benchStage(prefix: string, schema: string) {
       embedding_latency_per_record_ms: unknown
     }
   for (;;) {
-    if (first === 0 && m.consumed.total() > 0) first = performance.now()
+    if (first === 0 && m.consumed.total() > 0) {
+      first = performance.now()
+      cpu0 = process.cpuUsage()
+    }
     if (metricsOf().records_stored >= RECORDS) break
     await sleep(20)
   }
   const seconds = (performance.now() - first) / 1000
+  const cpu = process.cpuUsage(cpu0)
   const figures = metricsOf()
   await service.stop()
   return {
     records: RECORDS,
     seconds,
     records_per_sec: RECORDS / seconds,
+    /** The whole process: consumer, model threads, pgvector client, producer. */
+    cpu_ms_per_record: (cpu.user + cpu.system) / 1000 / RECORDS,
     model_batch_ms: figures.embedding_latency_ms,
     model_per_record_ms: figures.embedding_latency_per_record_ms,
   }
@@ -297,44 +315,60 @@ const id = `bench-emb-${Date.now().toString(36)}`
 const prefix = `${id}.`
 const schema = id.replaceAll('-', '_')
 const load0 = loadavg()
+const f = (x: number) => x.toFixed(1)
 log(
-  `load average ${load0.map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores; ${THREADS} model threads`,
+  `load average ${load0.map((x) => x.toFixed(2)).join(' ')} on ${availableParallelism()} cores; ${INLINE ? '1 session on the main thread' : `${THREADS} model worker threads`}, runs of ${RUN_BATCH}`,
 )
-try {
-  log(`model: ${BATCHES} batches of ${BATCH}`)
-  const model = await benchModel()
-  log(`producing ${RECORDS} enriched records`)
-  await produce((k) => `${prefix}enriched.${k}.contextualized`, RECORDS)
-  log(`ceiling: ${CEILING_RECORDS} of the same records consumed only`)
-  await produce((k) => ceilingTopic(prefix, k), CEILING_RECORDS)
-  const ceiling = await benchCeiling(prefix)
-  log('stage: embedding service (Kafka → model → pgvector + sink topics)')
-  const stage = await benchStage(prefix, schema)
+log(`model: ${BATCHES} batches of ${BATCH}`)
+const model = await benchModel()
+const modelLines = [
+  `model   per record (batch time / ${BATCH}): p50 ${f(model.per_record_ms.p50)} ms, p95 ${f(model.per_record_ms.p95)} ms, p99 ${f(model.per_record_ms.p99)} ms`,
+  `model   per batch of ${BATCH}: p50 ${f(model.batch_ms.p50)} ms, p95 ${f(model.batch_ms.p95)} ms; ${f(model.records_per_sec)} records/s (${f(model.tokens_per_record)} tokens/record)`,
+  `model   ${model.cpu_ms_per_record.toFixed(2)} CPU ms per record → ${f(model.records_per_sec_if_cores_free)} records/s on ${MODEL_THREADS} free core(s); it got ${model.cores_used.toFixed(2)} core(s)`,
+]
+const setup = { cores: availableParallelism(), threads: MODEL_THREADS, run_batch: RUN_BATCH, inline: INLINE }
+if (MODEL_ONLY) {
   const load1 = loadavg()
-  const out = {
-    model,
-    stage,
-    ceiling,
-    stage_ratio_to_ceiling: stage.records_per_sec / ceiling.records_per_sec,
-    load_average_before: load0,
-    load_average_after: load1,
-    cores: availableParallelism(),
-    threads: THREADS,
-  }
-  const f = (x: number) => x.toFixed(1)
   process.stdout.write(
     [
-      `model   per record (batch time / ${BATCH}): p50 ${f(model.per_record_ms.p50)} ms, p95 ${f(model.per_record_ms.p95)} ms, p99 ${f(model.per_record_ms.p99)} ms`,
-      `model   per batch of ${BATCH}: p50 ${f(model.batch_ms.p50)} ms, p95 ${f(model.batch_ms.p95)} ms; ${f(model.records_per_sec)} records/s (${f(model.tokens_per_record)} tokens/record)`,
-      `model   ${model.cpu_ms_per_record.toFixed(2)} CPU ms per record → ${f(model.records_per_sec_if_cores_free)} records/s on ${Math.min(THREADS, availableParallelism())} free core(s)`,
-      `stage   ${f(stage.records_per_sec)} records/s (${RECORDS} records in ${stage.seconds.toFixed(2)} s, stored in pgvector and committed)`,
-      `ceiling ${f(ceiling.records_per_sec)} records/s consumed; stage = ${(100 * out.stage_ratio_to_ceiling).toFixed(2)} % of it`,
+      ...modelLines,
       `load average ${load0.map(f).join(' ')} → ${load1.map(f).join(' ')}`,
-      JSON.stringify(out),
+      JSON.stringify({ model, load_average_before: load0, load_average_after: load1, ...setup }),
     ]
       .join('\n')
       .concat('\n'),
   )
-} finally {
-  await cleanup(prefix, schema)
+} else {
+  try {
+    log(`producing ${RECORDS} enriched records`)
+    await produce((k) => `${prefix}enriched.${k}.contextualized`, RECORDS)
+    log(`ceiling: ${CEILING_RECORDS} of the same records consumed only`)
+    await produce((k) => ceilingTopic(prefix, k), CEILING_RECORDS)
+    const ceiling = await benchCeiling(prefix)
+    log('stage: embedding service (Kafka → model → pgvector + sink topics)')
+    const stage = await benchStage(prefix, schema)
+    const load1 = loadavg()
+    const out = {
+      model,
+      stage,
+      ceiling,
+      stage_ratio_to_ceiling: stage.records_per_sec / ceiling.records_per_sec,
+      load_average_before: load0,
+      load_average_after: load1,
+      ...setup,
+    }
+    process.stdout.write(
+      [
+        ...modelLines,
+        `stage   ${f(stage.records_per_sec)} records/s (${RECORDS} records in ${stage.seconds.toFixed(2)} s, stored in pgvector and committed); ${stage.cpu_ms_per_record.toFixed(2)} CPU ms per record`,
+        `ceiling ${f(ceiling.records_per_sec)} records/s consumed; stage = ${(100 * out.stage_ratio_to_ceiling).toFixed(2)} % of it`,
+        `load average ${load0.map(f).join(' ')} → ${load1.map(f).join(' ')}`,
+        JSON.stringify(out),
+      ]
+        .join('\n')
+        .concat('\n'),
+    )
+  } finally {
+    await cleanup(prefix, schema)
+  }
 }

@@ -5,10 +5,13 @@
  * 1. Per-record latency of each stage's own work, p50/p95/p99, against the seed's targets (privacy
  *    shield < 5 ms, context enricher < 20 ms with a warm cache, schema validator < 3 ms). The enricher
  *    is measured twice: warm in-process memo, and every lookup through Redis (memo off).
- * 2. Records/s through Kafka: each stage alone (`--stage`), then the whole chain in one process, as a
- *    ratio to the consume ceiling measured in the same run (Weir's Kafka reader draining the input with
- *    no processing). A stage's rate is timed from its first output to its last, so start-up and group
- *    joins are left out.
+ * 2. Records/s through Kafka: each stage alone (`--stage`), then the chain in one process, as a ratio
+ *    to the consume ceiling measured in the same run (Weir's Kafka reader draining the input with no
+ *    processing). A stage's rate is timed from its first output to its last, so start-up and group
+ *    joins are left out. The chain is measured twice: validator → shield → enricher over all records,
+ *    and all four stages (embeddings into pgvector) over the first EMBED_N (the model is ~100× slower
+ *    than the other stages). The embedding service's rate counts records stored in pgvector, and its
+ *    model time per record (p95, batching wait excluded) comes from its own metrics.
  *
  * Prints a table and writes bench/results/millionx-<date>.json.
  */
@@ -37,13 +40,21 @@ import {
 import { millionxGenerator } from '../src/generators/index.ts'
 import { silentLogger } from '../src/log/logger.ts'
 import { createAnonymizer } from '../src/privacy/index.ts'
+import pg from 'pg'
+import type { RunningService } from '../src/service/service.ts'
 import { startStages } from '../src/service/stages.ts'
 
 const quick = process.argv.includes('--quick')
 const N = quick ? 20_000 : 100_000
+/** Records for the embedding service alone and for the four-stage chain. */
+const EMBED_N = quick ? 2_000 : 6_000
+const PG_URL = process.env.PGVECTOR_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const BROKERS = ['127.0.0.1:9092']
 const kafka = kafkaTransport({ brokers: BROKERS, clientId: 'bench-millionx' })
 const run = `bench-millionx-${Date.now().toString(36)}`
+const pgSchema = run.replaceAll('-', '_')
+const STAGE_PREFIXES = ['SCHEMA_VALIDATOR', 'PRIVACY_SHIELD', 'CONTEXT_ENRICHER', 'EMBEDDING_SERVICE']
+const THREE_STAGES = 'schema-validator,privacy-shield,context-enricher'
 
 function quantiles(ms: number[]) {
   const s = [...ms].sort((a, b) => a - b)
@@ -101,6 +112,60 @@ async function rateUntil(topics: readonly string[], expected: number): Promise<n
   }
 }
 
+interface EmbeddingFigures {
+  records_stored: number
+  embedding_latency_per_record_ms: { p95_ms: number } | undefined
+}
+const embeddingFigures = (s: RunningService) => s.app.metricsJson?.(s.running) as EmbeddingFigures
+
+/**
+ * Records/s stored in pgvector by the embedding service, from the first stored to `expected`, and this
+ * process's CPU ms per record stored over that time (every stage in it, the model threads included;
+ * not the broker's or PostgreSQL's): on a shared machine the CPU cost moves less than the rate.
+ */
+async function storedRate(service: RunningService, expected: number) {
+  let first: { at: number; n: number; cpu: NodeJS.CpuUsage } | undefined
+  for (;;) {
+    const n = embeddingFigures(service).records_stored
+    const now = performance.now()
+    if (n > 0 && first === undefined) first = { at: now, n, cpu: process.cpuUsage() }
+    if (n >= expected && first !== undefined && n > first.n) {
+      const cpu = process.cpuUsage(first.cpu)
+      return {
+        rate: (n - first.n) / ((now - first.at) / 1000),
+        cpuMsPerRecord: Math.round(((cpu.user + cpu.system) / 1000 / (n - first.n)) * 100) / 100,
+        modelPerRecordP95: embeddingFigures(service).embedding_latency_per_record_ms?.p95_ms,
+      }
+    }
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+async function produceInput(
+  prefix: string,
+  records: ReturnType<ReturnType<typeof millionxGenerator>['take']>,
+) {
+  const admin = kafka.admin()
+  await admin.ensureTopics(
+    SOURCE_TOPICS.map((t) => ({ name: prefix + t, partitions: 3, replicationFactor: 1 })),
+  )
+  await admin.close()
+  const sink = kafka.sink({ clientId: 'bench-millionx-producer' })
+  await sink.open()
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!
+    sink.add({
+      topic: prefix + r.topic,
+      key: Buffer.from(r.key ?? ''),
+      value: Buffer.from(JSON.stringify(r.value)),
+      headers: {},
+    })
+    if (i % 10_000 === 9_999) await sink.flush()
+  }
+  await sink.flush()
+  await sink.close()
+}
+
 async function main() {
   const records = millionxGenerator({ seed: 7, invalidShare: 0.05 }).take(N)
   const valid = records.filter((r) => r.defect === undefined)
@@ -132,25 +197,7 @@ async function main() {
 
   // 2. Records/s through Kafka.
   const prefix = `${run}.`
-  const admin = kafka.admin()
-  await admin.ensureTopics(
-    SOURCE_TOPICS.map((t) => ({ name: prefix + t, partitions: 3, replicationFactor: 1 })),
-  )
-  await admin.close()
-  const sink = kafka.sink({ clientId: 'bench-millionx-producer' })
-  await sink.open()
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!
-    sink.add({
-      topic: prefix + r.topic,
-      key: Buffer.from(r.key ?? ''),
-      value: Buffer.from(JSON.stringify(r.value)),
-      headers: {},
-    })
-    if (i % 10_000 === 9_999) await sink.flush()
-  }
-  await sink.flush()
-  await sink.close()
+  await produceInput(prefix, records)
 
   // The consume ceiling: the input read back with no processing.
   let read = 0
@@ -169,12 +216,10 @@ async function main() {
     WEATHER_API_URL: url,
     WEATHER_API_KEY: 'bench',
     FAUST_PRODUCER_COMPRESSION: process.env.FAUST_PRODUCER_COMPRESSION ?? 'gzip',
-    ...Object.fromEntries(
-      ['SCHEMA_VALIDATOR', 'PRIVACY_SHIELD', 'CONTEXT_ENRICHER'].map((s) => [
-        `${s}_KAFKA_GROUP_ID`,
-        `${prefix}${s}`,
-      ]),
-    ),
+    PGVECTOR_URL: PG_URL,
+    PGVECTOR_SCHEMA: pgSchema,
+    EMBEDDING_FLUSH_INTERVAL: '1s',
+    ...Object.fromEntries(STAGE_PREFIXES.map((s) => [`${s}_KAFKA_GROUP_ID`, `${prefix}${s}`])),
   }
   const outputs = {
     'schema-validator': SOURCE_TOPICS.map((t) => prefix + VALIDATED_TOPICS[t]),
@@ -193,39 +238,29 @@ async function main() {
     stageRates[stage] = await rateUntil(outputs[stage], valid.length)
     await running.stop()
   }
+  // The embedding service alone, on the enricher's output above, for its first EMBED_N records.
+  const embedding = await startStages(millionxApp, {
+    env,
+    stage: 'embedding-service',
+    logger: silentLogger,
+    handleSignals: false,
+    http: false,
+  })
+  const embeddingAlone = await storedRate(embedding.services.get('embedding-service')!, EMBED_N)
+  stageRates['embedding-service'] = embeddingAlone.rate
+  await embedding.stop()
+
   // The whole chain on fresh groups and topics of a second prefix, fed the same input.
   const chainPrefix = `${run}.chain.`
-  const admin2 = kafka.admin()
-  await admin2.ensureTopics(
-    SOURCE_TOPICS.map((t) => ({ name: chainPrefix + t, partitions: 3, replicationFactor: 1 })),
-  )
-  await admin2.close()
-  const sink2 = kafka.sink({ clientId: 'bench-millionx-producer' })
-  await sink2.open()
-  for (let i = 0; i < records.length; i++) {
-    const r = records[i]!
-    sink2.add({
-      topic: chainPrefix + r.topic,
-      key: Buffer.from(r.key ?? ''),
-      value: Buffer.from(JSON.stringify(r.value)),
-      headers: {},
-    })
-    if (i % 10_000 === 9_999) await sink2.flush()
-  }
-  await sink2.flush()
-  await sink2.close()
+  await produceInput(chainPrefix, records)
   const chainEnv = {
     ...env,
     TOPIC_PREFIX: chainPrefix,
-    ...Object.fromEntries(
-      ['SCHEMA_VALIDATOR', 'PRIVACY_SHIELD', 'CONTEXT_ENRICHER'].map((s) => [
-        `${s}_KAFKA_GROUP_ID`,
-        `${chainPrefix}${s}`,
-      ]),
-    ),
+    ...Object.fromEntries(STAGE_PREFIXES.map((s) => [`${s}_KAFKA_GROUP_ID`, `${chainPrefix}${s}`])),
   }
   const chain = await startStages(millionxApp, {
     env: chainEnv,
+    stage: THREE_STAGES,
     logger: silentLogger,
     handleSignals: false,
     http: false,
@@ -236,6 +271,28 @@ async function main() {
   )
   await chain.stop()
 
+  // All four stages on a third prefix, fed the first EMBED_N records; timed by records stored in
+  // pgvector up to 90 % of the valid ones (a few may be dead-lettered by a stage on the way).
+  const chain4Prefix = `${run}.chain4.`
+  const chain4Records = records.slice(0, EMBED_N)
+  await produceInput(chain4Prefix, chain4Records)
+  const chain4 = await startStages(millionxApp, {
+    env: {
+      ...env,
+      TOPIC_PREFIX: chain4Prefix,
+      ...Object.fromEntries(STAGE_PREFIXES.map((s) => [`${s}_KAFKA_GROUP_ID`, `${chain4Prefix}${s}`])),
+    },
+    logger: silentLogger,
+    handleSignals: false,
+    http: false,
+  })
+  const chain4Valid = chain4Records.filter((r) => r.defect === undefined).length
+  const chainWithEmbeddings = await storedRate(
+    chain4.services.get('embedding-service')!,
+    Math.floor(0.9 * chain4Valid),
+  )
+  await chain4.stop()
+
   // Clean up: topics, groups, cache keys, servers.
   const cleanup = kafka.admin()
   const all = (p: string) => [
@@ -243,18 +300,22 @@ async function main() {
     ...Object.values(outputs)
       .flat()
       .map((t) => p + t.slice(prefix.length)),
-    ...['schema-validation-errors', 'privacy-shield-errors', 'context-enricher-errors'].map((t) => p + t),
+    ...Object.values(STAGE_TOPICS.sink).map((t) => p + t),
+    ...[
+      'schema-validation-errors',
+      'privacy-shield-errors',
+      'context-enricher-errors',
+      'embedding-service-errors',
+    ].map((t) => p + t),
   ]
-  await cleanup.deleteTopics([...all(prefix), ...all(chainPrefix)]).catch(() => {})
-  await cleanup
-    .deleteGroups(
-      ['SCHEMA_VALIDATOR', 'PRIVACY_SHIELD', 'CONTEXT_ENRICHER'].flatMap((s) => [
-        `${prefix}${s}`,
-        `${chainPrefix}${s}`,
-      ]),
-    )
-    .catch(() => {})
+  const prefixes = [prefix, chainPrefix, chain4Prefix]
+  await cleanup.deleteTopics(prefixes.flatMap(all)).catch(() => {})
+  await cleanup.deleteGroups(prefixes.flatMap((p) => STAGE_PREFIXES.map((s) => `${p}${s}`))).catch(() => {})
   await cleanup.close()
+  const pgClient = new pg.Client({ connectionString: PG_URL })
+  await pgClient.connect()
+  await pgClient.query(`DROP SCHEMA IF EXISTS "${pgSchema}" CASCADE`)
+  await pgClient.end()
   for (const c of Object.keys(CITIES)) await cache.del(`weather:${c.toLowerCase()}`).catch(() => {})
   await cache.close()
   server.close()
@@ -270,17 +331,33 @@ async function main() {
       schema_validator: { ...validator, target_ms: 3 },
       context_enricher_warm: { ...enricherWarm, target_ms: 20 },
       context_enricher_redis: enricherRedis,
+      // Model time per record (its batch of 100's time / 100), from the stage's own metrics.
+      embedding_service_model: {
+        p95_ms: embeddingAlone.modelPerRecordP95,
+        in_chain_p95_ms: chainWithEmbeddings.modelPerRecordP95,
+        target_ms: 100,
+      },
+    },
+    embedding_records: EMBED_N,
+    // This process's CPU per record stored in pgvector (all its stages and model threads).
+    embedding_cpu_ms_per_record: {
+      'embedding-service': embeddingAlone.cpuMsPerRecord,
+      chain_with_embeddings: chainWithEmbeddings.cpuMsPerRecord,
     },
     records_per_sec: {
       consume_ceiling: round(ceiling),
       ...Object.fromEntries(Object.entries(stageRates).map(([k, v]) => [k, round(v)])),
       chain: round(chainRate),
+      chain_with_embeddings: round(chainWithEmbeddings.rate),
     },
     ratio_to_ceiling: {
       ...Object.fromEntries(
         Object.entries(stageRates).map(([k, v]) => [k, Math.round((100 * v) / ceiling) / 100]),
       ),
       chain: Math.round((100 * chainRate) / ceiling) / 100,
+      // Four decimals: the model makes these ~0.005.
+      'embedding-service': Math.round((10_000 * stageRates['embedding-service']!) / ceiling) / 10_000,
+      chain_with_embeddings: Math.round((10_000 * chainWithEmbeddings.rate) / ceiling) / 10_000,
     },
   }
   console.log(JSON.stringify(result, null, 2))

@@ -4,10 +4,12 @@
  * truncation, and the errors a wrong EMBEDDING_MODEL gives. Pooling by hand on a small tensor.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
+import { pathToFileURL } from 'node:url'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import {
   BUNDLED_MODEL_DIR,
@@ -72,8 +74,60 @@ describe('sentence embedder: all-MiniLM-L6-v2', () => {
     })
   })
 
+  it('gives the same vectors from its worker threads as from one session on the calling thread (within 1e-5)', async (t) => {
+    const plain = await SentenceEmbedder.load({
+      model: 'sentence-transformers/all-MiniLM-L6-v2',
+      maxLength: 512,
+      workerThreads: false,
+    })
+    testCleanup(t)(() => plain.close())
+    const texts = Array.from(
+      { length: 57 },
+      (_, i) =>
+        `${['Just got my', 'Anyone selling a cheap', 'Review of the'][i % 3]} ${'Samsung Galaxy A15 5G '.repeat(1 + (i % 5))}in ${['Dhaka', 'Sylhet', 'Khulna'][i % 3]}, order ${i}`,
+    )
+    const [fromWorkers, fromCaller] = [await embedder.embed(texts), await plain.embed(texts)]
+    let largest = 0
+    for (let i = 0; i < texts.length; i++) {
+      for (let d = 0; d < 384; d++)
+        largest = Math.max(largest, Math.abs(fromWorkers[i]![d]! - fromCaller[i]![d]!))
+    }
+    assert.ok(largest < 1e-5, `largest difference ${largest}`)
+  })
+
+  it('lets a program end that embedded and never closed the embedder (idle worker threads hold nothing open)', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'weir-embedder-'))
+    const cleanup = testCleanup(t)
+    cleanup(() => rm(dir, { recursive: true, force: true }))
+    const script = join(dir, 'forget-close.ts')
+    const index = pathToFileURL(join(import.meta.dirname, '../../src/embeddings/index.ts')).href
+    await writeFile(
+      script,
+      `import { SentenceEmbedder } from '${index}'
+const embedder = await SentenceEmbedder.load({ model: 'sentence-transformers/all-MiniLM-L6-v2', threads: 2 })
+const [v] = await embedder.embed(['A man is eating food.'])
+console.log('dimensions', v.length)
+`,
+    )
+    const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
+    cleanup(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+    const code = await Promise.race([
+      exited,
+      new Promise<'hung'>((r) => setTimeout(r, 30_000, 'hung').unref()),
+    ])
+    assert.equal(code, 0, `the program ${code === 'hung' ? 'did not end' : `exited with ${code}`}: ${out}`)
+    assert.match(out, /dimensions 384/)
+  })
+
   it('truncates a text past EMBEDDING_MAX_LENGTH tokens instead of failing (the first tokens decide)', async (t) => {
-    const short = await SentenceEmbedder.load({ model: BUNDLED_MODEL_DIR, maxLength: 8 })
+    const short = await SentenceEmbedder.load({ model: BUNDLED_MODEL_DIR, maxLength: 8, threads: 1 })
     testCleanup(t)(() => short.close())
     assert.equal(short.maxLength, 8)
     const [a, b] = await short.embed([
@@ -136,6 +190,20 @@ describe('sentence embedder: model files and pooling', () => {
       onnx: join(dir, 'model.onnx'),
       tokenizer: join(dir, 'tokenizer.json'),
     })
+  })
+
+  it('fails to load a broken .onnx file with the reason its worker thread gives', async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'weir-model-'))
+    testCleanup(t)(() => rm(dir, { recursive: true, force: true }))
+    await writeFile(join(dir, 'model.onnx'), 'not a model')
+    await symlink(join(BUNDLED_MODEL_DIR, 'tokenizer.json'), join(dir, 'tokenizer.json'))
+    await assert.rejects(
+      SentenceEmbedder.load({ model: dir, threads: 2 }),
+      (err: unknown) =>
+        err instanceof WeirError &&
+        err.code === ErrorCode.CONFIG_INVALID &&
+        err.message.includes(`cannot load ONNX model ${join(dir, 'model.onnx')}`),
+    )
   })
 
   it('loads the bundled model by the seed’s name', () => {

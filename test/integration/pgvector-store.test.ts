@@ -249,6 +249,31 @@ describe('embedding sink', () => {
     assert.ok(sink.writeSuccessRate() < 1)
   })
 
+  it('keeps every record of several batches embedded while earlier ones fail to store, and stores each once when PostgreSQL is back', async (t) => {
+    const proxy = await tcpProxy(testCleanup(t), { host: pgConnection().host, port: pgConnection().port })
+    const { sink, rows } = await sinkOn(t, proxy.port, 10)
+    await proxy.cut()
+    // Three full batches go in the background (each stored while the next is embedded), five wait.
+    for (let i = 0; i < 35; i++) sink.add(item(i))
+    await assert.rejects(sink.flush())
+    assert.equal(sink.backlog(), 35)
+    await proxy.restore()
+    await eventually(
+      async () => {
+        await sink.flush()
+        return true
+      },
+      20_000,
+      200,
+    )
+    assert.equal(await rows(), 35)
+    assert.equal(sink.backlog(), 0)
+    assert.deepEqual(
+      { embedded: sink.stats().embedded, stored: sink.stats().stored },
+      { embedded: 35, stored: 35 },
+    )
+  })
+
   it('starts while PostgreSQL is unreachable (status says why) and creates its tables and stores once it answers', async (t) => {
     const proxy = await tcpProxy(testCleanup(t), { host: pgConnection().host, port: pgConnection().port })
     const { sink, rows } = await sinkOn(t, proxy.port, 100, () => proxy.cut())

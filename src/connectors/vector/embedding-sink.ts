@@ -197,20 +197,39 @@ export class EmbeddingSink implements Sink<EmbeddingItem> {
       this.#log.info('vector store opened')
     }
     const size = this.#o.batchSize
+    // Batch n is stored while batch n+1 is embedded (the model runs in worker threads, the upsert in
+    // PostgreSQL): #ready is only touched once the previous store has finished.
+    let storing: Promise<unknown> = Promise.resolve()
+    let storeError: { err: unknown } | undefined
+    const stored = async () => {
+      await storing
+      if (storeError !== undefined) throw storeError.err
+    }
     while (this.#pending.length >= size || (all && this.#pending.length > 0)) {
       const batch = this.#pending.splice(0, size)
       this.#working = batch.length
+      let embedded: Embedded[]
       try {
-        this.#ready.push(...(await this.#embed(batch)))
+        embedded = await this.#embed(batch)
       } catch (err) {
         this.#pending = batch.concat(this.#pending)
+        await stored()
         throw err
       } finally {
         this.#working = 0
       }
-      // Store each batch as soon as it is embedded: search sees it, and memory holds one batch of vectors.
-      await this.#store()
+      try {
+        await stored()
+      } finally {
+        // Kept even if the previous store failed: these are embedded and are not embedded again.
+        this.#ready.push(...embedded)
+      }
+      // Store each batch as soon as it is embedded: search sees it, and memory holds two batches of vectors.
+      storing = this.#store().catch((err: unknown) => {
+        storeError = { err }
+      })
     }
+    await stored()
     if (this.#ready.length === 0 && !this.#o.store.status().connected) await this.#o.store.probe()
     else await this.#store()
     this.#lastError = undefined

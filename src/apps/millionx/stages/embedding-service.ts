@@ -63,6 +63,7 @@ export const embeddingServiceEnv = z.object({
   EMBEDDING_MAX_LENGTH: envInt({ default: 512, min: 2, max: 512 }),
   EMBEDDING_DEVICE: envEnum(['cpu', 'cuda'], { default: 'cpu' }),
   EMBEDDING_THREADS: envInt({ default: availableParallelism(), min: 1, max: 64 }),
+  EMBEDDING_RUN_BATCH_SIZE: envInt({ default: 8, min: 1, max: 10_000 }),
   EMBEDDING_FLUSH_INTERVAL: envDuration({ default: '30s', min: 50, max: 3_600_000 }),
   VECTOR_STORE: envEnum(['pgvector'], { default: 'pgvector' }),
   PGVECTOR_URL: envSecret({ default: 'postgres://postgres@127.0.0.1:5432/postgres' }),
@@ -129,6 +130,7 @@ function loadEmbedder(config: EmbeddingServiceConfig): Promise<SentenceEmbedder>
     model: config.EMBEDDING_MODEL,
     maxLength: config.EMBEDDING_MAX_LENGTH,
     threads: config.EMBEDDING_THREADS,
+    runBatchSize: config.EMBEDDING_RUN_BATCH_SIZE,
   })
 }
 
@@ -323,7 +325,13 @@ export const embeddingServiceStage: WeirApp = {
     {
       name: 'EMBEDDING_THREADS',
       default: 'the number of cores',
-      description: 'Model runs at once (one CPU thread and one ONNX session each)',
+      description: 'Model runs at once (one worker thread and one ONNX session each)',
+    },
+    {
+      name: 'EMBEDDING_RUN_BATCH_SIZE',
+      default: '8',
+      description:
+        'Texts per model run within a batch, sorted by length (small runs cost less CPU per text; 1 makes each vector independent of its batch)',
     },
     {
       name: 'EMBEDDING_FLUSH_INTERVAL',
