@@ -512,6 +512,22 @@ export async function consumedSoFar(port: number): Promise<number> {
   }
 }
 
+/** The process's V8 heap (total, used) and external memory in MB, from its /metrics/prometheus. */
+export async function heapOf(
+  port: number,
+): Promise<{ heapTotal: number; heapUsed: number; external: number }> {
+  const out = { heapTotal: 0, heapUsed: 0, external: 0 }
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics/prometheus`)).text()
+    const read = (name: string) =>
+      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'm').exec(text)?.[1] ?? 0) / 2 ** 20
+    out.heapTotal = read('nodejs_heap_size_total_bytes')
+    out.heapUsed = read('nodejs_heap_size_used_bytes')
+    out.external = read('nodejs_external_memory_bytes')
+  } catch {}
+  return out
+}
+
 /** The V8 heap flags `bin/weir.js` re-executed itself with, read from the process's command line. */
 export function cmdlineFlags(pid: number): string {
   try {

@@ -27,6 +27,7 @@ import {
   cmdlineFlags,
   consumedSoFar,
   cpuSecondsOf,
+  heapOf,
   deleteTopicsWith,
   exited,
   memoryCgroup,
@@ -81,6 +82,7 @@ async function measure(name: string): Promise<Record<string, unknown>> {
     let cpu0 = 0
     let rssAtStart = 0
     let peakSampled = 0
+    const heapPeak = { heapTotal: 0, heapUsed: 0, external: 0 }
     let o = input
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null)
@@ -89,6 +91,9 @@ async function measure(name: string): Promise<Record<string, unknown>> {
         )
       if (Date.now() > deadline) throw new Error(`${name}: not drained in 900 s`)
       peakSampled = Math.max(peakSampled, statusMb(pid, 'VmRSS'))
+      const heap = await heapOf(plan.port)
+      for (const k of ['heapTotal', 'heapUsed', 'external'] as const)
+        heapPeak[k] = Math.max(heapPeak[k], heap[k])
       o = await offsets(inputs, plan.group)
       if (t0 === 0 && (await consumedSoFar(plan.port)) > 0) {
         t0 = performance.now()
@@ -113,6 +118,9 @@ async function measure(name: string): Promise<Record<string, unknown>> {
       peakRssMb: Math.round(hwm),
       peakRssSampledMb: Math.round(peakSampled),
       rssBeforeFirstRecordMb: Math.round(rssAtStart),
+      peakHeapTotalMb: Math.round(heapPeak.heapTotal),
+      peakHeapUsedMb: Math.round(heapPeak.heapUsed),
+      peakExternalMb: Math.round(heapPeak.external),
       cgroupPeakMb: cgroup.peakMb(),
       cgroupFailcnt: cgroup.failcnt(),
       oomKills: cgroup.oomKills(),
