@@ -26,9 +26,9 @@ setFlagsFromString('--no-allocation-site-pretenuring')
 // so when a size applies and none was given, the process replaces itself (same pid, execve) with the flags:
 // - a container memory limit (cgroup v2 or v1): old space at 60 % of it, leaving room for buffers and code,
 //   and semi-spaces of 1/64 of it (4 MB under 256 MB). Node 24's V8 otherwise lets each semi-space grow
-//   to 64 MB under allocation pressure, so its heap limit under a 256 MB container was 345 MB: a MillionX
-//   stage draining a backlog was OOM-killed at 256 MB, and with the cap it peaked at 230 MB of the
-//   cgroup (scripts/perf-memory.ts; BENCHMARKS.md "Memory under a limit");
+//   to 64 MB under allocation pressure, so V8's own heap limit under a 256 MB container was 345 MB
+//   (v8.getHeapStatistics().heap_size_limit) and nothing stopped the heap outgrowing the container;
+//   with the cap it is 165 MB (BENCHMARKS.md "Memory under a limit");
 // - `weir demo`: a small heap, so a demo left running for hours stays under 200 MB RSS.
 const heapFlags = v8HeapFlags()
 if (heapFlags.length > 0 && process.env.WEIR_V8_SIZED === undefined && typeof process.execve === 'function') {

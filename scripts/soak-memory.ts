@@ -114,8 +114,8 @@ try {
   for (let tick = 0; (performance.now() - t0) / 1000 < seconds; tick++) {
     const t = Math.round((performance.now() - t0) / 1000)
     for (const s of soaks) {
-      if (s.started.child.exitCode !== null || s.started.child.signalCode !== null)
-        throw new Error(`${s.unit} exited during the soak: ${s.started.stderr()}`)
+      // A unit that died (an OOM kill) is reported as such; the others go on.
+      if (s.started.child.exitCode !== null || s.started.child.signalCode !== null) continue
       s.samples.push({ t, rssMb: Math.round(statusMb(s.started.child.pid!, 'VmRSS')) })
     }
     if (tick % 6 === 0)
@@ -139,21 +139,25 @@ try {
     const after = s.samples.filter((x) => x.t >= warmUp).map((x) => x.rssMb)
     const firstMinute = s.samples.filter((x) => x.t >= warmUp && x.t < warmUp + 60).map((x) => x.rssMb)
     const lastMinute = s.samples.filter((x) => x.t >= seconds - 60).map((x) => x.rssMb)
+    const died = s.started.child.exitCode !== null || s.started.child.signalCode !== null
     const r = {
       app: s.unit,
+      exited: died
+        ? `${s.started.child.exitCode ?? s.started.child.signalCode} at ${s.samples.at(-1)?.t ?? 0} s: ${s.started.stderr().slice(-300)}`
+        : undefined,
       limitMb,
       rate: s.rate,
       seconds,
-      consumed: await consumedSoFar(s.plan.port),
+      consumed: died ? undefined : await consumedSoFar(s.plan.port),
       warmUpPeakMb: Math.max(...during),
       afterWarmUpMinMb: Math.min(...after),
       afterWarmUpMaxMb: Math.max(...after),
-      finalMb: s.samples.at(-1)!.rssMb,
+      finalMb: s.samples.at(-1)?.rssMb,
       growthAfterWarmUpMb: Math.round(mean(lastMinute) - mean(firstMinute)),
-      peakRssMb: Math.round(statusMb(pid, 'VmHWM')),
+      peakRssMb: died ? undefined : Math.round(statusMb(pid, 'VmHWM')),
       cgroupPeakMb: s.cgroup.peakMb(),
       oomKills: s.cgroup.oomKills(),
-      cpuSeconds: round1(cpuSecondsOf(pid) - s.cpu0),
+      cpuSeconds: died ? undefined : round1(cpuSecondsOf(pid) - s.cpu0),
       committed: o.committed,
       endOffsets: o.end,
       series: s.samples.map((x) => x.rssMb),
