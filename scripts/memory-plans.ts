@@ -404,12 +404,16 @@ export async function offsets(
  * so the measured stage's input topics hold everything they will get; returns a stop function.
  * With `untilDrained: false` (a soak) it returns at once and the stages keep feeding.
  */
-export async function runUpstream(plan: Plan, untilDrained = true): Promise<() => Promise<void>> {
+export async function runUpstream(
+  plan: Plan,
+  untilDrained = true,
+  envOverrides: Record<string, string> = {},
+): Promise<() => Promise<void>> {
   if (plan.upstream.length === 0) return async () => {}
   const { millionxApp } = await import('../src/apps/millionx/app.ts')
   const { startStages } = await import('../src/service/stages.ts')
   const running = await startStages(millionxApp, {
-    env: { ...process.env, ...plan.env },
+    env: { ...process.env, ...plan.env, ...envOverrides },
     stage: plan.upstream.join(','),
     logger: silentLogger,
     handleSignals: false,

@@ -7,13 +7,14 @@
  *   node scripts/perf-memory.ts [--apps traffic,traffic-windows,rideshare,streampulse,schema-validator,
  *                                      privacy-shield,context-enricher,embedding-service] [--limit-mb 256]
  *                               [--records 300000] [--rideshare-records 600000] [--drivers 100000]
- *                               [--embedding-records 3000] [--from-source]
+ *                               [--embedding-records 3000] [--upstream-compression none] [--from-source]
  *                               [--node-flags "--max-semi-space-size=4 --max-old-space-size=153"]
  *
  * The apps run from the compiled dist/ as the container image does (built first; --from-source runs the
  * .ts sources through Node's type stripping instead). Per app: a fresh prefix for every topic and group;
  * the input written by this process with the app's own generator (outside the cgroup; a MillionX stage's
- * input by the stages before it, run in this process — scripts/memory-plans.ts); then the app started in
+ * input by the stages before it, run in this process — scripts/memory-plans.ts; --upstream-compression sets
+ * their producer compression, e.g. to see what reading gzip input costs); then the app started in
  * the cgroup (bin/weir.js sees the limit and sizes V8 from it) and timed from its first consumed record
  * (weir_records_consumed_total on /metrics/prometheus, polled every 100 ms) until the group's committed
  * offsets reach the input's end offsets (nothing lost: every record committed, which Weir does only once
@@ -69,7 +70,12 @@ async function measure(name: string): Promise<Record<string, unknown>> {
   try {
     log(`${name}: producing ${n} records to ${prefix}*`)
     const produced = await produce(plan, n)
-    const stopUpstream = await runUpstream(plan)
+    const upstreamCompression = opt('upstream-compression')
+    const stopUpstream = await runUpstream(
+      plan,
+      true,
+      upstreamCompression === undefined ? {} : { FAUST_PRODUCER_COMPRESSION: upstreamCompression },
+    )
     await stopUpstream()
     const inputs = plan.inputs.length > 0 ? plan.inputs : produced
     const input = await offsets(inputs, plan.group)
