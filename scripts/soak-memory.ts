@@ -110,6 +110,8 @@ try {
   for (const s of soaks) {
     s.cpu0 = cpuSecondsOf(s.started.child.pid!)
     s.produced = produce(s.plan, Math.round(s.rate * seconds), { rate: s.rate, signal: abort.signal })
+    // Awaited after the soak; until then a failure (the broker gone) must not end the process uncleaned.
+    s.produced.catch(() => {})
   }
   for (let tick = 0; (performance.now() - t0) / 1000 < seconds; tick++) {
     const t = Math.round((performance.now() - t0) / 1000)
