@@ -24,24 +24,19 @@
  * stdout line is one JSON array, one object per app.
  */
 import { loadavg } from 'node:os'
+import { deleteTopicsWith, offsets, planOf, produce, runUpstream, UNITS } from './memory-plans.ts'
 import {
   cmdlineFlags,
   consumedSoFar,
   cpuSecondsOf,
-  heapOf,
-  deleteTopicsWith,
   exited,
+  heapOf,
   memoryCgroup,
-  offsets,
-  planOf,
-  produce,
-  runUpstream,
   sleep,
   startInCgroup,
   statusMb,
-  UNITS,
   useDist,
-} from './memory-plans.ts'
+} from './memory-probe.ts'
 
 const args = process.argv.slice(2)
 const opt = (name: string): string | undefined => {

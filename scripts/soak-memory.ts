@@ -15,23 +15,17 @@
  * line is one JSON array; the full RSS series are in it.
  */
 import { loadavg } from 'node:os'
+import { deleteTopicsWith, offsets, type Plan, planOf, produce, runUpstream, UNITS } from './memory-plans.ts'
 import {
   consumedSoFar,
   cpuSecondsOf,
-  deleteTopicsWith,
   exited,
   memoryCgroup,
-  offsets,
-  type Plan,
-  planOf,
-  produce,
-  runUpstream,
   sleep,
   startInCgroup,
   statusMb,
-  UNITS,
   useDist,
-} from './memory-plans.ts'
+} from './memory-probe.ts'
 
 const args = process.argv.slice(2)
 const opt = (name: string): string | undefined => {
