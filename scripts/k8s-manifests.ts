@@ -78,7 +78,7 @@ export const APPS: readonly K8sApp[] = [
     secrets: { KAFKA_SASL_PASSWORD: 'kafka-sasl-password', REDIS_PASSWORD: 'redis-password' },
     ...SMALL,
     sizing:
-      "seed 000's limit 256 MB; measured under it: peak RSS 169 MB (cgroup 113 MB) draining 600k records at 100k drivers, 123 MB after 10 min at 1k records/s; 0.12 CPU cores per 10k records/s",
+      "seed 000's limit 256 MB; measured under it: peak RSS 169–180 MB (cgroup 113–125 MB) draining 600k records at 100k drivers (up to 83k records/s), 123 MB after 10 min at 1k records/s; 0.10–0.12 CPU cores per 10k records/s",
     // The seed's topics have 1 partition: one replica does all the work until they get more.
     maxReplicas: 1,
     lagPerReplica: 10_000,
@@ -103,7 +103,7 @@ export const APPS: readonly K8sApp[] = [
     secrets: {},
     ...SMALL,
     sizing:
-      'no seed limit (seed 001 reports ~58 MB RSS); measured under 256 MB: peak RSS 180 MB (cgroup 128 MB) draining 300k records, 121 MB after 10 min at 1k records/s; 0.27 CPU cores per 10k records/s',
+      'no seed limit (seed 001 reports ~58 MB RSS); measured under 256 MB: peak RSS 180–196 MB (cgroup 128–143 MB) draining 300k records, 121 MB after 10 min at 1k records/s; 0.27–0.29 CPU cores per 10k records/s',
     maxReplicas: 5,
     lagPerReplica: 50_000,
   },
@@ -128,7 +128,7 @@ export const APPS: readonly K8sApp[] = [
     secrets: {},
     ...SMALL,
     sizing:
-      'no seed limit; measured under 256 MB: peak RSS 159 MB (cgroup 106 MB) draining 300k records, 117 MB after 10 min at 1k records/s; 0.11 CPU cores per 10k records/s',
+      'no seed limit; measured under 256 MB: peak RSS 159–176 MB (cgroup 106–123 MB) draining 300k records, 117 MB after 10 min at 1k records/s; 0.10–0.11 CPU cores per 10k records/s',
     maxReplicas: 5,
     lagPerReplica: 50_000,
   },
@@ -150,7 +150,7 @@ export const APPS: readonly K8sApp[] = [
     },
     secrets: { PG_PASSWORD: 'pg-password' },
     sizing:
-      'seed 003 reports ~256 MB; measured under 256 MB: peak RSS 194 MB (cgroup 142 MB) draining 300k records, and at 1k records/s still growing after 13 min (108 → 208 MB: 1-minute windows kept 5 minutes for late events, the last 10 windows for the dashboard); 0.11 CPU cores per 10k records/s',
+      'seed 003 reports ~256 MB; measured under 256 MB: peak RSS 190–194 MB (cgroup 137–142 MB) draining 300k records, and at 1k records/s still growing after 13 min (108 → 208 MB: 1-minute windows kept 5 minutes for late events, the last 10 windows for the dashboard); 0.11–0.12 CPU cores per 10k records/s',
     memory: { request: '256Mi', limit: '320Mi' },
     cpu: { request: '250m', limit: '1' },
     maxReplicas: 3,
@@ -165,7 +165,7 @@ export const APPS: readonly K8sApp[] = [
     secrets: {},
     ...SMALL,
     sizing:
-      'no seed limit; measured under 256 MB: peak RSS 205 MB (cgroup 146 MB) draining 300k records, 137 MB after 10 min at 1k records/s; 0.46 CPU cores per 10k records/s',
+      'no seed limit; measured under 256 MB: peak RSS 205–206 MB (cgroup 146–147 MB) draining 300k records, 137 MB after 10 min at 1k records/s; 0.39–0.46 CPU cores per 10k records/s',
     cpu: { request: '500m', limit: '1' },
     maxReplicas: 3,
     lagPerReplica: 50_000,
@@ -178,7 +178,7 @@ export const APPS: readonly K8sApp[] = [
     config: { ...MILLIONX_KAFKA, PII_HASH_LENGTH: '16', WEB_PORT: '6066' },
     secrets: { PRIVACY_SALT: 'privacy-salt' },
     sizing:
-      'no seed limit; measured: OOM-killed under 256 MB draining 285k gzip-compressed records, peak RSS 352 MB (cgroup 295 MB) under 1024 MB; 166 MB after 10 min at 1k records/s; 0.5 CPU cores per 10k records/s',
+      'no seed limit; measured: OOM-killed under 256 MB draining 285k gzip-compressed records (two runs), peak RSS 352 MB (cgroup 295 MB) under 1024 MB; 166 MB after 10 min at 1k records/s; 0.5 CPU cores per 10k records/s',
     memory: { request: '256Mi', limit: '384Mi' },
     cpu: { request: '500m', limit: '1' },
     maxReplicas: 3,
@@ -198,7 +198,7 @@ export const APPS: readonly K8sApp[] = [
     },
     secrets: { REDIS_PASSWORD: 'redis-password', WEATHER_API_KEY: 'weather-api-key' },
     sizing:
-      'no seed limit; measured: peak RSS 297 MB (cgroup 233 MB) draining 285k gzip-compressed records under 256 MB, peak RSS 351 MB (cgroup 288 MB) under 1024 MB; 171 MB after 10 min at 1k records/s; 0.56–0.72 CPU cores per 10k records/s',
+      'no seed limit; measured: under 256 MB draining 285k gzip-compressed records 297 MB RSS (cgroup 233 MB) in one run, OOM-killed in another, peak RSS 351 MB (cgroup 288 MB) under 1024 MB; 171 MB after 10 min at 1k records/s; 0.56–0.72 CPU cores per 10k records/s',
     memory: { request: '256Mi', limit: '384Mi' },
     cpu: { request: '500m', limit: '1' },
     maxReplicas: 3,
