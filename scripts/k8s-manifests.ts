@@ -150,7 +150,7 @@ export const APPS: readonly K8sApp[] = [
     },
     secrets: { PG_PASSWORD: 'pg-password' },
     sizing:
-      'seed 003 reports ~256 MB; measured under 256 MB: peak RSS 190–194 MB (cgroup 137–142 MB) draining 300k records, and at 1k records/s still growing after 13 min (108 → 208 MB: 1-minute windows kept 5 minutes for late events, the last 10 windows for the dashboard); 0.11–0.12 CPU cores per 10k records/s',
+      'seed 003 reports ~256 MB; measured under 256 MB: peak RSS 190–194 MB (cgroup 137–142 MB) draining 300k records, and at 1k records/s growing for 13 min (windows kept 5 minutes for late events, the last 10 windows the dashboard shows), then flat at 209–212 MB (peak 218 MB, cgroup 167 MB); 0.11–0.12 CPU cores per 10k records/s',
     memory: { request: '256Mi', limit: '320Mi' },
     cpu: { request: '250m', limit: '1' },
     maxReplicas: 3,
