@@ -24,7 +24,11 @@ setFlagsFromString('--no-allocation-site-pretenuring')
 // V8 sizes its heap for the machine, not for the job: on a 24 GB host it lets the old generation grow to
 // ~180 MB before collecting a demo that uses 40 MB. Heap limits can only be set when the process starts,
 // so when a size applies and none was given, the process replaces itself (same pid, execve) with the flags:
-// - a container memory limit (cgroup v2 or v1): old space at 60 % of it, leaving room for buffers and code;
+// - a container memory limit (cgroup v2 or v1): old space at 60 % of it, leaving room for buffers and code,
+//   and semi-spaces of 1/64 of it (4 MB under 256 MB). Node 24's V8 otherwise lets each semi-space grow
+//   to 64 MB under allocation pressure, so V8's own heap limit under a 256 MB container was 345 MB
+//   (v8.getHeapStatistics().heap_size_limit) and nothing stopped the heap outgrowing the container;
+//   with the cap it is 165 MB (BENCHMARKS.md "Memory under a limit");
 // - `weir demo`: a small heap, so a demo left running for hours stays under 200 MB RSS.
 const heapFlags = v8HeapFlags()
 if (heapFlags.length > 0 && process.env.WEIR_V8_SIZED === undefined && typeof process.execve === 'function') {
@@ -36,7 +40,11 @@ function v8HeapFlags() {
   const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`
   if (/--max-old-space-size|--max-semi-space-size/.test(given)) return []
   const limitMb = containerMemoryLimitMb()
-  if (limitMb !== undefined) return [`--max-old-space-size=${Math.max(64, Math.floor(limitMb * 0.6))}`]
+  if (limitMb !== undefined)
+    return [
+      `--max-semi-space-size=${Math.min(64, Math.max(1, Math.floor(limitMb / 64)))}`,
+      `--max-old-space-size=${Math.max(64, Math.floor(limitMb * 0.6))}`,
+    ]
   if (process.argv[2] === 'demo') return ['--max-semi-space-size=4', '--max-old-space-size=160']
   return []
 }
