@@ -27,6 +27,13 @@ export async function freePort(): Promise<number> {
   return port
 }
 
+/** The value after `--name` on this script's command line (`--name value`), if given. */
+export function flagValue(name: string): string | undefined {
+  const args = process.argv.slice(2)
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 export function exited(child: ChildProcess): Promise<number | null> {

@@ -30,6 +30,7 @@ import {
   consumedSoFar,
   cpuSecondsOf,
   exited,
+  flagValue,
   heapOf,
   memoryCgroup,
   sleep,
@@ -38,11 +39,7 @@ import {
   useDist,
 } from './memory-probe.ts'
 
-const args = process.argv.slice(2)
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
+const opt = flagValue
 const apps = (opt('apps') ?? UNITS.join(',')).split(',')
 const limitMb = Number(opt('limit-mb') ?? 256)
 const records = Number(opt('records') ?? 300_000)
@@ -147,7 +144,7 @@ async function measure(name: string): Promise<Record<string, unknown>> {
   }
 }
 
-const removeDist = args.includes('--from-source') ? () => {} : useDist()
+const removeDist = process.argv.includes('--from-source') ? () => {} : useDist()
 const results: Record<string, unknown>[] = []
 try {
   for (const name of apps) {

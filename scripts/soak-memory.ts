@@ -20,6 +20,7 @@ import {
   consumedSoFar,
   cpuSecondsOf,
   exited,
+  flagValue,
   memoryCgroup,
   sleep,
   startInCgroup,
@@ -27,11 +28,7 @@ import {
   useDist,
 } from './memory-probe.ts'
 
-const args = process.argv.slice(2)
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(`--${name}`)
-  return i >= 0 ? args[i + 1] : undefined
-}
+const opt = flagValue
 const units = (opt('apps') ?? UNITS.join(',')).split(',')
 const rate = Number(opt('rate') ?? 1000)
 const embeddingRate = Number(opt('embedding-rate') ?? 20)
@@ -78,7 +75,7 @@ async function releaseAll(): Promise<void> {
 }
 process.once('SIGINT', () => void releaseAll().then(() => process.exit(130)))
 
-const removeDist = args.includes('--from-source') ? () => {} : useDist()
+const removeDist = process.argv.includes('--from-source') ? () => {} : useDist()
 try {
   for (const unit of units) {
     const prefix = `soak-mem-${stamp}-${unit}.`
