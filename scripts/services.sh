@@ -115,7 +115,9 @@ group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
 group.consumer.min.session.timeout.ms=1000
 group.consumer.min.heartbeat.interval.ms=500
-log.retention.hours=24
+# Keep records whatever their timestamps: test data carries old event times (METR-LA's 2012, fixtures at
+# 2026-01-01), and time-based retention deleted them mid-test whenever its 5-minute check came round.
+log.retention.ms=-1
 log.segment.bytes=67108864
 num.network.threads=2
 num.io.threads=4

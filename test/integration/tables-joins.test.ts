@@ -190,7 +190,7 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
     await waitUntil(
       'every order joined',
       async () => (await outputs()).size >= expected.size,
-      120_000,
+      60_000,
       500,
     ).catch((e: Error) => {
       throw new Error(`${e.message}\n--- second\n${second.output()}\n--- third\n${third.output()}`)
@@ -310,7 +310,12 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
     }
     // The first instance kills itself (kill -9) at its 1,000th order: mid-stream, transactions behind it.
     const first = spawnJoinApp({ ...env, INSTANCE: 'a', KILL_AFTER: '1000' }, cleanup, REPARTITION_APP)
-    assert.equal((await exited(first)).signal, 'SIGKILL', first.output())
+    const gone = await Promise.race([
+      exited(first),
+      new Promise<undefined>((r) => setTimeout(r, 60_000, undefined)),
+    ])
+    assert.ok(gone, `the first instance did not reach its 1,000th order in 60 s:\n${first.output()}`)
+    assert.equal(gone.signal, 'SIGKILL', first.output())
     const before = await committedOrders()
     assert.ok(
       before < N,
@@ -331,7 +336,7 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
     await waitUntil(
       'every order counted, joined and paid or not',
       async () => (await values(names.COUNTS)).length >= N && (await values(names.PAID)).length >= N,
-      120_000,
+      60_000,
       500,
     ).catch((e: Error) => {
       throw new Error(`${e.message}\n--- second\n${second.output()}\n--- third\n${third.output()}`)

@@ -50,6 +50,7 @@ orders
 const running = await run(p, {
   transport: kafkaTransport({
     brokers: env('KAFKA_BROKERS').split(','),
+    logger: createLogger(),
     clientId: `${env('APP')}-${process.pid}`,
     // The broker's minimum: a killed instance's partitions move on sooner.
     consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 },

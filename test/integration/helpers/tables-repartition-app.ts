@@ -67,6 +67,7 @@ products
 const running = await run(p, {
   transport: kafkaTransport({
     brokers: env('KAFKA_BROKERS').split(','),
+    logger: createLogger(),
     clientId: `${env('APP')}-${env('INSTANCE')}`,
     consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 },
   }),
