@@ -21,7 +21,11 @@ export interface CommitOffset extends TopicPartition {
 /** Called by a source when partitions move. `revoked` resolves once the runtime drained and committed them. */
 export interface RebalanceListener {
   assigned(partitions: readonly TopicPartition[]): Promise<void>
-  revoked(partitions: readonly TopicPartition[]): Promise<void>
+  /**
+   * `givenUp`, when the source has a deadline for revocation, aborts if the source had to give the
+   * partitions up before `revoked` finished: a commit made after that may race their new owner.
+   */
+  revoked(partitions: readonly TopicPartition[], givenUp?: AbortSignal): Promise<void>
 }
 
 export interface Source {

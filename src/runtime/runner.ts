@@ -121,7 +121,9 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   const interval =
     options.checkpointIntervalMs ??
     (processing === 'exactly-once' ? 100 : runtimeDefaults.checkpointIntervalMs)
-  const maxInFlight = options.maxInFlight ?? runtimeDefaults.maxInFlight
+  const maxInFlight =
+    options.maxInFlight ??
+    (processing === 'exactly-once' ? runtimeDefaults.maxInFlightExactlyOnce : runtimeDefaults.maxInFlight)
   const maxBacklog = options.maxBacklog ?? runtimeDefaults.maxBacklog
   const shutdownTimeout = options.shutdownTimeoutMs ?? 30_000
   const { transport } = options
@@ -271,6 +273,22 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     }
   }
 
+  /**
+   * The source gave partitions up before their revocation finished: their new owner may already read
+   * from the last commit. Exactly-once: the open transaction holds their results and must never
+   * commit now, or those records would count twice; it is aborted and the run stops, to resume from
+   * the last commit. At-least-once: the late commit may only repeat records; the run goes on.
+   */
+  const revocationOverran = (partitions: readonly TopicPartition[]) => {
+    const err = new WeirError(
+      ErrorCode.TRANSACTION_ABORTED,
+      `the revocation of ${partitions.length} partitions did not finish before the group moved them on ` +
+        `(in flight: ${task.tracker.inFlight()} records)`,
+      { retriable: false },
+    )
+    if (committer.processing === 'exactly-once') void checkpointFailed(err)
+    else logger.warn('revocation overran; records may be processed again by the new owner', { error: err })
+  }
   const owned = new Map<string, TopicPartition>()
   opened.push(() => source.close())
   await started(
@@ -280,9 +298,10 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
         logger.info('partitions assigned', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
         await task.assigned(partitions)
       },
-      revoked: async (partitions) => {
+      revoked: async (partitions, givenUp) => {
         for (const p of partitions) owned.delete(`${p.topic}:${p.partition}`)
         logger.info('partitions revoked', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
+        givenUp?.addEventListener('abort', () => revocationOverran(partitions), { once: true })
         await checkpointing
         await task.revoked(partitions, commit, prepare).catch((err: unknown) => {
           logger.error('checkpoint before revocation failed', { error: err })
@@ -307,7 +326,9 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   }
   timers.push(clock.setInterval(() => void refreshLag(), 5000))
   if (internal.size > 0)
-    timers.push(clock.setInterval(() => void purge(), options.repartitionPurgeIntervalMs ?? REPARTITION_PURGE_MS))
+    timers.push(
+      clock.setInterval(() => void purge(), options.repartitionPurgeIntervalMs ?? REPARTITION_PURGE_MS),
+    )
   options.metrics.collect('weir_consumer_lag', 'Records behind the end of each input partition', () =>
     [...lag].map(([key, value]) => {
       const i = key.lastIndexOf(':')
@@ -359,7 +380,9 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       state = 'stopping'
       logger.info('stopping', { reason })
       const deadline = Date.now() + shutdownTimeout
-      const remaining = () => Math.max(0, deadline - Date.now())
+      // After an aborted transaction nothing more may be committed: no reason to wait for records.
+      const remaining = () =>
+        fatal?.code === ErrorCode.TRANSACTION_ABORTED ? 0 : Math.max(0, deadline - Date.now())
       task.inputPaused()
       await source.stop()
       await Promise.race([finished, sleep(remaining())])
@@ -371,7 +394,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
         await withTimeout(task.tracker.idle(), remaining())
       }
       for (const t of timers) t()
-      await checkpointing
+      // Bounded: an exactly-once checkpoint first waits for records in flight, which may never finish.
+      await withTimeout(checkpointing ?? Promise.resolve(), remaining())
       // The final checkpoint: retried until it succeeds or the shutdown time runs out. Not after an
       // aborted transaction: what is in memory is past the last commit, and must not be committed.
       for (;;) {
@@ -456,7 +480,9 @@ async function ensurePipelineTopics(
   // Only topics that exist by now: asking for metadata of a missing one fails the whole request.
   const internalNames = new Set(internal.map((t) => t.name))
   const like = internal.flatMap((t) => t.partitionsLike ?? [])
-  const existing = [...new Set([...pipeline.topology.inputTopics(), ...like])].filter((n) => !internalNames.has(n))
+  const existing = [...new Set([...pipeline.topology.inputTopics(), ...like])].filter(
+    (n) => !internalNames.has(n),
+  )
   const counts = await admin.partitions(existing)
   const widest = Math.max(partitions, ...counts.values())
   // A repartition topic takes its source's count (declared before it, so chains resolve in order).

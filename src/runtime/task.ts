@@ -248,6 +248,9 @@ export class Task {
     handling: ErrorHandling,
     rerun: ((ctx: Context) => void | Promise<void>) | undefined,
   ): Promise<void> | undefined {
+    // Closed: a record finishing only now (a stop that gave up waiting for it) has no sink left to fail
+    // over to, and no offset is committed any more: it is read again by the next run.
+    if (this.#closed) return undefined
     const err = toWeirError(thrown)
     const m = this.metrics
     m.errors.inc(m.labels2('stage', stage, 'code', err.code))
@@ -445,6 +448,7 @@ export class Task {
 
   #quiet = false
   #holding: Promise<void> | undefined
+  #closed = false
 
   #checkpoint(
     commit: (offsets: readonly CommitOffset[]) => Promise<void>,
@@ -490,6 +494,7 @@ export class Task {
   }
 
   async close(): Promise<void> {
+    this.#closed = true
     for (const p of this.graph.processors) await p.close?.()
     for (const s of this.graph.sinks) await s.close()
   }

@@ -41,7 +41,7 @@ const DEFAULT_MAX_BATCH = 500
  * Rebalances use the classic protocol, eager, with an assignor keeping partition p of every topic on one
  * member (see assignor.ts). Before the member rejoins,
  * `listener.revoked(all owned)` is awaited (from the client's join hook, so nothing is given up before it
- * resolves); after the join, `listener.assigned(new assignment)` is awaited before any record of the new
+ * resolves, or before a deadline under the rebalance timeout, when its `givenUp` signal aborts); after the join, `listener.assigned(new assignment)` is awaited before any record of the new
  * assignment is handed out. Each assignment reads from a fresh client stream positioned at the committed
  * offsets, so records prefetched for an old assignment are never delivered.
  *
@@ -284,15 +284,19 @@ export class KafkaSource implements Source {
     this.#stream?.pause()
     const revoked = this.#owned.list
     const t = { ...consumerDefaults, ...this.#kafka.consumer }
+    const givenUp = new AbortController()
     try {
       this.#log.info('partitions revoked', { partitions: revoked.map(tpKey) })
       const limit = Math.max(1000, Math.min(t.sessionTimeoutMs, t.rebalanceTimeoutMs) - 2000)
       const timedOut = await Promise.race([
-        this.#listener?.revoked(revoked).then(() => false),
+        this.#listener?.revoked(revoked, givenUp.signal).then(() => false),
         sleep(limit).then(() => true),
       ])
-      if (timedOut)
+      if (timedOut) {
         this.#log.warn('revoked() did not finish in time; giving the partitions up anyway', { limit })
+        // Before the join: the runtime hears of it while this member still cannot be given anything.
+        givenUp.abort()
+      }
     } catch (err) {
       this.#log.warn('revoked() failed; giving the partitions up anyway', { err })
     } finally {
