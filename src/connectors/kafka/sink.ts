@@ -38,6 +38,9 @@ type Transaction = Awaited<ReturnType<Producer['beginTransaction']>>
 /** How long a transaction's first request may keep meeting CONCURRENT_TRANSACTIONS before it fails. */
 const COORDINATOR_BUSY_MS = 10_000
 
+/** How long opening a transactional sink may keep meeting CONCURRENT_TRANSACTIONS (Java: max.block.ms). */
+const INIT_PRODUCER_ID_MS = 60_000
+
 /**
  * Runs a transaction request again while the coordinator answers CONCURRENT_TRANSACTIONS: it is still
  * writing the previous transaction's markers, and the first request of the next one (AddPartitionsToTxn
@@ -136,7 +139,34 @@ export class KafkaSink implements RecordSink {
     return this.#options.transactionalId !== undefined
   }
 
+  /**
+   * Connects; a transactional sink also gets its producer id, which fences an older instance with the
+   * same transactional id and aborts its open transaction. Until that abort is written the coordinator
+   * answers CONCURRENT_TRANSACTIONS (a kill -9 mid-commit: up to seconds under load), and the client
+   * gives up after a few tries; like Kafka's Java producer (max.block.ms), this goes on for up to 60 s.
+   */
   async open(): Promise<void> {
+    const deadline = performance.now() + INIT_PRODUCER_ID_MS
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#openOnce()
+      } catch (err) {
+        // open() wraps the client's error (sinkError): the coordinator's answer is its cause.
+        const cause = (err as { cause?: unknown }).cause
+        const busy = cause instanceof Error && findErrorBy(cause, 'apiId', 'CONCURRENT_TRANSACTIONS') !== null
+        if (!this.transactional || !busy || performance.now() > deadline) throw err
+        const producer = this.#producer
+        this.#producer = undefined
+        this.#tx = undefined
+        // The client keeps the failed transaction as its current one: a new producer starts clean.
+        await producer?.close().catch(() => {})
+        this.#log.info('transaction coordinator still ending the previous transaction; retrying', { attempt })
+        await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)))
+      }
+    }
+  }
+
+  async #openOnce(): Promise<void> {
     if (this.#producer) return
     const p = { ...producerDefaults, ...this.#kafka.producer }
     const idempotent = this.transactional || p.idempotent
