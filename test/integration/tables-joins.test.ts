@@ -310,10 +310,13 @@ describe('tables and joins against Kafka', { timeout: 180_000 }, () => {
     }
     // The first instance kills itself (kill -9) at its 1,000th order: mid-stream, transactions behind it.
     const first = spawnJoinApp({ ...env, INSTANCE: 'a', KILL_AFTER: '1000' }, cleanup, REPARTITION_APP)
+    let timer: NodeJS.Timeout | undefined
     const gone = await Promise.race([
       exited(first),
-      new Promise<undefined>((r) => setTimeout(r, 60_000, undefined)),
-    ])
+      new Promise<undefined>((r) => {
+        timer = setTimeout(r, 60_000, undefined)
+      }),
+    ]).finally(() => clearTimeout(timer))
     assert.ok(gone, `the first instance did not reach its 1,000th order in 60 s:\n${first.output()}`)
     assert.equal(gone.signal, 'SIGKILL', first.output())
     const before = await committedOrders()
