@@ -8,7 +8,7 @@
  * (accepted; a graceful stop always drains what is in flight before it commits).
  */
 import { envBool, envEnum, envInt, envList, envString } from '../../../config/index.ts'
-import type { KafkaProducerTuning } from '../../../connectors/kafka/options.ts'
+import type { KafkaConsumerTuning, KafkaProducerTuning } from '../../../connectors/kafka/options.ts'
 import type { AppInstance, KafkaSettings } from '../../app.ts'
 
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
@@ -81,16 +81,29 @@ export interface SharedConfig {
   readonly FAUST_STREAM_BUFFER_MAXSIZE: number
 }
 
-/** Kafka settings plus the producer tuning a stage asks for (`kafkaTransportFor` passes it on). */
+/** Kafka settings plus the producer and fetch tuning a stage asks for (`kafkaTransportFor` passes them on). */
 export interface StageKafkaSettings extends KafkaSettings {
   readonly producer: KafkaProducerTuning
+  readonly consumer: KafkaConsumerTuning
 }
+
+/**
+ * Fetches of 1 MiB (256 KiB per partition), not the client's 8 MiB. Fetch limits count bytes as they
+ * travel, compressed: the stages compress their output (FAUST_PRODUCER_COMPRESSION, gzip in the seed),
+ * so an 8 MiB fetch of the next stage's input inflated to tens of MB of records at once, and the privacy
+ * shield was OOM-killed under 256 MB draining gzip input (scripts/perf-memory.ts --upstream-compression gzip).
+ */
+export const STAGE_FETCH = {
+  maxBytes: 1024 * 1024,
+  maxBytesPerPartition: 256 * 1024,
+} as const satisfies KafkaConsumerTuning
 
 export function stageKafka(config: SharedConfig, clientId: string): StageKafkaSettings {
   return {
     brokers: config.KAFKA_BOOTSTRAP_SERVERS,
     clientId,
     producer: { compression: config.FAUST_PRODUCER_COMPRESSION },
+    consumer: STAGE_FETCH,
   }
 }
 
