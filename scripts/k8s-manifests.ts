@@ -178,8 +178,8 @@ export const APPS: readonly K8sApp[] = [
     config: { ...MILLIONX_KAFKA, PII_HASH_LENGTH: '16', WEB_PORT: '6066' },
     secrets: { PRIVACY_SALT: 'privacy-salt' },
     sizing:
-      'no seed limit; measured: OOM-killed under 256 MB draining 285k gzip-compressed records (two runs), peak RSS 352 MB (cgroup 295 MB) under 1024 MB; 166 MB after 10 min at 1k records/s; 0.5 CPU cores per 10k records/s',
-    memory: { request: '256Mi', limit: '384Mi' },
+      'no seed limit; measured under 256 MB draining 285k gzip-compressed records with 1 MiB fetches: cgroup peak 193 MB, VmHWM 256 MB (with 8 MiB fetches it was OOM-killed); 166 MB after 10 min at 1k records/s; 0.5 CPU cores per 10k records/s',
+    memory: { request: '192Mi', limit: '256Mi' },
     cpu: { request: '500m', limit: '1' },
     maxReplicas: 3,
     lagPerReplica: 20_000,
@@ -198,8 +198,8 @@ export const APPS: readonly K8sApp[] = [
     },
     secrets: { REDIS_PASSWORD: 'redis-password', WEATHER_API_KEY: 'weather-api-key' },
     sizing:
-      'no seed limit; measured: under 256 MB draining 285k gzip-compressed records 297 MB RSS (cgroup 233 MB) in one run, OOM-killed in another, peak RSS 351 MB (cgroup 288 MB) under 1024 MB; 171 MB after 10 min at 1k records/s; 0.56–0.72 CPU cores per 10k records/s',
-    memory: { request: '256Mi', limit: '384Mi' },
+      'no seed limit; measured under 256 MB draining 285k gzip-compressed records with 1 MiB fetches: cgroup peak 197 MB, VmHWM 265 MB, no limit hit (with 8 MiB fetches: 39 limit hits, OOM-killed in another run); 171 MB after 10 min at 1k records/s; 0.56–0.72 CPU cores per 10k records/s',
+    memory: { request: '192Mi', limit: '256Mi' },
     cpu: { request: '500m', limit: '1' },
     maxReplicas: 3,
     lagPerReplica: 20_000,
