@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: starts the local services (Kafka, Redis, PostgreSQL, schema registry), then the unit
-# tests and the integration tests in one `node --test` run, one file at a time.
+# Runs every test: the unit tests (two files at a time) while the local services start (Kafka, Redis,
+# PostgreSQL, schema registry), then the integration and conformance tests, one file at a time.
 #
 #   bash scripts/test.sh                    # everything
 #   bash scripts/test.sh test/unit          # only files under these paths (services still started)
@@ -17,27 +17,53 @@ if ((major < 24)); then
   exit 1
 fi
 
-if [[ -z "${WEIR_SKIP_SERVICES:-}" ]]; then
-  if ! bash scripts/services.sh up; then
-    echo "[test] WARNING: services did not all start; integration tests that need them will fail" >&2
-  fi
-fi
-
-patterns=()
-if [[ $# -gt 0 ]]; then
-  for p in "$@"; do
-    if [[ -d "$p" ]]; then patterns+=("${p%/}/**/*.test.ts"); else patterns+=("$p"); fi
-  done
-else
-  patterns=('test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/conformance/**/*.test.ts')
-fi
-
 # In CI the schema registry is part of the suite: its tests fail (not skip) when it is not up.
 if [[ -n "${CI:-}" ]]; then export WEIR_REQUIRE_REGISTRY="${WEIR_REQUIRE_REGISTRY:-1}"; fi
 
 # test/exit-guard.mjs ends a file that still holds its event loop 10 s after its last test (instead of
 # --test-force-exit, which can drop test verdicts: nodejs/node#64833); --test-timeout bounds each test.
 # The slowest-files reporter prints the 15 slowest files at the end, on stderr.
-exec "$NODE" --test --test-concurrency=1 --test-timeout=120000 --import ./test/exit-guard.mjs \
-  --test-reporter=./scripts/slowest-files.mjs --test-reporter-destination=stderr \
-  --test-reporter=spec --test-reporter-destination=stdout "${patterns[@]}"
+run_tests() {
+  local concurrency="$1"
+  shift
+  "$NODE" --test --test-concurrency="$concurrency" --test-timeout=120000 --import ./test/exit-guard.mjs \
+    --test-reporter=./scripts/slowest-files.mjs --test-reporter-destination=stderr \
+    --test-reporter=spec --test-reporter-destination=stdout "$@"
+}
+
+start_services() {
+  if [[ -z "${WEIR_SKIP_SERVICES:-}" ]] && ! bash scripts/services.sh up; then
+    echo "[test] WARNING: services did not all start; integration tests that need them will fail" >&2
+  fi
+}
+
+if [[ $# -gt 0 ]]; then
+  patterns=()
+  for p in "$@"; do
+    if [[ -d "$p" ]]; then patterns+=("${p%/}/**/*.test.ts"); else patterns+=("$p"); fi
+  done
+  start_services
+  run_tests 1 "${patterns[@]}"
+  exit $?
+fi
+
+# Everything: the unit tests need no service, so they run (two files at a time) while the services
+# start; then the tests against Kafka, Redis, PostgreSQL and the registry, one file at a time (they
+# share one broker, and several time kills and restarts).
+services_log="$(mktemp)"
+trap 'rm -f "$services_log"' EXIT
+start_services >"$services_log" 2>&1 &
+services_pid=$!
+set +e
+run_tests 2 'test/unit/**/*.test.ts'
+unit_rc=$?
+wait "$services_pid"
+cat "$services_log" >&2
+run_tests 1 'test/integration/**/*.test.ts' 'test/conformance/**/*.test.ts'
+rc=$?
+set -e
+if ((unit_rc != 0)); then
+  echo "[test] unit tests failed (exit $unit_rc)" >&2
+  exit "$unit_rc"
+fi
+exit "$rc"
