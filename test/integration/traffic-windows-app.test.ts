@@ -174,10 +174,9 @@ describe('traffic windows app against Kafka: state survives crashes and moves wi
     t.diagnostic(`at-least-once: ${records} window results for ${windows} windows (a repeat is identical)`)
   })
 
-  it('exactly-once: kill -9 mid-run and restart: every window is emitted exactly once', async () => {
-    const { records, windows } = await killAndRestart('windows-eos', { PROCESSING_GUARANTEE: 'exactly_once' })
-    assert.equal(records, windows, 'read_committed readers see each window result once')
-  })
+  // Exactly-once across a kill -9 is covered by faults-quick.test.ts (traffic-windows killed twice under
+  // load, counted by an independent read_committed reader: nothing lost, nothing repeated, same windows),
+  // which subsumes the single-kill "each window once" check that was here (20 s of every CI run).
 
   it('SIGTERM while state is restored from a large changelog: exit 0 within the stop timeout; the next start restores it all', async (t) => {
     // A grace of two days keeps every window (event time a day ago) open: the first run ends with all of
