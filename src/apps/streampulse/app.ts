@@ -6,6 +6,7 @@
  */
 
 import type { KafkaConsumerTuning } from '../../connectors/kafka/index.ts'
+import { smallFetches } from '../../connectors/kafka/options.ts'
 import { postgresSink } from '../../connectors/postgres/index.ts'
 import { streamPulseGenerator } from '../../generators/streampulse.ts'
 import { waitForRegistry } from '../../serdes/registry/wait.ts'
@@ -25,17 +26,6 @@ import { WindowBoard } from './window-board.ts'
  * PostgreSQL piles up; 20,000 keeps memory small and pauses input during a long outage.
  */
 export const STREAMPULSE_RUN_LIMITS = { maxBacklog: 20_000 } as const
-
-/**
- * Fetches of 1 MiB (256 KiB per partition) instead of the client's 8 MiB: a fetch's records are decoded
- * together and live until processed, so large fetches keep tens of thousands of records alive across
- * minor GCs. With these, GC took 7 % of the bench's CPU instead of 17 %, and the app ~12 % less CPU per
- * event (bench/streampulse.ts --profile; BENCHMARKS.md).
- */
-export const STREAMPULSE_FETCH = {
-  maxBytes: 1024 * 1024,
-  maxBytesPerPartition: 256 * 1024,
-} as const satisfies KafkaConsumerTuning
 
 /** The PostgreSQL sink of partial rows, with the seed's tables recomputed in each flush's transaction. */
 export function streamPulseSink(
@@ -72,9 +62,9 @@ export function streamPulseSink(
   })
 }
 
-/** `weir run` passes an app's consumer tuning to its Kafka client (see kafkaTransportFor). */
+/** Small fetches; `weir run` passes an app's consumer tuning to its Kafka client (kafkaTransportFor). */
 function withFetch(kafka: KafkaSettings): KafkaSettings & { readonly consumer: KafkaConsumerTuning } {
-  return { ...kafka, consumer: STREAMPULSE_FETCH }
+  return { ...kafka, consumer: smallFetches }
 }
 
 async function create(ctx: AppContext): Promise<AppInstance> {

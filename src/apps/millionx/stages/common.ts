@@ -8,7 +8,11 @@
  * (accepted; a graceful stop always drains what is in flight before it commits).
  */
 import { envBool, envEnum, envInt, envList, envString } from '../../../config/index.ts'
-import type { KafkaConsumerTuning, KafkaProducerTuning } from '../../../connectors/kafka/options.ts'
+import {
+  type KafkaConsumerTuning,
+  type KafkaProducerTuning,
+  smallFetches,
+} from '../../../connectors/kafka/options.ts'
 import type { AppInstance, KafkaSettings } from '../../app.ts'
 
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
@@ -87,23 +91,13 @@ export interface StageKafkaSettings extends KafkaSettings {
   readonly consumer: KafkaConsumerTuning
 }
 
-/**
- * Fetches of 1 MiB (256 KiB per partition), not the client's 8 MiB. Fetch limits count bytes as they
- * travel, compressed: the stages compress their output (FAUST_PRODUCER_COMPRESSION, gzip in the seed),
- * so an 8 MiB fetch of the next stage's input inflated to tens of MB of records at once, and the privacy
- * shield was OOM-killed under 256 MB draining gzip input (scripts/perf-memory.ts --upstream-compression gzip).
- */
-export const STAGE_FETCH = {
-  maxBytes: 1024 * 1024,
-  maxBytesPerPartition: 256 * 1024,
-} as const satisfies KafkaConsumerTuning
-
 export function stageKafka(config: SharedConfig, clientId: string): StageKafkaSettings {
   return {
     brokers: config.KAFKA_BOOTSTRAP_SERVERS,
     clientId,
     producer: { compression: config.FAUST_PRODUCER_COMPRESSION },
-    consumer: STAGE_FETCH,
+    // The stages read gzip (FAUST_PRODUCER_COMPRESSION): small fetches keep them inside 256 MB.
+    consumer: smallFetches,
   }
 }
 
