@@ -49,14 +49,19 @@ const INIT_PRODUCER_ID_MS = 60_000
  * 20 ms until its delivery timeout. The request changed nothing when it got that answer, so repeating
  * it is safe.
  */
+/** The transaction coordinator answered CONCURRENT_TRANSACTIONS (also when `sinkError` wrapped it). */
+function coordinatorBusy(err: unknown): boolean {
+  const cause = err instanceof WeirError ? err.cause : err
+  return cause instanceof Error && findErrorBy(cause, 'apiId', 'CONCURRENT_TRANSACTIONS') !== null
+}
+
 async function whileCoordinatorBusy<T>(request: () => Promise<T>): Promise<T> {
   const deadline = performance.now() + COORDINATOR_BUSY_MS
   for (;;) {
     try {
       return await request()
     } catch (err) {
-      const busy = err instanceof Error && findErrorBy(err, 'apiId', 'CONCURRENT_TRANSACTIONS') !== null
-      if (!busy || performance.now() > deadline) throw err
+      if (!coordinatorBusy(err) || performance.now() > deadline) throw err
       await new Promise((r) => setTimeout(r, CONCURRENT_RETRY_MS))
     }
   }
@@ -151,10 +156,7 @@ export class KafkaSink implements RecordSink {
       try {
         return await this.#openOnce()
       } catch (err) {
-        // open() wraps the client's error (sinkError): the coordinator's answer is its cause.
-        const cause = (err as { cause?: unknown }).cause
-        const busy = cause instanceof Error && findErrorBy(cause, 'apiId', 'CONCURRENT_TRANSACTIONS') !== null
-        if (!this.transactional || !busy || performance.now() > deadline) throw err
+        if (!this.transactional || !coordinatorBusy(err) || performance.now() > deadline) throw err
         const producer = this.#producer
         this.#producer = undefined
         this.#tx = undefined
