@@ -41,8 +41,9 @@ const DEFAULT_MAX_BATCH = 500
  * Rebalances use the classic protocol, eager, with an assignor keeping partition p of every topic on one
  * member (see assignor.ts). Before the member rejoins,
  * `listener.revoked(all owned)` is awaited (from the client's join hook, so nothing is given up before it
- * resolves, or before a deadline under the rebalance timeout, when its `givenUp` signal aborts); after the join, `listener.assigned(new assignment)` is awaited before any record of the new
- * assignment is handed out. Each assignment reads from a fresh client stream positioned at the committed
+ * resolves, or before a deadline under the rebalance timeout, when its `givenUp` signal aborts); after
+ * the join, `listener.assigned(new assignment)` is awaited before any record of the new assignment is
+ * handed out. Each assignment reads from a fresh client stream positioned at the committed
  * offsets, so records prefetched for an old assignment are never delivered.
  *
  * @example
