@@ -16,6 +16,8 @@ export interface InFlight {
 
 class Entry implements InFlight {
   remaining = 1
+  /** The initial hold: released by `done()`, when the record has gone through the graph. */
+  processing = true
   readonly offset: number
   readonly partition: PartitionTracker
 
@@ -35,6 +37,10 @@ class Entry implements InFlight {
   }
 
   done(): void {
+    if (this.processing) {
+      this.processing = false
+      this.partition.finished()
+    }
     this.#release()
   }
 
@@ -53,6 +59,9 @@ class PartitionTracker {
   /** Last committable offset that was actually committed. */
   committed = -1
   #onIdle: Array<() => void> = []
+  /** Records begun whose `done()` has not come yet (still going through the graph). */
+  #processing = 0
+  #onProcessed: Array<() => void> = []
 
   constructor(tp: TopicPartition) {
     this.tp = tp
@@ -65,7 +74,20 @@ class PartitionTracker {
   begin(offset: number): Entry {
     const entry = new Entry(this, offset)
     this.#queue.push(entry)
+    this.#processing++
     return entry
+  }
+
+  finished(): void {
+    if (--this.#processing > 0) return
+    const waiters = this.#onProcessed
+    this.#onProcessed = []
+    for (const w of waiters) w()
+  }
+
+  processed(): Promise<void> {
+    if (this.#processing === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#onProcessed.push(resolve))
   }
 
   advance(): void {
@@ -148,6 +170,14 @@ export class OffsetTracker {
   async idle(partitions?: readonly TopicPartition[]): Promise<void> {
     const keys = partitions ? partitions.map(tpKey) : [...this.#partitions.keys()]
     await Promise.all(keys.map((k) => this.#partitions.get(k)?.idle()))
+  }
+
+  /**
+   * Resolves when every record begun on these partitions has gone through the graph: what is left in
+   * flight is only held (by an open window, or an output not yet written), not still being processed.
+   */
+  async processed(partitions: readonly TopicPartition[]): Promise<void> {
+    await Promise.all(partitions.map((tp) => this.#partitions.get(tpKey(tp))?.processed()))
   }
 
   /** Forgets partitions that were revoked. */

@@ -396,9 +396,11 @@ export class Task {
     commit: (offsets: readonly CommitOffset[]) => Promise<void>,
     prepare?: (offsets: readonly CommitOffset[]) => Promise<void>,
   ): Promise<void> {
-    // Let records mid-processing finish (briefly: records held by open windows finish only once the
-    // processors below emit those windows), then let processors flush and drop the partitions.
-    await Promise.race([this.tracker.idle(partitions), new Promise((r) => setTimeout(r, 1000).unref())])
+    // Every record of these partitions goes through the graph first, however slow an async step: one
+    // reaching a stateful operator after it dropped the partition would start from empty state and
+    // write that to the changelog. Records only held (open windows, unwritten outputs) need not finish:
+    // the processors' revoke emits or hands over what holds them.
+    await this.tracker.processed(partitions)
     for (const p of this.graph.processors) await p.revoked?.(partitions)
     await this.tracker.idle(partitions)
     for (const s of this.graph.sinks) await s.revoked?.(partitions)
