@@ -7,6 +7,7 @@ import type { ConnectorStatus } from '../connectors/contract.ts'
 import type { RunOptions, RunningPipeline } from '../runtime/runner.ts'
 import type { OpsRoute } from '../ops/router.ts'
 import type { DashboardView } from '../ops/dashboard/view.ts'
+import type { KafkaConsumerTuning } from '../connectors/kafka/options.ts'
 
 /** What an app is given when it is created. */
 export interface AppContext {
@@ -27,6 +28,8 @@ export interface KafkaSettings {
    * unset; an app sets it itself from its seed's own variable (e.g. FAUST_PRODUCER_COMPRESSION).
    */
   readonly compression?: KafkaCompression
+  /** The app's own consumer tuning (e.g. `smallFetches`); unset, the client's defaults. */
+  readonly consumer?: KafkaConsumerTuning
 }
 
 export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const

@@ -5,7 +5,6 @@
  * `weir produce streampulse` writes realistic events; `weir query streampulse …` reads the tables.
  */
 
-import type { KafkaConsumerTuning } from '../../connectors/kafka/index.ts'
 import { smallFetches } from '../../connectors/kafka/options.ts'
 import { postgresSink } from '../../connectors/postgres/index.ts'
 import { streamPulseGenerator } from '../../generators/streampulse.ts'
@@ -63,7 +62,7 @@ export function streamPulseSink(
 }
 
 /** Small fetches; `weir run` passes an app's consumer tuning to its Kafka client (kafkaTransportFor). */
-function withFetch(kafka: KafkaSettings): KafkaSettings & { readonly consumer: KafkaConsumerTuning } {
+function withFetch(kafka: KafkaSettings): KafkaSettings {
   return { ...kafka, consumer: smallFetches }
 }
 
