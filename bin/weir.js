@@ -29,11 +29,15 @@ setFlagsFromString('--no-allocation-site-pretenuring')
 //   to 64 MB under allocation pressure, so V8's own heap limit under a 256 MB container was 345 MB
 //   (v8.getHeapStatistics().heap_size_limit) and nothing stopped the heap outgrowing the container;
 //   with the cap it is 165 MB (BENCHMARKS.md "Memory under a limit");
-// - `weir demo`: a small heap, so a demo left running for hours stays under 200 MB RSS.
+// - `weir demo`: a small heap, so a demo left running for hours stays under 200 MB RSS; and one malloc
+//   arena (glibc's default is 8 per core: the threads' arenas held ~23 MB here, and RSS sat at 209–211 MB
+//   with them against 180–188 MB with one, over 10 minutes at 2,000 records/s).
 const heapFlags = v8HeapFlags()
 if (heapFlags.length > 0 && process.env.WEIR_V8_SIZED === undefined && typeof process.execve === 'function') {
   const argv = [process.execPath, ...heapFlags, ...process.execArgv, ...process.argv.slice(1)]
-  process.execve(process.execPath, argv, { ...process.env, WEIR_V8_SIZED: heapFlags.join(' ') })
+  const malloc =
+    process.argv[2] === 'demo' && process.env.MALLOC_ARENA_MAX === undefined ? { MALLOC_ARENA_MAX: '1' } : {}
+  process.execve(process.execPath, argv, { ...process.env, ...malloc, WEIR_V8_SIZED: heapFlags.join(' ') })
 }
 
 function v8HeapFlags() {

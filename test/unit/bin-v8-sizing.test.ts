@@ -56,3 +56,18 @@ test('under a 256 MB cgroup limit, V8 is started with 4 MB semi-spaces and 153 M
   assert.ok(inside.execArgv.includes('--max-old-space-size=153'), inside.execArgv.join(' '))
   assert.ok(inside.limitMb < 200, `V8 heap limit ${inside.limitMb} MB under a 256 MB limit`)
 })
+
+test('weir demo runs with a small heap and one malloc arena (its memory stays under 200 MB RSS)', async () => {
+  const preload = `data:text/javascript,${encodeURIComponent(
+    "process.on('exit', () => process.stderr.write('\\nENV ' + JSON.stringify({ arenas: process.env.MALLOC_ARENA_MAX ?? null, execArgv: process.execArgv }) + '\\n'))",
+  )}`
+  const { stderr } = await run(process.execPath, [WEIR, 'demo', '--port', '0', '--duration', '1', '--rate', '10'], {
+    env: { ...process.env, NODE_OPTIONS: `--import=${preload}`, WEIR_V8_SIZED: undefined, MALLOC_ARENA_MAX: undefined },
+    timeout: 30_000,
+  })
+  const line = stderr.split('\n').find((l) => l.startsWith('ENV '))
+  assert.ok(line, `no report in: ${stderr}`)
+  const seen = JSON.parse(line.slice(4)) as { arenas: string | null; execArgv: string[] }
+  assert.equal(seen.arenas, '1')
+  assert.ok(seen.execArgv.includes('--max-old-space-size=160'), seen.execArgv.join(' '))
+})
