@@ -173,11 +173,12 @@ export class OffsetTracker {
   }
 
   /**
-   * Resolves when every record begun on these partitions has gone through the graph: what is left in
-   * flight is only held (by an open window, or an output not yet written), not still being processed.
+   * Resolves when every record begun on these partitions (all, if none given) has gone through the
+   * graph: what is left in flight is only held (by an open window, or an output not yet written).
    */
-  async processed(partitions: readonly TopicPartition[]): Promise<void> {
-    await Promise.all(partitions.map((tp) => this.#partitions.get(tpKey(tp))?.processed()))
+  async processed(partitions?: readonly TopicPartition[]): Promise<void> {
+    const keys = partitions ? partitions.map(tpKey) : [...this.#partitions.keys()]
+    await Promise.all(keys.map((k) => this.#partitions.get(k)?.processed()))
   }
 
   /** Forgets partitions that were revoked. */

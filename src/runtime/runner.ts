@@ -387,9 +387,10 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       await source.stop()
       await Promise.race([finished, sleep(remaining())])
       if (fatal === undefined) {
-        // Records mid-processing finish in milliseconds; records held by open windows only finish when
-        // the windows are drained, so don't wait for those before draining.
-        await withTimeout(task.tracker.idle(), Math.min(1000, remaining()))
+        // Every record read goes through the graph before the windows are drained (a record still in an
+        // async step would otherwise open a window after the drain); records only held by open windows
+        // finish when the windows are drained, so those are not waited for here.
+        await withTimeout(task.tracker.processed(), remaining())
         await task.drain()
         await withTimeout(task.tracker.idle(), remaining())
       }

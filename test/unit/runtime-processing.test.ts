@@ -68,3 +68,35 @@ describe('a failed start', () => {
     assert.equal(clock.pendingTimers(), 0, 'the window operator\'s timer was cancelled')
   })
 })
+
+describe('a stop with records still in an async step', () => {
+  it('lets them reach the windows before the windows are drained: one result holding every record', async (t) => {
+    const broker = new MemoryBroker()
+    const p = pipeline('stop-drain')
+    p.stream<{ k: string; slow?: boolean }>('in')
+      .mapAsync(async (v) => {
+        // Longer than a stop used to wait (1 s) before draining the windows.
+        if (v.slow) await new Promise((r) => setTimeout(r, 1500))
+        return v
+      })
+      .groupBy((v) => v.k, { repartition: false })
+      .window(tumbling({ size: 3_600_000 }), { time: 'processing' })
+      .aggregate(count(), { name: 'counts', durable: false, emit: 'final' })
+      .to('out')
+    const now = Date.now()
+    broker.append({ topic: 'in', key: Buffer.from('a'), value: Buffer.from('{"k":"a"}') }, now)
+    broker.append({ topic: 'in', key: Buffer.from('a'), value: Buffer.from('{"k":"a","slow":true}') }, now)
+    const running = await run(p, {
+      transport: memoryTransport(broker),
+      metrics: createMetrics(),
+      logger: silentLogger,
+      fromBeginning: true,
+    })
+    t.after(() => running.stop())
+    // Both records read: the fast one held by its open window, the slow one still in mapAsync.
+    while (running.task.tracker.inFlight() < 2) await new Promise((r) => setTimeout(r, 10))
+    await running.stop('test')
+    const results = broker.all('out').map((r) => JSON.parse(r.value!.toString()) as { value: number })
+    assert.deepEqual(results.map((r) => r.value), [2])
+  })
+})
