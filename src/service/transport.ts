@@ -1,10 +1,5 @@
 import type { KafkaSettings } from '../apps/app.ts'
-import {
-  type KafkaConsumerTuning,
-  type KafkaProducerTuning,
-  type KafkaTransport,
-  kafkaTransport,
-} from '../connectors/kafka/index.ts'
+import { type KafkaProducerTuning, type KafkaTransport, kafkaTransport } from '../connectors/kafka/index.ts'
 
 /**
  * The Kafka transport for an app's settings, as `weir run` builds it: brokers, client id, SASL, TLS and
@@ -15,10 +10,11 @@ import {
  * await startService(app, { transport: kafkaTransportFor })
  */
 export function kafkaTransportFor(
-  kafka: KafkaSettings & { readonly producer?: KafkaProducerTuning; readonly consumer?: KafkaConsumerTuning },
+  kafka: KafkaSettings & { readonly producer?: KafkaProducerTuning },
 ): KafkaTransport {
   // An app's own producer setting (its seed's variable, e.g. FAUST_PRODUCER_COMPRESSION) wins.
-  const producer = kafka.compression === undefined ? kafka.producer : { compression: kafka.compression, ...kafka.producer }
+  const producer =
+    kafka.compression === undefined ? kafka.producer : { compression: kafka.compression, ...kafka.producer }
   return kafkaTransport({
     brokers: [...kafka.brokers],
     clientId: kafka.clientId,
