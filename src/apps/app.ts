@@ -28,7 +28,7 @@ export interface KafkaSettings {
    * unset; an app sets it itself from its seed's own variable (e.g. FAUST_PRODUCER_COMPRESSION).
    */
   readonly compression?: KafkaCompression
-  /** The app's own consumer tuning (e.g. `smallFetches`); unset, the client's defaults. */
+  /** The app's own consumer tuning (fetch sizes, session timeout, …); unset, Weir's `consumerDefaults`. */
   readonly consumer?: KafkaConsumerTuning
 }
 

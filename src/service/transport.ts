@@ -4,7 +4,7 @@ import { type KafkaProducerTuning, type KafkaTransport, kafkaTransport } from '.
 /**
  * The Kafka transport for an app's settings, as `weir run` builds it: brokers, client id, SASL, TLS and
  * producer settings (an app's own tuning, e.g. MillionX's FAUST_PRODUCER_*, and the compression), and
- * an app's own consumer tuning (StreamPulse's fetch sizes).
+ * an app's own consumer tuning.
  *
  * @example
  * await startService(app, { transport: kafkaTransportFor })

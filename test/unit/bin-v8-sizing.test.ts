@@ -25,18 +25,20 @@ function cgroupV1Writable(): boolean {
   }
 }
 
-/** Prints, at exit, V8's heap limit and the flags the process runs with. */
+/** Prints, at exit, V8's heap limit, the flags the process runs with and its malloc arena setting. */
 const PRELOAD = `data:text/javascript,${encodeURIComponent(
-  "import v8 from 'node:v8'; process.on('exit', () => process.stderr.write('\\nV8 ' + JSON.stringify({ limitMb: v8.getHeapStatistics().heap_size_limit / 2 ** 20, execArgv: process.execArgv }) + '\\n'))",
+  "import v8 from 'node:v8'; process.on('exit', () => process.stderr.write('\\nV8 ' + JSON.stringify({ limitMb: v8.getHeapStatistics().heap_size_limit / 2 ** 20, execArgv: process.execArgv, arenas: process.env.MALLOC_ARENA_MAX ?? null }) + '\\n'))",
 )}`
 
-async function heapOf(prefix: readonly string[]): Promise<{ limitMb: number; execArgv: string[] }> {
+async function heapOf(
+  prefix: readonly string[],
+): Promise<{ limitMb: number; execArgv: string[]; arenas: string | null }> {
   const { stderr } = await run(
     prefix[0] ?? process.execPath,
     [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), WEIR, 'apps'],
     {
       // Not WEIR_V8_SIZED: that says the flags are already set, and the process would not re-exec.
-    env: { ...process.env, NODE_OPTIONS: `--import=${PRELOAD}`, WEIR_V8_SIZED: undefined },
+    env: { ...process.env, NODE_OPTIONS: `--import=${PRELOAD}`, WEIR_V8_SIZED: undefined, MALLOC_ARENA_MAX: undefined },
     },
   )
   const line = stderr.split('\n').find((l) => l.startsWith('V8 '))
@@ -44,7 +46,7 @@ async function heapOf(prefix: readonly string[]): Promise<{ limitMb: number; exe
   return JSON.parse(line.slice(3))
 }
 
-test('under a 256 MB cgroup limit, V8 is started with 4 MB semi-spaces and 153 MB of old space: its heap limit fits the container', {
+test('under a 256 MB cgroup limit, V8 is started with 4 MB semi-spaces and 153 MB of old space (its heap limit fits the container) and one malloc arena', {
   skip: !cgroupV1Writable() && 'needs root and cgroup v1 (/sys/fs/cgroup/memory)',
 }, async (t) => {
   const cgroup = join(CGROUP_ROOT, `weir-test-v8-${process.pid}`)
@@ -55,6 +57,7 @@ test('under a 256 MB cgroup limit, V8 is started with 4 MB semi-spaces and 153 M
   assert.ok(inside.execArgv.includes('--max-semi-space-size=4'), inside.execArgv.join(' '))
   assert.ok(inside.execArgv.includes('--max-old-space-size=153'), inside.execArgv.join(' '))
   assert.ok(inside.limitMb < 200, `V8 heap limit ${inside.limitMb} MB under a 256 MB limit`)
+  assert.equal(inside.arenas, '1')
 })
 
 test('weir demo runs with a small heap and one malloc arena (its memory stays under 200 MB RSS)', async () => {

@@ -5,7 +5,6 @@
  * `weir produce streampulse` writes realistic events; `weir query streampulse …` reads the tables.
  */
 
-import { smallFetches } from '../../connectors/kafka/options.ts'
 import { postgresSink } from '../../connectors/postgres/index.ts'
 import { streamPulseGenerator } from '../../generators/streampulse.ts'
 import { waitForRegistry } from '../../serdes/registry/wait.ts'
@@ -93,8 +92,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
   })
   return {
     pipeline,
-    // Small fetches: a fetch's decoded records live until processed (GC 17 % → 7 % of the bench's CPU).
-    kafka: { ...config.kafka, consumer: smallFetches },
+    kafka: config.kafka,
     http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT, portVariable: 'HEALTH_PORT' },
     run: {
       groupId: config.KAFKA_GROUP_ID,

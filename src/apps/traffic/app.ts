@@ -9,7 +9,6 @@ import {
   envUrl,
   loadConfig,
 } from '../../config/index.ts'
-import { smallFetches } from '../../connectors/kafka/options.ts'
 import type { ParquetSink } from '../../connectors/parquet/index.ts'
 import type { Serde } from '../../core/serde.ts'
 import { pipeline } from '../../dsl/stream.ts'
@@ -183,8 +182,7 @@ async function create(ctx: AppContext): Promise<AppInstance> {
   return {
     pipeline: p,
     views: [sensors.view],
-    // A fetch's decoded records live until processed: 1 MiB fetches keep a backlog's drain under 200 MB RSS.
-    kafka: { brokers: config.KAFKA_BROKERS, clientId: config.CLIENT_ID, consumer: smallFetches },
+    kafka: { brokers: config.KAFKA_BROKERS, clientId: config.CLIENT_ID },
     http: { host: config.HEALTH_HOST, port: config.HEALTH_PORT, portVariable: 'HEALTH_PORT' },
     run: {
       groupId: config.GROUP_ID,

@@ -35,9 +35,9 @@ export interface KafkaConsumerTuning {
   readonly rebalanceTimeoutMs?: number
   /** Longest a fetch waits for data on the broker. Default 500 ms. */
   readonly maxWaitMs?: number
-  /** Bytes per fetch response (all partitions). Default 8 MiB. */
+  /** Bytes per fetch response (all partitions). Default 256 KiB (see `consumerDefaults`). */
   readonly maxBytes?: number
-  /** Bytes per partition per fetch. Default 1 MiB. */
+  /** Bytes per partition per fetch. Default 64 KiB. */
   readonly maxBytesPerPartition?: number
   /** Records the client may hold before the runtime pulls them. Default 2048. */
   readonly highWaterMark?: number
@@ -62,27 +62,28 @@ export interface KafkaProducerTuning {
   readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
 }
 
+/**
+ * Small fetches: 256 KiB per response, 64 KiB per partition (the client's own are 8 MiB and 1 MiB). A
+ * fetch's records are decoded together and stay alive until processed, so a large fetch keeps tens of
+ * thousands of records (and their Buffers and parsed values) live across minor GCs, each of which copies
+ * them: bench workload 1 (pass-through) ran at 119.6k records/s with 8 MiB fetches, 123.0k with 1 MiB,
+ * 127.4k with 512 KiB and 135.0k with 256 KiB (CPU 9.0 → 7.9 s per million records, RSS 380 → 280 MB);
+ * 128 KiB and 64 KiB were slower again (125.6k, 127.3k). Under a 256 MB limit the apps' peaks fell by
+ * 11–33 MB. Fetch limits count compressed bytes, so a gzip topic inflates each fetch (the MillionX
+ * stages read gzip). A fetch still returns at least one whole batch whatever its size, and the client
+ * fetches ahead while records are processed, so 256 KiB does not cap larger records; over a slow link
+ * (a long round trip per fetch) raise `maxBytes`.
+ * Figures: BENCHMARKS.md.
+ */
 export const consumerDefaults = {
   sessionTimeoutMs: 10_000,
   heartbeatIntervalMs: 1_000,
   rebalanceTimeoutMs: 60_000,
   maxWaitMs: 500,
-  maxBytes: 8 * 1024 * 1024,
-  maxBytesPerPartition: 1024 * 1024,
+  maxBytes: 256 * 1024,
+  maxBytesPerPartition: 64 * 1024,
   highWaterMark: 2048,
 } satisfies Required<KafkaConsumerTuning>
-
-/**
- * Fetches of 1 MiB (256 KiB per partition) instead of the client's 8 MiB, for apps that hold memory
- * tight. A fetch's records are decoded together and live until processed, so large fetches keep tens of
- * thousands of records alive across minor GCs (StreamPulse: GC 17 % → 7 % of the bench's CPU); and fetch
- * limits count compressed bytes, so an 8 MiB fetch of a gzip topic inflated past a 256 MB container (the
- * MillionX privacy shield was OOM-killed; with these it peaked at 193 MB of the cgroup). BENCHMARKS.md.
- */
-export const smallFetches = {
-  maxBytes: 1024 * 1024,
-  maxBytesPerPartition: 256 * 1024,
-} as const satisfies KafkaConsumerTuning
 
 export const producerDefaults = {
   idempotent: true,

@@ -8,11 +8,7 @@
  * (accepted; a graceful stop always drains what is in flight before it commits).
  */
 import { envBool, envEnum, envInt, envList, envString } from '../../../config/index.ts'
-import {
-  type KafkaConsumerTuning,
-  type KafkaProducerTuning,
-  smallFetches,
-} from '../../../connectors/kafka/options.ts'
+import type { KafkaProducerTuning } from '../../../connectors/kafka/options.ts'
 import type { AppInstance, KafkaSettings } from '../../app.ts'
 
 export const COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const
@@ -88,7 +84,6 @@ export interface SharedConfig {
 /** Kafka settings plus the producer and fetch tuning a stage asks for (`kafkaTransportFor` passes them on). */
 export interface StageKafkaSettings extends KafkaSettings {
   readonly producer: KafkaProducerTuning
-  readonly consumer: KafkaConsumerTuning
 }
 
 export function stageKafka(config: SharedConfig, clientId: string): StageKafkaSettings {
@@ -96,8 +91,6 @@ export function stageKafka(config: SharedConfig, clientId: string): StageKafkaSe
     brokers: config.KAFKA_BOOTSTRAP_SERVERS,
     clientId,
     producer: { compression: config.FAUST_PRODUCER_COMPRESSION },
-    // The stages read gzip (FAUST_PRODUCER_COMPRESSION): small fetches keep them inside 256 MB.
-    consumer: smallFetches,
   }
 }
 
