@@ -46,7 +46,7 @@ async function heapOf(
   return JSON.parse(line.slice(3))
 }
 
-test('under a 256 MB cgroup limit, V8 is started with 4 MB semi-spaces and 153 MB of old space (its heap limit fits the container) and one malloc arena', {
+test('under a 256 MB cgroup limit, V8 is started with 8 MB semi-spaces and 153 MB of old space (its heap limit fits the container) and one malloc arena', {
   skip: !cgroupV1Writable() && 'needs root and cgroup v1 (/sys/fs/cgroup/memory)',
 }, async (t) => {
   const cgroup = join(CGROUP_ROOT, `weir-test-v8-${process.pid}`)
@@ -54,7 +54,7 @@ test('under a 256 MB cgroup limit, V8 is started with 4 MB semi-spaces and 153 M
   t.after(() => rmdirSync(cgroup))
   writeFileSync(join(cgroup, 'memory.limit_in_bytes'), String(256 * 2 ** 20))
   const inside = await heapOf(['sh', '-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$0" "$@"`])
-  assert.ok(inside.execArgv.includes('--max-semi-space-size=4'), inside.execArgv.join(' '))
+  assert.ok(inside.execArgv.includes('--max-semi-space-size=8'), inside.execArgv.join(' '))
   assert.ok(inside.execArgv.includes('--max-old-space-size=153'), inside.execArgv.join(' '))
   assert.ok(inside.limitMb < 200, `V8 heap limit ${inside.limitMb} MB under a 256 MB limit`)
   assert.equal(inside.arenas, '1')
