@@ -202,8 +202,9 @@ describe('seed 004 · environment variables', () => {
     )
   })
 
-  it('FAUST_STREAM_BUFFER_MAXSIZE=4096 bounds records in flight; FAUST_STREAM_WAIT_EMPTY is accepted', async () => {
+  it('FAUST_STREAM_BUFFER_MAXSIZE=4096 bounds records in flight, 2,000 unwritten outputs pause fetching; FAUST_STREAM_WAIT_EMPTY is accepted', async () => {
     assert.equal((await create(contextEnricherStage)).run.maxInFlight, 4096)
+    assert.equal((await create(privacyShieldStage)).run.maxBacklog, 2000)
     assert.equal(
       (
         await create(contextEnricherStage, {

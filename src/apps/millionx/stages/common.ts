@@ -105,8 +105,17 @@ export function stageRun(
     deadLetterTopic: ids.deadLetterTopic,
     topics: { partitions: config.TOPIC_PARTITIONS },
     maxInFlight: config.FAUST_STREAM_BUFFER_MAXSIZE,
+    maxBacklog: STAGE_MAX_BACKLOG,
   }
 }
+
+/**
+ * Unwritten outputs before a stage stops fetching (the runtime's default is 10,000). A stage's outputs
+ * wait for gzip (FAUST_PRODUCER_COMPRESSION) and its records are larger than most, so 10,000 of them
+ * held ~20 MB: draining under 256 MB the privacy shield peaked at 214 MB RSS and the enricher at 220 MB,
+ * with 2,000 at 197 and 191 MB, at the same records/s (20.4k / 20.1k; BENCHMARKS.md).
+ */
+const STAGE_MAX_BACKLOG = 2_000
 
 /** Seconds since start, as every stage's /metrics reports it. */
 export function uptimeSeconds(): number {
