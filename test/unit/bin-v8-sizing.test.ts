@@ -38,7 +38,12 @@ async function heapOf(
     [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), WEIR, 'apps'],
     {
       // Not WEIR_V8_SIZED: that says the flags are already set, and the process would not re-exec.
-    env: { ...process.env, NODE_OPTIONS: `--import=${PRELOAD}`, WEIR_V8_SIZED: undefined, MALLOC_ARENA_MAX: undefined },
+      env: {
+        ...process.env,
+        NODE_OPTIONS: `--import=${PRELOAD}`,
+        WEIR_V8_SIZED: undefined,
+        MALLOC_ARENA_MAX: undefined,
+      },
     },
   )
   const line = stderr.split('\n').find((l) => l.startsWith('V8 '))
@@ -64,10 +69,19 @@ test('weir demo runs with a small heap and one malloc arena (its memory stays un
   const preload = `data:text/javascript,${encodeURIComponent(
     "process.on('exit', () => process.stderr.write('\\nENV ' + JSON.stringify({ arenas: process.env.MALLOC_ARENA_MAX ?? null, execArgv: process.execArgv }) + '\\n'))",
   )}`
-  const { stderr } = await run(process.execPath, [WEIR, 'demo', '--port', '0', '--duration', '1', '--rate', '10'], {
-    env: { ...process.env, NODE_OPTIONS: `--import=${preload}`, WEIR_V8_SIZED: undefined, MALLOC_ARENA_MAX: undefined },
-    timeout: 30_000,
-  })
+  const { stderr } = await run(
+    process.execPath,
+    [WEIR, 'demo', '--port', '0', '--duration', '1', '--rate', '10'],
+    {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: `--import=${preload}`,
+        WEIR_V8_SIZED: undefined,
+        MALLOC_ARENA_MAX: undefined,
+      },
+      timeout: 30_000,
+    },
+  )
   const line = stderr.split('\n').find((l) => l.startsWith('ENV '))
   assert.ok(line, `no report in: ${stderr}`)
   const seen = JSON.parse(line.slice(4)) as { arenas: string | null; execArgv: string[] }
