@@ -175,23 +175,28 @@ async function ceiling(recordSize: number): Promise<{ produce: number; consume: 
     partitions: 5,
     records: 0,
   })
-  const pOut = kafkaTool('ProducerPerformance', [
-    '--topic',
-    `${topic.slice(0, -1)}in`,
-    '--num-records',
-    String(CEILING_N),
-    '--record-size',
-    String(recordSize),
-    '--throughput',
-    '-1',
-    '--command-property',
-    `bootstrap.servers=${BROKERS[0]}`,
-    'acks=all',
-  ])
-  // "N records sent, X records/sec (Y MB/sec), ..."
-  const pm = /records sent, ([\d.]+) records\/sec/.exec(pOut)
-  if (!pm) throw new Error(`cannot read ProducerPerformance output: ${pOut}`)
-  const produce = Number(pm[1])
+  // The producer twice, the faster counts: one run of it swung between ~185k and ~275k records/s on a
+  // quiet 2-core machine (2026-12-04), and a ceiling is the best the broker and its own client can do.
+  let produce = 0
+  for (let i = 0; i < 2; i++) {
+    const pOut = kafkaTool('ProducerPerformance', [
+      '--topic',
+      `${topic.slice(0, -1)}in`,
+      '--num-records',
+      String(CEILING_N),
+      '--record-size',
+      String(recordSize),
+      '--throughput',
+      '-1',
+      '--command-property',
+      `bootstrap.servers=${BROKERS[0]}`,
+      'acks=all',
+    ])
+    // "N records sent, X records/sec (Y MB/sec), ..."
+    const pm = /records sent, ([\d.]+) records\/sec/.exec(pOut)
+    if (!pm) throw new Error(`cannot read ProducerPerformance output: ${pOut}`)
+    produce = Math.max(produce, Number(pm[1]))
+  }
   const cOut = kafkaTool('ConsumerPerformance', [
     '--bootstrap-server',
     BROKERS[0] as string,
