@@ -81,7 +81,7 @@ export interface SharedConfig {
   readonly FAUST_STREAM_BUFFER_MAXSIZE: number
 }
 
-/** Kafka settings plus the producer and fetch tuning a stage asks for (`kafkaTransportFor` passes them on). */
+/** Kafka settings plus the producer tuning a stage asks for (`kafkaTransportFor` passes it on). */
 export interface StageKafkaSettings extends KafkaSettings {
   readonly producer: KafkaProducerTuning
 }
