@@ -7,7 +7,6 @@ import type { ConnectorStatus } from '../connectors/contract.ts'
 import type { RunOptions, RunningPipeline } from '../runtime/runner.ts'
 import type { OpsRoute } from '../ops/router.ts'
 import type { DashboardView } from '../ops/dashboard/view.ts'
-import type { KafkaConsumerTuning } from '../connectors/kafka/options.ts'
 
 /** What an app is given when it is created. */
 export interface AppContext {
@@ -28,8 +27,6 @@ export interface KafkaSettings {
    * unset; an app sets it itself from its seed's own variable (e.g. FAUST_PRODUCER_COMPRESSION).
    */
   readonly compression?: KafkaCompression
-  /** The app's own consumer tuning (fetch sizes, session timeout, …); unset, Weir's `consumerDefaults`. */
-  readonly consumer?: KafkaConsumerTuning
 }
 
 export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const

@@ -3,8 +3,7 @@ import { type KafkaProducerTuning, type KafkaTransport, kafkaTransport } from '.
 
 /**
  * The Kafka transport for an app's settings, as `weir run` builds it: brokers, client id, SASL, TLS and
- * producer settings (an app's own tuning, e.g. MillionX's FAUST_PRODUCER_*, and the compression), and
- * an app's own consumer tuning.
+ * producer settings (an app's own tuning, e.g. MillionX's FAUST_PRODUCER_*, and the compression).
  *
  * @example
  * await startService(app, { transport: kafkaTransportFor })
@@ -21,6 +20,5 @@ export function kafkaTransportFor(
     sasl: kafka.sasl,
     tls: kafka.tls,
     ...(producer === undefined ? {} : { producer }),
-    ...(kafka.consumer === undefined ? {} : { consumer: kafka.consumer }),
   })
 }
