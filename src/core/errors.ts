@@ -32,6 +32,17 @@ const RETRIABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set([
   ErrorCode.SINK_UNAVAILABLE,
 ])
 
+/**
+ * Codes that blame one record, not the code: they end in a dead letter whose headers say where the record
+ * came from, so a stack trace says nothing more, and capturing one costs ~9 µs, more than processing a
+ * record (3 % of the traffic workload's time at 5 % invalid readings).
+ */
+const RECORD_FAULTS: ReadonlySet<ErrorCode> = new Set([
+  ErrorCode.DESERIALIZE_FAILED,
+  ErrorCode.VALIDATION_FAILED,
+  ErrorCode.LATE_RECORD,
+])
+
 export interface WeirErrorOptions {
   cause?: unknown
   retriable?: boolean
@@ -45,7 +56,10 @@ export class WeirError extends Error {
   readonly details: unknown
 
   constructor(code: ErrorCode, message: string, options: WeirErrorOptions = {}) {
+    const stackLimit = Error.stackTraceLimit
+    if (RECORD_FAULTS.has(code)) Error.stackTraceLimit = 0
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    Error.stackTraceLimit = stackLimit
     this.name = 'WeirError'
     this.code = code
     this.retriable = options.retriable ?? RETRIABLE_BY_DEFAULT.has(code)
