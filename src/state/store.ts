@@ -148,6 +148,12 @@ export class PartitionStore<V> implements KeyValueStore<V> {
     return s?.restored === true && s.t === origin.topic && origin.offset <= s.o
   }
 
+  /** True if `origin` is the input record that last changed `key` (live or restored). */
+  changedBy(key: string, origin: RecordOrigin): boolean {
+    const s = this.#slots.get(key)
+    return s !== undefined && s.t === origin.topic && s.o === origin.offset
+  }
+
   /** The operator's own progress (watermark, …), persisted with the offsets. */
   get meta(): Readonly<Record<string, unknown>> {
     return this.#meta

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { pipeline } from '../../src/dsl/stream.ts'
 import type { Metrics } from '../../src/ops/metrics.ts'
+import { META_KEY } from '../../src/state/keys.ts'
 import { TestDriver } from '../../src/testing/driver.ts'
 
 interface Ev {
@@ -102,6 +103,30 @@ describe('dedupe', () => {
       ['c', 'd'],
       'c is the same record re-read: it passes; a is a real repeat',
     )
+  })
+
+  it('durable: restores a changelog of the earlier format (where a key was first seen kept in the value)', async () => {
+    const d1 = new TestDriver(deduped({ durable: true }))
+    await d1.init()
+    d1.input<Ev>('in').pipe({ id: 'a' }).pipe({ id: 'b' }).pipe({ id: 'c' })
+    await d1.checkpoint()
+    // Rewrite each key's latest envelope as the earlier format wrote it: v = [time, topic, offset].
+    const changelog = 'dd-seen-changelog'
+    let rewritten = 0
+    for (const r of d1.broker.all(changelog)) {
+      if (r.key === null || r.value === null || r.key.toString() === META_KEY) continue
+      const e = JSON.parse(r.value.toString()) as { v: number; t: string; o: number }
+      assert.equal(typeof e.v, 'number', 'the current format keeps only the time in the value')
+      const old = JSON.stringify({ v: [e.v, e.t, e.o], t: e.t, o: e.o })
+      d1.broker.append({ topic: changelog, partition: r.partition, key: r.key, value: Buffer.from(old) }, 0)
+      rewritten++
+    }
+    assert.equal(rewritten, 3)
+
+    const d2 = new TestDriver(deduped({ durable: true }), { broker: d1.broker, startTime: d1.clock.now() })
+    await d2.init()
+    d2.input<Ev>('in').pipe({ id: 'c' }, { offset: 2 }).pipe({ id: 'a' }).pipe({ id: 'd' })
+    assert.deepEqual(ids(d2).slice(3), ['c', 'd'], 'c re-read passes; a is a repeat; d is new')
   })
 
   it('checks its options', () => {

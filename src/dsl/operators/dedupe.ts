@@ -1,7 +1,7 @@
 import type { Cancel } from '../../core/clock.ts'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { Counter, Labels } from '../../core/metrics.ts'
-import type { RecordOrigin, TopicPartition } from '../../core/record.ts'
+import type { TopicPartition } from '../../core/record.ts'
 import type { AnyRecord, Emit, Processor, ProcessorInit, RecordContext } from '../../runtime/processor.ts'
 import { StateStores } from '../../state/changelog.ts'
 import { encodeKey } from '../../state/keys.ts'
@@ -22,7 +22,11 @@ export interface DedupeOperatorOptions {
   readonly deadLetter?: { readonly rule: string; readonly field: string; readonly type?: string }
 }
 
-/** When a key was first seen; durable state also keeps where, so a replay of that record passes again. */
+/**
+ * When a key was first seen. Where (topic, offset) is the store's own record of the input that changed
+ * the key (`changedBy`), so a replay of that record passes again; changelogs written before that kept it
+ * in the value too, and still restore.
+ */
 type Seen = number | [time: number, topic: string, offset: number]
 
 const timeOf = (s: Seen): number => (typeof s === 'number' ? s : s[0])
@@ -79,17 +83,21 @@ export class Dedupe implements Processor {
     this.#expire(store, now, 8)
     const k = encodeKey(o.key(record.value, record))
     const seen = store.get(k)
-    if (seen !== undefined && now - timeOf(seen) < o.within && !sameOrigin(seen, record)) {
+    const replay = seen !== undefined && store.durable && store.changedBy(k, record)
+    if (seen !== undefined && now - timeOf(seen) < o.within && !replay) {
       store.touch(k)
       store.markApplied(record)
       this.#dropped.inc(this.#labels)
       if (o.deadLetter !== undefined) throw repeatError(o.deadLetter, k, timeOf(seen))
       return
     }
-    if (seen === undefined || !sameOrigin(seen, record)) {
-      store.put(k, store.durable ? [now, record.topic, record.offset] : now, record)
-      store.touch(k)
+    if (seen === undefined) {
+      // A new key goes in at the most recently seen end already.
+      store.put(k, now, record)
       if (store.size > o.maxKeys) this.#evictOldest(store, now)
+    } else if (!replay) {
+      store.put(k, now, record)
+      store.touch(k)
     }
     store.markApplied(record)
     return emit(record, ctx)
@@ -161,13 +169,15 @@ export class Dedupe implements Processor {
   }
 }
 
-function repeatError(v: NonNullable<DedupeOperatorOptions['deadLetter']>, key: string, firstSeen: number): WeirError {
+function repeatError(
+  v: NonNullable<DedupeOperatorOptions['deadLetter']>,
+  key: string,
+  firstSeen: number,
+): WeirError {
   const message = `duplicate of a record seen at ${new Date(firstSeen).toISOString()} (key ${key})`
   return new WeirError(ErrorCode.VALIDATION_FAILED, `invalid: ${v.field}: ${message}`, {
-    details: [{ rule: v.rule, type: v.type ?? 'duplicate', field: v.field, message, severity: 'error', value: key }],
+    details: [
+      { rule: v.rule, type: v.type ?? 'duplicate', field: v.field, message, severity: 'error', value: key },
+    ],
   })
-}
-
-function sameOrigin(seen: Seen, r: RecordOrigin): boolean {
-  return typeof seen !== 'number' && seen[1] === r.topic && seen[2] === r.offset
 }
