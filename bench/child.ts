@@ -22,6 +22,7 @@ import { ridesharePipeline } from '../src/apps/rideshare/pipeline.ts'
 import { AVRO_DEFECTS, trafficApp, trafficPipeline } from '../src/apps/traffic/app.ts'
 import { rawArchive } from '../src/apps/traffic/archive.ts'
 import { avroFormats } from '../src/apps/traffic/avro.ts'
+import { DQ_PRESETS, type DqPreset, trafficQuality } from '../src/apps/traffic/rules.ts'
 import { trafficWindowsApp, trafficWindowsPipeline } from '../src/apps/traffic-windows/app.ts'
 import { encodeValue } from '../src/cli/feed.ts'
 import { type KafkaOptions, type KafkaTransport, kafkaTransport } from '../src/connectors/kafka/index.ts'
@@ -32,6 +33,7 @@ import { type Pipeline, pipeline } from '../src/dsl/stream.ts'
 import { trafficGenerator } from '../src/generators/index.ts'
 import { silentLogger } from '../src/log/logger.ts'
 import { createMetrics } from '../src/ops/index.ts'
+import { parseRuleSet } from '../src/rules/index.ts'
 import { run } from '../src/runtime/runner.ts'
 import { waitForRegistry } from '../src/serdes/registry/wait.ts'
 
@@ -70,6 +72,12 @@ export interface ChildArgs {
   }
   /** run: write a V8 CPU profile of the timed span only (start-up and shutdown excluded) to this path. */
   readonly profile?: string
+  /**
+   * Workloads 2, 5 and archive: the traffic app's data-quality preset. Default `seed-001`, the six stateless
+   * checks the Kafka Streams program makes too; `seed-002` is the app's own default, which adds seed 002's
+   * rules and a durable dedupe of sensor_id + timestamp (a state write and a changelog record per reading).
+   */
+  readonly dq?: DqPreset
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -192,6 +200,8 @@ function pipelineOf(a: ChildArgs, redis?: ReturnType<typeof redisPublishSink>): 
           GROUP_ID: `${a.prefix}group`,
         },
         () => Date.now(),
+        {},
+        { quality: qualityOf(a) },
       )
     case 'archive':
       // Workload 2 with the Parquet raw archive on (seed 002 §2.6): the same app, the sink in the checkpoint.
@@ -205,7 +215,7 @@ function pipelineOf(a: ChildArgs, redis?: ReturnType<typeof redisPublishSink>): 
         },
         () => Date.now(),
         {},
-        { archive: archiveSinkOf(a) },
+        { archive: archiveSinkOf(a), quality: qualityOf(a) },
       )
     case 'windows':
       return trafficWindowsPipeline({
@@ -222,6 +232,7 @@ function pipelineOf(a: ChildArgs, redis?: ReturnType<typeof redisPublishSink>): 
         { INPUT_TOPIC: t.input, OUTPUT_TOPIC: t.output, CLIENT_ID: 'bench', INPUT_PARTITIONS: a.partitions },
         () => Date.now(),
         { input: formats.input, output: formats.output },
+        { quality: qualityOf(a) },
       )
     }
     case 'rideshare':
@@ -236,6 +247,11 @@ function pipelineOf(a: ChildArgs, redis?: ReturnType<typeof redisPublishSink>): 
         sink: redis,
       })
   }
+}
+
+/** The data-quality rules of the traffic workloads (`dq`, default seed-001: Kafka Streams' six checks). */
+function qualityOf(a: ChildArgs) {
+  return trafficQuality(parseRuleSet(DQ_PRESETS[a.dq ?? 'seed-001']), { now: () => Date.now() })
 }
 
 /**

@@ -17,7 +17,8 @@
  *
  * Options: --quick, --only=passthrough,traffic,archive,windows,rideshare,avro, --runs=N, --records=N (input
  * records of every workload), --no-latency, --no-profile,
- * --no-kstreams, --no-eos
+ * --no-kstreams, --no-eos, --dq=seed-002 (the traffic workloads with the app's default data-quality rules,
+ * dedupe included, instead of the six stateless checks the Kafka Streams program makes too)
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -56,6 +57,11 @@ const only = (opt('only')?.split(',') as WorkloadName[] | undefined) ?? ALL
 /** Workloads with a Kafka Streams counterpart in bench/kstreams/. */
 const KS_WORKLOADS: readonly WorkloadName[] = ['passthrough', 'traffic', 'windows']
 const withKStreams = !flag('no-kstreams')
+const dqOption = opt('dq')
+if (dqOption !== undefined && dqOption !== 'seed-001' && dqOption !== 'seed-002')
+  throw new Error(`--dq must be seed-001 or seed-002, not ${dqOption}`)
+/** The traffic workloads' data-quality preset (bench/child.ts defaults to seed-001). */
+const dq: Pick<ChildArgs, 'dq'> = dqOption === undefined ? {} : { dq: dqOption }
 const withEos = withKStreams && !flag('no-eos')
 /** Contenders per workload, in the order of even rounds (odd rounds run them in reverse). */
 type Contender =
@@ -82,23 +88,23 @@ const PARTITIONS: Record<WorkloadName, number> = {
 const N: Record<WorkloadName, number> = opt('records')
   ? (Object.fromEntries(ALL.map((w) => [w, Number(opt('records'))])) as Record<WorkloadName, number>)
   : quick
-  ? {
-      passthrough: 30_000,
-      traffic: 30_000,
-      archive: 30_000,
-      windows: 30_000,
-      rideshare: 60_000,
-      avro: 30_000,
-    }
-  : // 500k: at ~100k records/s, 200k records (2 s) left JIT warm-up and the first fetches in the figure.
-    {
-      passthrough: 500_000,
-      traffic: 500_000,
-      archive: 500_000,
-      windows: 500_000,
-      rideshare: 300_000,
-      avro: 500_000,
-    }
+    ? {
+        passthrough: 30_000,
+        traffic: 30_000,
+        archive: 30_000,
+        windows: 30_000,
+        rideshare: 60_000,
+        avro: 30_000,
+      }
+    : // 500k: at ~100k records/s, 200k records (2 s) left JIT warm-up and the first fetches in the figure.
+      {
+        passthrough: 500_000,
+        traffic: 500_000,
+        archive: 500_000,
+        windows: 500_000,
+        rideshare: 300_000,
+        avro: 500_000,
+      }
 // Quick still needs enough records for the JVM tools to warm up (200k understated the ceiling by ~2.5×).
 const CEILING_N = quick ? 500_000 : 1_000_000
 const LATENCY_SECONDS = quick ? 10 : 30
@@ -264,6 +270,7 @@ async function main(): Promise<void> {
         partitions: PARTITIONS[w],
         records: N[w],
         registryUrl: REGISTRY_URL,
+        ...dq,
       }
       const produced = await child('produce', a)
       inputSize[w] = produced.avgValueBytes as number
@@ -354,6 +361,7 @@ async function main(): Promise<void> {
           rate: LATENCY_RATE,
           seconds: LATENCY_SECONDS,
           registryUrl: REGISTRY_URL,
+          ...dq,
         }
         const res = await child('latency', a)
         await child('cleanup', a)
