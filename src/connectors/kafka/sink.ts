@@ -14,6 +14,7 @@ import type { CommitOffset, ConnectorStatus, RecordSink, SinkOptions } from '../
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { OutgoingRecord } from '../../core/record.ts'
 import type { Logger } from '../../log/logger.ts'
+import { gzipOnCallingThread } from './compression.ts'
 import { sinkError, toProduced } from './convert.ts'
 import {
   baseClientOptions,
@@ -171,6 +172,7 @@ export class KafkaSink implements RecordSink {
   async #openOnce(): Promise<void> {
     if (this.#producer) return
     const p = { ...producerDefaults, ...this.#kafka.producer }
+    if (p.compression === 'gzip') gzipOnCallingThread()
     const idempotent = this.transactional || p.idempotent
     const producer = new Producer({
       ...baseClientOptions(this.#kafka, this.#options.clientId),
