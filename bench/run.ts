@@ -521,7 +521,11 @@ async function main(): Promise<void> {
   }
   // A partial or quick run never overwrites the full results of the day nor BENCHMARKS.md.
   const partial = only.length !== ALL.length
-  const base = `${date}${quick ? '-quick' : ''}${partial ? `-${only.join('+')}` : ''}`
+  const named = `${date}${quick ? '-quick' : ''}${partial ? `-${only.join('+')}` : ''}`
+  // A second run of the same workloads on the same day keeps the first one's files (cited in BENCHMARKS.md).
+  const base = existsSync(join(RESULTS, `${named}.json`))
+    ? `${named}-${new Date().toISOString().slice(11, 16).replace(':', '')}`
+    : named
   writeFileSync(join(RESULTS, `${base}.json`), `${JSON.stringify(result, null, 2)}\n`)
   writeFileSync(
     join(RESULTS, `${base}.svg`),

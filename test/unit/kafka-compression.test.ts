@@ -29,7 +29,7 @@ describe('gzip on the calling thread', () => {
     const batch = readRecordsBatch(Reader.from(bytes))
     assert.equal(batch.attributes & 0x07, 1, 'the batch says gzip')
     assert.deepEqual(
-      batch.records.map((r) => r.value.toString()),
+      batch.records.map((r) => r.value?.toString()),
       messages.map((m) => m.value.toString()),
     )
   })
