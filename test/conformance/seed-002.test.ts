@@ -203,11 +203,11 @@ describe('seed 002 §2.4: data-quality rules and thresholds (DataQualityValidato
     assert.deepEqual(rulesOf(reading({}, NOW + 10 * 60_000)), ['not-in-future'])
   })
 
-  it('duplicates (same sensor_id + timestamp) go to the dead letters with the rule; memory is bounded (100,000 keys, 1 h)', async () => {
+  it('duplicates (same sensor_id + timestamp) go to the dead letters with the rule; memory is bounded (10,000 keys per partition, as the seed keeps 10,000, 1 h)', async () => {
     const dup = q.duplicates[0]!
     assert.deepEqual(
       [dup.id, dup.keys, dup.withinMs, dup.maxKeys],
-      ['duplicate', ['sensor_id', 'timestamp'], 3_600_000, 100_000],
+      ['duplicate', ['sensor_id', 'timestamp'], 3_600_000, 10_000],
     )
     const { trafficPipeline } = await import('../../src/apps/traffic/app.ts')
     const p = trafficPipeline(
