@@ -22,7 +22,7 @@ import { ridesharePipeline } from '../src/apps/rideshare/pipeline.ts'
 import { AVRO_DEFECTS, trafficApp, trafficPipeline } from '../src/apps/traffic/app.ts'
 import { rawArchive } from '../src/apps/traffic/archive.ts'
 import { avroFormats } from '../src/apps/traffic/avro.ts'
-import { DQ_PRESETS, type DqPreset, trafficQuality } from '../src/apps/traffic/rules.ts'
+import { type DqPreset, loadTrafficRules, trafficQuality } from '../src/apps/traffic/rules.ts'
 import { trafficWindowsApp, trafficWindowsPipeline } from '../src/apps/traffic-windows/app.ts'
 import { encodeValue } from '../src/cli/feed.ts'
 import { type KafkaOptions, type KafkaTransport, kafkaTransport } from '../src/connectors/kafka/index.ts'
@@ -33,7 +33,6 @@ import { type Pipeline, pipeline } from '../src/dsl/stream.ts'
 import { trafficGenerator } from '../src/generators/index.ts'
 import { silentLogger } from '../src/log/logger.ts'
 import { createMetrics } from '../src/ops/index.ts'
-import { parseRuleSet } from '../src/rules/index.ts'
 import { run } from '../src/runtime/runner.ts'
 import { waitForRegistry } from '../src/serdes/registry/wait.ts'
 
@@ -73,9 +72,9 @@ export interface ChildArgs {
   /** run: write a V8 CPU profile of the timed span only (start-up and shutdown excluded) to this path. */
   readonly profile?: string
   /**
-   * Workloads 2, 5 and archive: the traffic app's data-quality preset. Default `seed-001`, the six stateless
-   * checks the Kafka Streams program makes too; `seed-002` is the app's own default, which adds seed 002's
-   * rules and a durable dedupe of sensor_id + timestamp (a state write and a changelog record per reading).
+   * Workloads 2, 5 and archive: the traffic app's data-quality preset (`DQ_RULES`). Default `seed-001`, the
+   * app's default and the six stateless checks the Kafka Streams program makes too; `seed-002` adds seed
+   * 002's rules and a durable dedupe of sensor_id + timestamp (a state write and a changelog record per reading).
    */
   readonly dq?: DqPreset
 }
@@ -251,7 +250,7 @@ function pipelineOf(a: ChildArgs, redis?: ReturnType<typeof redisPublishSink>): 
 
 /** The data-quality rules of the traffic workloads (`dq`, default seed-001: Kafka Streams' six checks). */
 function qualityOf(a: ChildArgs) {
-  return trafficQuality(parseRuleSet(DQ_PRESETS[a.dq ?? 'seed-001']), { now: () => Date.now() })
+  return trafficQuality(loadTrafficRules({ DQ_RULES: a.dq ?? 'seed-001' }), { now: () => Date.now() })
 }
 
 /**

@@ -17,8 +17,8 @@
  *
  * Options: --quick, --only=passthrough,traffic,archive,windows,rideshare,avro, --runs=N, --records=N (input
  * records of every workload), --no-latency, --no-profile,
- * --no-kstreams, --no-eos, --dq=seed-002 (the traffic workloads with the app's default data-quality rules,
- * dedupe included, instead of the six stateless checks the Kafka Streams program makes too)
+ * --no-kstreams, --no-eos, --dq=seed-002 (the traffic workloads with seed 002's data-quality rules, dedupe
+ * included, instead of the app's default six stateless checks, which the Kafka Streams program makes too)
  */
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'

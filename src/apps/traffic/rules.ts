@@ -55,8 +55,8 @@ export const seed001Rules = {
 /**
  * Seed 002's DataQualityValidator (`trafficRules`: required sensor_id/timestamp/speed/coordinates,
  * speed 0–120, volume 0–10,000, occupancy 0–100 %, LA bounds, known sensors, not in the future, at
- * most 1 h old, no repeat of sensor_id + timestamp within 1 h, at most 10,000 keys per partition) plus the fields
- * seed 001 needs to build its flat record (volume, highway, direction).
+ * most 1 h old, no repeat of sensor_id + timestamp within 1 h, at most 10,000 keys per partition) plus
+ * the fields seed 001 needs to build its flat record (volume, highway, direction).
  */
 export const seed002Rules: RuleSetInput = {
   ...trafficRules,
