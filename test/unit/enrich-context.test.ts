@@ -57,6 +57,61 @@ describe('temporal context', () => {
     assert.deepEqual([monday.hour, monday.is_business_hours, monday.season], [9, true, 'summer'])
   })
 
+  it('reads the same wall clock as Intl in every zone, across offset changes', () => {
+    // The offset is remembered per UTC hour; hours with a DST change in them (whole, half-hour and
+    // 45-minute zones) and instants far apart must still read exactly what Intl reads.
+    const zones = [
+      'Asia/Dhaka',
+      'America/New_York',
+      'Europe/London',
+      'Australia/Lord_Howe',
+      'Asia/Kathmandu',
+      'Pacific/Chatham',
+      'America/St_Johns',
+    ]
+    const days = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday']
+    const instants: number[] = []
+    let seed = 7
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed / 2 ** 31
+    }
+    for (let i = 0; i < 1500; i++)
+      instants.push(Math.floor(Date.parse('1990-01-01T00:00:00Z') + random() * 45 * 365 * 86_400_000))
+    // Every minute around 2025's transitions in these zones, and the instants either side of them.
+    for (const around of [
+      '2025-03-09T06:30:00Z',
+      '2025-11-02T05:30:00Z',
+      '2025-03-30T00:30:00Z',
+      '2025-04-05T14:30:00Z',
+      '2025-09-27T13:30:00Z',
+    ])
+      for (let m = -90; m <= 90; m++)
+        instants.push(Date.parse(around) + m * 60_000 + (m % 2 === 0 ? 0 : 59_999))
+    for (const timeZone of zones) {
+      const intl = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        hourCycle: 'h23',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        second: '2-digit',
+        weekday: 'long',
+      })
+      for (const at of instants) {
+        const p = Object.fromEntries(intl.formatToParts(at).map((x) => [x.type, x.value]))
+        const t = temporalContext(at, { timeZone })
+        const expected = `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}:${p.second}`
+        assert.equal(t.local_time, expected, `${timeZone} at ${new Date(at).toISOString()}`)
+        assert.equal(t.day_of_week, p.weekday?.toLowerCase())
+        assert.equal(t.hour, Number(p.hour))
+        assert.ok(days.includes(t.day_of_week))
+      }
+    }
+  })
+
   it('takes another weekend and business hours when configured', () => {
     const weekend = parseWeekdays(['sat', 'sun'])!
     const t = temporalContext(Date.parse('2025-12-19T04:00:00Z'), { weekend, businessHours: [8, 20] })
