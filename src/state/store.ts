@@ -165,6 +165,11 @@ export class PartitionStore<V> implements KeyValueStore<V> {
     this.#metaDirty = true
   }
 
+  /** Keys changed since the last drain. */
+  get changedKeys(): number {
+    return this.#dirty.size
+  }
+
   /** Changes since the last drain, metadata last (see class comment), and forgets them. */
   drain(): ChangelogWrite[] {
     if (!this.durable) return []
