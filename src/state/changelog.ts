@@ -14,6 +14,8 @@ export interface StateOptions {
    * fails loudly instead of reading it wrongly.
    */
   readonly signature: string
+  /** The changelog layout: keys per segment record, 0 (default) for one record per key (`PartitionStore`). */
+  readonly segmentSize?: number
 }
 
 /** The changelog topic of a stateful operator: `<app>-<operator name>-changelog`. */
@@ -197,7 +199,7 @@ export class StateStores<V> {
   }
 
   #fresh(partition: number): PartitionStore<V> {
-    const s = new PartitionStore<V>(partition, this.durable)
+    const s = new PartitionStore<V>(partition, this.durable, { segmentSize: this.#o.segmentSize ?? 0 })
     if (this.durable) s.setMeta({ signature: this.#o.signature })
     return s
   }

@@ -16,6 +16,9 @@ export function windowStateKey(keyStr: string, start: number): string {
 /** The store's reserved key for its partition metadata (offsets applied, operator progress). */
 export const META_KEY = '\u0000meta'
 
+/** Keys of changelog segments (`PartitionStore`'s segmented layout): the prefix, then the segment's number. */
+export const SEGMENT_KEY_PREFIX = '\u0000seg:'
+
 /** The key `encodeKey` encoded (for keys JSON can carry: strings, numbers, booleans, null, plain objects). */
 export function decodeKey(encoded: string): unknown {
   return encoded.charCodeAt(0) === 2 ? JSON.parse(encoded.slice(1)) : encoded

@@ -1,5 +1,5 @@
 import type { RecordOrigin } from '../core/record.ts'
-import { META_KEY } from './keys.ts'
+import { META_KEY, SEGMENT_KEY_PREFIX } from './keys.ts'
 
 /**
  * A keyed state store: the state of one operator for one input partition. Keys are strings (see
@@ -24,6 +24,35 @@ interface Slot<V> {
   t: string | undefined
   o: number
   restored: boolean
+  /** The changelog segment holding the value (segmented layout); -1: none yet; -2: a per-key record. */
+  g: number
+}
+
+/** One changelog segment as written: `[key, value, topic, offset]` per entry. */
+interface SegmentRecord<V> {
+  readonly s: Array<[key: string, value: V, topic: string | undefined, offset: number]>
+}
+
+interface Segment {
+  readonly keys: string[]
+  /** Keys whose value is still this segment's. */
+  live: number
+  /** Its remaining keys were handed to the next drain. */
+  moving: boolean
+}
+
+const IN_KEY_RECORD = -2
+/** A segment's keys and topics, UTF-8 at worst (values are small: the segmented layout is for dedupe). */
+const SEGMENT_MAX_BYTES = 256 * 1024
+
+export interface PartitionStoreOptions {
+  /**
+   * Changelog layout: 0 (default) writes one record per changed key and a tombstone per deleted one.
+   * N > 0 writes the keys changed since the last drain together, up to N per record (a segment),
+   * for state whose keys are mostly new and short-lived (dedupe): one record per N keys instead of a
+   * put and, later, a tombstone for each. See `drain()`.
+   */
+  readonly segmentSize?: number
 }
 
 /** One changelog record, ready for the producer. */
@@ -52,10 +81,19 @@ export class PartitionStore<V> implements KeyValueStore<V> {
   readonly #restoredApplied = new Map<string, number>()
   #meta: Record<string, unknown> = {}
   #metaDirty = false
+  readonly #segmentSize: number
+  /** Segments still in the changelog: their keys (some may have moved on) and how many are still theirs. */
+  readonly #segments = new Map<number, Segment>()
+  /** Segments with no key left: a tombstone each at the next drain. */
+  readonly #deadSegments = new Set<number>()
+  /** Keys deleted whose value sits in a per-key record (written before the segmented layout). */
+  readonly #keyTombstones = new Set<string>()
+  #nextSegment = 0
 
-  constructor(partition: number, durable: boolean) {
+  constructor(partition: number, durable: boolean, options: PartitionStoreOptions = {}) {
     this.partition = partition
     this.durable = durable
+    this.#segmentSize = options.segmentSize ?? 0
   }
 
   get size(): number {
@@ -73,7 +111,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
   put(key: string, value: V, origin?: RecordOrigin): void {
     const slot = this.#slots.get(key)
     if (slot === undefined)
-      this.#slots.set(key, { v: value, t: origin?.topic, o: origin?.offset ?? -1, restored: false })
+      this.#slots.set(key, { v: value, t: origin?.topic, o: origin?.offset ?? -1, restored: false, g: -1 })
     else {
       slot.v = value
       slot.restored = false
@@ -86,9 +124,18 @@ export class PartitionStore<V> implements KeyValueStore<V> {
   }
 
   delete(key: string): boolean {
-    const had = this.#slots.delete(key)
-    if (had && this.durable) this.#dirty.add(key)
-    return had
+    const slot = this.#slots.get(key)
+    if (slot === undefined) return false
+    this.#slots.delete(key)
+    if (!this.durable) return true
+    if (this.#segmentSize === 0) this.#dirty.add(key)
+    else {
+      // Segmented: nothing is written for the key itself; its segment loses a key.
+      this.#dirty.delete(key)
+      if (slot.g >= 0) this.#leaveSegment(slot.g)
+      else if (slot.g === IN_KEY_RECORD) this.#keyTombstones.add(key)
+    }
+    return true
   }
 
   /** Moves a key to the end of the iteration order (most recently used) without marking it changed. */
@@ -174,9 +221,12 @@ export class PartitionStore<V> implements KeyValueStore<V> {
   drain(): ChangelogWrite[] {
     if (!this.durable) return []
     const out: ChangelogWrite[] = []
-    for (const key of this.#dirty) {
-      const s = this.#slots.get(key)
-      out.push({ key, value: s === undefined ? null : JSON.stringify({ v: s.v, t: s.t, o: s.o }) })
+    if (this.#segmentSize > 0) this.#drainSegments(out)
+    else {
+      for (const key of this.#dirty) {
+        const s = this.#slots.get(key)
+        out.push({ key, value: s === undefined ? null : JSON.stringify({ v: s.v, t: s.t, o: s.o }) })
+      }
     }
     this.#dirty.clear()
     if (out.length > 0 || this.#metaDirty || this.#applied.size > 0) {
@@ -185,6 +235,66 @@ export class PartitionStore<V> implements KeyValueStore<V> {
       this.#metaDirty = false
     }
     return out
+  }
+
+  /**
+   * The segmented layout. Each drain writes the changed keys as new segments (`segmentSize` keys each,
+   * under a key of their own that is never reused, so compaction keeps them until deleted). A key
+   * changed again, or deleted, leaves its old segment; a segment left by every key gets a tombstone.
+   * A restore reads segments in order, later ones winning, and drops the keys of tombstoned ones.
+   * A segment left by more than half its keys has its remaining keys rewritten into this drain, so the
+   * changelog never holds more than about twice the live keys: the keys deleted from a segment that is
+   * still alive come back on a restore (as keys seen at their time: dedupe's bound then evicts them
+   * first, as the oldest).
+   */
+  #drainSegments(out: ChangelogWrite[]): void {
+    for (const key of this.#keyTombstones) out.push({ key, value: null })
+    this.#keyTombstones.clear()
+    let id = -1
+    let entries: SegmentRecord<V>['s'] = []
+    let keys: string[] = []
+    let bytes = 0
+    const close = () => {
+      if (entries.length === 0) return
+      out.push({ key: `${SEGMENT_KEY_PREFIX}${id}`, value: JSON.stringify({ s: entries }) })
+      this.#segments.set(id, { keys, live: keys.length, moving: false })
+      entries = []
+      keys = []
+      bytes = 0
+    }
+    // A Set iterates over what is added to it meanwhile: keys a half-empty segment hands back below.
+    for (const key of this.#dirty) {
+      const slot = this.#slots.get(key)
+      if (slot === undefined) continue
+      if (entries.length === 0) id = this.#nextSegment++
+      const from = slot.g
+      slot.g = id
+      if (from >= 0) this.#leaveSegment(from)
+      // Its per-key record would outlive the segment once compaction removed the segment's tombstone.
+      else if (from === IN_KEY_RECORD) out.push({ key, value: null })
+      entries.push([key, slot.v, slot.t, slot.o])
+      keys.push(key)
+      // Bytes bound too (a key may be long): a record must stay well under the broker's 1 MB default.
+      bytes += 3 * key.length + (slot.t?.length ?? 0) + 48
+      if (entries.length >= this.#segmentSize || bytes > SEGMENT_MAX_BYTES) close()
+    }
+    close()
+    for (const dead of this.#deadSegments) out.push({ key: `${SEGMENT_KEY_PREFIX}${dead}`, value: null })
+    this.#deadSegments.clear()
+  }
+
+  #leaveSegment(id: number): void {
+    const seg = this.#segments.get(id)
+    if (seg === undefined) return
+    seg.live--
+    if (seg.live === 0) {
+      this.#segments.delete(id)
+      this.#deadSegments.add(id)
+    } else if (!seg.moving && seg.live * 2 < seg.keys.length && this.#segmentSize > 0) {
+      // Mostly dead: move the rest into the next segment, so this one can be deleted.
+      seg.moving = true
+      for (const k of seg.keys) if (this.#slots.get(k)?.g === id) this.#dirty.add(k)
+    }
   }
 
   /** Applies one changelog record read back during a restore (last write wins, null deletes). */
@@ -202,13 +312,54 @@ export class PartitionStore<V> implements KeyValueStore<V> {
       this.#meta = meta
       return
     }
+    if (key.startsWith(SEGMENT_KEY_PREFIX)) {
+      this.#restoreSegment(Number(key.slice(SEGMENT_KEY_PREFIX.length)), value)
+      return
+    }
+    const had = this.#slots.get(key)
+    if (had !== undefined && had.g >= 0) this.#restoredLeave(had.g)
     if (value === null) {
       this.#slots.delete(key)
       return
     }
     const e = JSON.parse(value) as { v: V; t?: string; o?: number }
     this.#slots.delete(key)
-    this.#slots.set(key, { v: e.v, t: e.t, o: e.o ?? -1, restored: true })
+    this.#slots.set(key, { v: e.v, t: e.t, o: e.o ?? -1, restored: true, g: IN_KEY_RECORD })
+  }
+
+  #restoreSegment(id: number, value: string | null): void {
+    if (!Number.isSafeInteger(id) || id < 0) return
+    if (id >= this.#nextSegment) this.#nextSegment = id + 1
+    const seg = this.#segments.get(id)
+    if (value === null) {
+      // Deleted: every key still its own goes (the others moved on to later segments).
+      if (seg === undefined) return
+      for (const k of seg.keys) if (this.#slots.get(k)?.g === id) this.#slots.delete(k)
+      this.#segments.delete(id)
+      return
+    }
+    const { s: entries } = JSON.parse(value) as SegmentRecord<V>
+    const keys: string[] = []
+    for (const [k, v, t, o] of entries) {
+      const had = this.#slots.get(k)
+      if (had !== undefined && had.g >= 0 && had.g !== id) this.#restoredLeave(had.g)
+      this.#slots.delete(k)
+      this.#slots.set(k, { v, t: t ?? undefined, o, restored: true, g: id })
+      keys.push(k)
+    }
+    this.#segments.set(id, { keys, live: keys.length, moving: false })
+  }
+
+  /** During a restore a key moved to a later segment: the earlier one counts one key fewer. */
+  #restoredLeave(id: number): void {
+    const seg = this.#segments.get(id)
+    if (seg === undefined) return
+    seg.live--
+    // No key left: its tombstone may not have been written before the crash; write it with the next drain.
+    if (seg.live === 0) {
+      this.#segments.delete(id)
+      if (this.#segmentSize > 0) this.#deadSegments.add(id)
+    }
   }
 
   /** A rough size: serialized bytes of a sample of values, scaled to all of them. */

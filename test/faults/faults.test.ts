@@ -80,6 +80,18 @@ describe('fault suite', { timeout: 3_600_000 }, () => {
         killRandomly(5, 1),
       ),
     )
+    // Seed 002's rules add a durable dedupe (segmented changelog): a record re-read after a kill must
+    // pass again, never be dropped as a repeat of itself.
+    scenario(`kill -9 ×5 DQ_RULES=seed-002 traffic ${g}`, (ctx) =>
+      runScenario(
+        ctx,
+        'kill -9 ×5, DQ_RULES=seed-002',
+        trafficUnderTest(opts(ctx.brokers, { extraEnv: { DQ_RULES: 'seed-002' } })),
+        g,
+        LOAD,
+        killRandomly(5, 1),
+      ),
+    )
     if (g === 'at_least_once') {
       // The commit interval bounds what a kill -9 repeats under at-least-once.
       scenario(`kill -9 ×5 COMMIT_INTERVAL_MS=200 traffic ${g}`, (ctx) =>

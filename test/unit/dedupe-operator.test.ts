@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { pipeline } from '../../src/dsl/stream.ts'
 import type { Metrics } from '../../src/ops/metrics.ts'
-import { META_KEY } from '../../src/state/keys.ts'
+import { SEGMENT_KEY_PREFIX } from '../../src/state/keys.ts'
 import { TestDriver } from '../../src/testing/driver.ts'
 
 interface Ev {
@@ -26,6 +26,14 @@ function deduped(options: { within?: string; maxKeys?: number; durable?: boolean
 }
 
 const ids = (d: TestDriver) => d.output<string>('out').values()
+
+/** Every `[key, value, topic, offset]` the changelog's segment records hold, in order. */
+function segmentEntries(d: TestDriver, changelog: string): Array<[string, unknown, string, number]> {
+  return d.broker
+    .all(changelog)
+    .filter((r) => r.key?.toString().startsWith(SEGMENT_KEY_PREFIX) && r.value !== null)
+    .flatMap((r) => (JSON.parse(String(r.value)) as { s: Array<[string, unknown, string, number]> }).s)
+}
 
 describe('dedupe', () => {
   it('drops repeats of a key within the span and counts them', async () => {
@@ -110,8 +118,13 @@ describe('dedupe', () => {
     await d1.init()
     const input = d1.input<Ev>('in')
     for (let i = 0; i < 2500; i++) input.pipe({ id: `k${i}` })
-    const early = d1.broker.all('dd-seen-changelog').filter((r) => r.key?.toString() !== META_KEY)
+    const early = segmentEntries(d1, 'dd-seen-changelog')
     assert.equal(early.length, 2000, 'written in drains of 1,000 changed keys, not held for the checkpoint')
+    assert.equal(
+      d1.broker.all('dd-seen-changelog').filter((r) => r.key?.toString().startsWith(SEGMENT_KEY_PREFIX)).length,
+      2,
+      'a segment record per 1,000 keys',
+    )
 
     // A crash before any checkpoint: nothing committed, every record is read again from offset 0.
     const d2 = new TestDriver(deduped({ durable: true, maxKeys: 100_000 }), {
@@ -135,12 +148,10 @@ describe('dedupe', () => {
     // Rewrite each key's latest envelope as the earlier format wrote it: v = [time, topic, offset].
     const changelog = 'dd-seen-changelog'
     let rewritten = 0
-    for (const r of d1.broker.all(changelog)) {
-      if (r.key === null || r.value === null || r.key.toString() === META_KEY) continue
-      const e = JSON.parse(r.value.toString()) as { v: number; t: string; o: number }
-      assert.equal(typeof e.v, 'number', 'the current format keeps only the time in the value')
-      const old = JSON.stringify({ v: [e.v, e.t, e.o], t: e.t, o: e.o })
-      d1.broker.append({ topic: changelog, partition: r.partition, key: r.key, value: Buffer.from(old) }, 0)
+    for (const [key, v, t, o] of segmentEntries(d1, changelog)) {
+      assert.equal(typeof v, 'number', 'the current format keeps only the time in the value')
+      const old = JSON.stringify({ v: [v, t, o], t, o })
+      d1.broker.append({ topic: changelog, partition: 0, key: Buffer.from(key), value: Buffer.from(old) }, 0)
       rewritten++
     }
     assert.equal(rewritten, 3)
