@@ -89,6 +89,9 @@ export class PartitionStore<V> implements KeyValueStore<V> {
   /** Keys deleted whose value sits in a per-key record (written before the segmented layout). */
   readonly #keyTombstones = new Set<string>()
   #nextSegment = 0
+  /** Entries of all segments in the changelog, and of those whose keys were handed on (`#bound`). */
+  #segmentEntries = 0
+  #movingEntries = 0
 
   constructor(partition: number, durable: boolean, options: PartitionStoreOptions = {}) {
     this.partition = partition
@@ -242,14 +245,13 @@ export class PartitionStore<V> implements KeyValueStore<V> {
    * under a key of their own that is never reused, so compaction keeps them until deleted). A key
    * changed again, or deleted, leaves its old segment; a segment left by every key gets a tombstone.
    * A restore reads segments in order, later ones winning, and drops the keys of tombstoned ones.
-   * A segment left by more than half its keys has its remaining keys rewritten into this drain, so the
-   * changelog never holds more than about twice the live keys: the keys deleted from a segment that is
-   * still alive come back on a restore (as keys seen at their time: dedupe's bound then evicts them
-   * first, as the oldest).
+   * Keys deleted from a segment that is still alive come back on a restore (as keys seen at their time:
+   * dedupe's bound then evicts them first, as the oldest); `#bound` keeps them fewer than the live keys.
    */
   #drainSegments(out: ChangelogWrite[]): void {
     for (const key of this.#keyTombstones) out.push({ key, value: null })
     this.#keyTombstones.clear()
+    this.#bound()
     let id = -1
     let entries: SegmentRecord<V>['s'] = []
     let keys: string[] = []
@@ -257,12 +259,12 @@ export class PartitionStore<V> implements KeyValueStore<V> {
     const close = () => {
       if (entries.length === 0) return
       out.push({ key: `${SEGMENT_KEY_PREFIX}${id}`, value: JSON.stringify({ s: entries }) })
-      this.#segments.set(id, { keys, live: keys.length, moving: false })
+      this.#addSegment(id, keys)
       entries = []
       keys = []
       bytes = 0
     }
-    // A Set iterates over what is added to it meanwhile: keys a half-empty segment hands back below.
+    // A Set iterates over what is added to it meanwhile: keys an old segment hands on (`#bound`) below.
     for (const key of this.#dirty) {
       const slot = this.#slots.get(key)
       if (slot === undefined) continue
@@ -288,13 +290,41 @@ export class PartitionStore<V> implements KeyValueStore<V> {
     if (seg === undefined) return
     seg.live--
     if (seg.live === 0) {
-      this.#segments.delete(id)
+      this.#removeSegment(id, seg)
       this.#deadSegments.add(id)
-    } else if (!seg.moving && seg.live * 2 < seg.keys.length && this.#segmentSize > 0) {
-      // Mostly dead: move the rest into the next segment, so this one can be deleted.
+    } else this.#bound()
+  }
+
+  /**
+   * Keeps the segments' entries within twice the live keys (plus two segments' worth): past that, the
+   * oldest segments hand their remaining keys to the next drain, after which they are deleted. Keys
+   * mostly leave in the order they came (dedupe's expiry and bound), so the oldest segment is the
+   * emptiest; a key pinned in an old segment (seen again and again, so never evicted) costs one rewrite.
+   */
+  #bound(): void {
+    if (this.#segmentSize === 0) return
+    const limit = 2 * this.#slots.size + 2 * this.#segmentSize
+    if (this.#segmentEntries - this.#movingEntries <= limit) return
+    for (const [id, seg] of this.#segments) {
+      if (seg.moving) continue
       seg.moving = true
+      this.#movingEntries += seg.keys.length
       for (const k of seg.keys) if (this.#slots.get(k)?.g === id) this.#dirty.add(k)
+      if (this.#segmentEntries - this.#movingEntries <= limit) return
     }
+  }
+
+  #addSegment(id: number, keys: string[]): void {
+    const had = this.#segments.get(id)
+    if (had !== undefined) this.#removeSegment(id, had)
+    this.#segments.set(id, { keys, live: keys.length, moving: false })
+    this.#segmentEntries += keys.length
+  }
+
+  #removeSegment(id: number, seg: Segment): void {
+    this.#segments.delete(id)
+    this.#segmentEntries -= seg.keys.length
+    if (seg.moving) this.#movingEntries -= seg.keys.length
   }
 
   /** Applies one changelog record read back during a restore (last write wins, null deletes). */
@@ -335,7 +365,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
       // Deleted: every key still its own goes (the others moved on to later segments).
       if (seg === undefined) return
       for (const k of seg.keys) if (this.#slots.get(k)?.g === id) this.#slots.delete(k)
-      this.#segments.delete(id)
+      this.#removeSegment(id, seg)
       return
     }
     const { s: entries } = JSON.parse(value) as SegmentRecord<V>
@@ -347,7 +377,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
       this.#slots.set(k, { v, t: t ?? undefined, o, restored: true, g: id })
       keys.push(k)
     }
-    this.#segments.set(id, { keys, live: keys.length, moving: false })
+    this.#addSegment(id, keys)
   }
 
   /** During a restore a key moved to a later segment: the earlier one counts one key fewer. */
@@ -357,7 +387,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
     seg.live--
     // No key left: its tombstone may not have been written before the crash; write it with the next drain.
     if (seg.live === 0) {
-      this.#segments.delete(id)
+      this.#removeSegment(id, seg)
       if (this.#segmentSize > 0) this.#deadSegments.add(id)
     }
   }

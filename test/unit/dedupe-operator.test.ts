@@ -121,7 +121,8 @@ describe('dedupe', () => {
     const early = segmentEntries(d1, 'dd-seen-changelog')
     assert.equal(early.length, 2000, 'written in drains of 1,000 changed keys, not held for the checkpoint')
     assert.equal(
-      d1.broker.all('dd-seen-changelog').filter((r) => r.key?.toString().startsWith(SEGMENT_KEY_PREFIX)).length,
+      d1.broker.all('dd-seen-changelog').filter((r) => r.key?.toString().startsWith(SEGMENT_KEY_PREFIX))
+        .length,
       2,
       'a segment record per 1,000 keys',
     )

@@ -11,7 +11,7 @@ class Log {
   }
   compacted(): ChangelogWrite[] {
     const last = new Map<string, number>()
-    this.writes.forEach((w, i) => last.set(w.key, i))
+    for (const [i, w] of this.writes.entries()) last.set(w.key, i)
     return this.writes.filter((w, i) => last.get(w.key) === i && w.value !== null)
   }
 }
@@ -54,23 +54,40 @@ describe('state store, segmented changelog', () => {
     assert.equal(restored(segments).size, 1000)
   })
 
-  it('a segment every key left gets a tombstone; a mostly-left one hands its keys on', () => {
+  it('a segment every key left gets a tombstone; keys deleted from a live one come back on a restore', () => {
     const log = new Log()
     const s = new PartitionStore<number>(0, true, { segmentSize: 4 })
     for (let i = 0; i < 8; i++) s.put(`k${i}`, i)
     log.append(s.drain()) // segments 0 (k0–k3) and 1 (k4–k7)
-    for (let i = 0; i < 4; i++) s.delete(`k${i}`)
-    s.delete('k4')
-    s.delete('k5') // segment 1 half left: not yet moved
-    s.delete('k6') // more than half: k7 moves on
+    for (let i = 0; i < 7; i++) s.delete(`k${i}`)
     const w = s.drain()
     log.append(w)
     assert.deepEqual(
-      w.filter((x) => x.value === null).map((x) => x.key),
-      [`${SEGMENT_KEY_PREFIX}0`, `${SEGMENT_KEY_PREFIX}1`],
+      w.filter((x) => x.key !== META_KEY).map((x) => [x.key, x.value]),
+      [[`${SEGMENT_KEY_PREFIX}0`, null]],
+      'nothing for the keys themselves',
     )
-    assert.deepEqual(keysOf(restored(log.writes)), ['k7'])
-    assert.deepEqual(keysOf(restored(log.compacted())), ['k7'])
+    for (const r of [restored(log.writes), restored(log.compacted())])
+      assert.deepEqual(keysOf(r), ['k4', 'k5', 'k6', 'k7'])
+  })
+
+  it('hands the keys of old segments on once the segments hold over twice the live keys', () => {
+    const log = new Log()
+    const s = new PartitionStore<number>(0, true, { segmentSize: 4 })
+    for (let i = 0; i < 40; i++) s.put(`k${i}`, i)
+    log.append(s.drain()) // ten segments
+    for (let i = 0; i < 40; i++) if (i % 4 !== 3) s.delete(`k${i}`) // 10 live keys in 40 entries
+    const w = s.drain()
+    log.append(w)
+    const dead = w.filter((x) => x.value === null).map((x) => x.key)
+    assert.deepEqual(
+      dead,
+      [0, 1, 2].map((n) => `${SEGMENT_KEY_PREFIX}${n}`),
+      'limit 2 × 10 + 2 × 4 = 28 entries',
+    )
+    const compacted = restored(log.compacted())
+    assert.equal(compacted.size, 10 + 7 * 3, 'the 21 keys deleted from the 7 segments alive come back')
+    for (let i = 3; i < 40; i += 4) assert.equal(compacted.get(`k${i}`), i)
   })
 
   it('matches the live store after any history, compacted or not, with at most as many extra keys as live ones', () => {
@@ -104,15 +121,14 @@ describe('state store, segmented changelog', () => {
           `round ${round}: ${extra.length} extra, ${live.length} live`,
         )
       }
-      // The changelog stays in proportion to the live keys, however long the history.
+      // The changelog stays in proportion to the live keys, however long the history: at each drain the
+      // segments not handed on hold at most 2 × live + 2 segments; those handed on go at the next one.
       const entries = log
         .compacted()
         .filter((w) => w.key.startsWith(SEGMENT_KEY_PREFIX))
         .reduce((n, w) => n + (JSON.parse(w.value as string) as { s: unknown[] }).s.length, 0)
-      assert.ok(
-        entries <= 2 * keysOf(s).length + 16,
-        `round ${round}: ${entries} entries for ${keysOf(s).length} keys`,
-      )
+      const live = keysOf(s).length
+      assert.ok(entries <= 3 * live + 4 * 8, `round ${round}: ${entries} entries for ${live} keys`)
     }
   })
 
