@@ -185,14 +185,18 @@ export function classifyProduct(text: string): CategoryResult {
   const matched = new Map<Term['category'], string[]>()
   const add = (t: Term) => {
     score.set(t.category, (score.get(t.category) ?? 0) + t.weight)
-    matched.set(t.category, [...(matched.get(t.category) ?? []), t.term])
+    const terms = matched.get(t.category)
+    if (terms === undefined) matched.set(t.category, [t.term])
+    else terms.push(t.term)
   }
   const seen = new Set<string>()
-  for (const m of lower.matchAll(TOKEN)) {
+  TOKEN.lastIndex = 0
+  for (let m = TOKEN.exec(lower); m !== null; m = TOKEN.exec(lower)) {
     const word = m[0]
-    if (seen.has(word)) continue
+    const terms = SINGLE.get(word)
+    if (terms === undefined || seen.has(word)) continue
     seen.add(word)
-    for (const t of SINGLE.get(word) ?? []) add(t)
+    for (const t of terms) add(t)
   }
   for (const t of PHRASES) if (lower.includes(t.term)) add(t)
   let best: Term['category'] | undefined

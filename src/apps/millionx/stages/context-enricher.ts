@@ -185,8 +185,8 @@ function create(ctx: AppContext): AppInstance {
           latency.observe((performance.now() - started) / 1000)
           enriched++
           byCategory[product.category] = (byCategory[product.category] ?? 0) + 1
-          return {
-            ...r,
+          // The value was parsed for this record alone (nothing else holds it): extend it, don't copy it.
+          return Object.assign(r, {
             product_context: {
               category: product.category,
               confidence: product.confidence,
@@ -199,7 +199,7 @@ function create(ctx: AppContext): AppInstance {
             _enriched: true,
             _enrichment_version: ENRICHMENT_VERSION,
             _enriched_at: new Date(ctx.clock.now()).toISOString(),
-          }
+          })
         },
         { name: `enrich-${kind}`, concurrency: config.ENRICH_CONCURRENCY, onError: () => 'dlq' },
       )

@@ -116,13 +116,14 @@ function create(ctx: AppContext): AppInstance {
           const started = performance.now()
           const r = anonymizer.anonymize(value as Record<string, unknown>)
           metrics.record(r.counts, (performance.now() - started) / 1000)
-          return {
-            ...r.value,
+          // The anonymizer built a new object: add the fields to it rather than copy it once more.
+          const fields: AnonymizedFields = {
             _anonymized: true,
             _anonymization_version: ANONYMIZATION_VERSION,
             _pii_counts: r.counts,
             _anonymized_at: new Date(ctx.clock.now()).toISOString(),
-          } satisfies AnonymizedFields
+          }
+          return Object.assign(r.value, fields)
         },
         { name: `anonymize-${topic.slice(topic.lastIndexOf('.') + 1)}`, onError: () => 'dlq' },
       )
