@@ -11,7 +11,7 @@
  * const session = await ModelSession.open({ onnx, tokenizer, maxLength: 256 })
  * const { vectors, dims } = await session.embed(['A man is eating food.']) // one row of `dims` values
  */
-import * as ort from 'onnxruntime-node'
+import type * as Ort from 'onnxruntime-node'
 import { ErrorCode, WeirError } from '../core/errors.ts'
 import { meanPoolNormalized } from './pooling.ts'
 import { BatchTokenizer, type TokenizedBatch } from './tokenize.ts'
@@ -33,13 +33,22 @@ export interface SubBatchVectors {
   readonly tokens: number
 }
 
+/**
+ * onnxruntime loads when a session opens, not with this module: every MillionX stage's process imports
+ * the embedding stage (for its documented variables), and the native library is ~5 MB of RSS the
+ * validator, the shield and the enricher never use.
+ */
+const loadOrt = (): Promise<typeof Ort> => import('onnxruntime-node')
+
 export class ModelSession {
   readonly inputNames: readonly string[]
-  readonly #session: ort.InferenceSession
+  readonly #ort: typeof Ort
+  readonly #session: Ort.InferenceSession
   readonly #tokenizer: BatchTokenizer
   readonly #needsTypeIds: boolean
 
-  private constructor(session: ort.InferenceSession, tokenizer: BatchTokenizer) {
+  private constructor(ort: typeof Ort, session: Ort.InferenceSession, tokenizer: BatchTokenizer) {
+    this.#ort = ort
     this.#session = session
     this.#tokenizer = tokenizer
     this.inputNames = session.inputNames
@@ -48,7 +57,8 @@ export class ModelSession {
 
   static async open(options: ModelSessionOptions): Promise<ModelSession> {
     const tokenizer = await BatchTokenizer.load(options.tokenizer, { maxLength: options.maxLength })
-    let session: ort.InferenceSession
+    const ort = await loadOrt()
+    let session: Ort.InferenceSession
     try {
       session = await ort.InferenceSession.create(options.onnx, {
         intraOpNumThreads: 1,
@@ -72,7 +82,7 @@ export class ModelSession {
         )
       }
     }
-    return new ModelSession(session, tokenizer)
+    return new ModelSession(ort, session, tokenizer)
   }
 
   /** Tokenizes the texts, pads them to the longest of them (not to maxLength), runs the model, pools. */
@@ -92,11 +102,12 @@ export class ModelSession {
 
   async #run(batch: TokenizedBatch): Promise<Float32Array[]> {
     const dims = [batch.size, batch.tokens]
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', batch.inputIds, dims),
-      attention_mask: new ort.Tensor('int64', batch.attentionMask, dims),
+    const { Tensor } = this.#ort
+    const feeds: Record<string, Ort.Tensor> = {
+      input_ids: new Tensor('int64', batch.inputIds, dims),
+      attention_mask: new Tensor('int64', batch.attentionMask, dims),
     }
-    if (this.#needsTypeIds) feeds.token_type_ids = new ort.Tensor('int64', batch.tokenTypeIds, dims)
+    if (this.#needsTypeIds) feeds.token_type_ids = new Tensor('int64', batch.tokenTypeIds, dims)
     const result = await this.#session.run(feeds)
     const output = result.last_hidden_state ?? result[this.#session.outputNames[0]!]!
     try {
