@@ -1,12 +1,11 @@
-import type { Sink, Transport } from '../connectors/contract.ts'
+import type { ConnectorStatus, Sink, Transport } from '../connectors/contract.ts'
 import type { Clock } from '../core/clock.ts'
 import type { MetricsRegistry } from '../core/metrics.ts'
 import type { Pipeline } from '../dsl/stream.ts'
 import type { Logger } from '../log/logger.ts'
-import type { ConnectorStatus } from '../connectors/contract.ts'
-import type { RunOptions, RunningPipeline } from '../runtime/runner.ts'
-import type { OpsRoute } from '../ops/router.ts'
 import type { DashboardView } from '../ops/dashboard/view.ts'
+import type { OpsRoute } from '../ops/router.ts'
+import type { RunningPipeline, RunOptions } from '../runtime/runner.ts'
 
 /** What an app is given when it is created. */
 export interface AppContext {
@@ -20,13 +19,19 @@ export interface AppContext {
 export interface KafkaSettings {
   readonly brokers: readonly string[]
   readonly clientId?: string
-  readonly sasl?: { readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; readonly username: string; readonly password: string }
+  readonly sasl?: {
+    readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'
+    readonly username: string
+    readonly password: string
+  }
   readonly tls?: boolean
   /**
    * Producer compression. The service fills it from KAFKA_PRODUCER_COMPRESSION when the app leaves it
    * unset; an app sets it itself from its seed's own variable (e.g. FAUST_PRODUCER_COMPRESSION).
    */
   readonly compression?: KafkaCompression
+  /** Its level (gzip 1–9, zstd 1–22); the service fills it from KAFKA_PRODUCER_COMPRESSION_LEVEL. */
+  readonly compressionLevel?: number
 }
 
 export const KAFKA_COMPRESSIONS = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const

@@ -36,7 +36,17 @@ export const serviceEnvDocs: readonly AppEnvVar[] = [
     default: 'none',
     description: `Compression of every record the app produces: ${KAFKA_COMPRESSIONS.join(', ')}`,
   },
-  { name: 'LOG_LEVEL', default: 'INFO', description: 'DEBUG, INFO, WARN/WARNING or ERROR (JSON lines on stderr)' },
+  {
+    name: 'KAFKA_PRODUCER_COMPRESSION_LEVEL',
+    default: "the codec's (gzip 6, zstd 3)",
+    description:
+      "Compression level (Kafka's compression.gzip.level / compression.zstd.level): gzip 1–9, zstd 1–22. gzip 1 takes about half the CPU of 6 for ~20 % more bytes",
+  },
+  {
+    name: 'LOG_LEVEL',
+    default: 'INFO',
+    description: 'DEBUG, INFO, WARN/WARNING or ERROR (JSON lines on stderr)',
+  },
   ...OPS_ACCESS_ENV_DOCS,
 ]
 
@@ -95,16 +105,21 @@ export function serviceConfig(env: Readonly<Record<string, string | undefined>>)
  */
 const outputEnv = z.object({
   KAFKA_PRODUCER_COMPRESSION: envEnum(KAFKA_COMPRESSIONS, { optional: true }),
+  KAFKA_PRODUCER_COMPRESSION_LEVEL: envInt({ optional: true, min: 1, max: 22 }),
   LOG_LEVEL: envEnum(['DEBUG', 'INFO', 'WARNING', 'WARN', 'ERROR'], { optional: true }),
 })
 
 export function outputConfig(env: Readonly<Record<string, string | undefined>>): {
   readonly compression?: KafkaCompression
+  readonly compressionLevel?: number
   readonly logLevel?: ReturnType<typeof parseLogLevel>
 } {
   const c = loadConfig(outputEnv, env)
   return {
     ...(c.KAFKA_PRODUCER_COMPRESSION === undefined ? {} : { compression: c.KAFKA_PRODUCER_COMPRESSION }),
+    ...(c.KAFKA_PRODUCER_COMPRESSION_LEVEL === undefined
+      ? {}
+      : { compressionLevel: c.KAFKA_PRODUCER_COMPRESSION_LEVEL }),
     logLevel: parseLogLevel(c.LOG_LEVEL),
   }
 }

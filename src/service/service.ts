@@ -5,6 +5,7 @@ import type { Admin, ConnectorStatus, Transport } from '../connectors/contract.t
 import { type Clock, systemClock } from '../core/clock.ts'
 import { ErrorCode, WeirError } from '../core/errors.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
+import { opsAccessFromEnv } from '../ops/auth.ts'
 import {
   createHealthCheck,
   createMetrics,
@@ -15,7 +16,6 @@ import {
   type OpsServer,
   rateOf,
 } from '../ops/index.ts'
-import { opsAccessFromEnv } from '../ops/auth.ts'
 import { type ForwardQuery, stateRoutes } from '../ops/state.ts'
 import { type RunningPipeline, run } from '../runtime/runner.ts'
 import { serviceDashboard } from './dashboard.ts'
@@ -66,7 +66,7 @@ const STARTING: ConnectorStatus = { connected: false, message: 'starting: joinin
  */
 export async function startService(app: WeirApp, options: ServiceOptions): Promise<RunningService> {
   const env = options.env ?? process.env
-  const { compression, logLevel } = outputConfig(env)
+  const { compression, compressionLevel, logLevel } = outputConfig(env)
   const logger = options.logger ?? createLogger({ level: logLevel })
   const clock = options.clock ?? systemClock
   const handleSignals = options.handleSignals ?? true
@@ -95,7 +95,11 @@ export async function startService(app: WeirApp, options: ServiceOptions): Promi
   }
 
   // The app's own variable (a seed's name for it) wins over the shared one.
-  const kafka: KafkaSettings = { ...instance.kafka, compression: instance.kafka.compression ?? compression }
+  const kafka: KafkaSettings = {
+    ...instance.kafka,
+    compression: instance.kafka.compression ?? compression,
+    compressionLevel: instance.kafka.compressionLevel ?? compressionLevel,
+  }
   // The transport is made once the ops port is bound (a port in use must fail the start before any
   // Kafka client exists); the dashboard's dead-letter view may ask for it earlier and then makes it.
   let built: Transport | undefined

@@ -12,13 +12,16 @@ export function kafkaTransportFor(
   kafka: KafkaSettings & { readonly producer?: KafkaProducerTuning },
 ): KafkaTransport {
   // An app's own producer setting (its seed's variable, e.g. FAUST_PRODUCER_COMPRESSION) wins.
-  const producer =
-    kafka.compression === undefined ? kafka.producer : { compression: kafka.compression, ...kafka.producer }
+  const producer = {
+    ...(kafka.compression === undefined ? {} : { compression: kafka.compression }),
+    ...(kafka.compressionLevel === undefined ? {} : { compressionLevel: kafka.compressionLevel }),
+    ...kafka.producer,
+  }
   return kafkaTransport({
     brokers: [...kafka.brokers],
     clientId: kafka.clientId,
     sasl: kafka.sasl,
     tls: kafka.tls,
-    ...(producer === undefined ? {} : { producer }),
+    ...(Object.keys(producer).length === 0 ? {} : { producer }),
   })
 }

@@ -175,6 +175,28 @@ describe('seed 001 · Environment Variables (the seed’s docker-compose block)'
       }),
       /KAFKA_PRODUCER_COMPRESSION: expected one of none, gzip, snappy, lz4, zstd/,
     )
+    // Its level (Kafka's compression.gzip.level / .zstd.level): only with a codec that has one.
+    for (const [env, message] of [
+      [
+        { KAFKA_PRODUCER_COMPRESSION_LEVEL: '1' },
+        /KAFKA_PRODUCER_COMPRESSION_LEVEL.*no level with compression none/,
+      ],
+      [
+        { KAFKA_PRODUCER_COMPRESSION: 'gzip', KAFKA_PRODUCER_COMPRESSION_LEVEL: '12' },
+        /KAFKA_PRODUCER_COMPRESSION_LEVEL.*an integer 1–9 for gzip, got 12/,
+      ],
+      [{ KAFKA_PRODUCER_COMPRESSION_LEVEL: 'fast' }, /KAFKA_PRODUCER_COMPRESSION_LEVEL/],
+    ] as const)
+      await assert.rejects(
+        startService(trafficApp, {
+          env,
+          logger: silentLogger,
+          handleSignals: false,
+          http: false,
+          transport: kafkaTransportFor,
+        }),
+        message,
+      )
   })
 })
 
@@ -267,7 +289,10 @@ describe('seed 001 · against Kafka: transformation, validation, /health, /metri
       assert.ok(!Number.isNaN(Date.parse(info.time ?? '')), 'when')
       // The field as its path in the reading (traffic_data.speed_mph for "speed").
       const fields = (info.details as Array<{ field: string }>).map((v) => v.field)
-      assert.ok(fields.some((f) => f.includes(d.field)), `${d.key}: ${JSON.stringify(info.details)}`)
+      assert.ok(
+        fields.some((f) => f.includes(d.field)),
+        `${d.key}: ${JSON.stringify(info.details)}`,
+      )
       assert.deepEqual(JSON.parse(String(r.value)), d.value, 'the original record, unchanged')
     }
   })

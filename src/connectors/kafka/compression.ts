@@ -1,4 +1,6 @@
+import { constants, gzipSync, zstdCompressSync } from 'node:zlib'
 import { compressionsAlgorithms } from '@platformatic/kafka'
+import { ErrorCode, WeirError } from '../../core/errors.ts'
 
 /**
  * Makes the client gzip record batches on the calling thread, as it already does snappy, lz4 and zstd.
@@ -14,4 +16,48 @@ import { compressionsAlgorithms } from '@platformatic/kafka'
 export function gzipOnCallingThread(): void {
   const gzip: { compress?: unknown } = compressionsAlgorithms.gzip
   if (gzip.compress !== undefined) delete gzip.compress
+}
+
+/** Levels Kafka's producer takes (`compression.gzip.level`, `compression.zstd.level`); the defaults are its own. */
+export const COMPRESSION_LEVELS = {
+  gzip: { min: 1, max: 9, default: 6 },
+  zstd: { min: 1, max: 22, default: 3 },
+} as const
+
+export type LeveledCodec = keyof typeof COMPRESSION_LEVELS
+
+/** The level each codec's table entry was set to in this process (the client has one table for all). */
+const installed = new Map<LeveledCodec, number>()
+
+/**
+ * Compresses `codec` at `level` from now on, as Kafka's `compression.gzip.level` / `compression.zstd.level`
+ * do (the client itself takes no level: zlib's default 6 for gzip, zstd's 3). The client's codec table is
+ * one per process, so two producers in one process asking different levels of one codec is refused.
+ */
+export function useCompressionLevel(codec: LeveledCodec, level: number): void {
+  const range = COMPRESSION_LEVELS[codec]
+  if (!Number.isInteger(level) || level < range.min || level > range.max)
+    throw new WeirError(
+      ErrorCode.CONFIG_INVALID,
+      `${codec} compression level (KAFKA_PRODUCER_COMPRESSION_LEVEL): expected an integer ${range.min}–${range.max}, got ${level}`,
+    )
+  const already = installed.get(codec)
+  if (already === level) return
+  if (already !== undefined)
+    throw new WeirError(
+      ErrorCode.CONFIG_INVALID,
+      `${codec} compression level ${level}: this process already compresses ${codec} at level ${already} (one level per codec per process)`,
+    )
+  // The table's entries are typed readonly; they are plain objects the client reads at every batch.
+  const entry = compressionsAlgorithms[codec] as unknown as { compressSync: (data: unknown) => Buffer }
+  entry.compressSync =
+    codec === 'gzip'
+      ? (data) => gzipSync(bufferOf(data), { level })
+      : (data) => zstdCompressSync(bufferOf(data), { params: { [constants.ZSTD_c_compressionLevel]: level } })
+  installed.set(codec, level)
+}
+
+/** The client hands its codecs a Buffer or its own DynamicBuffer (whose `buffer` is the bytes). */
+function bufferOf(data: unknown): Buffer {
+  return Buffer.isBuffer(data) ? data : (data as { readonly buffer: Buffer }).buffer
 }
