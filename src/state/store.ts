@@ -285,14 +285,16 @@ export class PartitionStore<V> implements KeyValueStore<V> {
     this.#deadSegments.clear()
   }
 
-  #leaveSegment(id: number): void {
+  /** A key left segment `id`: changed, deleted, or (`restoring`) found again in a later record. */
+  #leaveSegment(id: number, restoring = false): void {
     const seg = this.#segments.get(id)
     if (seg === undefined) return
     seg.live--
     if (seg.live === 0) {
       this.#removeSegment(id, seg)
-      this.#deadSegments.add(id)
-    } else this.#bound()
+      // Restoring: its tombstone may not have been written before the crash; the next drain writes it.
+      if (this.#segmentSize > 0) this.#deadSegments.add(id)
+    } else if (!restoring) this.#bound()
   }
 
   /**
@@ -347,7 +349,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
       return
     }
     const had = this.#slots.get(key)
-    if (had !== undefined && had.g >= 0) this.#restoredLeave(had.g)
+    if (had !== undefined && had.g >= 0) this.#leaveSegment(had.g, true)
     if (value === null) {
       this.#slots.delete(key)
       return
@@ -372,24 +374,12 @@ export class PartitionStore<V> implements KeyValueStore<V> {
     const keys: string[] = []
     for (const [k, v, t, o] of entries) {
       const had = this.#slots.get(k)
-      if (had !== undefined && had.g >= 0 && had.g !== id) this.#restoredLeave(had.g)
+      if (had !== undefined && had.g >= 0 && had.g !== id) this.#leaveSegment(had.g, true)
       this.#slots.delete(k)
       this.#slots.set(k, { v, t: t ?? undefined, o, restored: true, g: id })
       keys.push(k)
     }
     this.#addSegment(id, keys)
-  }
-
-  /** During a restore a key moved to a later segment: the earlier one counts one key fewer. */
-  #restoredLeave(id: number): void {
-    const seg = this.#segments.get(id)
-    if (seg === undefined) return
-    seg.live--
-    // No key left: its tombstone may not have been written before the crash; write it with the next drain.
-    if (seg.live === 0) {
-      this.#removeSegment(id, seg)
-      if (this.#segmentSize > 0) this.#deadSegments.add(id)
-    }
   }
 
   /** A rough size: serialized bytes of a sample of values, scaled to all of them. */
