@@ -64,8 +64,9 @@ export interface ChangelogWrite {
 
 /**
  * The in-memory store of one partition. When durable, every change is remembered until `drain()` hands
- * the latest value of each changed key (or a tombstone) to the changelog, followed by a metadata record
- * holding the highest input offset applied per topic and the operator's own progress (`setMeta`).
+ * the latest value of each changed key (or a tombstone) to the changelog — or, in the segmented layout
+ * (`segmentSize`), the changed keys together as segments — followed by a metadata record holding the
+ * highest input offset applied per topic and the operator's own progress (`setMeta`).
  *
  * Replay idempotence: after a restore, `replayed(origin)` is true for input records at or below the
  * offset the restored state already includes, and `appliedTo(key, origin)` for a restored value that
