@@ -1,5 +1,6 @@
 import type { RecordOrigin } from '../core/record.ts'
 import { META_KEY, SEGMENT_KEY_PREFIX } from './keys.ts'
+import { ChangelogSegments } from './segments.ts'
 
 /**
  * A keyed state store: the state of one operator for one input partition. Keys are strings (see
@@ -31,14 +32,6 @@ interface Slot<V> {
 /** One changelog segment as written: `[key, value, topic, offset]` per entry. */
 interface SegmentRecord<V> {
   readonly s: Array<[key: string, value: V, topic: string | undefined, offset: number]>
-}
-
-interface Segment {
-  readonly keys: string[]
-  /** Keys whose value is still this segment's. */
-  live: number
-  /** Its remaining keys were handed to the next drain. */
-  moving: boolean
 }
 
 const IN_KEY_RECORD = -2
@@ -83,16 +76,9 @@ export class PartitionStore<V> implements KeyValueStore<V> {
   #meta: Record<string, unknown> = {}
   #metaDirty = false
   readonly #segmentSize: number
-  /** Segments still in the changelog: their keys (some may have moved on) and how many are still theirs. */
-  readonly #segments = new Map<number, Segment>()
-  /** Segments with no key left: a tombstone each at the next drain. */
-  readonly #deadSegments = new Set<number>()
+  readonly #segments = new ChangelogSegments()
   /** Keys deleted whose value sits in a per-key record (written before the segmented layout). */
   readonly #keyTombstones = new Set<string>()
-  #nextSegment = 0
-  /** Entries of all segments in the changelog, and of those whose keys were handed on (`#bound`). */
-  #segmentEntries = 0
-  #movingEntries = 0
 
   constructor(partition: number, durable: boolean, options: PartitionStoreOptions = {}) {
     this.partition = partition
@@ -231,6 +217,8 @@ export class PartitionStore<V> implements KeyValueStore<V> {
         const s = this.#slots.get(key)
         out.push({ key, value: s === undefined ? null : JSON.stringify({ v: s.v, t: s.t, o: s.o }) })
       }
+      // Segments read back from a changelog written in the segmented layout, emptied since.
+      this.#segmentTombstones(out)
     }
     this.#dirty.clear()
     if (out.length > 0 || this.#metaDirty || this.#applied.size > 0) {
@@ -260,7 +248,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
     const close = () => {
       if (entries.length === 0) return
       out.push({ key: `${SEGMENT_KEY_PREFIX}${id}`, value: JSON.stringify({ s: entries }) })
-      this.#addSegment(id, keys)
+      this.#segments.add(id, keys)
       entries = []
       keys = []
       bytes = 0
@@ -269,7 +257,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
     for (const key of this.#dirty) {
       const slot = this.#slots.get(key)
       if (slot === undefined) continue
-      if (entries.length === 0) id = this.#nextSegment++
+      if (entries.length === 0) id = this.#segments.nextId()
       const from = slot.g
       slot.g = id
       if (from >= 0) this.#leaveSegment(from)
@@ -282,52 +270,26 @@ export class PartitionStore<V> implements KeyValueStore<V> {
       if (entries.length >= this.#segmentSize || bytes > SEGMENT_MAX_BYTES) close()
     }
     close()
-    for (const dead of this.#deadSegments) out.push({ key: `${SEGMENT_KEY_PREFIX}${dead}`, value: null })
-    this.#deadSegments.clear()
+    this.#segmentTombstones(out)
+  }
+
+  #segmentTombstones(out: ChangelogWrite[]): void {
+    for (const dead of this.#segments.takeDead())
+      out.push({ key: `${SEGMENT_KEY_PREFIX}${dead}`, value: null })
   }
 
   /** A key left segment `id`: changed, deleted, or (`restoring`) found again in a later record. */
   #leaveSegment(id: number, restoring = false): void {
-    const seg = this.#segments.get(id)
-    if (seg === undefined) return
-    seg.live--
-    if (seg.live === 0) {
-      this.#removeSegment(id, seg)
-      // Restoring: its tombstone may not have been written before the crash; the next drain writes it.
-      if (this.#segmentSize > 0) this.#deadSegments.add(id)
-    } else if (!restoring) this.#bound()
+    this.#segments.leave(id)
+    if (!restoring) this.#bound()
   }
 
-  /**
-   * Keeps the segments' entries within twice the live keys (plus two segments' worth): past that, the
-   * oldest segments hand their remaining keys to the next drain, after which they are deleted. Keys
-   * mostly leave in the order they came (dedupe's expiry and bound), so the oldest segment is the
-   * emptiest; a key pinned in an old segment (seen again and again, so never evicted) costs one rewrite.
-   */
+  /** Keeps the segments' entries within twice the live keys (plus two segments' worth); see ChangelogSegments.bound. */
   #bound(): void {
     if (this.#segmentSize === 0) return
-    const limit = 2 * this.#slots.size + 2 * this.#segmentSize
-    if (this.#segmentEntries - this.#movingEntries <= limit) return
-    for (const [id, seg] of this.#segments) {
-      if (seg.moving) continue
-      seg.moving = true
-      this.#movingEntries += seg.keys.length
-      for (const k of seg.keys) if (this.#slots.get(k)?.g === id) this.#dirty.add(k)
-      if (this.#segmentEntries - this.#movingEntries <= limit) return
-    }
-  }
-
-  #addSegment(id: number, keys: string[]): void {
-    const had = this.#segments.get(id)
-    if (had !== undefined) this.#removeSegment(id, had)
-    this.#segments.set(id, { keys, live: keys.length, moving: false })
-    this.#segmentEntries += keys.length
-  }
-
-  #removeSegment(id: number, seg: Segment): void {
-    this.#segments.delete(id)
-    this.#segmentEntries -= seg.keys.length
-    if (seg.moving) this.#movingEntries -= seg.keys.length
+    this.#segments.bound(2 * this.#slots.size + 2 * this.#segmentSize, (id, keys) => {
+      for (const k of keys) if (this.#slots.get(k)?.g === id) this.#dirty.add(k)
+    })
   }
 
   /** Applies one changelog record read back during a restore (last write wins, null deletes). */
@@ -362,13 +324,10 @@ export class PartitionStore<V> implements KeyValueStore<V> {
 
   #restoreSegment(id: number, value: string | null): void {
     if (!Number.isSafeInteger(id) || id < 0) return
-    if (id >= this.#nextSegment) this.#nextSegment = id + 1
-    const seg = this.#segments.get(id)
     if (value === null) {
       // Deleted: every key still its own goes (the others moved on to later segments).
-      if (seg === undefined) return
-      for (const k of seg.keys) if (this.#slots.get(k)?.g === id) this.#slots.delete(k)
-      this.#removeSegment(id, seg)
+      for (const k of this.#segments.deleted(id) ?? [])
+        if (this.#slots.get(k)?.g === id) this.#slots.delete(k)
       return
     }
     const { s: entries } = JSON.parse(value) as SegmentRecord<V>
@@ -380,7 +339,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
       this.#slots.set(k, { v, t: t ?? undefined, o, restored: true, g: id })
       keys.push(k)
     }
-    this.#addSegment(id, keys)
+    this.#segments.add(id, keys)
   }
 
   /** A rough size: serialized bytes of a sample of values, scaled to all of them. */
