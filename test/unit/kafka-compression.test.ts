@@ -75,7 +75,7 @@ describe('compression level', () => {
     }
     useCompressionLevel('gzip', 1) // the same level again: nothing to change
     assert.throws(() => useCompressionLevel('gzip', 9), /already compresses gzip at level 1/)
-    assert.throws(() => useCompressionLevel('gzip', 10), /expected an integer 1–9, got 10/)
+    assert.throws(() => useCompressionLevel('gzip', 10), /expected an integer 1–9 for gzip, got 10/)
   })
 
   it('is refused, naming the variable, without gzip or zstd or out of range', () => {

@@ -18,13 +18,29 @@ export function gzipOnCallingThread(): void {
   if (gzip.compress !== undefined) delete gzip.compress
 }
 
-/** Levels Kafka's producer takes (`compression.gzip.level`, `compression.zstd.level`); the defaults are its own. */
-export const COMPRESSION_LEVELS = {
-  gzip: { min: 1, max: 9, default: 6 },
-  zstd: { min: 1, max: 22, default: 3 },
+/**
+ * Levels Kafka's producer takes (`compression.gzip.level`, `compression.zstd.level`). Unset, the codec's
+ * own default applies (gzip 6, zstd 3), as in Kafka.
+ */
+const COMPRESSION_LEVELS = {
+  gzip: { min: 1, max: 9 },
+  zstd: { min: 1, max: 22 },
 } as const
 
 export type LeveledCodec = keyof typeof COMPRESSION_LEVELS
+
+/** True for a codec that takes a level. */
+export function isLeveled(codec: string): codec is LeveledCodec {
+  return Object.hasOwn(COMPRESSION_LEVELS, codec)
+}
+
+/** What is wrong with `level` for `codec` ("an integer 1–9 for gzip, got 12"), or undefined when nothing is. */
+export function levelProblem(codec: LeveledCodec, level: number): string | undefined {
+  const { min, max } = COMPRESSION_LEVELS[codec]
+  return Number.isInteger(level) && level >= min && level <= max
+    ? undefined
+    : `an integer ${min}–${max} for ${codec}, got ${level}`
+}
 
 /** The level each codec's table entry was set to in this process (the client has one table for all). */
 const installed = new Map<LeveledCodec, number>()
@@ -35,11 +51,11 @@ const installed = new Map<LeveledCodec, number>()
  * one per process, so two producers in one process asking different levels of one codec is refused.
  */
 export function useCompressionLevel(codec: LeveledCodec, level: number): void {
-  const range = COMPRESSION_LEVELS[codec]
-  if (!Number.isInteger(level) || level < range.min || level > range.max)
+  const problem = levelProblem(codec, level)
+  if (problem !== undefined)
     throw new WeirError(
       ErrorCode.CONFIG_INVALID,
-      `${codec} compression level (KAFKA_PRODUCER_COMPRESSION_LEVEL): expected an integer ${range.min}–${range.max}, got ${level}`,
+      `${codec} compression level (KAFKA_PRODUCER_COMPRESSION_LEVEL): expected ${problem}`,
     )
   const already = installed.get(codec)
   if (already === level) return

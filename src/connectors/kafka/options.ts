@@ -3,7 +3,7 @@ import { type BaseOptions, findErrorBy } from '@platformatic/kafka'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { Logger } from '../../log/logger.ts'
 import { silentLogger } from '../../log/logger.ts'
-import { COMPRESSION_LEVELS } from './compression.ts'
+import { isLeveled, levelProblem } from './compression.ts'
 
 /** How Weir reaches a Kafka cluster. Only `brokers` is required. */
 export interface KafkaOptions {
@@ -120,18 +120,12 @@ export function validateKafkaOptions(options: KafkaOptions): void {
   }
   const level = options.producer?.compressionLevel
   if (level !== undefined) {
+    const path = 'producer.compressionLevel (KAFKA_PRODUCER_COMPRESSION_LEVEL)'
     const codec = options.producer?.compression ?? producerDefaults.compression
-    if (codec !== 'gzip' && codec !== 'zstd')
-      throw bad(
-        'producer.compressionLevel (KAFKA_PRODUCER_COMPRESSION_LEVEL)',
-        `no level with compression ${codec}: a level applies to gzip (1–9) and zstd (1–22)`,
-      )
-    const range = COMPRESSION_LEVELS[codec]
-    if (!Number.isInteger(level) || level < range.min || level > range.max)
-      throw bad(
-        'producer.compressionLevel (KAFKA_PRODUCER_COMPRESSION_LEVEL)',
-        `an integer ${range.min}–${range.max} for ${codec}, got ${level}`,
-      )
+    if (!isLeveled(codec))
+      throw bad(path, `no level with compression ${codec}: a level applies to gzip (1–9) and zstd (1–22)`)
+    const problem = levelProblem(codec, level)
+    if (problem !== undefined) throw bad(path, problem)
   }
 }
 

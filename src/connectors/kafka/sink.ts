@@ -14,7 +14,7 @@ import type { CommitOffset, ConnectorStatus, RecordSink, SinkOptions } from '../
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { OutgoingRecord } from '../../core/record.ts'
 import type { Logger } from '../../log/logger.ts'
-import { gzipOnCallingThread, useCompressionLevel } from './compression.ts'
+import { gzipOnCallingThread, isLeveled, useCompressionLevel } from './compression.ts'
 import { sinkError, toProduced } from './convert.ts'
 import {
   baseClientOptions,
@@ -173,7 +173,7 @@ export class KafkaSink implements RecordSink {
     if (this.#producer) return
     const p = { ...producerDefaults, ...this.#kafka.producer }
     if (p.compression === 'gzip') gzipOnCallingThread()
-    if (p.compressionLevel !== undefined && (p.compression === 'gzip' || p.compression === 'zstd'))
+    if (p.compressionLevel !== undefined && isLeveled(p.compression))
       useCompressionLevel(p.compression, p.compressionLevel)
     const idempotent = this.transactional || p.idempotent
     const producer = new Producer({
