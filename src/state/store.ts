@@ -29,9 +29,9 @@ interface Slot<V> {
   g: number
 }
 
-/** One changelog segment as written: `[key, value, topic, offset]` per entry. */
+/** One changelog segment as written: `[key, value, topic, offset]` per entry (no origin: null topic). */
 interface SegmentRecord<V> {
-  readonly s: Array<[key: string, value: V, topic: string | undefined, offset: number]>
+  readonly s: Array<[key: string, value: V, topic: string | null, offset: number]>
 }
 
 const IN_KEY_RECORD = -2
@@ -263,7 +263,7 @@ export class PartitionStore<V> implements KeyValueStore<V> {
       if (from >= 0) this.#leaveSegment(from)
       // Its per-key record would outlive the segment once compaction removed the segment's tombstone.
       else if (from === IN_KEY_RECORD) out.push({ key, value: null })
-      entries.push([key, slot.v, slot.t, slot.o])
+      entries.push([key, slot.v, slot.t ?? null, slot.o])
       keys.push(key)
       // Bytes bound too (a key may be long): a record must stay well under the broker's 1 MB default.
       bytes += 3 * key.length + (slot.t?.length ?? 0) + 48
