@@ -48,6 +48,12 @@ export interface Source {
    * Windows close on the wall clock only up to it. A source without it has its input always at hand.
    */
   caughtUpAt?(tp: string): number | undefined
+  /**
+   * Optional, with `caughtUpAt`: wall time since which the source has reached partition `tp` without a
+   * break (no failed or hung read); undefined while it saw none. Producers lost the broker too, so quiet
+   * before it is no lack of data: windows do not count it.
+   */
+  reachableSince?(tp: string): number | undefined
 }
 
 export interface Sink<T> {

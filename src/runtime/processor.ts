@@ -57,6 +57,11 @@ export interface ProcessorInit {
    * input is always at hand. Windows close on the wall clock only up to this time.
    */
   readonly inputCaughtUpAt?: (tp: string) => number | undefined
+  /**
+   * Since when the source has reached input partition `topic:partition` without a break (on `clock`);
+   * undefined while it saw none. Quiet before it (an outage, which held up producers too) is not counted.
+   */
+  readonly inputReachableSince?: (tp: string) => number | undefined
   /** Reads a partition from the start (or `from`) to its current end: restores state from a changelog. */
   readonly readPartition: (tp: TopicPartition, options?: { from?: number }) => AsyncIterable<readonly RawRecord[]>
   /** Partitions of a topic (0 if it does not exist): joins check co-partitioning, global tables load all. */

@@ -199,7 +199,12 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     logger,
     metrics: options.metrics,
     processing,
-    ...(source.caughtUpAt === undefined ? {} : { inputCaughtUpAt: caughtUpOn(clock, source) }),
+    ...(source.caughtUpAt === undefined
+      ? {}
+      : { inputCaughtUpAt: onClock(clock, (tp) => source.caughtUpAt?.(tp)) }),
+    ...(source.reachableSince === undefined
+      ? {}
+      : { inputReachableSince: onClock(clock, (tp) => source.reachableSince?.(tp)) }),
   })
   opened.push(() => task.close())
   await started(task.init())
@@ -522,11 +527,14 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   return Promise.race([p, sleep(ms)])
 }
 
-/** The source's caught-up signal (Date.now() times) on the run's clock, which a test may have set. */
-function caughtUpOn(clock: Clock, source: Source): (tp: string) => number | undefined {
-  if (clock === systemClock) return (tp) => source.caughtUpAt?.(tp)
+/** A source's per-partition signal (Date.now() times) on the run's clock, which a test may have set. */
+function onClock(
+  clock: Clock,
+  signal: (tp: string) => number | undefined,
+): (tp: string) => number | undefined {
+  if (clock === systemClock) return signal
   return (tp) => {
-    const at = source.caughtUpAt?.(tp)
+    const at = signal(tp)
     return at === undefined ? undefined : clock.now() - (Date.now() - at)
   }
 }

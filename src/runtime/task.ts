@@ -44,6 +44,8 @@ export interface TaskOptions {
   readonly processing?: Processing
   /** The source's caught-up signal, on `clock` (see ProcessorInit.inputCaughtUpAt). */
   readonly inputCaughtUpAt?: (tp: string) => number | undefined
+  /** Since when the source reached each partition without a break, on `clock` (see ProcessorInit). */
+  readonly inputReachableSince?: (tp: string) => number | undefined
 }
 
 export type TaskReadPartition = (
@@ -136,6 +138,7 @@ export class Task {
         readPartition: this.#o.readPartition,
         partitionCount: this.#o.partitionCount,
         inputCaughtUpAt: this.#o.inputCaughtUpAt,
+        inputReachableSince: this.#o.inputReachableSince,
       })
       if (isPromise(r)) await r
     }

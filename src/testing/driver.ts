@@ -84,6 +84,7 @@ export class TestDriver {
   #initialised: Promise<void> | undefined
   #pending = new Set<Promise<void>>()
   readonly #caughtUp = new Map<string, number>()
+  readonly #reachableSince = new Map<string, number>()
 
   constructor(pipeline: Pipeline, options: TestDriverOptions = {}) {
     this.#pipeline = pipeline
@@ -110,7 +111,12 @@ export class TestDriver {
       logger: options.logger ?? silentLogger,
       metrics: this.metrics,
       sampleEvery: 1,
-      ...(options.reportsCaughtUp ? { inputCaughtUpAt: (tp: string) => this.#caughtUpAt(tp) } : {}),
+      ...(options.reportsCaughtUp
+        ? {
+            inputCaughtUpAt: (tp: string) => this.#caughtUpAt(tp),
+            inputReachableSince: (tp: string) => this.#reachableSinceOf(tp),
+          }
+        : {}),
     })
   }
 
@@ -133,6 +139,17 @@ export class TestDriver {
     return least
   }
 
+  /** An internal topic goes through the same broker: it was cut off whenever the driver's inputs were. */
+  #reachableSinceOf(tp: string): number | undefined {
+    const topic = tp.slice(0, tp.lastIndexOf(':'))
+    if (!this.#loops.includes(topic)) return this.#reachableSince.get(tp)
+    let latest: number | undefined
+    for (const [input, at] of this.#reachableSince)
+      if (!this.#loops.includes(input.slice(0, input.lastIndexOf(':'))) && (latest === undefined || at > latest))
+        latest = at
+    return latest
+  }
+
   /**
    * With `reportsCaughtUp`: the source has read everything there is on `topic` (every partition, or
    * `partition`) as of the clock's now.
@@ -140,6 +157,17 @@ export class TestDriver {
   caughtUp(topic: string, partition?: number): this {
     const parts = partition === undefined ? Array.from({ length: this.#partitions }, (_, p) => p) : [partition]
     for (const p of parts) this.#caughtUp.set(`${topic}:${p}`, this.clock.now())
+    return this
+  }
+
+  /**
+   * With `reportsCaughtUp`: the source reaches the broker again as of the clock's now, after an outage
+   * (`topic`'s every partition, or `partition`). Quiet before it does not count: producers were cut off
+   * too.
+   */
+  reconnected(topic: string, partition?: number): this {
+    const parts = partition === undefined ? Array.from({ length: this.#partitions }, (_, p) => p) : [partition]
+    for (const p of parts) this.#reachableSince.set(`${topic}:${p}`, this.clock.now())
     return this
   }
 

@@ -23,6 +23,12 @@
  *   broker is unreachable, or while a backlog is being read, no partition is caught up, so the wall clock
  *   closes nothing: the records waiting in Kafka are not late when they arrive. Without the signal (the
  *   in-process transport, the test driver by default) every record is at hand, and quiet runs to now.
+ * - Quiet never spans an outage. A broker that could not be answered (down, or frozen with its
+ *   connections open) also held up the producers: their records land after it is back, with event times
+ *   from the outage. A source that can tell reports per partition since when it has reached the broker
+ *   without a break (`ReachableSince`); quiet runs from the later of the last record and that time. Without
+ *   it, the fetch that finds a partition drained right after the outage would count the whole outage as
+ *   quiet and close the windows the held-up records belong to (seen in the broker-freeze fault test).
  * - `pause()` stops the wall-clock advance until the next record: the input is quiet because it is no
  *   longer read (the pipeline is stopping), not because no data arrives.
  */
@@ -38,32 +44,45 @@ export interface WatermarkOptions {
  */
 export type CaughtUpAt = (tp: string) => number | undefined
 
+/**
+ * Wall time since which the source has reached partition `tp` without a break (no failed or hung read);
+ * undefined: no break seen.
+ */
+export type ReachableSince = (tp: string) => number | undefined
+
 interface PartitionTime {
   maxTime: number
   /** Wall time of the last record (or of the restore). */
   seenAt: number
   /** Until when its quiet is known to be a lack of data (scratch of `current`). */
   drainedAt: number
+  /** Since when its quiet counts: its last record, or the end of an outage after it (scratch). */
+  quietFrom: number
 }
 
 export class Watermarks {
   readonly #o: WatermarkOptions
   readonly #caughtUpAt: CaughtUpAt | undefined
+  readonly #reachableSince: ReachableSince | undefined
   readonly #parts = new Map<string, PartitionTime>()
   #current = Number.NEGATIVE_INFINITY
   #paused = false
 
-  /** `caughtUpAt`: the source's signal (see above); without it quiet input counts as drained. */
-  constructor(options: WatermarkOptions, caughtUpAt?: CaughtUpAt) {
+  /**
+   * `caughtUpAt`, `reachableSince`: the source's signals (see above); without the first quiet input counts
+   * as drained, without the second the source never lost its broker.
+   */
+  constructor(options: WatermarkOptions, caughtUpAt?: CaughtUpAt, reachableSince?: ReachableSince) {
     this.#o = options
     this.#caughtUpAt = caughtUpAt
+    this.#reachableSince = reachableSince
   }
 
   /** Notes a record's event time on its partition (`tp` is `topic:partition`). */
   observe(tp: string, time: number, now: number): void {
     this.#paused = false
     const p = this.#parts.get(tp)
-    if (p === undefined) this.#parts.set(tp, { maxTime: time, seenAt: now, drainedAt: now })
+    if (p === undefined) this.#parts.set(tp, { maxTime: time, seenAt: now, drainedAt: now, quietFrom: now })
     else {
       if (time > p.maxTime) p.maxTime = time
       p.seenAt = now
@@ -77,14 +96,15 @@ export class Watermarks {
    */
   assign(tp: string, now: number): void {
     if (this.#parts.has(tp)) return
-    this.#parts.set(tp, { maxTime: Number.NEGATIVE_INFINITY, seenAt: now, drainedAt: now })
+    this.#parts.set(tp, { maxTime: Number.NEGATIVE_INFINITY, seenAt: now, drainedAt: now, quietFrom: now })
     this.#current = Number.NEGATIVE_INFINITY
   }
 
   /** Sets a partition's progress from restored state. */
   restore(tp: string, maxTime: number, now: number): void {
     const p = this.#parts.get(tp)
-    if (p === undefined || p.maxTime < maxTime) this.#parts.set(tp, { maxTime, seenAt: now, drainedAt: now })
+    if (p === undefined || p.maxTime < maxTime)
+      this.#parts.set(tp, { maxTime, seenAt: now, drainedAt: now, quietFrom: now })
     this.#current = Number.NEGATIVE_INFINITY
   }
 
@@ -110,19 +130,23 @@ export class Watermarks {
   current(now: number): number {
     const { outOfOrderness, idleTimeout, followWallClock } = this.#o
     const caughtUpAt = this.#caughtUpAt
+    const reachableSince = this.#reachableSince
     let minActive = Number.POSITIVE_INFINITY
     let maxAll = Number.NEGATIVE_INFINITY
-    let lastSeen = Number.NEGATIVE_INFINITY
+    // The input is quiet from its last record, or from the end of the last outage on any partition.
+    let quietFrom = Number.NEGATIVE_INFINITY
     // The input is known drained up to the partition caught up least recently (without the signal: now).
     let drained = now
     for (const [tp, p] of this.#parts) {
-      if (p.seenAt > lastSeen) lastSeen = p.seenAt
+      const since = reachableSince?.(tp)
+      p.quietFrom = since === undefined || since < p.seenAt ? p.seenAt : since
+      if (p.quietFrom > quietFrom) quietFrom = p.quietFrom
       p.drainedAt = caughtUpAt === undefined ? now : Math.min(now, caughtUpAt(tp) ?? Number.NEGATIVE_INFINITY)
       if (p.drainedAt < drained) drained = p.drainedAt
     }
-    const inputQuiet = followWallClock && !this.#paused ? Math.max(0, drained - lastSeen) : 0
+    const inputQuiet = followWallClock && !this.#paused ? Math.max(0, drained - quietFrom) : 0
     for (const p of this.#parts.values()) {
-      const quiet = Math.max(0, p.drainedAt - p.seenAt)
+      const quiet = Math.max(0, p.drainedAt - p.quietFrom)
       if (p.maxTime === Number.NEGATIVE_INFINITY && quiet >= idleTimeout) continue
       const wm = p.maxTime - outOfOrderness + inputQuiet
       if (quiet < idleTimeout && wm < minActive) minActive = wm

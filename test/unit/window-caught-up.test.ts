@@ -83,6 +83,40 @@ describe('windows and the source caught-up signal', () => {
     ])
   })
 
+  it('quiet does not span an outage: drained right after it, the records producers held meanwhile are on time', async () => {
+    const run = async (reconnected: boolean) => {
+      const d = new TestDriver(counting(), { startTime: T0, reportsCaughtUp: true })
+      await d.init()
+      pipe(d, 'a', 100)
+      d.caughtUp('in')
+      // The broker freezes for 15 s: no fetch answers, and the producers' records wait with it.
+      await d.advance(15_000)
+      // Back: the first fetch finds the partition at its end before the producers' backlog lands.
+      if (reconnected) d.reconnected('in')
+      await caughtUpFor(d, 1000)
+      pipe(d, 'a', 700)
+      pipe(d, 'a', 1700)
+      return d
+    }
+    const d = await run(true)
+    assert.equal(d.deadLetters().length, 0, 'the held-up record is not late')
+    assert.deepEqual(closed(d), [['a', 0, 2]], 'event time closes what it passed')
+    await caughtUpFor(d, 700)
+    assert.deepEqual(closed(d), [['a', 0, 2]], 'quiet since the last record: not yet')
+    await caughtUpFor(d, 200)
+    assert.deepEqual(
+      closed(d),
+      [
+        ['a', 0, 2],
+        ['a', 1000, 1],
+      ],
+      'then the wall clock closes windows again',
+    )
+    // Without the source's word on the outage the 15 s count as quiet, and the record is dead-lettered.
+    const blind = await run(false)
+    assert.equal(blind.deadLetters()[0]?.info.code, ErrorCode.LATE_RECORD)
+  })
+
   it('a partition with a backlog holds the wall clock back even while the others are caught up', async () => {
     const d = new TestDriver(counting(), { startTime: T0, reportsCaughtUp: true, partitions: 2 })
     await d.init()

@@ -75,7 +75,7 @@ export class KafkaSource implements Source {
   #recovering = false
   #restarts = 0
   /** When each partition was last read to its end (for windows that close on the wall clock). */
-  readonly #caughtUp = new CaughtUp()
+  readonly #caughtUp: CaughtUp
   /** Sent with every JoinGroup (member metadata): the advertised address for interactive queries. */
   readonly #memberData: Buffer
 
@@ -85,6 +85,7 @@ export class KafkaSource implements Source {
     this.id = `kafka:${options.groupId}:${options.topics.join(',')}`
     this.#log = loggerOf(kafka).child({ connector: 'kafka-source', groupId: options.groupId })
     this.#memberData = encodeMemberData(options.advertisedAddress)
+    this.#caughtUp = new CaughtUp(kafka.consumer?.maxWaitMs ?? consumerDefaults.maxWaitMs)
   }
 
   async open(listener: RebalanceListener): Promise<void> {
@@ -221,6 +222,14 @@ export class KafkaSource implements Source {
    */
   caughtUpAt(tp: string): number | undefined {
     return this.#caughtUp.at(tp)
+  }
+
+  /**
+   * Wall time (Date.now()) since which partition `topic:partition`'s broker has answered without a break
+   * (no failed or hung fetch); undefined while none was seen.
+   */
+  reachableSince(tp: string): number | undefined {
+    return this.#caughtUp.reachableSince(tp)
   }
 
   /** Records the client fetched that `batches()` has not handed out yet (bounded by the high-water mark). */

@@ -101,7 +101,7 @@ export class WindowOperator implements Processor {
     }
     this.#init = init
     // With the source's caught-up signal, the wall clock closes windows only while the input is drained.
-    this.#wms = new Watermarks(this.#o.time.watermark, init.inputCaughtUpAt)
+    this.#wms = new Watermarks(this.#o.time.watermark, init.inputCaughtUpAt, init.inputReachableSince)
     this.#state.init(init)
     this.#late = init.metrics.counter(
       'weir_window_late_records_total',
