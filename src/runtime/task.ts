@@ -407,8 +407,13 @@ export class Task {
     for (const p of this.graph.processors) await p.revoked?.(partitions)
     await this.tracker.idle(partitions)
     for (const s of this.graph.sinks) await s.revoked?.(partitions)
-    await this.checkpoint(commit, prepare)
-    this.tracker.drop(partitions)
+    try {
+      await this.checkpoint(commit, prepare)
+    } finally {
+      // They leave whether or not the commit went through (a member fenced cannot commit): their state is
+      // dropped already, and records past the last commit are read again by whoever gets them.
+      this.tracker.drop(partitions)
+    }
   }
 
   /**

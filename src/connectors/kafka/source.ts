@@ -18,6 +18,7 @@ import type { Logger } from '../../log/logger.ts'
 import { filterAbortedFetches } from './aborted.ts'
 import { copartitionedAssigner } from './assignor.ts'
 import { CaughtUp } from './caught-up.ts'
+import { refuseRejoinFromCommit } from './commit-rejoin.ts'
 import { describe, sleep, sourceError, toRawRecord } from './convert.ts'
 import { encodeMemberData } from './member-data.ts'
 import { baseClientOptions, consumerDefaults, type KafkaOptions, loggerOf } from './options.ts'
@@ -65,7 +66,14 @@ export class KafkaSource implements Source {
   #ready = false
   #generation = 0
   #opening = false
-  #revoking = false
+  /** The revocation asked for by the join hook, until it is over. */
+  #revocation: Promise<void> | undefined
+  /** Commits under way (see refuseRejoinFromCommit). */
+  #commitsInFlight = 0
+  /** Partitions the listener was told are assigned and not revoked since. */
+  #delivered: readonly TopicPartition[] = []
+  /** The last listener call asked for (see #inListenerTurn). */
+  #listenerTurn: Promise<void> = Promise.resolve()
   #stopped = false
   #closed = false
   #error: WeirError | undefined
@@ -111,6 +119,7 @@ export class KafkaSource implements Source {
       partitionAssigner: copartitionedAssigner,
     })
     filterAbortedFetches(consumer)
+    refuseRejoinFromCommit(consumer, () => this.#commitsInFlight > 0)
     this.#caughtUp.watch(consumer)
     this.#consumer = consumer
     consumer.on('error', (err: Error) => this.#onGroupFailure(err))
@@ -172,6 +181,7 @@ export class KafkaSource implements Source {
       this.#log.warn('skipping commit of partitions not owned', { count: offsets.length - mine.length })
     }
     if (mine.length === 0) return
+    this.#commitsInFlight++
     try {
       await consumer.commit({
         offsets: mine.map((o) => ({
@@ -183,6 +193,8 @@ export class KafkaSource implements Source {
       })
     } catch (err) {
       throw sourceError('commit', err)
+    } finally {
+      this.#commitsInFlight--
     }
   }
 
@@ -288,11 +300,33 @@ export class KafkaSource implements Source {
 
   /** The client's join hook: runs before every JoinGroup, so revocation completes before partitions move. */
   async #beforeJoin(): Promise<Buffer> {
-    if (this.#revoking || this.#owned.size === 0) return this.#memberData
-    this.#revoking = true
+    // A join asked for during a revocation goes ahead: the client rejoins by itself when the
+    // revocation's own commit finds the member fenced (its session expired), and waiting here would wait
+    // for that very commit. Its assignment reaches the listener after the revocation (see #onJoin).
+    if (this.#revocation !== undefined) return this.#memberData
+    if (this.#owned.size === 0 && this.#delivered.length === 0) return this.#memberData
+    const owned = this.#owned
     this.#ready = false
     this.#stream?.pause()
-    const revoked = this.#owned.list
+    const revocation = this.#inListenerTurn(async () => {
+      try {
+        await this.#revoke()
+      } finally {
+        // A join that completed meanwhile owns what it was assigned: clearing that would hand out nothing.
+        if (this.#owned === owned) this.#owned = new OwnedPartitions()
+        this.#revocation = undefined
+      }
+    })
+    this.#revocation = revocation
+    await revocation
+    return this.#memberData
+  }
+
+  /** Tells the listener the partitions it holds are revoked, within the group's timeouts; never throws. */
+  async #revoke(): Promise<void> {
+    const revoked = this.#delivered
+    this.#delivered = []
+    if (revoked.length === 0) return
     const t = { ...consumerDefaults, ...this.#kafka.consumer }
     const givenUp = new AbortController()
     try {
@@ -309,11 +343,17 @@ export class KafkaSource implements Source {
       }
     } catch (err) {
       this.#log.warn('revoked() failed; giving the partitions up anyway', { err })
-    } finally {
-      this.#owned = new OwnedPartitions()
-      this.#revoking = false
     }
-    return this.#memberData
+  }
+
+  /**
+   * Runs a listener call after those asked for before it: `assigned` and `revoked` never overlap, and
+   * the listener hears of partitions leaving before they arrive again.
+   */
+  #inListenerTurn(call: () => Promise<void>): Promise<void> {
+    const turn = this.#listenerTurn.then(call)
+    this.#listenerTurn = turn.catch(() => {})
+    return turn
   }
 
   #onJoin(payload: ConsumerGroupJoinPayload): void {
@@ -330,13 +370,20 @@ export class KafkaSource implements Source {
     this.#enqueue(async () => {
       if (replace) await this.#replaceStream()
       if (generation !== this.#generation) return
-      this.#log.info('partitions assigned', { partitions: assigned.map(tpKey) })
-      try {
-        await this.#listener?.assigned(assigned)
-      } catch (err) {
-        this.#log.error('assigned() failed', { err })
-      }
-      if (generation === this.#generation) {
+      await this.#inListenerTurn(async () => {
+        if (generation !== this.#generation) return
+        // A join that completed during a revocation revoked nothing itself: what the listener still holds
+        // from the join before goes first (checkpointed, as any revocation).
+        await this.#revoke()
+        this.#log.info('partitions assigned', { partitions: assigned.map(tpKey) })
+        this.#delivered = assigned
+        try {
+          await this.#listener?.assigned(assigned)
+        } catch (err) {
+          this.#log.error('assigned() failed', { err })
+        }
+      })
+      if (generation === this.#generation && this.#revocation === undefined) {
         this.#ready = true
         this.#wakeUp()
       }
