@@ -300,9 +300,9 @@ export class KafkaSource implements Source {
 
   /** The client's join hook: runs before every JoinGroup, so revocation completes before partitions move. */
   async #beforeJoin(): Promise<Buffer> {
-    // A join asked for during a revocation goes ahead: the client rejoins by itself when the
-    // revocation's own commit finds the member fenced (its session expired), and waiting here would wait
-    // for that very commit. Its assignment reaches the listener after the revocation (see #onJoin).
+    // A join asked for during a revocation (after an expired session both the heartbeat and a failed
+    // rejoin can ask) goes ahead rather than wait on what the revocation waits on; its assignment reaches
+    // the listener after the revocation (see #onJoin).
     if (this.#revocation !== undefined) return this.#memberData
     if (this.#owned.size === 0 && this.#delivered.length === 0) return this.#memberData
     const owned = this.#owned
