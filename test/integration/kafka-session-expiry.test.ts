@@ -20,7 +20,7 @@ import { createTopic, testKafka, uniqueName } from './helpers/kafka.ts'
 import { sleep } from './helpers/services.ts'
 
 test('session expired: the rejoin revokes before it assigns, and records flow again', async (t) => {
-  const kafka = testKafka({ consumer: { sessionTimeoutMs: 4000, heartbeatIntervalMs: 500 } })
+  const kafka = testKafka({ consumer: { sessionTimeoutMs: 6000, heartbeatIntervalMs: 500 } })
   const topic = await createTopic(t, { partitions: 2, kafka })
   const sink = kafka.sink({ clientId: uniqueName('producer') })
   await sink.open()
@@ -91,7 +91,7 @@ test('session expired: the rejoin revokes before it assigns, and records flow ag
   await waitUntil('the first 20 records handed out', async () => seen.size === 20, 30_000, 50)
 
   // The process stalls past the session timeout: no heartbeat, and the group drops the member.
-  const stalledUntil = Date.now() + 5500
+  const stalledUntil = Date.now() + 7500
   while (Date.now() < stalledUntil) {}
   // The runtime's periodic commit comes due right away: it finds the member fenced and rejoins, while the
   // heartbeat's failure makes the client rejoin too. One of the joins revokes; the other must wait.
