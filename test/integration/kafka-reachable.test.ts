@@ -2,7 +2,9 @@
  * The Kafka source's "reachable since" signal: a broker frozen with its connections open (SIGSTOP)
  * answers no fetch and raises no error; once it is back, the source reports the partitions reachable
  * only as of the first answer after the freeze, so windows do not count the freeze as quiet input (the
- * producers were frozen out too). Ordinary fetches, answered within their wait, never start a new span.
+ * producers were frozen out too). The same after the broker is stopped and started again (fetches fail,
+ * or wait for the connection, meanwhile). Ordinary fetches, answered within their wait, never start a new
+ * span.
  * A private broker (test/faults/kafka-broker.ts): the shared one is never frozen. The window logic
  * that uses the signal is in test/unit/window-caught-up.test.ts, the whole scenario in
  * test/faults/broker-outage-windows.test.ts.
@@ -15,7 +17,7 @@ import { uniqueName } from './helpers/kafka.ts'
 import { eventually, sleep, testCleanup } from './helpers/services.ts'
 
 describe('kafka source: reachable since', { timeout: 120_000 }, () => {
-  test('a frozen broker starts a new span at its first answer after the freeze; ordinary fetches do not', async (t) => {
+  test('a frozen or restarted broker starts a new span at its first answer after; ordinary fetches do not', async (t) => {
     const cleanup = testCleanup(t)
     const broker = await startPrivateBroker(cleanup)
     const kafka = kafkaTransport({ brokers: broker.brokers, clientId: 'weir-test' })
@@ -82,5 +84,19 @@ describe('kafka source: reachable since', { timeout: 120_000 }, () => {
       tps.map((tp) => source.reachableSince?.(tp)),
       spans,
     )
+
+    // Stopped and started again: fetches fail meanwhile; the span starts at the first good answer after.
+    await broker.stop()
+    await sleep(1000)
+    await broker.start()
+    const restartedAt = Date.now()
+    await eventually(() => tps.every((tp) => (source.caughtUpAt?.(tp) ?? 0) > restartedAt), 60_000)
+    for (const tp of tps) {
+      const since = source.reachableSince?.(tp)
+      assert.ok(
+        since !== undefined && since >= restartedAt,
+        `${tp}: reachable since ${since}, restarted at ${restartedAt}`,
+      )
+    }
   })
 })
