@@ -125,8 +125,7 @@ export class TestDriver {
    * counts as caught up as of the least recent `caughtUp` of the driver's other inputs.
    */
   #caughtUpAt(tp: string): number | undefined {
-    const topic = tp.slice(0, tp.lastIndexOf(':'))
-    if (!this.#loops.includes(topic)) return this.#caughtUp.get(tp)
+    if (!this.#isLoop(tp)) return this.#caughtUp.get(tp)
     let least: number | undefined
     for (const input of this.#pipeline.topology.inputTopics()) {
       if (this.#loops.includes(input)) continue
@@ -141,13 +140,16 @@ export class TestDriver {
 
   /** An internal topic goes through the same broker: it was cut off whenever the driver's inputs were. */
   #reachableSinceOf(tp: string): number | undefined {
-    const topic = tp.slice(0, tp.lastIndexOf(':'))
-    if (!this.#loops.includes(topic)) return this.#reachableSince.get(tp)
+    if (!this.#isLoop(tp)) return this.#reachableSince.get(tp)
     let latest: number | undefined
     for (const [input, at] of this.#reachableSince)
-      if (!this.#loops.includes(input.slice(0, input.lastIndexOf(':'))) && (latest === undefined || at > latest))
-        latest = at
+      if (!this.#isLoop(input) && (latest === undefined || at > latest)) latest = at
     return latest
+  }
+
+  /** Is `tp` (`topic:partition`) a partition of an internal topic the driver feeds back? */
+  #isLoop(tp: string): boolean {
+    return this.#loops.includes(tp.slice(0, tp.lastIndexOf(':')))
   }
 
   /**
@@ -155,8 +157,7 @@ export class TestDriver {
    * `partition`) as of the clock's now.
    */
   caughtUp(topic: string, partition?: number): this {
-    const parts = partition === undefined ? Array.from({ length: this.#partitions }, (_, p) => p) : [partition]
-    for (const p of parts) this.#caughtUp.set(`${topic}:${p}`, this.clock.now())
+    for (const tp of this.#partitionsOf(topic, partition)) this.#caughtUp.set(tp, this.clock.now())
     return this
   }
 
@@ -166,9 +167,14 @@ export class TestDriver {
    * too.
    */
   reconnected(topic: string, partition?: number): this {
-    const parts = partition === undefined ? Array.from({ length: this.#partitions }, (_, p) => p) : [partition]
-    for (const p of parts) this.#reachableSince.set(`${topic}:${p}`, this.clock.now())
+    for (const tp of this.#partitionsOf(topic, partition)) this.#reachableSince.set(tp, this.clock.now())
     return this
+  }
+
+  /** `topic:partition` keys of `partition`, or of every partition of `topic`. */
+  #partitionsOf(topic: string, partition?: number): string[] {
+    const parts = partition === undefined ? Array.from({ length: this.#partitions }, (_, p) => p) : [partition]
+    return parts.map((p) => `${topic}:${p}`)
   }
 
   /**

@@ -127,14 +127,9 @@ export class CaughtUp {
     hung: boolean,
     answeredAt: number,
   ): void {
-    for (const topic of request.topics) {
-      const name = names.get(topic.topicId)
-      if (name === undefined) continue
-      for (const { partition } of topic.partitions) {
-        const tp = `${name}:${partition}`
-        if (good === undefined || !good.has(tp)) this.#broken.add(tp)
-        else if (this.#broken.delete(tp) || hung) this.#reachableSince.set(tp, answeredAt)
-      }
+    for (const [tp] of requested(names, request)) {
+      if (good === undefined || !good.has(tp)) this.#broken.add(tp)
+      else if (this.#broken.delete(tp) || hung) this.#reachableSince.set(tp, answeredAt)
     }
   }
 
@@ -167,23 +162,27 @@ export class CaughtUp {
       }
     }
     const good = new Set<string>()
-    for (const topic of request.topics) {
-      const name = names.get(topic.topicId)
-      if (name === undefined) continue
-      for (const { partition, fetchOffset } of topic.partitions) {
-        const tp = `${name}:${partition}`
-        const a = answered.get(tp)
-        if (a === null) continue
-        good.add(tp)
-        if (a !== undefined) this.#ends.set(tp, a.end)
-        // Left out of the answer: nothing new since the last one (KIP-227 fetch sessions).
-        const end = this.#ends.get(tp)
-        if (end === undefined || !current) continue
-        const position = a === undefined || a.next < fetchOffset ? fetchOffset : a.next
-        if (position >= end) this.#candidates.set(tp, sentAt)
-      }
+    for (const [tp, fetchOffset] of requested(names, request)) {
+      const a = answered.get(tp)
+      if (a === null) continue
+      good.add(tp)
+      if (a !== undefined) this.#ends.set(tp, a.end)
+      // Left out of the answer: nothing new since the last one (KIP-227 fetch sessions).
+      const end = this.#ends.get(tp)
+      if (end === undefined || !current) continue
+      const position = a === undefined || a.next < fetchOffset ? fetchOffset : a.next
+      if (position >= end) this.#candidates.set(tp, sentAt)
     }
     return good
+  }
+}
+
+/** The partitions a fetch asked for, as `topic:partition` with the offset it asked from. */
+function* requested(names: ReadonlyMap<string, string>, request: FetchRequest): Generator<[string, bigint]> {
+  for (const topic of request.topics) {
+    const name = names.get(topic.topicId)
+    if (name === undefined) continue
+    for (const { partition, fetchOffset } of topic.partitions) yield [`${name}:${partition}`, fetchOffset]
   }
 }
 
