@@ -13,7 +13,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { startPrivateBroker } from '../faults/kafka-broker.ts'
-import { uniqueName } from './helpers/kafka.ts'
+import { createTopic, uniqueName } from './helpers/kafka.ts'
 import { eventually, sleep, testCleanup } from './helpers/services.ts'
 
 describe('kafka source: reachable since', { timeout: 120_000 }, () => {
@@ -21,13 +21,8 @@ describe('kafka source: reachable since', { timeout: 120_000 }, () => {
     const cleanup = testCleanup(t)
     const broker = await startPrivateBroker(cleanup)
     const kafka = kafkaTransport({ brokers: broker.brokers, clientId: 'weir-test' })
-    const topic = uniqueName('reachable')
-    const admin = kafka.admin()
-    try {
-      await admin.ensureTopics([{ name: topic, partitions: 2, replicationFactor: 1 }])
-    } finally {
-      await admin.close()
-    }
+    // The private broker goes with its data: no deletion to register.
+    const topic = await createTopic(undefined, { kafka, partitions: 2 })
     const sink = kafka.sink({ clientId: uniqueName('producer') })
     await sink.open()
     cleanup(() => sink.close())
