@@ -30,9 +30,13 @@ RUN ./node_modules/.bin/tsc -p tsconfig.build.json \
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /build
 COPY package.json package-lock.json ./
+# patches/: what `npm ci` applies in a checkout (scripts/patch-dependencies.mjs), here by patch-package
+# itself, a devDependency, so fetched for this step only; it fails the build if a patch does not apply.
+COPY patches ./patches
 RUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=npm_ca \
     if [ -f /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi \
  && npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
+ && npx --yes patch-package@8.0.1 --error-on-fail \
  && rm -rf node_modules/onnxruntime-node/bin/napi-v*/darwin node_modules/onnxruntime-node/bin/napi-v*/win32 \
  && for d in node_modules/onnxruntime-node/bin/napi-v*/linux/*; do \
       [ "${d##*/}" = "$(node -p process.arch)" ] || rm -rf "$d"; \

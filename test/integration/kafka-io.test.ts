@@ -104,6 +104,35 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
     )
   })
 
+  test('timestamps weeks apart in one produce request come back exact', async (t) => {
+    // One batch whose timestamps are 2^31 ms (24.8 days) and more apart: the client's own encoder wrote
+    // such deltas wrongly (patches/@platformatic+kafka+2.12.1.patch); replayed dead letters and late
+    // backfills mix times like these.
+    const topic = await createTopic(t, { partitions: 1 })
+    const sink = kafka.sink({ clientId: uniqueName('sink') })
+    await sink.open()
+    t.after(() => sink.close())
+    const day = 86_400_000
+    const now = Date.now()
+    const times = [now - 80 * day, now, now - 40 * day, now - 25 * day, now - 80 * day + 1]
+    for (const [i, timestamp] of times.entries())
+      sink.add({ topic, partition: 0, key: null, value: Buffer.from(`r${i}`), timestamp })
+    await sink.flush()
+    const source = kafka.source({
+      groupId: uniqueName('g'),
+      clientId: 'io',
+      topics: [topic],
+      fromBeginning: true,
+    })
+    await source.open(quiet)
+    t.after(() => source.close())
+    const got = await collect(source.batches(), times.length)
+    assert.deepEqual(
+      got.map((r) => [r.value?.toString(), r.timestamp]),
+      times.map((timestamp, i) => [`r${i}`, timestamp]),
+    )
+  })
+
   test('a source that does not start from the beginning reads only what is produced after it joined', async (t) => {
     const topic = await createTopic(t)
     const sink = kafka.sink({ clientId: uniqueName('sink') })
