@@ -24,7 +24,8 @@ import { kafkaTransport } from '../src/connectors/kafka/index.ts'
 import { systemClock } from '../src/core/clock.ts'
 import { silentLogger } from '../src/log/logger.ts'
 import { createMetrics } from '../src/ops/index.ts'
-import { exited, freePort, sleep } from './memory-probe.ts'
+import { freePort } from '../test/integration/helpers/services.ts'
+import { exited, sleep } from './memory-probe.ts'
 
 export const BROKERS = ['127.0.0.1:9092']
 const PG = { host: '127.0.0.1', port: 5432, user: 'postgres' }

@@ -74,16 +74,29 @@ export async function eventually<V>(
   }
 }
 
-/** A port nobody listens on right now. */
+/** Ports this process handed out: the kernel may offer a just-closed port again. */
+const handedOut = new Set<number>()
+
+/**
+ * A port nobody listens on right now and not handed out before by this process. Callers often take
+ * several before binding any (a broker's and its controller's, three stages' web ports, an app's and a
+ * private Redis's); without the check a second could be the first again, and whichever bound it second
+ * failed ("cannot listen": seen once in scripts/perf-memory.ts).
+ */
 export async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
+  for (;;) {
+    const server = net.createServer()
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', resolve)
+    })
+    const { port } = server.address() as net.AddressInfo
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
 }
 
 let counter = 0
