@@ -1,8 +1,9 @@
-// npm's postinstall: applies patches/ (patch-package) to the installed dependencies. Today one patch,
-// @platformatic/kafka's record batch encoder (see the patch's own comment). A checkout's `npm ci` has
-// patch-package (a devDependency) and fails loudly when a patch no longer applies, e.g. after the
-// client is upgraded. Installed as a dependency of another project, Weir has no patches/ and no
-// patch-package: nothing to do, and the client runs unpatched (the same records, more CPU per record).
+// npm's postinstall: applies patches/ (patch-package) to the installed dependencies: the Kafka client's
+// record batch encoder (@platformatic/kafka: one Buffer per batch) and its 64-bit varints
+// (@platformatic/dynamic-buffer: timestamps weeks apart); each patch says why at the lines it changes.
+// A checkout's `npm ci` has patch-package (a devDependency) and fails loudly when a patch no longer
+// applies, e.g. after the client is upgraded. Installed as a dependency of another project, Weir has no
+// patches/ and no patch-package: nothing to do, and the client runs unpatched.
 // Plain JavaScript: it may run under whatever node the installing project uses.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'

@@ -9,9 +9,10 @@ import {
   readRecordsBatch,
 } from '@platformatic/kafka'
 
-// The client's record batch encoder as patched by patches/@platformatic+kafka+2.12.1.patch (npm ci
-// applies it): one Buffer per batch instead of ~8 per record, the same bytes as the client's own
-// per-record encoder (createRecord), and timestamps weeks apart encoded as Kafka does.
+// The client's record batch encoder as patched by patches/ (npm ci applies them): one Buffer per batch
+// instead of ~8 per record (@platformatic+kafka), the same bytes as the client's own per-record encoder
+// (createRecord), and timestamps weeks apart encoded as Kafka does (@platformatic+dynamic-buffer, whose
+// 64-bit varints both use).
 
 type Message = {
   topic: string
@@ -82,11 +83,11 @@ describe('record batches (the patched client encoder)', () => {
   })
 
   it('writes the same bytes as the client writes one record at a time', () => {
-    // Deltas within ±2^30 ms, where the client's own encoder is right.
+    // Timestamps up to ±2^40 ms apart: most batches have deltas past 2^31 ms.
     for (let seed = 1; seed <= 150; seed++) {
-      const batch = batchOf(messagesOf(seed, 2 ** 30)).buffer
+      const batch = batchOf(messagesOf(seed, 2 ** 41)).buffer
       assert.ok(
-        recordsOf(batch).equals(recordsOneByOne(messagesOf(seed, 2 ** 30))),
+        recordsOf(batch).equals(recordsOneByOne(messagesOf(seed, 2 ** 41))),
         `seed ${seed}: the records differ`,
       )
     }
@@ -95,7 +96,7 @@ describe('record batches (the patched client encoder)', () => {
   it('a batch the patch does not cover (a Uint8Array key) takes the original path: the same batch', () => {
     const options = { producerId: 5n, producerEpoch: 1 }
     const withKey = (key: Buffer | Uint8Array) => {
-      const messages = messagesOf(7, 1000)
+      const messages = messagesOf(7, 2 ** 41)
       // The client's type says Buffer; a Uint8Array is what a caller may pass all the same.
       messages[messages.length - 1]!.key = key as Buffer
       return batchOf(messages, options).buffer
@@ -105,21 +106,25 @@ describe('record batches (the patched client encoder)', () => {
     assert.ok(viaPatch.equals(viaOriginal), 'the whole batch, CRC included, is the same either way')
   })
 
-  it('keeps timestamps 2^31 ms and more apart exact (the unpatched client corrupts them)', () => {
+  it('keeps timestamps 2^31 ms and more apart exact, on either path (the unpatched client corrupts them)', () => {
     const base = 1_764_000_000_000n
     const deltas = [2n ** 31n, -(2n ** 31n) - 7n, 40n * 86_400_000n, -300_000_000_000n, 2n ** 40n + 5n]
-    const messages = [0n, ...deltas].map((delta, i) => ({
-      topic: 't',
-      partition: 0,
-      key: Buffer.from(`k${i}`),
-      value: Buffer.from(`v${i}`),
-      timestamp: base + delta,
-    }))
-    const batch = readRecordsBatch(Reader.from(batchOf(messages).buffer))
-    assert.deepEqual(
-      batch.records.map((r) => r.timestampDelta),
-      [0n, ...deltas],
-    )
-    assert.equal(batch.maxTimestamp, base + 2n ** 40n + 5n)
+    const messages = (firstKey: Buffer): Message[] =>
+      [0n, ...deltas].map((delta, i) => ({
+        topic: 't',
+        partition: 0,
+        key: i === 0 ? firstKey : Buffer.from(`k${i}`),
+        value: Buffer.from(`v${i}`),
+        timestamp: base + delta,
+      }))
+    // A Uint8Array key (not a Buffer) sends the batch down the client's own path.
+    const batches = [batchOf(messages(Buffer.from('k0'))), batchOf(messages(new Uint8Array(2) as Buffer))]
+    for (const batch of batches.map((b) => readRecordsBatch(Reader.from(b.buffer)))) {
+      assert.deepEqual(
+        batch.records.map((r) => r.timestampDelta),
+        [0n, ...deltas],
+      )
+      assert.equal(batch.maxTimestamp, base + 2n ** 40n + 5n)
+    }
   })
 })
