@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { after, before, describe, type TestContext, test } from 'node:test'
 import type { RebalanceListener } from '../../src/connectors/contract.ts'
+import type { KafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import type { OutgoingRecord } from '../../src/core/record.ts'
 import {
@@ -13,6 +14,33 @@ import {
 } from './helpers/kafka.ts'
 
 const quiet: RebalanceListener = { assigned: async () => {}, revoked: async () => {} }
+
+/** An opened sink of `transport`, closed when the test ends. */
+async function openSink(t: TestContext, transport: KafkaTransport, clientId = uniqueName('sink')) {
+  const sink = transport.sink({ clientId })
+  await sink.open()
+  t.after(() => sink.close())
+  return sink
+}
+
+/** The first `count` records of `topic`, read from its start by a new group; the source closes with the test. */
+async function readFromStart(
+  t: TestContext,
+  transport: KafkaTransport,
+  topic: string,
+  count: number,
+  clientId: string,
+) {
+  const source = transport.source({
+    groupId: uniqueName('g'),
+    clientId,
+    topics: [topic],
+    fromBeginning: true,
+  })
+  await source.open(quiet)
+  t.after(() => source.close())
+  return { source, got: await collect(source.batches(), count) }
+}
 
 describe('kafka topics and records', { timeout: 120_000 }, () => {
   const kafka = testKafka()
@@ -46,9 +74,7 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
 
   test('records come back with exact offsets, keys, values, headers and timestamps', async (t) => {
     const topic = await createTopic(t, { partitions: 2 })
-    const sink = kafka.sink({ clientId: uniqueName('sink') })
-    await sink.open()
-    t.after(() => sink.close())
+    const sink = await openSink(t, kafka)
     const base = Date.UTC(2026, 0, 1)
     const sent: OutgoingRecord[] = []
     for (let i = 0; i < 50; i++) {
@@ -67,15 +93,7 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
     assert.equal(sink.backlog(), 0)
     assert.deepEqual(sink.status(), { connected: true })
 
-    const source = kafka.source({
-      groupId: uniqueName('g'),
-      clientId: 'io',
-      topics: [topic],
-      fromBeginning: true,
-    })
-    await source.open(quiet)
-    t.after(() => source.close())
-    const got = await collect(source.batches(), 50)
+    const { source, got } = await readFromStart(t, kafka, topic, 50, 'io')
     assert.equal(got.length, 50)
     for (const partition of [0, 1]) {
       const mine = got.filter((r) => r.partition === partition)
@@ -105,28 +123,18 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
   })
 
   test('timestamps weeks apart in one produce request come back exact', async (t) => {
-    // One batch whose timestamps are 2^31 ms (24.8 days) and more apart: the client's own encoder wrote
-    // such deltas wrongly (patches/@platformatic+kafka+2.12.1.patch); replayed dead letters and late
-    // backfills mix times like these.
+    // One batch whose timestamps are 2^31 ms (24.8 days) and more apart: the client's 64-bit varints wrote
+    // such deltas wrongly (patches/@platformatic+dynamic-buffer+0.3.1.patch); replayed dead letters and
+    // late backfills mix times like these.
     const topic = await createTopic(t, { partitions: 1 })
-    const sink = kafka.sink({ clientId: uniqueName('sink') })
-    await sink.open()
-    t.after(() => sink.close())
+    const sink = await openSink(t, kafka)
     const day = 86_400_000
     const now = Date.now()
     const times = [now - 80 * day, now, now - 40 * day, now - 25 * day, now - 80 * day + 1]
     for (const [i, timestamp] of times.entries())
       sink.add({ topic, partition: 0, key: null, value: Buffer.from(`r${i}`), timestamp })
     await sink.flush()
-    const source = kafka.source({
-      groupId: uniqueName('g'),
-      clientId: 'io',
-      topics: [topic],
-      fromBeginning: true,
-    })
-    await source.open(quiet)
-    t.after(() => source.close())
-    const got = await collect(source.batches(), times.length)
+    const { got } = await readFromStart(t, kafka, topic, times.length, 'io')
     assert.deepEqual(
       got.map((r) => [r.value?.toString(), r.timestamp]),
       times.map((timestamp, i) => [`r${i}`, timestamp]),
@@ -135,9 +143,7 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
 
   test('a source that does not start from the beginning reads only what is produced after it joined', async (t) => {
     const topic = await createTopic(t)
-    const sink = kafka.sink({ clientId: uniqueName('sink') })
-    await sink.open()
-    t.after(() => sink.close())
+    const sink = await openSink(t, kafka)
     sink.add({ topic, key: null, value: Buffer.from('old') })
     await sink.flush()
     const source = kafka.source({
@@ -188,9 +194,7 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
 
   test('the sink sends in chunks and flush() covers everything added before it', async (t) => {
     const topic = await createTopic(t, { partitions: 3 })
-    const sink = kafka.sink({ clientId: uniqueName('sink') })
-    await sink.open()
-    t.after(() => sink.close())
+    const sink = await openSink(t, kafka)
     const value = Buffer.alloc(200, 'v')
     for (let i = 0; i < 20_000; i++) sink.add({ topic, key: Buffer.from(`k${i}`), value })
     await sink.flush()
@@ -203,9 +207,7 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
 
   test('a record Kafka refuses stays buffered and every flush rejects, while the records before it are written', async (t) => {
     const topic = await createTopic(t, { config: { 'max.message.bytes': '2000' } })
-    const sink = kafka.sink({ clientId: uniqueName('sink') })
-    await sink.open()
-    t.after(() => sink.close())
+    const sink = await openSink(t, kafka)
     for (let i = 0; i < 5; i++) sink.add({ topic, key: null, value: Buffer.from(`ok${i}`) })
     sink.add({ topic, key: null, value: Buffer.alloc(10_000) })
     sink.add({ topic, key: null, value: Buffer.from('after') })
@@ -250,9 +252,7 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
 
   test('readPartition reads a partition to its end outside any group', async (t) => {
     const topic = await createTopic(t, { partitions: 2 })
-    const sink = kafka.sink({ clientId: uniqueName('sink') })
-    await sink.open()
-    t.after(() => sink.close())
+    const sink = await openSink(t, kafka)
     for (let i = 0; i < 3000; i++)
       sink.add({ topic, partition: 1, key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`) })
     await sink.flush()
@@ -283,20 +283,10 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
         brokers: kafkaSaslBrokers(),
         sasl: { mechanism, username: 'admin', password: 'admin' },
       })
-      const sink = sasl.sink({ clientId: uniqueName('sasl') })
-      await sink.open()
-      t.after(() => sink.close())
+      const sink = await openSink(t, sasl, uniqueName('sasl'))
       sink.add({ topic, key: null, value: Buffer.from(mechanism) })
       await sink.flush()
-      const source = sasl.source({
-        groupId: uniqueName('g'),
-        clientId: 'sasl',
-        topics: [topic],
-        fromBeginning: true,
-      })
-      await source.open(quiet)
-      t.after(() => source.close())
-      const got = await collect(source.batches(), 1)
+      const { got } = await readFromStart(t, sasl, topic, 1, 'sasl')
       assert.equal(got[0]?.value?.toString(), mechanism)
     })
   }
