@@ -106,8 +106,11 @@ export class Stream<K, V> {
     return this.#then('peek', options, (name) => peek(name, fn))
   }
 
-  /** An async map with bounded concurrency; output order is input order. */
-  mapAsync<R>(fn: (value: V, record: WeirRecord<K, V>) => Promise<R>, options: MapAsyncOptions = {}): Stream<K, R> {
+  /**
+   * An async map with bounded concurrency; output order is input order. `fn` may return a value instead
+   * of a promise (a cache hit): with nothing earlier waiting it goes on at once.
+   */
+  mapAsync<R>(fn: (value: V, record: WeirRecord<K, V>) => R | Promise<R>, options: MapAsyncOptions = {}): Stream<K, R> {
     checkFn(fn, 'mapAsync')
     const concurrency = options.concurrency ?? 16
     if (!Number.isInteger(concurrency) || concurrency < 1) {

@@ -84,6 +84,33 @@ describe('stateless operators through the test driver', () => {
     assert.equal(maxRunning, 3)
   })
 
+  it('mapAsync: answers given at once go on at once, and still after the slow ones before them', async () => {
+    const p = pipeline('async-mixed')
+    const slow = new Set([2, 5, 6])
+    let calls = 0
+    p.stream<number>('in')
+      .mapAsync(
+        (n) => {
+          calls++
+          if (n === 9) throw new Error('nine')
+          return slow.has(n) ? new Promise<number>((r) => setTimeout(() => r(n * 10), 20 - n)) : n * 10
+        },
+        { concurrency: 2, onError: () => 'dlq' },
+      )
+      .to('out')
+    const d = new TestDriver(p)
+    d.input<number>('in').pipe(1)
+    // Nothing before it waits: emitted within pipe(), like map.
+    assert.deepEqual(d.output('out').values(), [10])
+    d.input<number>('in').pipeAll([2, 3, 4, 5, 6, 7, 8, 9, 10])
+    await waitFor(() => d.output('out').size === 9)
+    assert.deepEqual(d.output('out').values(), [10, 20, 30, 40, 50, 60, 70, 80, 100])
+    assert.equal(d.deadLetters().length, 1)
+    assert.equal(calls, 10)
+    d.input<number>('in').pipe(11)
+    assert.deepEqual(d.output('out').values().at(-1), 110)
+  })
+
   it('keeps headers and timestamps through operators', () => {
     const p = pipeline('headers')
     p.stream<number>('in').map((n) => n + 1).to('out')

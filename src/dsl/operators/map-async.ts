@@ -12,15 +12,24 @@ interface Pending {
   reject: (e: unknown) => void
 }
 
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null &&
+  (typeof v === 'object' || typeof v === 'function') &&
+  typeof (v as PromiseLike<unknown>).then === 'function'
+
 /**
  * Calls an async function for each value with at most `concurrency` calls running, and emits the
  * results in input order, so per-partition ordering survives concurrency. Over the limit, `process`
  * returns a promise that settles later: the runtime counts the record as in flight and applies
  * backpressure.
+ *
+ * `fn` may also answer at once (a value, not a promise: a cache hit). With nothing earlier still
+ * waiting, that record is emitted on the spot, like `map`: no promise, no queue entry, so a stage whose
+ * lookups mostly hit its cache pays for the few that do not.
  */
 export function mapAsync<K, V, R>(
   name: string,
-  fn: (value: V, record: WeirRecord<K, V>) => Promise<R>,
+  fn: (value: V, record: WeirRecord<K, V>) => R | Promise<R>,
   concurrency: number,
 ): Processor {
   const queue: Pending[] = []
@@ -34,7 +43,7 @@ export function mapAsync<K, V, R>(
       else {
         const r = head.record
         try {
-          head.resolve(emitFrom(head, r))
+          head.resolve(emitFrom(head.value, r, head.ctx))
         } catch (err) {
           head.reject(err)
         }
@@ -42,24 +51,23 @@ export function mapAsync<K, V, R>(
     }
   }
   let downstream: Emit | undefined
-  const emitFrom = (head: Pending, r: AnyRecord) =>
+  const emitFrom = (value: unknown, r: AnyRecord, ctx: RecordContext) =>
     downstream!(
       {
         key: r.key,
-        value: head.value,
+        value,
         headers: r.headers,
         timestamp: r.timestamp,
         topic: r.topic,
         partition: r.partition,
         offset: r.offset,
       },
-      head.ctx,
+      ctx,
     )
 
-  const start = (p: Pending, record: WeirRecord<K, V>) => {
+  const settle = (p: Pending, result: PromiseLike<unknown>) => {
     running++
-    void Promise.resolve()
-      .then(() => fn(record.value, record))
+    void Promise.resolve(result)
       .then(
         (v) => {
           p.value = v
@@ -72,15 +80,52 @@ export function mapAsync<K, V, R>(
       .finally(() => {
         p.settled = true
         running--
-        waiting.shift()?.()
+        startWaiting()
         drainHead()
       })
+  }
+  // A call answered at once frees no slot (it never took one), so keep starting until one is taken.
+  const startWaiting = () => {
+    while (running < concurrency && waiting.length > 0) waiting.shift()!()
+  }
+  const start = (p: Pending, record: WeirRecord<K, V>) => {
+    let result: R | Promise<R>
+    try {
+      result = fn(record.value, record)
+    } catch (err) {
+      result = Promise.reject(err)
+    }
+    if (isThenable(result)) settle(p, result)
+    else {
+      p.value = result
+      p.settled = true
+      drainHead()
+    }
   }
 
   return {
     name,
     process(record: WeirRecord<K, V>, ctx: RecordContext, emit: Emit) {
       downstream = emit
+      if (queue.length === 0 && running < concurrency) {
+        // Nothing earlier waits: an answer given at once goes straight on (a throw is this record's error).
+        const result = fn(record.value, record)
+        if (!isThenable(result)) return emitFrom(result, record, ctx)
+        return new Promise<void>((resolve, reject) => {
+          const p: Pending = {
+            record,
+            ctx,
+            settled: false,
+            value: undefined,
+            error: undefined,
+            failed: false,
+            resolve,
+            reject,
+          }
+          queue.push(p)
+          settle(p, result)
+        })
+      }
       return new Promise<void>((resolve, reject) => {
         const p: Pending = {
           record,

@@ -63,9 +63,17 @@ export interface WeatherStats {
 
 export interface WeatherService {
   lookup(city: City | undefined): Promise<WeatherLookup>
+  /**
+   * The answer if it is known without waiting (no city, no API key, or the city in this process's memo),
+   * else undefined: then `lookup` asks Redis or the API. Counted as a lookup only when it answers.
+   */
+  lookupNow(city: City | undefined): WeatherLookup | undefined
   stats(): WeatherStats
   readonly breaker: CircuitBreaker
 }
+
+const NO_CITY: WeatherLookup = Object.freeze({ weather: null, reason: 'no_city' })
+const NO_API_KEY: WeatherLookup = Object.freeze({ weather: null, reason: 'no_api_key' })
 
 export function createWeatherService(options: WeatherServiceOptions): WeatherService {
   const now = options.now ?? Date.now
@@ -77,7 +85,8 @@ export function createWeatherService(options: WeatherServiceOptions): WeatherSer
     cooldownMs: options.breaker?.cooldownMs ?? 30_000,
     now,
   })
-  const memo = new Map<City, { weather: Weather; until: number }>()
+  // Each entry keeps its answer ready: a hit allocates nothing.
+  const memo = new Map<City, { answer: WeatherLookup; until: number }>()
   const inFlight = new Map<City, Promise<WeatherLookup>>()
   const m = options.metrics
   const lookupsC = m?.counter('weather_lookups_total', 'Weather lookups by where the answer came from')
@@ -114,7 +123,7 @@ export function createWeatherService(options: WeatherServiceOptions): WeatherSer
     try {
       const weather = await limiter.run(() => fetchWeather({ ...options.api, apiKey }, city))
       breaker.success()
-      memo.set(city, { weather, until: now() + memoryTtl })
+      memo.set(city, { answer: { weather, source: 'memory' }, until: now() + memoryTtl })
       if (options.cache?.connected)
         await options.cache.set(`weather:${city.toLowerCase()}`, JSON.stringify(weather), ttl).catch(() => {
           cacheErrors++
@@ -135,29 +144,44 @@ export function createWeatherService(options: WeatherServiceOptions): WeatherSer
     const cached = await fromCache(city)
     if (cached !== undefined) {
       hits++
-      memo.set(city, { weather: cached, until: now() + memoryTtl })
+      memo.set(city, { answer: { weather: cached, source: 'memory' }, until: now() + memoryTtl })
       return { weather: cached, source: 'redis' }
     }
     misses++
     return fromApi(city, apiKey)
   }
 
+  const lookupNow = (city: City | undefined): WeatherLookup | undefined => {
+    if (city === undefined) {
+      lookups++
+      return counted(NO_CITY)
+    }
+    const mem = memo.get(city)
+    if (mem !== undefined && mem.until > now()) {
+      lookups++
+      hits++
+      return counted(mem.answer)
+    }
+    const apiKey = options.api.apiKey
+    if (apiKey === undefined || apiKey === '') {
+      lookups++
+      return counted(NO_API_KEY)
+    }
+    return undefined
+  }
+
   return {
     breaker,
+    lookupNow,
     async lookup(city) {
+      const known = lookupNow(city)
+      if (known !== undefined) return known
       lookups++
-      if (city === undefined) return counted({ weather: null, reason: 'no_city' })
-      const apiKey = options.api.apiKey
-      const mem = memo.get(city)
-      if (mem !== undefined && mem.until > now()) {
-        hits++
-        return counted({ weather: mem.weather, source: 'memory' })
-      }
-      if (apiKey === undefined || apiKey === '') return counted({ weather: null, reason: 'no_api_key' })
-      let p = inFlight.get(city)
+      const apiKey = options.api.apiKey as string
+      let p = inFlight.get(city as City)
       if (p === undefined) {
-        p = load(city, apiKey).finally(() => inFlight.delete(city))
-        inFlight.set(city, p)
+        p = load(city as City, apiKey).finally(() => inFlight.delete(city as City))
+        inFlight.set(city as City, p)
       } else hits++ // shares a lookup already under way
       return counted(await p)
     },

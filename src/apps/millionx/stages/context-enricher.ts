@@ -30,6 +30,7 @@ import {
   parseWeekdays,
   RedisCache,
   temporalContext,
+  type WeatherLookup,
   type Weekday,
 } from '../../../enrich/index.ts'
 import { latencyMs } from '../../../ops/index.ts'
@@ -155,6 +156,7 @@ function create(ctx: AppContext): AppInstance {
   const byCategory: Record<string, number> = {}
   const leaveChain = joinChain('context-enricher', stageCounts(ctx.metrics))
 
+  const temporalOptions = { timeZone: config.TIMEZONE, weekend, businessHours: [open, close] as const }
   const p = pipeline('millionx-context-enricher')
   const kinds: SourceKind[] = ['social', 'market']
   for (const kind of kinds) {
@@ -164,7 +166,7 @@ function create(ctx: AppContext): AppInstance {
       partitions: config.TOPIC_PARTITIONS,
     })
       .mapAsync(
-        async (value, record) => {
+        (value, record) => {
           if (value === null || typeof value !== 'object' || Array.isArray(value))
             throw new WeirError(ErrorCode.VALIDATION_FAILED, 'expected a JSON object')
           const started = performance.now()
@@ -176,30 +178,30 @@ function create(ctx: AppContext): AppInstance {
             str(r.shipping_address),
             str(r.content),
           )
-          const w = await weather.lookup(city)
-          const temporal = temporalContext(eventTime(r, record.timestamp), {
-            timeZone: config.TIMEZONE,
-            weekend,
-            businessHours: [open, close],
-          })
-          latency.observe((performance.now() - started) / 1000)
-          enriched++
-          byCategory[product.category] = (byCategory[product.category] ?? 0) + 1
-          // The value was parsed for this record alone (nothing else holds it): extend it, don't copy it.
-          return Object.assign(r, {
-            product_context: {
-              category: product.category,
-              confidence: product.confidence,
-              keywords: product.matched,
-            },
-            city: city ?? null,
-            weather: w.weather,
-            ...(w.weather === null ? { weather_unavailable_reason: w.reason } : {}),
-            temporal_context: temporal,
-            _enriched: true,
-            _enrichment_version: ENRICHMENT_VERSION,
-            _enriched_at: new Date(ctx.clock.now()).toISOString(),
-          })
+          const finish = (w: WeatherLookup): Json => {
+            const temporal = temporalContext(eventTime(r, record.timestamp), temporalOptions)
+            latency.observe((performance.now() - started) / 1000)
+            enriched++
+            byCategory[product.category] = (byCategory[product.category] ?? 0) + 1
+            // The value was parsed for this record alone (nothing else holds it): extend it, don't copy it.
+            return Object.assign(r, {
+              product_context: {
+                category: product.category,
+                confidence: product.confidence,
+                keywords: product.matched,
+              },
+              city: city ?? null,
+              weather: w.weather,
+              ...(w.weather === null ? { weather_unavailable_reason: w.reason } : {}),
+              temporal_context: temporal,
+              _enriched: true,
+              _enrichment_version: ENRICHMENT_VERSION,
+              _enriched_at: new Date(ctx.clock.now()).toISOString(),
+            })
+          }
+          // Most cities are in the weather memo: those records are enriched at once, with no promise.
+          const known = weather.lookupNow(city)
+          return known !== undefined ? finish(known) : weather.lookup(city).then(finish)
         },
         { name: `enrich-${kind}`, concurrency: config.ENRICH_CONCURRENCY, onError: () => 'dlq' },
       )
