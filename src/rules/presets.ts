@@ -63,9 +63,12 @@ export const trafficRules = {
       keys: ['sensor_id', 'timestamp'],
       timestampField: 'timestamp',
       withinMs: HOUR,
-      // Per input partition: never fewer than the seed's own 10,000 (its DataQualityValidator keeps the
-      // last 10,000 messages in all). 100,000 per partition filled ~110 MB of heap at 5 partitions
-      // (218 bytes a key) and left the traffic app at 6.5k records/s under its 256 MB limit (BENCHMARKS.md).
+      // The seed's own bound: its DataQualityValidator keeps the last 10,000 messages in all. Over the
+      // input's partitions (the traffic app gives each INPUT_PARTITIONS' share: 2,000 of 5), since a
+      // sensor's readings all land in one partition. METR-LA's 207 sensors every 5 minutes make ~2,500
+      // keys an hour, so the bound only bites on a backlog. 100,000 per partition filled ~110 MB of heap
+      // at 5 partitions (218 bytes a key) and left the traffic app at 6.5k records/s under its 256 MB
+      // limit; 10,000 per partition still held ~12 MB more than this (BENCHMARKS.md).
       maxKeys: 10_000,
     },
   ],

@@ -188,7 +188,7 @@ const ruleSchemas = {
     timestampField: path.optional(),
     /** Same key seen again within this span = duplicate. Also how long a key is remembered. */
     withinMs: nonNegative,
-    /** Memory bound of the default in-process set. */
+    /** Memory bound of the default in-process set: keys remembered in all (an app may split it by partition). */
     maxKeys: z.int().min(1).max(10_000_000).optional(),
   }),
 } as const

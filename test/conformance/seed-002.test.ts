@@ -203,7 +203,7 @@ describe('seed 002 §2.4: data-quality rules and thresholds (DataQualityValidato
     assert.deepEqual(rulesOf(reading({}, NOW + 10 * 60_000)), ['not-in-future'])
   })
 
-  it('duplicates (same sensor_id + timestamp) go to the dead letters with the rule; memory is bounded (10,000 keys per partition, as the seed keeps 10,000, 1 h)', async () => {
+  it('duplicates (same sensor_id + timestamp) go to the dead letters with the rule; memory is bounded (10,000 keys in all, as the seed keeps, split over the input partitions; 1 h)', async () => {
     const dup = q.duplicates[0]!
     assert.deepEqual(
       [dup.id, dup.keys, dup.withinMs, dup.maxKeys],
@@ -231,6 +231,21 @@ describe('seed 002 §2.4: data-quality rules and thresholds (DataQualityValidato
     assert.equal(dead.length, 1)
     assert.equal(dead[0]?.info.code, ErrorCode.VALIDATION_FAILED)
     assert.equal((dead[0]?.info.details as Array<{ rule: string }>)[0]?.rule, 'duplicate')
+  })
+
+  it('five input partitions keep 2,000 keys each: the 2,001st forgets the least recently seen', async () => {
+    const { trafficPipeline } = await import('../../src/apps/traffic/app.ts')
+    const config = { INPUT_TOPIC: 'traffic-raw', OUTPUT_TOPIC: 'traffic-events', CLIENT_ID: 'c', GROUP_ID: 'g' }
+    const p = trafficPipeline({ ...config, INPUT_PARTITIONS: 5 }, () => NOW)
+    const d = new TestDriver(p, { startTime: NOW, partitions: 5 })
+    const input = d.input<MetrLaRecord>('traffic-raw')
+    const at = (i: number) => reading({}, NOW - i * 1000)
+    for (let i = 0; i <= 2000; i++) input.pipe(at(i), { key: 'METR_LA_001', partition: 2 })
+    input.pipe(at(2000), { key: 'METR_LA_001', partition: 2 }) // still remembered: a duplicate
+    input.pipe(at(0), { key: 'METR_LA_001', partition: 2 }) // the first, forgotten: passes again
+    await d.settle()
+    assert.equal(d.output('traffic-events').size, 2002)
+    assert.equal(d.deadLetters().length, 1)
   })
 })
 

@@ -120,7 +120,8 @@ export function trafficPipeline(
         return rule.keys.map((k) => String(pathValue(raw, k))).join('|')
       },
       within: rule.withinMs,
-      maxKeys: rule.maxKeys ?? 100_000,
+      // A rule's bound is over the whole input, as the seed's one set was: each partition keeps its share.
+      maxKeys: Math.ceil((rule.maxKeys ?? 100_000) / config.INPUT_PARTITIONS),
       durable: true,
       repeats: { deadLetter: { rule: rule.id, field: rule.keys.join(','), type: 'duplicate' } },
     })
