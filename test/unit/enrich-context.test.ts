@@ -256,4 +256,23 @@ describe('weather client (HTTP, OpenWeatherMap shape)', () => {
     const keyless = createWeatherService({ api: { url: s.url, apiKey: undefined } })
     assert.deepEqual(await keyless.lookup('Sylhet'), { weather: null, reason: 'no_api_key' })
   })
+
+  it('lookupNow answers without waiting only what is known: no city, no key, a city in the memo', async (t) => {
+    const s = await server(t, (res) => res.writeHead(200).end(owm(31)))
+    let now = 1_000_000
+    const w = createWeatherService({ api: { url: s.url, apiKey: 'k' }, memoryTtlMs: 10_000, now: () => now })
+    assert.equal(w.lookupNow('Khulna'), undefined, 'not asked yet: only lookup() can answer')
+    assert.deepEqual(w.lookupNow(undefined), { weather: null, reason: 'no_city' })
+    assert.equal((await w.lookup('Khulna')).source, 'api')
+    const hit = w.lookupNow('Khulna')
+    assert.equal(hit?.source, 'memory')
+    assert.equal(hit?.weather?.temperature, 31)
+    assert.equal(w.lookupNow('Khulna'), hit, 'a hit reuses its answer')
+    now += 10_001
+    assert.equal(w.lookupNow('Khulna'), undefined, 'expired: back to Redis or the API')
+    assert.equal(w.stats().lookups, 4, 'counted when answered: no city, the API call, two hits')
+    assert.equal(s.calls(), 1)
+    const keyless = createWeatherService({ api: { url: s.url, apiKey: undefined } })
+    assert.deepEqual(keyless.lookupNow('Sylhet'), { weather: null, reason: 'no_api_key' })
+  })
 })
