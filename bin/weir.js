@@ -36,17 +36,26 @@ setFlagsFromString('--no-allocation-site-pretenuring')
 // libuv pool, V8's helpers) held ~23 MB of the demo's RSS (209–211 MB with them, 180–188 MB with one, over
 // 10 minutes at 2,000 records/s) and ~20 MB of the MillionX stages' under 256 MB (privacy shield 222 →
 // 202 MB, context enricher 236 → 215 MB, schema validator 198 → 175 MB), at no cost in records/s.
-const heapFlags = v8HeapFlags()
-if (heapFlags.length > 0 && process.env.WEIR_V8_SIZED === undefined && typeof process.execve === 'function') {
+// Heap flags given by the user (execArgv, NODE_OPTIONS) win, but the one malloc arena still applies: without
+// it, runs with their own heap flags peaked ~20 MB higher (the enricher 211 MB, rideshare 207–212 MB, where
+// the same runs sized by this file stayed at 187–195 and 176–190).
+const limitMb = containerMemoryLimitMb()
+const heapFlags = v8HeapFlags(limitMb)
+const oneArena =
+  (limitMb !== undefined || process.argv[2] === 'demo') && process.env.MALLOC_ARENA_MAX === undefined
+if (
+  (heapFlags.length > 0 || oneArena) &&
+  process.env.WEIR_V8_SIZED === undefined &&
+  typeof process.execve === 'function'
+) {
   const argv = [process.execPath, ...heapFlags, ...process.execArgv, ...process.argv.slice(1)]
-  const malloc = process.env.MALLOC_ARENA_MAX === undefined ? { MALLOC_ARENA_MAX: '1' } : {}
+  const malloc = oneArena ? { MALLOC_ARENA_MAX: '1' } : {}
   process.execve(process.execPath, argv, { ...process.env, ...malloc, WEIR_V8_SIZED: heapFlags.join(' ') })
 }
 
-function v8HeapFlags() {
+function v8HeapFlags(limitMb) {
   const given = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`
   if (/--max-old-space-size|--max-semi-space-size/.test(given)) return []
-  const limitMb = containerMemoryLimitMb()
   if (limitMb !== undefined)
     return [
       `--max-semi-space-size=${Math.min(64, Math.max(1, Math.floor(limitMb / 32)))}`,

@@ -32,10 +32,11 @@ const PRELOAD = `data:text/javascript,${encodeURIComponent(
 
 async function heapOf(
   prefix: readonly string[],
+  nodeFlags: readonly string[] = [],
 ): Promise<{ limitMb: number; execArgv: string[]; arenas: string | null }> {
   const { stderr } = await run(
     prefix[0] ?? process.execPath,
-    [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), WEIR, 'apps'],
+    [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), ...nodeFlags, WEIR, 'apps'],
     {
       // Not WEIR_V8_SIZED: that says the flags are already set, and the process would not re-exec.
       env: {
@@ -63,6 +64,14 @@ test('under a 256 MB cgroup limit, V8 is started with 8 MB semi-spaces and 153 M
   assert.ok(inside.execArgv.includes('--max-old-space-size=153'), inside.execArgv.join(' '))
   assert.ok(inside.limitMb < 200, `V8 heap limit ${inside.limitMb} MB under a 256 MB limit`)
   assert.equal(inside.arenas, '1')
+  // Heap flags of one's own win, and the one malloc arena still applies.
+  const own = await heapOf(
+    ['sh', '-c', `echo $$ > ${cgroup}/cgroup.procs && exec "$0" "$@"`],
+    ['--max-semi-space-size=16'],
+  )
+  assert.ok(own.execArgv.includes('--max-semi-space-size=16'), own.execArgv.join(' '))
+  assert.ok(!own.execArgv.includes('--max-semi-space-size=8'), own.execArgv.join(' '))
+  assert.equal(own.arenas, '1')
 })
 
 test('weir demo runs with a small heap and one malloc arena (its memory stays under 200 MB RSS)', async () => {
