@@ -103,6 +103,23 @@ export function mapAsync<K, V, R>(
     }
   }
 
+  /** A record that waits in order for its result; `begin` starts (or queues) the call for it. */
+  const enqueue = (record: AnyRecord, ctx: RecordContext, begin: (p: Pending) => void) =>
+    new Promise<void>((resolve, reject) => {
+      const p: Pending = {
+        record,
+        ctx,
+        settled: false,
+        value: undefined,
+        error: undefined,
+        failed: false,
+        resolve,
+        reject,
+      }
+      queue.push(p)
+      begin(p)
+    })
+
   return {
     name,
     process(record: WeirRecord<K, V>, ctx: RecordContext, emit: Emit) {
@@ -111,33 +128,9 @@ export function mapAsync<K, V, R>(
         // Nothing earlier waits: an answer given at once goes straight on (a throw is this record's error).
         const result = fn(record.value, record)
         if (!isThenable(result)) return emitFrom(result, record, ctx)
-        return new Promise<void>((resolve, reject) => {
-          const p: Pending = {
-            record,
-            ctx,
-            settled: false,
-            value: undefined,
-            error: undefined,
-            failed: false,
-            resolve,
-            reject,
-          }
-          queue.push(p)
-          settle(p, result)
-        })
+        return enqueue(record, ctx, (p) => settle(p, result))
       }
-      return new Promise<void>((resolve, reject) => {
-        const p: Pending = {
-          record,
-          ctx,
-          settled: false,
-          value: undefined,
-          error: undefined,
-          failed: false,
-          resolve,
-          reject,
-        }
-        queue.push(p)
+      return enqueue(record, ctx, (p) => {
         if (running < concurrency) start(p, record)
         else waiting.push(() => start(p, record))
       })

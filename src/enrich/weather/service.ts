@@ -152,22 +152,18 @@ export function createWeatherService(options: WeatherServiceOptions): WeatherSer
   }
 
   const lookupNow = (city: City | undefined): WeatherLookup | undefined => {
-    if (city === undefined) {
-      lookups++
-      return counted(NO_CITY)
+    let answer: WeatherLookup | undefined
+    if (city === undefined) answer = NO_CITY
+    else {
+      const mem = memo.get(city)
+      if (mem !== undefined && mem.until > now()) {
+        hits++
+        answer = mem.answer
+      } else if (!options.api.apiKey) answer = NO_API_KEY
     }
-    const mem = memo.get(city)
-    if (mem !== undefined && mem.until > now()) {
-      lookups++
-      hits++
-      return counted(mem.answer)
-    }
-    const apiKey = options.api.apiKey
-    if (apiKey === undefined || apiKey === '') {
-      lookups++
-      return counted(NO_API_KEY)
-    }
-    return undefined
+    if (answer === undefined) return undefined
+    lookups++
+    return counted(answer)
   }
 
   return {
@@ -177,11 +173,13 @@ export function createWeatherService(options: WeatherServiceOptions): WeatherSer
       const known = lookupNow(city)
       if (known !== undefined) return known
       lookups++
+      // lookupNow answered every lookup without a city or without a key.
+      const c = city as City
       const apiKey = options.api.apiKey as string
-      let p = inFlight.get(city as City)
+      let p = inFlight.get(c)
       if (p === undefined) {
-        p = load(city as City, apiKey).finally(() => inFlight.delete(city as City))
-        inFlight.set(city as City, p)
+        p = load(c, apiKey).finally(() => inFlight.delete(c))
+        inFlight.set(c, p)
       } else hits++ // shares a lookup already under way
       return counted(await p)
     },
