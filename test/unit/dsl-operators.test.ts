@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { z } from 'zod'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import { bytes, json, string } from '../../src/core/serde.ts'
 import { pipeline } from '../../src/dsl/stream.ts'
@@ -285,6 +286,36 @@ describe('validate', () => {
     const [dead] = d.deadLetters()
     assert.equal(dead?.info.code, ErrorCode.VALIDATION_FAILED)
     assert.deepEqual(dead?.info.details, [{ rule: 'range', field: 'speed', message: 'speed must be 0–120' }])
+  })
+
+  it('takes a zod schema: the parsed value goes on, zod decides and explains the rest', () => {
+    const Reading = z
+      .object({ sensor: z.string().min(1), speed: z.number().min(0).max(120) })
+      .refine((r) => r.sensor !== 'retired', { message: 'sensor retired', path: ['sensor'] })
+    // The schema's own run is zod's fallback behind its compiled fast path: count how often it is reached.
+    const internals = Reading._zod as { run: (...args: never[]) => unknown }
+    const runtime = internals.run
+    let runtimeCalls = 0
+    internals.run = (...args) => {
+      runtimeCalls++
+      return runtime(...args)
+    }
+    const p = pipeline('validate-zod')
+    p.stream('in').validate(Reading).valid.to('out')
+    const d = new TestDriver(p)
+    d.input('in').pipeAll([{ sensor: 's1', speed: 50, extra: 1 }, { sensor: 'retired', speed: 1 }, { speed: 500 }])
+    assert.deepEqual(d.output('out').values(), [{ sensor: 's1', speed: 50 }])
+    assert.deepEqual(
+      d.deadLetters().map((x) => x.info.details),
+      [
+        [{ rule: 'custom', field: 'sensor', message: 'sensor retired' }],
+        [
+          { rule: 'invalid_type', field: 'sensor', message: 'Invalid input: expected string, received undefined' },
+          { rule: 'too_big', field: 'speed', message: 'Too big: expected number to be <=120' },
+        ],
+      ],
+    )
+    assert.equal(runtimeCalls, 2, 'only the two invalid records reach the runtime parser')
   })
 
   it('routes invalid records to the invalid branch when it is used', () => {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { z } from 'zod'
-import { toEpochMs, validateWith } from '../../src/rules/index.ts'
+import { MarketOrder, SocialPost } from '../../src/apps/millionx/domain/models.ts'
+import { millionxGenerator } from '../../src/generators/index.ts'
+import { toEpochMs, validateWith, zodViolations } from '../../src/rules/index.ts'
 
 const Order = z
   .object({
@@ -77,6 +79,44 @@ describe('validateWith', () => {
     if (r.ok) return
     assert.equal(r.violations[0]!.field, '')
     assert.equal(r.violations[0]!.rule, 'Order:$:type')
+  })
+
+  it("decides a valid record without zod's runtime parser, an invalid one with it", () => {
+    // z.compile keeps the schema's own run as the fallback: count how often it is reached.
+    const schema = Order.clone()
+    const internals = schema._zod as { run: (...args: never[]) => unknown }
+    const runtime = internals.run
+    let runtimeCalls = 0
+    internals.run = (...args) => {
+      runtimeCalls++
+      return runtime(...args)
+    }
+    const check = validateWith(schema)
+    assert.equal(check({ ...good, tags: ['a'], ship: { city: 'Dhaka' } }).ok, true)
+    assert.equal(runtimeCalls, 0)
+    assert.equal(check({ ...good, total: 11 }).ok, false)
+    assert.equal(runtimeCalls, 1)
+  })
+
+  it('gives what zod gives, value and violations, on generated MillionX records', () => {
+    const g = millionxGenerator({ seed: 7, invalidShare: 0.3 })
+    const checks = { social: validateWith(SocialPost), market: validateWith(MarketOrder) }
+    let valid = 0
+    for (let i = 0; i < 3000; i++) {
+      const r = g.next()
+      const kind = r.topic.includes('.social.') ? 'social' : 'market'
+      const input: unknown = JSON.parse(JSON.stringify(r.value))
+      const z4 = (kind === 'social' ? SocialPost : MarketOrder).safeParse(input)
+      const expected = z4.success
+        ? { ok: true, value: z4.data }
+        : { ok: false, violations: zodViolations(z4.error.issues, input) }
+      const got = checks[kind](input)
+      assert.deepStrictEqual(got, expected)
+      // Key order too: the validated record is written as JSON.
+      assert.equal(JSON.stringify(got), JSON.stringify(expected))
+      if (got.ok) valid++
+    }
+    assert.ok(valid > 1500 && valid < 2700, `${valid} valid of 3000`)
   })
 })
 

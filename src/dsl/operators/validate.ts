@@ -1,3 +1,4 @@
+import { z } from 'zod'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
 import type { WeirRecord } from '../../core/record.ts'
 import type { Emit, Outputs, Processor, RecordContext } from '../../runtime/processor.ts'
@@ -43,7 +44,8 @@ export function runValidator<V, T>(validator: Validator<V, T>, value: V, record:
  * every violation, or, when nothing consumes that output, to the error policy (the dead-letter topic
  * by default) as VALIDATION_FAILED with the violations as details.
  */
-export function validate<V, T>(name: string, validator: Validator<V, T>): Processor {
+export function validate<V, T>(name: string, given: Validator<V, T>): Processor {
+  const validator = compiledIfZod(given)
   return {
     name,
     process(record: WeirRecord<unknown, V>, ctx: RecordContext, emit: Emit, outputs: Outputs) {
@@ -60,4 +62,13 @@ export function validate<V, T>(name: string, validator: Validator<V, T>): Proces
       throw new WeirError(ErrorCode.VALIDATION_FAILED, `invalid: ${summary}`, { details: result.violations })
     },
   }
+}
+
+/**
+ * A zod schema as zod's compiled form (`z.compile`): valid values skip zod's runtime parser, invalid ones
+ * fall back to it (same issues; a refinement runs twice for them). Anything else is used as given.
+ */
+function compiledIfZod<V, T>(validator: Validator<V, T>): Validator<V, T> {
+  if (typeof validator === 'function' || !('_zod' in validator)) return validator
+  return z.compile(validator as unknown as z.ZodType) as unknown as Validator<V, T>
 }
