@@ -10,7 +10,7 @@
  */
 import { hash } from 'node:crypto'
 import { ErrorCode, WeirError } from '../core/errors.ts'
-import { findPii, PII_TYPES, type PiiType } from './detect.ts'
+import { findPiiInField, PII_TYPES, type PiiType } from './detect.ts'
 
 export interface AnonymizerOptions {
   /** Secret salt mixed into every hash (PRIVACY_SALT). */
@@ -73,7 +73,7 @@ export function createAnonymizer(options: AnonymizerOptions): Anonymizer {
   }
 
   function text(s: string, field: string, counts: PiiCounts): string {
-    const matches = findPii(s, { field })
+    const matches = findPiiInField(s, field)
     if (matches.length === 0) return s
     let out = ''
     let at = 0
@@ -89,8 +89,14 @@ export function createAnonymizer(options: AnonymizerOptions): Anonymizer {
     if (typeof v === 'string') return skip.has(field) ? v : text(v, field, counts)
     if (Array.isArray(v)) return v.map((x) => walk(x, field, counts))
     if (v !== null && typeof v === 'object') {
+      // for…in over own keys: the order and keys of Object.entries without its array of pairs per object.
+      const from = v as Record<string, unknown>
       const out: Record<string, unknown> = {}
-      for (const [k, x] of Object.entries(v)) out[k] = skip.has(k) ? x : walk(x, k, counts)
+      for (const k in from) {
+        if (!Object.hasOwn(from, k)) continue
+        const x = from[k]
+        out[k] = skip.has(k) ? x : walk(x, k, counts)
+      }
       return out
     }
     return v

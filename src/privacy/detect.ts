@@ -66,7 +66,11 @@ export interface FindOptions {
 }
 
 export function findPii(text: string, options: FindOptions = {}): PiiMatch[] {
-  const field = options.field ?? ''
+  return findPiiInField(text, options.field ?? '')
+}
+
+/** `findPii` with the field name given as is (the anonymiser calls it for every string of every record). */
+export function findPiiInField(text: string, field: string): PiiMatch[] {
   if (NAME_FIELDS.test(field)) {
     const name = text.trim()
     if (name === '' || /@|\d{5,}/.test(name)) return scan(text, field)
@@ -78,42 +82,67 @@ export function findPii(text: string, options: FindOptions = {}): PiiMatch[] {
   return scan(text, field)
 }
 
+const DIGIT = /\d/
+/** Every name candidate starts with a capital (honorifics included). */
+const CAPITAL = /\p{Lu}/u
+
+/**
+ * Most strings (hashtags, cities, product words) hold no '@', no digit and no capital, so nothing can
+ * match: they return before any pattern runs. The handlers are module functions, not closures, so a scan
+ * allocates only what it finds (the anonymiser scans every string of every record).
+ */
 function scan(text: string, field: string): PiiMatch[] {
-  // Most strings have no digit and no '@': skip the digit patterns then.
-  const found: PiiMatch[] = []
   const hasAt = text.includes('@')
-  const hasDigit = /\d/.test(text)
-  if (hasAt) each(EMAIL, text, (m) => found.push(at('EMAIL', m, m[0].toLowerCase())))
+  const hasDigit = DIGIT.test(text)
+  if (!hasAt && !hasDigit && !CAPITAL.test(text)) return []
+  const found: PiiMatch[] = []
+  if (hasAt) each(EMAIL, text, found, false, onEmail)
   if (hasDigit) {
-    each(CARD, text, (m) => {
-      const d = digitsOf(m[0])
-      if (isCardNumber(d)) found.push(at('CARD', m, d))
-    })
-    each(BD_PHONE, text, (m) => found.push(at('PHONE', m, bdPhone(m[0]))))
-    each(US_PHONE, text, (m) => {
-      const d = digitsOf(m[0])
-      found.push(at('PHONE', m, d.length === 10 ? `1${d}` : d))
-    })
-    const nidField = NID_FIELDS.test(field)
-    each(DIGIT_RUN, text, (m) => {
-      const d = m[0]
-      const cue = NID_CUE.test(text.slice(Math.max(0, m.index - 40), m.index))
-      if (nidField || cue || (d.length === 17 && plausible17(d))) found.push(at('NID', m, d))
-    })
+    each(CARD, text, found, false, onCard)
+    each(BD_PHONE, text, found, false, onBdPhone)
+    each(US_PHONE, text, found, false, onUsPhone)
+    each(DIGIT_RUN, text, found, NID_FIELDS.test(field), onDigitRun)
   }
   for (const span of findNames(text)) {
     found.push({
       type: 'NAME',
-      ...span,
+      start: span.start,
+      end: span.end,
       normalized: text.slice(span.start, span.end).toLowerCase().replace(/\s+/g, ' '),
     })
   }
   return resolve(found)
 }
 
-function each(re: RegExp, text: string, f: (m: RegExpExecArray) => void): void {
+type OnMatch = (found: PiiMatch[], m: RegExpExecArray, text: string, nidField: boolean) => void
+
+function each(re: RegExp, text: string, found: PiiMatch[], nidField: boolean, onMatch: OnMatch): void {
   re.lastIndex = 0
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) f(m)
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) onMatch(found, m, text, nidField)
+}
+
+const onEmail: OnMatch = (found, m) => {
+  found.push(at('EMAIL', m, m[0].toLowerCase()))
+}
+
+const onCard: OnMatch = (found, m) => {
+  const d = digitsOf(m[0])
+  if (isCardNumber(d)) found.push(at('CARD', m, d))
+}
+
+const onBdPhone: OnMatch = (found, m) => {
+  found.push(at('PHONE', m, bdPhone(m[0])))
+}
+
+const onUsPhone: OnMatch = (found, m) => {
+  const d = digitsOf(m[0])
+  found.push(at('PHONE', m, d.length === 10 ? `1${d}` : d))
+}
+
+const onDigitRun: OnMatch = (found, m, text, nidField) => {
+  const d = m[0]
+  const cue = NID_CUE.test(text.slice(Math.max(0, m.index - 40), m.index))
+  if (nidField || cue || (d.length === 17 && plausible17(d))) found.push(at('NID', m, d))
 }
 
 function at(type: PiiType, m: RegExpExecArray, normalized: string): PiiMatch {
