@@ -161,14 +161,25 @@ const KEYWORDS: Readonly<Record<Exclude<EnrichCategory, 'general'>, Readonly<Rec
   },
 }
 
+type Scored = Exclude<EnrichCategory, 'general'>
+
 interface Term {
-  readonly category: Exclude<EnrichCategory, 'general'>
+  readonly category: Scored
+  /** The category's place in SCORED (scratch arrays are indexed by it). */
+  readonly at: number
   readonly term: string
   readonly weight: number
 }
 
+const SCORED = Object.keys(KEYWORDS) as Scored[]
+
 const TERMS: readonly Term[] = Object.entries(KEYWORDS).flatMap(([category, words]) =>
-  Object.entries(words).map(([term, weight]) => ({ category: category as Term['category'], term, weight })),
+  Object.entries(words).map(([term, weight]) => ({
+    category: category as Scored,
+    at: SCORED.indexOf(category as Scored),
+    term,
+    weight,
+  })),
 )
 const SINGLE = new Map<string, Term[]>()
 const PHRASES: Term[] = []
@@ -179,17 +190,30 @@ for (const t of TERMS) {
 
 const TOKEN = /[\p{L}\p{M}\p{N}-]+/gu
 
+/**
+ * One call's tallies, reused by every call (classifyProduct runs for each record of the enricher and
+ * never re-enters itself): a score and the matched terms per category, the categories in the order they
+ * first matched (ties go to the earliest), and the words already counted.
+ */
+const score = SCORED.map(() => 0)
+const matched: string[][] = SCORED.map(() => [])
+const order: number[] = []
+const seen = new Set<string>()
+
+function add(t: Term): void {
+  if (score[t.at] === 0) order.push(t.at)
+  score[t.at]! += t.weight
+  matched[t.at]!.push(t.term)
+}
+
 export function classifyProduct(text: string): CategoryResult {
   const lower = text.toLowerCase()
-  const score = new Map<Term['category'], number>()
-  const matched = new Map<Term['category'], string[]>()
-  const add = (t: Term) => {
-    score.set(t.category, (score.get(t.category) ?? 0) + t.weight)
-    const terms = matched.get(t.category)
-    if (terms === undefined) matched.set(t.category, [t.term])
-    else terms.push(t.term)
+  for (const c of order) {
+    score[c] = 0
+    matched[c]!.length = 0
   }
-  const seen = new Set<string>()
+  order.length = 0
+  seen.clear()
   TOKEN.lastIndex = 0
   for (let m = TOKEN.exec(lower); m !== null; m = TOKEN.exec(lower)) {
     const word = m[0]
@@ -199,20 +223,21 @@ export function classifyProduct(text: string): CategoryResult {
     for (const t of terms) add(t)
   }
   for (const t of PHRASES) if (lower.includes(t.term)) add(t)
-  let best: Term['category'] | undefined
+  let best = -1
   let bestScore = 0
   let total = 0
-  for (const [c, s] of score) {
+  for (const c of order) {
+    const s = score[c]!
     total += s
     if (s > bestScore) {
       best = c
       bestScore = s
     }
   }
-  if (best === undefined) return { category: 'general', confidence: 0.3, matched: [] }
+  if (best === -1) return { category: 'general', confidence: 0.3, matched: [] }
   // Share of the evidence × strength of it (3 points is one strong keyword).
   const share = bestScore / total
   const strength = Math.min(1, bestScore / 4)
   const confidence = Math.round(Math.min(0.99, 0.35 + 0.64 * share * strength) * 100) / 100
-  return { category: best, confidence, matched: [...new Set(matched.get(best))].sort() }
+  return { category: SCORED[best]!, confidence, matched: [...new Set(matched[best])].sort() }
 }
