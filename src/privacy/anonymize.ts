@@ -95,7 +95,12 @@ export function createAnonymizer(options: AnonymizerOptions): Anonymizer {
       for (const k in from) {
         if (!Object.hasOwn(from, k)) continue
         const x = from[k]
-        out[k] = skip.has(k) ? x : walk(x, k, counts)
+        const value = skip.has(k) ? x : walk(x, k, counts)
+        // JSON.parse makes "__proto__" an own key; assigning it would set the output's prototype instead
+        // and the field would vanish from what is written.
+        if (k === '__proto__')
+          Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true })
+        else out[k] = value
       }
       return out
     }

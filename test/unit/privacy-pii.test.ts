@@ -142,4 +142,11 @@ describe('anonymizer', () => {
     assert.match(theirs, /^EMAIL_[0-9a-f]{24}$/)
     assert.throws(() => createAnonymizer({ salt: 's', hashLength: 4 }), /hashLength/)
   })
+
+  it('keeps a "__proto__" key of the input as a key of the output, anonymised', () => {
+    const input = JSON.parse('{"__proto__": {"note": "mail x@y.com"}, "c": "ok"}') as object
+    const out = a.anonymize(input).value as Record<string, unknown>
+    assert.equal(Object.getPrototypeOf(out), Object.prototype)
+    assert.match(JSON.stringify(out), /^\{"__proto__":\{"note":"mail EMAIL_[0-9a-f]{16}"\},"c":"ok"\}$/)
+  })
 })
