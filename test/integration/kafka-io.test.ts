@@ -73,6 +73,18 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
   })
 
   test('records come back with exact offsets, keys, values, headers and timestamps', async (t) => {
+    // One record carries a header named "__proto__": it must come back as a header, not as a prototype.
+    const headersOf = (i: number): Record<string, Buffer> => {
+      const h: Record<string, Buffer> = { trace: Buffer.from(`t${i}`), bin: Buffer.from([0, 255, i]) }
+      if (i === 11)
+        Object.defineProperty(h, '__proto__', {
+          value: Buffer.from('odd'),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+      return h
+    }
     const topic = await createTopic(t, { partitions: 2 })
     const sink = await openSink(t, kafka)
     const base = Date.UTC(2026, 0, 1)
@@ -83,7 +95,7 @@ describe('kafka topics and records', { timeout: 120_000 }, () => {
         partition: i % 2,
         key: i === 7 ? null : Buffer.from(`key-${i}`),
         value: i === 9 ? null : Buffer.from(JSON.stringify({ i })),
-        headers: { trace: Buffer.from(`t${i}`), bin: Buffer.from([0, 255, i]) },
+        headers: headersOf(i),
         timestamp: base + i * 1000,
       })
     }

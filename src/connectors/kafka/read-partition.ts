@@ -7,7 +7,7 @@ import {
 } from '@platformatic/kafka'
 import type { RawRecord, TopicPartition } from '../../core/record.ts'
 import { dropAbortedRecords } from './aborted.ts'
-import { sourceError } from './convert.ts'
+import { setHeader, sourceError } from './convert.ts'
 import { baseClientOptions, type KafkaOptions } from './options.ts'
 
 const EMPTY = Buffer.alloc(0)
@@ -106,7 +106,7 @@ function collect(
       const offset = batch.firstOffset + BigInt(r.offsetDelta)
       if (offset < next || offset >= end) continue
       const headers: Record<string, Buffer> = {}
-      for (const [k, v] of r.headers) if (k) headers[k.toString('utf8')] = v ?? EMPTY
+      for (const [k, v] of r.headers) if (k) setHeader(headers, k.toString('utf8'), v ?? EMPTY)
       out.push({
         topic: tp.topic,
         partition: tp.partition,
