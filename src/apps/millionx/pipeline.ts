@@ -1,5 +1,8 @@
 /**
- * The MillionX pipeline (seed 004), built stage by stage. Today it has one stage, the schema validator:
+ * The MillionX pipeline (seed 004), stage 1: the schema validator. The later stages (privacy shield →
+ * context enricher → embedding service) are stage apps in `stages/` (`weir run millionx` runs them in one
+ * process, `--stage` one each), each reading the topics the one before it writes, as the seed's
+ * processors do:
  *
  *   source.social.tiktok    ─┐                    ┌→ validated.social.tiktok
  *   source.social.facebook  ─┤  schemaValidator   ├→ validated.social.facebook
@@ -7,9 +10,6 @@
  *   source.market.daraz     ─┘   MarketOrder)     └→ validated.market.daraz
  *                                     ↓ unreadable or invalid, with every violation
  *                            schema-validation-errors (the pipeline's dead-letter topic)
- *
- * Each stage is a function from streams to streams, so the later ones (privacy shield → context
- * enricher → embedding service) chain onto `schemaValidator`'s typed output in `millionxPipeline`.
  */
 import { bytes, json, type Serde } from '../../core/serde.ts'
 import { type Pipeline, pipeline, type Stream } from '../../dsl/stream.ts'
@@ -90,7 +90,7 @@ export function schemaValidator(p: Pipeline, options: MillionxPipelineOptions): 
   return out
 }
 
-/** The whole app: stages in order, each stage's output written to its topics. */
+/** The schema validator stage as a pipeline: each validated stream written to its topic. */
 export function millionxPipeline(options: MillionxPipelineOptions): Pipeline {
   const p = pipeline('millionx')
   const validated = schemaValidator(p, options)
@@ -101,7 +101,6 @@ export function millionxPipeline(options: MillionxPipelineOptions): Pipeline {
       name: `to-${VALIDATED_TOPICS[source]}`,
     })
   }
-  // Next stages (later issues): privacyShield(validated) → contextEnricher(…) → embeddingService(…).
   return p
 }
 
