@@ -37,6 +37,16 @@ export function tpKey(tp: TopicPartition): string {
   return `${tp.topic}:${tp.partition}`
 }
 
+/**
+ * Sets a header by name. A header named `__proto__` (any producer may send one) becomes a key like any
+ * other: assigned, it would replace the object's prototype and vanish.
+ */
+export function setHeader(headers: Record<string, Buffer>, name: string, value: Buffer): void {
+  if (name === '__proto__')
+    Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true })
+  else headers[name] = value
+}
+
 /** Reads a header as UTF-8 text. */
 export function headerText(headers: Headers, name: string): string | undefined {
   const v = headers[name]

@@ -6,7 +6,7 @@
  * replayHeaders(dlqRecord) // { 'test-id': …, 'weir.replay.from': 'orders-dlq:0@41', 'weir.replay.count': '1' }
  */
 import type { Headers, RawRecord } from '../core/record.ts'
-import { headerText } from '../core/record.ts'
+import { headerText, setHeader } from '../core/record.ts'
 
 export const ReplayHeader = {
   /** `<dead-letter topic>:<partition>@<offset>` of the dead letter this record was replayed from. */
@@ -28,7 +28,7 @@ export function replayHeaders(
 ): Headers {
   const out: Record<string, Buffer> = {}
   for (const [name, value] of Object.entries(deadLetter.headers)) {
-    if (!name.startsWith(WEIR_PREFIX)) out[name] = value
+    if (!name.startsWith(WEIR_PREFIX)) setHeader(out, name, value)
   }
   out[ReplayHeader.from] = Buffer.from(`${deadLetter.topic}:${deadLetter.partition}@${deadLetter.offset}`)
   out[ReplayHeader.count] = Buffer.from(String(replayCount(deadLetter.headers) + 1))

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import type { RecordSink } from '../../src/connectors/contract.ts'
 import { MemoryBroker, memoryTransport } from '../../src/connectors/memory/index.ts'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
-import type { RawRecord } from '../../src/core/record.ts'
+import { type RawRecord, setHeader } from '../../src/core/record.ts'
 import {
   defaultReplayGroup,
   formatProgress,
@@ -75,6 +75,15 @@ describe('replayHeaders', () => {
       headers: { 'weir.replay.count': Buffer.from('2') },
     })
     assert.equal(h['weir.replay.count']!.toString(), '3')
+  })
+
+  it('keeps a header named "__proto__" as a header', () => {
+    const headers: Record<string, Buffer> = {}
+    setHeader(headers, '__proto__', Buffer.from('odd'))
+    const h = replayHeaders({ topic: 'dlq', partition: 0, offset: 1, headers })
+    assert.equal(Object.getPrototypeOf(h), Object.prototype)
+    assert.deepEqual(Object.keys(h), ['__proto__', 'weir.replay.from', 'weir.replay.count'])
+    assert.equal(Object.getOwnPropertyDescriptor(h, '__proto__')?.value?.toString(), 'odd')
   })
 })
 

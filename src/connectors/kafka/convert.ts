@@ -1,23 +1,13 @@
 import type { Message, MessageToProduce } from '@platformatic/kafka'
 import { findErrorBy, GenericError, MultipleErrors } from '@platformatic/kafka'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
-import type { Headers, OutgoingRecord, RawRecord } from '../../core/record.ts'
+import { type Headers, type OutgoingRecord, type RawRecord, setHeader } from '../../core/record.ts'
 import { keyPartition } from './murmur2.ts'
 
 const EMPTY = Buffer.alloc(0)
 
 /** What a record without headers carries: one shared empty object (headers are read-only). */
 const NO_HEADERS: Headers = Object.freeze({})
-
-/**
- * Sets a header by name. A header named `__proto__` (any producer may send one) becomes a key like any
- * other: assigned, it would replace the object's prototype and vanish.
- */
-export function setHeader(headers: Record<string, Buffer>, name: string, value: Buffer): void {
-  if (name === '__proto__')
-    Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true })
-  else headers[name] = value
-}
 
 /** A consumed message as Weir's raw record: numbers for offsets and timestamps, string header names. */
 export function toRawRecord(m: Message, offset: number = Number(m.offset)): RawRecord {

@@ -5,9 +5,9 @@ import {
   ListOffsetTimestamps,
   type RecordsBatch,
 } from '@platformatic/kafka'
-import type { RawRecord, TopicPartition } from '../../core/record.ts'
+import { type RawRecord, setHeader, type TopicPartition } from '../../core/record.ts'
 import { dropAbortedRecords } from './aborted.ts'
-import { setHeader, sourceError } from './convert.ts'
+import { sourceError } from './convert.ts'
 import { baseClientOptions, type KafkaOptions } from './options.ts'
 
 const EMPTY = Buffer.alloc(0)
