@@ -77,10 +77,15 @@ describe('replayHeaders', () => {
     assert.equal(h['weir.replay.count']!.toString(), '3')
   })
 
-  it('keeps a header named "__proto__" as a header', () => {
-    const headers: Record<string, Buffer> = {}
-    setHeader(headers, '__proto__', Buffer.from('odd'))
-    const h = replayHeaders({ topic: 'dlq', partition: 0, offset: 1, headers })
+  it('keeps a header named "__proto__" as a header, through the in-process broker too', () => {
+    const broker = new MemoryBroker()
+    const sent: Record<string, Buffer> = {}
+    setHeader(sent, '__proto__', Buffer.from('odd'))
+    const stored = broker.append({ topic: 'dlq', key: null, value: null, headers: sent }, 0)
+    assert.equal(Object.getPrototypeOf(stored.headers), Object.prototype)
+    assert.deepEqual(Object.keys(stored.headers), ['__proto__'])
+
+    const h = replayHeaders({ topic: 'dlq', partition: 0, offset: 1, headers: stored.headers })
     assert.equal(Object.getPrototypeOf(h), Object.prototype)
     assert.deepEqual(Object.keys(h), ['__proto__', 'weir.replay.from', 'weir.replay.count'])
     assert.equal(Object.getOwnPropertyDescriptor(h, '__proto__')?.value?.toString(), 'odd')
