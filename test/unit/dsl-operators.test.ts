@@ -5,6 +5,7 @@ import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import { bytes, json, string } from '../../src/core/serde.ts'
 import { pipeline } from '../../src/dsl/stream.ts'
 import { TestDriver } from '../../src/testing/driver.ts'
+import { countRuntimeRuns } from './helpers/zod-runtime.ts'
 
 describe('stateless operators through the test driver', () => {
   it('map, filter, flatMap and peek transform values in order and keep keys', () => {
@@ -292,14 +293,7 @@ describe('validate', () => {
     const Reading = z
       .object({ sensor: z.string().min(1), speed: z.number().min(0).max(120) })
       .refine((r) => r.sensor !== 'retired', { message: 'sensor retired', path: ['sensor'] })
-    // The schema's own run is zod's fallback behind its compiled fast path: count how often it is reached.
-    const internals = Reading._zod as { run: (...args: never[]) => unknown }
-    const runtime = internals.run
-    let runtimeCalls = 0
-    internals.run = (...args) => {
-      runtimeCalls++
-      return runtime(...args)
-    }
+    const runtimeRuns = countRuntimeRuns(Reading)
     const p = pipeline('validate-zod')
     p.stream('in').validate(Reading).valid.to('out')
     const d = new TestDriver(p)
@@ -315,7 +309,7 @@ describe('validate', () => {
         ],
       ],
     )
-    assert.equal(runtimeCalls, 2, 'only the two invalid records reach the runtime parser')
+    assert.equal(runtimeRuns(), 2, 'only the two invalid records reach the runtime parser')
   })
 
   it('routes invalid records to the invalid branch when it is used', () => {
