@@ -1,3 +1,5 @@
+import { setOwnKey } from './own-key.ts'
+
 /** Headers of a Kafka record. Values stay bytes so binary headers survive a round trip. */
 export type Headers = Readonly<Record<string, Buffer>>
 
@@ -37,16 +39,6 @@ export function tpKey(tp: TopicPartition): string {
   return `${tp.topic}:${tp.partition}`
 }
 
-/**
- * Sets a header by name. A header named `__proto__` (any producer may send one) becomes a key like any
- * other: assigned, it would replace the object's prototype and vanish.
- */
-export function setHeader(headers: Record<string, Buffer>, name: string, value: Buffer): void {
-  if (name === '__proto__')
-    Object.defineProperty(headers, name, { value, enumerable: true, writable: true, configurable: true })
-  else headers[name] = value
-}
-
 /** Reads a header as UTF-8 text. */
 export function headerText(headers: Headers, name: string): string | undefined {
   const v = headers[name]
@@ -56,6 +48,7 @@ export function headerText(headers: Headers, name: string): string | undefined {
 /** Builds headers from text values (the common case for Weir's own headers). */
 export function textHeaders(values: Record<string, string | number | undefined>): Headers {
   const out: Record<string, Buffer> = {}
-  for (const [k, v] of Object.entries(values)) if (v !== undefined) out[k] = Buffer.from(String(v), 'utf8')
+  for (const [k, v] of Object.entries(values))
+    if (v !== undefined) setOwnKey(out, k, Buffer.from(String(v), 'utf8'))
   return out
 }

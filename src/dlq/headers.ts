@@ -5,8 +5,10 @@
  * @example
  * replayHeaders(dlqRecord) // { 'test-id': …, 'weir.replay.from': 'orders-dlq:0@41', 'weir.replay.count': '1' }
  */
+
+import { setOwnKey } from '../core/own-key.ts'
 import type { Headers, RawRecord } from '../core/record.ts'
-import { headerText, setHeader } from '../core/record.ts'
+import { headerText } from '../core/record.ts'
 
 export const ReplayHeader = {
   /** `<dead-letter topic>:<partition>@<offset>` of the dead letter this record was replayed from. */
@@ -28,7 +30,7 @@ export function replayHeaders(
 ): Headers {
   const out: Record<string, Buffer> = {}
   for (const [name, value] of Object.entries(deadLetter.headers)) {
-    if (!name.startsWith(WEIR_PREFIX)) setHeader(out, name, value)
+    if (!name.startsWith(WEIR_PREFIX)) setOwnKey(out, name, value)
   }
   out[ReplayHeader.from] = Buffer.from(`${deadLetter.topic}:${deadLetter.partition}@${deadLetter.offset}`)
   out[ReplayHeader.count] = Buffer.from(String(replayCount(deadLetter.headers) + 1))

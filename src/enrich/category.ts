@@ -164,8 +164,7 @@ const KEYWORDS: Readonly<Record<Exclude<EnrichCategory, 'general'>, Readonly<Rec
 type Scored = Exclude<EnrichCategory, 'general'>
 
 interface Term {
-  readonly category: Scored
-  /** The category's place in SCORED (scratch arrays are indexed by it). */
+  /** Its category's place in SCORED (scratch arrays are indexed by it). */
   readonly at: number
   readonly term: string
   readonly weight: number
@@ -175,7 +174,6 @@ const SCORED = Object.keys(KEYWORDS) as Scored[]
 
 const TERMS: readonly Term[] = Object.entries(KEYWORDS).flatMap(([category, words]) =>
   Object.entries(words).map(([term, weight]) => ({
-    category: category as Scored,
     at: SCORED.indexOf(category as Scored),
     term,
     weight,

@@ -10,6 +10,7 @@
  */
 import { hash } from 'node:crypto'
 import { ErrorCode, WeirError } from '../core/errors.ts'
+import { setOwnKey } from '../core/own-key.ts'
 import { findPiiInField, PII_TYPES, type PiiType } from './detect.ts'
 
 export interface AnonymizerOptions {
@@ -95,12 +96,7 @@ export function createAnonymizer(options: AnonymizerOptions): Anonymizer {
       for (const k in from) {
         if (!Object.hasOwn(from, k)) continue
         const x = from[k]
-        const value = skip.has(k) ? x : walk(x, k, counts)
-        // JSON.parse makes "__proto__" an own key; assigning it would set the output's prototype instead
-        // and the field would vanish from what is written.
-        if (k === '__proto__')
-          Object.defineProperty(out, k, { value, enumerable: true, writable: true, configurable: true })
-        else out[k] = value
+        setOwnKey(out, k, skip.has(k) ? x : walk(x, k, counts))
       }
       return out
     }

@@ -3,7 +3,8 @@ import { describe, it } from 'node:test'
 import type { RecordSink } from '../../src/connectors/contract.ts'
 import { MemoryBroker, memoryTransport } from '../../src/connectors/memory/index.ts'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
-import { type RawRecord, setHeader } from '../../src/core/record.ts'
+import { setOwnKey } from '../../src/core/own-key.ts'
+import type { RawRecord } from '../../src/core/record.ts'
 import {
   defaultReplayGroup,
   formatProgress,
@@ -80,7 +81,7 @@ describe('replayHeaders', () => {
   it('keeps a header named "__proto__" as a header, through the in-process broker too', () => {
     const broker = new MemoryBroker()
     const sent: Record<string, Buffer> = {}
-    setHeader(sent, '__proto__', Buffer.from('odd'))
+    setOwnKey(sent, '__proto__', Buffer.from('odd'))
     const stored = broker.append({ topic: 'dlq', key: null, value: null, headers: sent }, 0)
     assert.equal(Object.getPrototypeOf(stored.headers), Object.prototype)
     assert.deepEqual(Object.keys(stored.headers), ['__proto__'])

@@ -1,7 +1,8 @@
 import type { Message, MessageToProduce } from '@platformatic/kafka'
 import { findErrorBy, GenericError, MultipleErrors } from '@platformatic/kafka'
 import { ErrorCode, WeirError } from '../../core/errors.ts'
-import { type Headers, type OutgoingRecord, type RawRecord, setHeader } from '../../core/record.ts'
+import { setOwnKey } from '../../core/own-key.ts'
+import type { Headers, OutgoingRecord, RawRecord } from '../../core/record.ts'
 import { keyPartition } from './murmur2.ts'
 
 const EMPTY = Buffer.alloc(0)
@@ -15,7 +16,7 @@ export function toRawRecord(m: Message, offset: number = Number(m.offset)): RawR
   let headers = NO_HEADERS
   if (entries.length > 0) {
     const h: Record<string, Buffer> = {}
-    for (const [k, v] of entries) setHeader(h, k.toString('utf8'), v ?? EMPTY)
+    for (const [k, v] of entries) setOwnKey(h, k.toString('utf8'), v ?? EMPTY)
     headers = h
   }
   return {

@@ -5,7 +5,8 @@ import {
   ListOffsetTimestamps,
   type RecordsBatch,
 } from '@platformatic/kafka'
-import { type RawRecord, setHeader, type TopicPartition } from '../../core/record.ts'
+import { setOwnKey } from '../../core/own-key.ts'
+import type { RawRecord, TopicPartition } from '../../core/record.ts'
 import { dropAbortedRecords } from './aborted.ts'
 import { sourceError } from './convert.ts'
 import { baseClientOptions, type KafkaOptions } from './options.ts'
@@ -106,7 +107,7 @@ function collect(
       const offset = batch.firstOffset + BigInt(r.offsetDelta)
       if (offset < next || offset >= end) continue
       const headers: Record<string, Buffer> = {}
-      for (const [k, v] of r.headers) if (k) setHeader(headers, k.toString('utf8'), v ?? EMPTY)
+      for (const [k, v] of r.headers) if (k) setOwnKey(headers, k.toString('utf8'), v ?? EMPTY)
       out.push({
         topic: tp.topic,
         partition: tp.partition,

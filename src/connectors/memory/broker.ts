@@ -1,4 +1,5 @@
-import { type Headers, type OutgoingRecord, type RawRecord, setHeader } from '../../core/record.ts'
+import { setOwnKey } from '../../core/own-key.ts'
+import type { Headers, OutgoingRecord, RawRecord } from '../../core/record.ts'
 
 interface PartitionLog {
   /** Offset of records[0]: older records were dropped by retention. */
@@ -136,7 +137,7 @@ function ownBytes(
     return block.subarray(at - b.length, at)
   }
   const ownHeaders: Record<string, Buffer> = {}
-  for (const [name, v] of entries) setHeader(ownHeaders, name, take(v))
+  for (const [name, v] of entries) setOwnKey(ownHeaders, name, take(v))
   return { key: key && take(key), value: value && take(value), headers: ownHeaders }
 }
 
