@@ -34,7 +34,9 @@ export interface Source {
   open(listener: RebalanceListener): Promise<void>
   /**
    * Batches of records in per-partition offset order. Not pulling is the backpressure: a source
-   * must not buffer without bound while its consumer is slow.
+   * must not buffer without bound while its consumer is slow. Records of a partition revoked after
+   * their batch was handed out are stale: the runner drops them, as the partition's next assignment
+   * reads from the last commit.
    */
   batches(): AsyncIterable<readonly RawRecord[]>
   commit(offsets: readonly CommitOffset[]): Promise<void>

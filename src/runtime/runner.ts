@@ -17,6 +17,7 @@ import { atLeastOnce, type Committer, exactlyOnce, type Processing } from './com
 import type { DeadLetterValue } from './dead-letter.ts'
 import { runtimeDefaults } from './defaults.ts'
 import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
+import { Revocations } from './revocations.ts'
 import { Task } from './task.ts'
 import { queryableStores, type QueryableStore } from '../state/query.ts'
 
@@ -295,6 +296,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
     else logger.warn('revocation overran; records may be processed again by the new owner', { error: err })
   }
   const owned = new Map<string, TopicPartition>()
+  const revocations = new Revocations()
   opened.push(() => source.close())
   await started(
     source.open({
@@ -304,6 +306,7 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
         await task.assigned(partitions)
       },
       revoked: async (partitions, givenUp) => {
+        revocations.revoked(partitions)
         for (const p of partitions) owned.delete(`${p.topic}:${p.partition}`)
         logger.info('partitions revoked', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
         givenUp?.addEventListener('abort', () => revocationOverran(partitions), { once: true })
@@ -349,7 +352,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
   const loop = (async () => {
     state = 'running'
     let yieldedAt = performance.now()
-    for await (const batch of source.batches()) {
+    for await (const fetched of source.batches()) {
+      const handedOut = revocations.mark()
       // Batches already fetched resolve as microtasks: without a macrotask turn now and then, timers
       // (checkpoints, window closes) and /health would wait until the fetched input runs out.
       if (performance.now() - yieldedAt > 20) {
@@ -359,6 +363,15 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       // Exactly-once: no record starts while a checkpoint fixes its transaction's content (see
       // Task.checkpoint); records flow again while the transaction commits.
       for (let held = task.holding(); held !== undefined; held = task.holding()) await held
+      // A rebalance may have taken some of its partitions meanwhile: their records are read again.
+      const batch = revocations.current(fetched, handedOut)
+      if (batch.length < fetched.length)
+        logger.info(
+          'dropped records of partitions revoked after they were read; they are read again from the last commit',
+          {
+            records: fetched.length - batch.length,
+          },
+        )
       for (const raw of batch) task.process(raw)
       // Backpressure: stop pulling while too much is in flight or unflushed.
       while (
