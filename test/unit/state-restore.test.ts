@@ -281,7 +281,7 @@ describe('durable window state', () => {
     )
   })
 
-  it('a partition that moves here behind this instance\'s own progress keeps its open windows (no false late records)', async () => {
+  it("a partition that moves here behind this instance's own progress keeps its open windows (no false late records)", async () => {
     // A owns partition 0 and reads it far ahead; B owns partition 1 and leaves early. When partition 1
     // moves to A, A's watermark must not close its restored windows (the flaky two-instance Kafka test).
     const a = new TestDriver(traffic(), { startTime: T0, partitions: 2 })
@@ -292,17 +292,43 @@ describe('durable window state', () => {
     b.input<Reading>('readings').pipe({ sensor: 'b', t: T0 + 100, speed: 10 }, { key: 'b', partition: 1 })
     await b.task.revoked([{ topic: 'readings', partition: 1 }], async () => {})
     const ra = a.input<Reading>('readings')
-    for (let i = 1; i <= 60; i++) ra.pipe({ sensor: 'a', t: T0 + i * 1000, speed: 1 }, { key: 'a', partition: 0 })
+    for (let i = 1; i <= 60; i++)
+      ra.pipe({ sensor: 'a', t: T0 + i * 1000, speed: 1 }, { key: 'a', partition: 0 })
     await a.task.assigned([{ topic: 'readings', partition: 1 }])
     ra.pipe({ sensor: 'b', t: T0 + 300, speed: 30 }, { key: 'b', partition: 1, offset: 1 })
     ra.pipe({ sensor: 'b', t: T0 + 61_000, speed: 1 }, { key: 'b', partition: 1, offset: 2 })
     await a.settle()
-    assert.deepEqual(a.deadLetters().map((d) => d.info.code), [])
+    assert.deepEqual(
+      a.deadLetters().map((d) => d.info.code),
+      [],
+    )
     const b0 = a
       .output<Agg>('out')
       .values()
       .filter((w) => w.key === 'b' && w.start === T0)
-    assert.deepEqual(b0.map((w) => w.value.n), [2], 'the moved window got both records')
+    assert.deepEqual(
+      b0.map((w) => w.value.n),
+      [2],
+      'the moved window got both records',
+    )
+  })
+
+  it('reports the watermark and, per partition, the time windows are closed through; the latter survives a restart', async () => {
+    const d1 = new TestDriver(traffic(), { startTime: T0 })
+    await d1.init()
+    const seconds = (d: TestDriver, name: string) =>
+      (d.metrics as Metrics).snapshot()[name] as Record<string, number>
+    assert.deepEqual(seconds(d1, 'weir_window_watermark_seconds'), {}, 'no watermark before the first record')
+    d1.input<Reading>('readings')
+      .pipe({ sensor: 'a', t: T0, speed: 1 }, { key: 'a' })
+      .pipe({ sensor: 'a', t: T0 + 5000, speed: 1 }, { key: 'a' })
+    const at = (T0 + 5000) / 1000
+    assert.deepEqual(seconds(d1, 'weir_window_watermark_seconds'), { 'operator=agg': at })
+    assert.deepEqual(seconds(d1, 'weir_window_closed_through_seconds'), { 'operator=agg,partition=0': at })
+    await d1.checkpoint()
+    const d2 = new TestDriver(traffic(), { startTime: T0, broker: d1.broker })
+    await d2.init()
+    assert.deepEqual(seconds(d2, 'weir_window_closed_through_seconds'), { 'operator=agg,partition=0': at })
   })
 
   it('reports keys and restore time in metrics', async () => {

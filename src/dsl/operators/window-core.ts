@@ -18,6 +18,7 @@ import { encodeKey } from '../../state/keys.ts'
 import { type ResolvedTime, recordTime } from '../../time/event-time.ts'
 import { Watermarks } from '../../time/watermark.ts'
 import { CloseContext, Emission, NO_HEADERS, timerContext } from './window-emission.ts'
+import { registerWindowProgress } from './window-metrics.ts'
 import { type Release, type WindowOutput, WindowPartition } from './window-partition.ts'
 
 // biome-ignore lint/suspicious/noExplicitAny: the slot type is the window logic's own business
@@ -78,6 +79,7 @@ export class WindowOperator implements Processor {
   #results!: Counter
   #labels: Labels
   #view: QueryableStore | undefined
+  #unregisterProgress: (() => void) | undefined
 
   constructor(options: WindowOperatorOptions) {
     this.name = options.name
@@ -108,6 +110,12 @@ export class WindowOperator implements Processor {
       'Records that arrived after their windows closed (grace passed)',
     )
     this.#results = init.metrics.counter('weir_window_results_total', 'Window results emitted')
+    this.#unregisterProgress = registerWindowProgress(init.metrics, {
+      operator: this.name,
+      watermark: () => this.#swept,
+      closedThrough: () =>
+        [...this.#parts.values()].map((p) => ({ partition: p.partition, time: p.closedThrough })),
+    })
     this.#timer = init.clock.setInterval(() => this.#tick(), this.#o.time.checkEvery)
   }
 
@@ -269,6 +277,7 @@ export class WindowOperator implements Processor {
 
   close(): void {
     this.#timer?.()
+    this.#unregisterProgress?.()
     this.#state.close()
   }
 
