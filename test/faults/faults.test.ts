@@ -4,7 +4,9 @@
  * written to $FAULTS_TABLE when set) and checks the rules: nothing lost anywhere, no duplicate Kafka
  * output under exactly-once, window results equal to a clean run's.
  *
- * FAULTS_ONLY=<substring> runs the scenarios whose name contains it.
+ * FAULTS_ONLY=<substring> runs the scenarios whose name contains it. FAULTS_SETTLE_MS: how long a windowed
+ * scenario waits for its last window results before stopping the app (default 60 s); if they do not come,
+ * each instance's window progress (watermark, closed-through times, lag) is printed.
  */
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'

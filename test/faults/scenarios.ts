@@ -119,8 +119,19 @@ export async function runScenario(
     () => caughtUp(kafka, app.groupId, [app.inputTopic]),
     240_000,
   )
-  if (app.settled)
-    await waitFor('the outputs settled', () => app.settled!(kafka), 60_000, 500).catch(() => {})
+  if (app.settled) {
+    const settleMs = Number(process.env.FAULTS_SETTLE_MS ?? 60_000)
+    const settled = await waitFor('the outputs settled', () => app.settled!(kafka), settleMs, 500).then(
+      () => true,
+      () => false,
+    )
+    // What held the outputs back is gone once the instances stop: the window operators' progress now.
+    if (!settled)
+      for (const c of children.filter((c) => c.running()))
+        ctx.log?.(
+          `outputs not settled after ${settleMs} ms; instance ${c.pid}'s progress:\n${await windowProgress(c)}`,
+        )
+  }
   finishing = true
   let unclean = 0
   for (const c of children.filter((c) => c.running())) {
@@ -332,5 +343,23 @@ export async function subscriber(cleanup: Cleanup, redis: RedisServer) {
         pub.disconnect()
       }
     },
+  }
+}
+
+/** The window and lag gauges of a running instance (its ops server's /metrics, Prometheus text). */
+async function windowProgress(child: WeirChild): Promise<string> {
+  const port = child.logs().find((l) => l.msg === 'ops server listening')?.port
+  if (typeof port !== 'number') return '(no ops server)'
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics?format=prometheus`, {
+      signal: AbortSignal.timeout(5000),
+    })
+    const text = await res.text()
+    return text
+      .split('\n')
+      .filter((l) => /^weir_(window_watermark|window_closed_through|consumer_lag|state_keys)/.test(l))
+      .join('\n')
+  } catch (err) {
+    return `(metrics unavailable: ${(err as Error).message})`
   }
 }
