@@ -102,7 +102,19 @@ export class StateStores<V> {
         this.#restoring--
       }
     }
-    if (this.#parts.has(partition)) return undefined
+    if (this.#parts.has(partition)) {
+      // The runtime feeds no record of a partition before its restore ends; one that did would have
+      // started from empty state, and the restored state is not merged into it.
+      init?.logger.warn(
+        'restored state not installed: the partition received records while it was restored',
+        {
+          operator: this.#o.operator,
+          partition,
+          keys: store.size,
+        },
+      )
+      return undefined
+    }
     this.#parts.set(partition, store)
     return store
   }
