@@ -22,6 +22,7 @@ import {
   type FaultRow,
   feed,
   type Guarantee,
+  openTransactions,
   readTopic,
   recovery,
   rng,
@@ -139,6 +140,7 @@ export async function runScenario(
     const { code } = await c.exit
     if (code !== 0) unclean++
   }
+  const open = await openTransactions(ctx.brokers, app.topics)
   const inputs = countIds(await readTopic(kafka, app.inputTopic))
   let repeats = 0
   for (const n of inputs.values()) repeats += n - 1
@@ -159,9 +161,13 @@ export async function runScenario(
     ...(supervisorRestarts > 0 ? { restartsAfterExit1: supervisorRestarts } : {}),
     ...(joinMs === undefined ? {} : { joinMs }),
     duplicatesAllowed: guarantee === 'at_least_once' || !app.kafkaOutputs,
-    ...(counted.note || unclean
+    ...(counted.note || unclean || open.length > 0
       ? {
-          note: [counted.note, unclean ? `${unclean} instance(s) did not exit 0 on SIGTERM` : undefined]
+          note: [
+            counted.note,
+            unclean ? `${unclean} instance(s) did not exit 0 on SIGTERM` : undefined,
+            open.length > 0 ? `transactions left open: ${open.join(', ')}` : undefined,
+          ]
             .filter(Boolean)
             .join('; '),
         }
