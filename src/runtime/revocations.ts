@@ -6,8 +6,8 @@ import { tpKey } from '../core/record.ts'
  * macrotask turn (a yield to timers, an exactly-once checkpoint holding input) while a rebalance takes
  * its partitions away and gives them back: processing it then would feed records the new assignment
  * reads again from the last commit into state already dropped (a stateful operator starts from empty,
- * and the restore of the partition is skipped, seen as whole windows lost after kill -9 under
- * exactly-once). Such records are dropped instead: they are past the last commit, so nothing is lost.
+ * the restore of the partition is skipped, and the records count twice once read again). Such records
+ * are dropped instead: they are past the last commit, so nothing is lost.
  */
 export class Revocations {
   #count = 0
