@@ -313,8 +313,9 @@ describe('durable window state', () => {
     )
   })
 
-  it('reports the watermark and, per partition, the time windows are closed through; the latter survives a restart', async () => {
+  it('reports the watermark and, per partition, the time windows are closed through; the latter survives a restart', async (t) => {
     const d1 = new TestDriver(traffic(), { startTime: T0 })
+    t.after(() => d1.close())
     await d1.init()
     const seconds = (d: TestDriver, name: string) =>
       (d.metrics as Metrics).snapshot()[name] as Record<string, number>
@@ -327,6 +328,7 @@ describe('durable window state', () => {
     assert.deepEqual(seconds(d1, 'weir_window_closed_through_seconds'), { 'operator=agg,partition=0': at })
     await d1.checkpoint()
     const d2 = new TestDriver(traffic(), { startTime: T0, broker: d1.broker })
+    t.after(() => d2.close())
     await d2.init()
     assert.deepEqual(seconds(d2, 'weir_window_closed_through_seconds'), { 'operator=agg,partition=0': at })
   })
