@@ -7,7 +7,7 @@ import {
 } from '@platformatic/kafka'
 import { setOwnKey } from '../../core/own-key.ts'
 import type { RawRecord, TopicPartition } from '../../core/record.ts'
-import { dropAbortedRecords } from './aborted.ts'
+import { filterAbortedFetches } from './aborted.ts'
 import { sourceError } from './convert.ts'
 import { baseClientOptions, type KafkaOptions } from './options.ts'
 
@@ -29,6 +29,7 @@ export async function* readPartition(
     groupId: `weir-restore-unused-${process.pid}`,
     isolationLevel: FetchIsolationLevels.READ_COMMITTED,
   })
+  filterAbortedFetches(consumer)
   try {
     const meta = await consumer.metadata({ topics: [tp.topic], forceUpdate: true })
     const topic = meta.topics.get(tp.topic)
@@ -69,7 +70,6 @@ export async function* readPartition(
         maxBytes: partitionMaxBytes,
         isolationLevel: FetchIsolationLevels.READ_COMMITTED,
       })
-      dropAbortedRecords(response)
       const before = next
       const out: RawRecord[] = []
       for (const t of response.responses) {
