@@ -6,7 +6,9 @@
  *
  * FAULTS_ONLY=<substring> runs the scenarios whose name contains it. FAULTS_SETTLE_MS: how long a windowed
  * scenario waits for its last window results before stopping the app (default 60 s); if they do not come,
- * each instance's window progress (watermark, closed-through times, lag) is printed.
+ * each instance's window progress (watermark, closed-through times, lag) is printed. FAULTS_KILLS (default 5)
+ * and FAULTS_COUNT (default 100,000 at FAULTS_RATE 2,000/s) make the kill -9 rows longer and harsher.
+ * FAULTS_DEBUG_DIR=<dir>: a failed row leaves its instances' output and its topics' raw logs there (dump.ts).
  */
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
@@ -33,6 +35,8 @@ const LOAD = {
   count: Number(process.env.FAULTS_COUNT ?? 100_000),
   ratePerSec: Number(process.env.FAULTS_RATE ?? 2000),
 }
+// Kills per kill -9 scenario; more (with a larger FAULTS_COUNT) make rare timings likelier.
+const KILLS = Number(process.env.FAULTS_KILLS ?? 5)
 const rows: FaultRow[] = []
 const only = process.env.FAULTS_ONLY
 
@@ -69,48 +73,62 @@ describe('fault suite', { timeout: 3_600_000 }, () => {
       guarantee: g,
       ...extra,
     })
-    scenario(`kill -9 ×5 traffic ${g}`, (ctx) =>
-      runScenario(ctx, 'kill -9 ×5', trafficUnderTest(opts(ctx.brokers)), g, LOAD, killRandomly(5, 1)),
-    )
-    scenario(`kill -9 ×5 static membership traffic ${g}`, (ctx) =>
+    scenario(`kill -9 ×${KILLS} traffic ${g}`, (ctx) =>
       runScenario(
         ctx,
-        'kill -9 ×5, static membership',
+        `kill -9 ×${KILLS}`,
+        trafficUnderTest(opts(ctx.brokers)),
+        g,
+        LOAD,
+        killRandomly(KILLS, 1),
+      ),
+    )
+    scenario(`kill -9 ×${KILLS} static membership traffic ${g}`, (ctx) =>
+      runScenario(
+        ctx,
+        `kill -9 ×${KILLS}, static membership`,
         trafficUnderTest(opts(ctx.brokers, { extraEnv: { KAFKA_GROUP_INSTANCE_ID: 'traffic-0' } })),
         g,
         LOAD,
-        killRandomly(5, 1),
+        killRandomly(KILLS, 1),
       ),
     )
     // Seed 002's rules add a durable dedupe (segmented changelog): a record re-read after a kill must
     // pass again, never be dropped as a repeat of itself.
-    scenario(`kill -9 ×5 DQ_RULES=seed-002 traffic ${g}`, (ctx) =>
+    scenario(`kill -9 ×${KILLS} DQ_RULES=seed-002 traffic ${g}`, (ctx) =>
       runScenario(
         ctx,
-        'kill -9 ×5, DQ_RULES=seed-002',
+        `kill -9 ×${KILLS}, DQ_RULES=seed-002`,
         trafficUnderTest(opts(ctx.brokers, { extraEnv: { DQ_RULES: 'seed-002' } })),
         g,
         LOAD,
-        killRandomly(5, 1),
+        killRandomly(KILLS, 1),
       ),
     )
     if (g === 'at_least_once') {
       // The commit interval bounds what a kill -9 repeats under at-least-once.
-      scenario(`kill -9 ×5 COMMIT_INTERVAL_MS=200 traffic ${g}`, (ctx) =>
+      scenario(`kill -9 ×${KILLS} COMMIT_INTERVAL_MS=200 traffic ${g}`, (ctx) =>
         runScenario(
           ctx,
-          'kill -9 ×5, COMMIT_INTERVAL_MS=200',
+          `kill -9 ×${KILLS}, COMMIT_INTERVAL_MS=200`,
           trafficUnderTest(opts(ctx.brokers, { extraEnv: { COMMIT_INTERVAL_MS: '200' } })),
           g,
           LOAD,
-          killRandomly(5, 1),
+          killRandomly(KILLS, 1),
         ),
       )
     }
-    scenario(`kill -9 ×5 traffic-windows ${g}`, (ctx) =>
-      runScenario(ctx, 'kill -9 ×5', trafficWindowsUnderTest(opts(ctx.brokers)), g, LOAD, killRandomly(5, 2)),
+    scenario(`kill -9 ×${KILLS} traffic-windows ${g}`, (ctx) =>
+      runScenario(
+        ctx,
+        `kill -9 ×${KILLS}`,
+        trafficWindowsUnderTest(opts(ctx.brokers)),
+        g,
+        LOAD,
+        killRandomly(KILLS, 2),
+      ),
     )
-    scenario(`kill -9 ×5 rideshare ${g}`, async (ctx) => {
+    scenario(`kill -9 ×${KILLS} rideshare ${g}`, async (ctx) => {
       // rideshareRedisOutage with no outage: the same wiring, faults by killRandomly.
       return rideshareKills(ctx, g)
     })
@@ -167,5 +185,5 @@ async function rideshareKills(ctx: ScenarioContext, g: Guarantee): Promise<Fault
   const redis = await startRedisServer(ctx.cleanup)
   const sub = await subscriber(ctx.cleanup, redis)
   const app = rideshareUnderTest({ brokers: ctx.brokers, guarantee: g, redis, received: () => sub.received })
-  return runScenario(ctx, 'kill -9 ×5', app, g, LOAD, killRandomly(5, 3))
+  return runScenario(ctx, `kill -9 ×${KILLS}`, app, g, LOAD, killRandomly(KILLS, 3))
 }

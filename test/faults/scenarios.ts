@@ -4,6 +4,7 @@
  * every input, stops the app with SIGTERM and counts with an independent reader.
  */
 import assert from 'node:assert/strict'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { type KafkaTransport, kafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { spawnWeir, type WeirChild } from '../integration/helpers/child.ts'
@@ -16,6 +17,7 @@ import {
   tcpProxy,
 } from '../integration/helpers/services.ts'
 import { type AppUnderTest, rideshareUnderTest } from './apps.ts'
+import { dumpRun } from './dump.ts'
 import {
   caughtUp,
   countIds,
@@ -174,6 +176,18 @@ export async function runScenario(
       : {}),
   }
   ctx.log?.(JSON.stringify(row))
+  const debugDir = process.env.FAULTS_DEBUG_DIR
+  if (debugDir && (row.lost > 0 || (!row.duplicatesAllowed && row.duplicated > 0) || row.note)) {
+    const admin = kafka.admin()
+    const committed = await admin.committedOffsets(app.groupId, [app.inputTopic]).finally(() => admin.close())
+    const dir = await dumpRun(join(debugDir, `${app.inputTopic}`), {
+      brokers: ctx.brokers,
+      committed,
+      topicPrefix: app.groupId.replace(/-group$/, ''),
+      children,
+    })
+    ctx.log?.(`failed row dumped to ${dir}`)
+  }
   return row
 }
 
