@@ -1,3 +1,4 @@
+import { promisify } from 'node:util'
 import { type Consumer, IS_CONTROL, kGetApi, type RecordsBatch } from '@platformatic/kafka'
 
 /** Record-batch attribute: written by a transactional producer. */
@@ -93,12 +94,14 @@ export function filterAbortedFetches(consumer: Consumer): void {
       if (hiding === undefined) {
         const original = api
         hiding = Object.assign((...args: unknown[]) => {
-          const done = args.pop() as ApiCallback
+          const done = (typeof args.at(-1) === 'function' ? args.pop() : undefined) as ApiCallback | undefined
           original(...args, (e: Error | null, response?: FetchedResponse) => {
             if (!e && response) hideListed(response)
-            done(e, response)
+            done?.(e, response)
           })
         }, original)
+        // Its promise form too (the client's APIs carry one), should the consumer use that.
+        hiding.async = promisify(hiding)
         wrapped.set(api, hiding)
       }
       callback(null, hiding)
