@@ -27,7 +27,7 @@ type Listed = FetchedPartition['abortedTransactions']
  * aborting from their first offset until that producer's next control marker. The batches are kept
  * (emptied), so a reader still advances its fetch offset past them.
  */
-function dropAbortedRecords(response: FetchedResponse): void {
+export function dropAbortedRecords(response: FetchedResponse): void {
   for (const topic of response.responses) {
     for (const p of topic.partitions) {
       const listed = (p as { [LISTED]?: Listed })[LISTED] ?? p.abortedTransactions
