@@ -85,6 +85,37 @@ describe('kafka send queue', () => {
     assert.equal(f.chunks.at(-1), 5, 'back to full chunks after the search')
   })
 
+  test('a record over maxRecordBytes is refused unsent; a refusal after sending is reported as one', async () => {
+    const f = fake({ refuses: (r) => num(r) === 30 })
+    const rejected: Array<[number, string]> = []
+    const refusedAfterSend: string[] = []
+    const sent: number[][] = []
+    const q = new SendQueue({
+      ...base,
+      maxRecordBytes: 500,
+      tooLarge: (bytes) => new WeirError(ErrorCode.RECORD_TOO_LARGE, `${bytes} bytes`, { retriable: false }),
+      send: (chunk) => {
+        sent.push(chunk.map(num))
+        return f.send(chunk)
+      },
+      onRejected: (r, err) => void rejected.push([num(r), err.code]),
+      onRefused: (err) => void refusedAfterSend.push(err.code),
+    })
+    for (let i = 0; i < 20; i++) q.add(rec(i, i === 7 ? 600 : 10))
+    await q.flush()
+    assert.deepEqual(rejected, [[7, ErrorCode.RECORD_TOO_LARGE]])
+    assert.ok(!sent.flat().includes(7), 'the oversized record was never in a send')
+    assert.deepEqual(refusedAfterSend, [], 'nothing was refused by the service')
+    assert.deepEqual(
+      f.written,
+      Array.from({ length: 20 }, (_, i) => i).filter((i) => i !== 7),
+    )
+    for (let i = 20; i < 40; i++) q.add(rec(i, 10))
+    await q.flush()
+    assert.deepEqual(rejected.at(-1), [30, ErrorCode.SINK_REJECTED])
+    assert.ok(refusedAfterSend.length > 0, 'a refusal by the service is reported')
+  })
+
   test('without onRejected a refused record blocks: every flush rejects and nothing after it is written', async () => {
     const f = fake({ refuses: (r) => num(r) === 2 })
     const q = new SendQueue({ ...base, send: f.send })

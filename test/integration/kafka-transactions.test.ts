@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { RebalanceListener } from '../../src/connectors/contract.ts'
 import type { KafkaTransport } from '../../src/connectors/kafka/index.ts'
+import { ErrorCode, WeirError } from '../../src/core/errors.ts'
 import type { RawRecord } from '../../src/core/record.ts'
 import { collect, createTopic, kafkaAvailable, testKafka, uniqueName } from './helpers/kafka.ts'
 
@@ -247,4 +248,70 @@ describe('kafka transactions (exactly-once)', { timeout: 180_000 }, () => {
       await second.commitTransaction()
     }
   })
+
+  test('a record over maxRecordBytes is dead-lettered unsent; every other record of the transaction commits once', async (t) => {
+    const output = await createTopic(t, { partitions: 5 })
+    const rejected: string[] = []
+    const sink = kafka.sink({
+      clientId: uniqueName('eos'),
+      transactionalId: uniqueName('tx'),
+      onRejected: (r, err) => void rejected.push(`${r.value!.length}:${err.code}`),
+    })
+    t.after(() => sink.close())
+    await sink.open()
+    // 2 MB: over the default 1 MiB, as the broker's limit is. Sent inside a request, the broker's refusal
+    // left the request's other partitions written and the refused-record search wrote them again.
+    for (let i = 0; i < 50; i++)
+      sink.add({
+        topic: output,
+        partition: i % 5,
+        key: null,
+        value: Buffer.from(i === 17 ? 'x'.repeat(2_000_000) : `v${i}`),
+      })
+    await sink.commitTransaction()
+    assert.deepEqual(rejected, ['2000000:RECORD_TOO_LARGE'])
+    const seen: string[] = []
+    for (let p = 0; p < 5; p++)
+      for await (const b of kafka.readPartition({ topic: output, partition: p }))
+        for (const r of b) seen.push(r.value!.toString())
+    assert.deepEqual(
+      seen.sort(),
+      Array.from({ length: 50 }, (_, i) => `v${i}`)
+        .filter((v) => v !== 'v17')
+        .sort(),
+    )
+  })
+
+  test('a request the broker refuses inside a transaction spoils it: the commit is refused, nothing is visible', async (t) => {
+    const output = await createTopic(t, { partitions: 5 })
+    // The sink's own check raised past the broker's limit, so the broker is the one to refuse.
+    const big = testKafka({ producer: { maxRecordBytes: 10_000_000 } })
+    const sink = big.sink({
+      clientId: uniqueName('eos'),
+      transactionalId: uniqueName('tx'),
+      onRejected: () => {},
+    })
+    t.after(() => sink.close())
+    await sink.open()
+    for (let i = 0; i < 50; i++)
+      sink.add({
+        topic: output,
+        partition: i % 5,
+        key: null,
+        value: Buffer.from(i === 17 ? 'x'.repeat(2_000_000) : `v${i}`),
+      })
+    await assert.rejects(
+      sink.commitTransaction(),
+      (e: unknown) => e instanceof WeirError && e.code === ErrorCode.TRANSACTION_ABORTED,
+    )
+    await sink.abortTransaction()
+    for (let p = 0; p < 5; p++) assert.deepEqual(await visibleIn(kafka, output, p), [], `partition ${p}`)
+  })
 })
+
+async function visibleIn(kafka: KafkaTransport, topic: string, partition: number): Promise<string[]> {
+  const out: string[] = []
+  for await (const b of kafka.readPartition({ topic, partition }))
+    for (const r of b) out.push(r.value!.toString())
+  return out
+}

@@ -58,6 +58,14 @@ export interface KafkaProducerTuning {
   readonly maxBatchRecords?: number
   /** Most bytes (roughly) in one produce request; keep below the broker's message.max.bytes. Default 900000. */
   readonly maxBatchBytes?: number
+  /**
+   * Largest record (key + value + headers, uncompressed) the sink sends, as Kafka's Java producer checks
+   * `max.request.size`: a larger one is refused before it is sent (to `onRejected`: the dead-letter
+   * topic), never inside a request. A request the broker refuses inside a transaction spoils the
+   * transaction (other partitions of the request may be written), so this keeps an oversized record from
+   * aborting exactly-once checkpoints over and over. Default 1048576 (the broker's default limit, 1 MiB).
+   */
+  readonly maxRecordBytes?: number
   /** Retries of one produce request before `flush()` rejects. Default 5. */
   readonly retries?: number
   readonly compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'
@@ -97,6 +105,7 @@ export const producerDefaults = {
   lingerMs: 0,
   maxBatchRecords: 10_000,
   maxBatchBytes: 900_000,
+  maxRecordBytes: 1_048_576,
   retries: 5,
   compression: 'none',
 } satisfies Required<Omit<KafkaProducerTuning, 'compressionLevel'>>

@@ -11,10 +11,19 @@ export interface SendQueueOptions {
   readonly maxRecords: number
   /** Rough byte cap of one chunk (key + value + headers + overhead). */
   readonly maxBytes: number
+  /** A record larger than this (counted as for `maxBytes`) is refused without being sent. */
+  readonly maxRecordBytes?: number
+  /** Makes the refusal of a record larger than `maxRecordBytes`. */
+  readonly tooLarge?: (bytes: number) => WeirError
   /** Gets a record the service refuses for good; without it such a record blocks every flush. */
   readonly onRejected?: (record: OutgoingRecord, err: WeirError) => void | Promise<void>
   /** Hears the outcome of every send (undefined: it worked), for status(). */
   readonly onOutcome?: (error: WeirError | undefined) => void
+  /**
+   * Hears a send the service refused (not retriable) after it was sent: part of its chunk may be
+   * written (a request spans partitions), which a transaction cannot take back.
+   */
+  readonly onRefused?: (error: WeirError) => void
   /** After a retriable failure, background sends wait this long; a flush retries at once. Default 1000 ms. */
   readonly retryDelayMs?: number
 }
@@ -171,13 +180,24 @@ export class SendQueue {
       return
     }
     const n = this.#chunkSize()
-    const chunk = this.#pending.slice(this.#head, this.#head + n)
     const epoch = this.#epoch
+    if (n === 0) {
+      // The head record alone is over maxRecordBytes: refused here, as the service would refuse it.
+      const head = this.#pending[this.#head]!
+      const err = this.#o.tooLarge!(recordBytes(head))
+      const refused = Promise.resolve().then(() => this.#onFailed(epoch, [head], err, false))
+      this.#inflight = refused.finally(() => {
+        this.#inflight = undefined
+        this.#next()
+      })
+      return
+    }
+    const chunk = this.#pending.slice(this.#head, this.#head + n)
     // Records left behind keep their (earlier) waiting time; with none left, the next add starts it anew.
     if (n === this.#count) this.#waitingSince = -1
     const sent = this.#o.send(chunk).then(
       () => this.#onSent(epoch, n),
-      (err: unknown) => this.#onFailed(epoch, chunk, this.#o.toError(err)),
+      (err: unknown) => this.#onFailed(epoch, chunk, this.#o.toError(err), true),
     )
     this.#inflight = sent.finally(() => {
       this.#inflight = undefined
@@ -185,19 +205,25 @@ export class SendQueue {
     })
   }
 
-  /** How many records from the head the next chunk takes: up to maxRecords, maxBytes and the search limit. */
+  /**
+   * How many records from the head the next chunk takes: up to maxRecords, maxBytes and the search limit,
+   * and never a record over maxRecordBytes (0: the head is one).
+   */
   #chunkSize(): number {
     const limit = Math.min(this.#o.maxRecords, this.#limit, this.#count)
     const pending = this.#pending
     const head = this.#head
     const maxBytes = this.#o.maxBytes
+    const maxRecord =
+      this.#o.tooLarge === undefined
+        ? Number.POSITIVE_INFINITY
+        : (this.#o.maxRecordBytes ?? Number.POSITIVE_INFINITY)
     let bytes = 0
     let n = 0
     while (n < limit) {
-      const r = pending[head + n]!
-      bytes += 24 + (r.key === null ? 0 : r.key.length) + (r.value === null ? 0 : r.value.length)
-      const h = r.headers
-      if (h !== undefined) for (const k in h) bytes += 8 + k.length + h[k]!.length
+      const size = recordBytes(pending[head + n]!)
+      if (size > maxRecord) break
+      bytes += size
       if (bytes > maxBytes && n > 0) break
       n++
     }
@@ -230,12 +256,18 @@ export class SendQueue {
     this.#settleWaiters()
   }
 
-  async #onFailed(epoch: number, chunk: readonly OutgoingRecord[], err: WeirError): Promise<void> {
+  async #onFailed(
+    epoch: number,
+    chunk: readonly OutgoingRecord[],
+    err: WeirError,
+    wasSent: boolean,
+  ): Promise<void> {
     if (epoch !== this.#epoch) return
     // The chunk is back among the waiting records.
     this.#waitingSince = performance.now() - this.#o.lingerMs
     if (!err.retriable) {
       this.#o.onOutcome?.(undefined)
+      if (wasSent) this.#o.onRefused?.(err)
       if (chunk.length > 1) {
         // Somewhere in the chunk is a record the service refuses: halve until it is alone.
         this.#limit = Math.ceil(chunk.length / 2)
@@ -297,4 +329,12 @@ export class SendQueue {
     this.#waiters = this.#waiters.filter((w) => w.upTo > settled)
     for (const w of done) w.resolve()
   }
+}
+
+/** A record's size as the chunk limits count it: key, value and headers plus a fixed overhead. */
+function recordBytes(r: OutgoingRecord): number {
+  let bytes = 24 + (r.key === null ? 0 : r.key.length) + (r.value === null ? 0 : r.value.length)
+  const h = r.headers
+  if (h !== undefined) for (const k in h) bytes += 8 + k.length + h[k]!.length
+  return bytes
 }

@@ -132,11 +132,23 @@ export class KafkaSink implements RecordSink {
       // A request carries one record batch per partition, which the broker caps (message.max.bytes,
       // 1 MiB by default): bound chunks by bytes as well as by count.
       maxBytes: Math.max(1024, p.maxBatchBytes),
+      maxRecordBytes: p.maxRecordBytes,
+      tooLarge: (bytes) =>
+        new WeirError(
+          ErrorCode.RECORD_TOO_LARGE,
+          `kafka send: record of ~${bytes} bytes is over maxRecordBytes (${p.maxRecordBytes}); not sent`,
+          { retriable: false },
+        ),
       ...(options.onRejected ? { onRejected: options.onRejected } : {}),
       onOutcome: (err) => {
         if (err) this.#log.warn('send failed', { err })
         if (err && this.transactional) this.#txSendFailed ??= err
         this.#lastError = err
+      },
+      // Part of the refused request may be written: the transaction can only be aborted (the refused-record
+      // search goes on in it, but nothing of it becomes visible).
+      onRefused: (err) => {
+        if (this.transactional) this.#txSendFailed ??= err
       },
     })
   }
