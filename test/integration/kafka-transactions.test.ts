@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import type { RebalanceListener } from '../../src/connectors/contract.ts'
 import type { KafkaTransport } from '../../src/connectors/kafka/index.ts'
 import { ErrorCode, WeirError } from '../../src/core/errors.ts'
-import type { RawRecord } from '../../src/core/record.ts'
+import type { OutgoingRecord, RawRecord } from '../../src/core/record.ts'
 import { collect, createTopic, kafkaAvailable, testKafka, uniqueName } from './helpers/kafka.ts'
 
 const quiet: RebalanceListener = { assigned: async () => {}, revoked: async () => {} }
@@ -261,19 +261,16 @@ describe('kafka transactions (exactly-once)', { timeout: 180_000 }, () => {
     await sink.open()
     // 2 MB: over the default 1 MiB, as the broker's limit is. Sent inside a request, the broker's refusal
     // left the request's other partitions written and the refused-record search wrote them again.
-    for (let i = 0; i < 50; i++)
-      sink.add({
-        topic: output,
-        partition: i % 5,
-        key: null,
-        value: Buffer.from(i === 17 ? 'x'.repeat(2_000_000) : `v${i}`),
-      })
+    addFiftyWithOneOfTwoMegabytes(sink, output)
     await sink.commitTransaction()
     assert.deepEqual(rejected, ['2000000:RECORD_TOO_LARGE'])
-    const seen: string[] = []
-    for (let p = 0; p < 5; p++)
-      for await (const b of kafka.readPartition({ topic: output, partition: p }))
-        for (const r of b) seen.push(r.value!.toString())
+    // The commit markers land a moment after EndTxn is answered (see visibleSoon).
+    let seen: string[] = []
+    for (const deadline = Date.now() + 10_000; seen.length < 49 && Date.now() < deadline; ) {
+      seen = []
+      for (let p = 0; p < 5; p++) seen.push(...(await visibleIn(kafka, output, p)))
+      if (seen.length < 49) await new Promise((r) => setTimeout(r, 50))
+    }
     assert.deepEqual(
       seen.sort(),
       Array.from({ length: 50 }, (_, i) => `v${i}`)
@@ -293,13 +290,7 @@ describe('kafka transactions (exactly-once)', { timeout: 180_000 }, () => {
     })
     t.after(() => sink.close())
     await sink.open()
-    for (let i = 0; i < 50; i++)
-      sink.add({
-        topic: output,
-        partition: i % 5,
-        key: null,
-        value: Buffer.from(i === 17 ? 'x'.repeat(2_000_000) : `v${i}`),
-      })
+    addFiftyWithOneOfTwoMegabytes(sink, output)
     await assert.rejects(
       sink.commitTransaction(),
       (e: unknown) => e instanceof WeirError && e.code === ErrorCode.TRANSACTION_ABORTED,
@@ -314,4 +305,15 @@ async function visibleIn(kafka: KafkaTransport, topic: string, partition: number
   for await (const b of kafka.readPartition({ topic, partition }))
     for (const r of b) out.push(r.value!.toString())
   return out
+}
+
+/** v0…v49 over five partitions, v17 two megabytes (over the broker's default 1 MiB limit). */
+function addFiftyWithOneOfTwoMegabytes(sink: { add(r: OutgoingRecord): void }, topic: string): void {
+  for (let i = 0; i < 50; i++)
+    sink.add({
+      topic,
+      partition: i % 5,
+      key: null,
+      value: Buffer.from(i === 17 ? 'x'.repeat(2_000_000) : `v${i}`),
+    })
 }
