@@ -39,7 +39,7 @@ describe('read_committed after several aborted transactions of one transactional
     }
     const want = ['3-commit-0', '3-commit-1', '3-commit-2', '6-commit-0', '6-commit-1', '6-commit-2']
 
-    assert.deepEqual(await restoredValues(topic), want)
+    assert.deepEqual(await restoredValues(topic, want.length), want)
     assert.deepEqual(await consumedValues(t, topic, want.length), want)
   })
 
@@ -79,16 +79,23 @@ describe('read_committed after several aborted transactions of one transactional
     await write(['4-commit-0', '4-commit-1'], 'commit')
     const want = ['2-commit-0', '2-commit-1', '4-commit-0', '4-commit-1']
 
-    assert.deepEqual(await restoredValues(topic), want)
+    assert.deepEqual(await restoredValues(topic, want.length), want)
     assert.deepEqual(await consumedValues(t, topic, want.length), want)
   })
 })
 
-async function restoredValues(topic: string): Promise<string[]> {
-  const restored: string[] = []
-  for await (const batch of kafka.readPartition({ topic, partition: 0 }))
-    for (const r of batch) restored.push(r.value!.toString())
-  return restored
+/**
+ * What a changelog restore reads. The last commit's markers land a moment after EndTxn is answered, so
+ * it reads again (up to 10 s) until `expected` records are there.
+ */
+async function restoredValues(topic: string, expected: number): Promise<string[]> {
+  for (const deadline = Date.now() + 10_000; ; ) {
+    const restored: string[] = []
+    for await (const batch of kafka.readPartition({ topic, partition: 0 }))
+      for (const r of batch) restored.push(r.value!.toString())
+    if (restored.length >= expected || Date.now() > deadline) return restored
+    await new Promise((r) => setTimeout(r, 50))
+  }
 }
 
 /** What a consumer-group source reads from the topic's start (waits for `expected`, then a little more). */
