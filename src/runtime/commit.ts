@@ -69,7 +69,18 @@ export function exactlyOnce(source: Source, producer: RecordSink): Committer {
     processing: 'exactly-once',
     async prepare(offsets) {
       if (aborted) throw aborted
-      await producer.sendOffsets(offsets, source.groupMetadata())
+      if (offsets.length === 0) return
+      const group = source.groupMetadata()
+      // Without a member id and generation the broker accepts a transactional offset commit unchecked,
+      // even while the group has moved the partitions on: a member dropped from the group (an expired
+      // session) would commit as a zombie, and the new owner's records would count twice.
+      if (group.memberId === '' || group.generationId < 0)
+        throw new WeirError(
+          ErrorCode.TRANSACTION_ABORTED,
+          `exactly-once: not a member of group ${group.groupId} now (its session expired or a rebalance is under way); offsets would commit unfenced`,
+          { retriable: false },
+        )
+      await producer.sendOffsets(offsets, group)
     },
     async commit() {
       if (aborted) throw aborted
