@@ -13,13 +13,13 @@ import type { MetricsRegistry } from '../core/metrics.ts'
 import type { TopicPartition } from '../core/record.ts'
 import type { Pipeline } from '../dsl/stream.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
+import { type QueryableStore, queryableStores } from '../state/query.ts'
 import { atLeastOnce, type Committer, exactlyOnce, type Processing } from './commit.ts'
 import type { DeadLetterValue } from './dead-letter.ts'
 import { runtimeDefaults } from './defaults.ts'
 import type { ErrorPolicy, RetryOptions } from './error-policy.ts'
 import { Revocations } from './revocations.ts'
 import { Task } from './task.ts'
-import { queryableStores, type QueryableStore } from '../state/query.ts'
 
 export interface RunOptions {
   readonly transport: Transport
@@ -310,11 +310,20 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
         for (const p of partitions) owned.delete(`${p.topic}:${p.partition}`)
         logger.info('partitions revoked', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
         givenUp?.addEventListener('abort', () => revocationOverran(partitions), { once: true })
-        await checkpointing
-        await task.revoked(partitions, commit, prepare).catch((err: unknown) => {
-          logger.error('checkpoint before revocation failed', { error: err })
-          return checkpointFailed(err)
-        })
+        // The revocation's checkpoint takes the one checkpoint slot: two at once would add their offsets
+        // to one transaction, and the second would commit later outputs without theirs.
+        while (checkpointing !== undefined) await checkpointing
+        const revoking: Promise<void> = task
+          .revoked(partitions, commit, prepare)
+          .catch((err: unknown) => {
+            logger.error('checkpoint before revocation failed', { error: err })
+            return checkpointFailed(err)
+          })
+          .finally(() => {
+            if (checkpointing === revoking) checkpointing = undefined
+          })
+        checkpointing = revoking
+        await revoking
       },
     }),
   )

@@ -101,7 +101,10 @@ describe('a rebalance while the runner holds a batch', () => {
       .count({ name: 'per-key' })
       .to('counts')
     const append = (k: string) =>
-      broker.append({ topic: 'in', key: Buffer.from(k), value: Buffer.from(JSON.stringify({ k })) }, Date.now())
+      broker.append(
+        { topic: 'in', key: Buffer.from(k), value: Buffer.from(JSON.stringify({ k })) },
+        Date.now(),
+      )
     // Batch 1: five of "a"; batch 2 (held while the partition is revoked and assigned again): five of "b".
     for (let i = 0; i < 5; i++) append('a')
     for (let i = 0; i < 5; i++) append('b')
@@ -130,5 +133,62 @@ describe('a rebalance while the runner holds a batch', () => {
       'each "b" counted once',
     )
     assert.equal(last('a'), 6, 'the restored count of "a" goes on')
+  })
+
+  it('runs the revocation checkpoint and the interval checkpoints one at a time', async (t) => {
+    const broker = new MemoryBroker()
+    const memory = memoryTransport(broker)
+    // The producer's flush (step 3 of every checkpoint) is slow, and counts how many run at once.
+    let flushing = 0
+    let mostAtOnce = 0
+    const transport: Transport = {
+      ...memory,
+      source: (o) => new RebalancingSource(() => memory.source(o), 2),
+      sink: (o) => {
+        const sink = memory.sink(o)
+        const flush = async () => {
+          mostAtOnce = Math.max(mostAtOnce, ++flushing)
+          try {
+            await sleep(15)
+            await sink.flush()
+          } finally {
+            flushing--
+          }
+        }
+        return new Proxy(sink, {
+          get: (target, key) => {
+            if (key === 'flush') return flush
+            const v = Reflect.get(target, key, target) as unknown
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+          },
+        })
+      },
+    }
+    const p = pipeline('one-checkpoint-at-a-time')
+    // A slow step: the revocation waits for records in flight while the interval goes on.
+    p.stream<{ k: string }>('in', { partitions: 1 })
+      .mapAsync(async (v) => {
+        await sleep(40)
+        return v
+      })
+      .to('out')
+    for (let i = 0; i < 20; i++)
+      broker.append(
+        { topic: 'in', key: Buffer.from('k'), value: Buffer.from(JSON.stringify({ k: `${i}` })) },
+        Date.now(),
+      )
+    const running = await run(p, {
+      transport,
+      metrics: createMetrics(),
+      logger: silentLogger,
+      fromBeginning: true,
+      maxBatch: 5,
+      checkpointIntervalMs: 5,
+    })
+    t.after(() => running.stop())
+    for (let waited = 0; broker.all('out').length < 20 && waited < 10_000; waited += 10) await sleep(10)
+    await running.stop('test')
+    assert.ok(broker.all('out').length >= 20, 'every record went through')
+    assert.equal(mostAtOnce, 1, 'checkpoints overlapped')
   })
 })
