@@ -239,11 +239,23 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
       .catch((err: unknown) => logger.debug('purging repartition topics failed', { error: err }))
   }
 
+  /**
+   * Takes the one checkpoint slot for `work` (the caller has waited for it to be free). Two checkpoints at
+   * once would add their offsets to one transaction, and the second would commit later outputs without theirs.
+   */
+  const inCheckpointSlot = (work: Promise<void>): Promise<void> => {
+    const held: Promise<void> = work.finally(() => {
+      if (checkpointing === held) checkpointing = undefined
+    })
+    checkpointing = held
+    return held
+  }
+
   /** One checkpoint at a time; a failure is logged and retried on the next interval. */
-  const checkpoint = (): Promise<void> => {
-    checkpointing ??= task
-      .checkpoint(commit, prepare)
-      .then(
+  const checkpoint = (): Promise<void> =>
+    checkpointing ??
+    inCheckpointSlot(
+      task.checkpoint(commit, prepare).then(
         (offsets) => {
           for (const o of offsets) if (internal.has(o.topic)) purgeable.set(`${o.topic}:${o.partition}`, o)
           if (checkpointError !== undefined)
@@ -252,12 +264,8 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
           lastCheckpointAt = clock.now()
         },
         (err: unknown) => checkpointFailed(err),
-      )
-      .finally(() => {
-        checkpointing = undefined
-      })
-    return checkpointing
-  }
+      ),
+    )
 
   /** A failed checkpoint is retried on the next interval, unless the committer says this run is over. */
   const checkpointFailed = async (err: unknown): Promise<void> => {
@@ -310,20 +318,14 @@ export async function run(pipeline: Pipeline, options: RunOptions): Promise<Runn
         for (const p of partitions) owned.delete(`${p.topic}:${p.partition}`)
         logger.info('partitions revoked', { partitions: partitions.map((p) => `${p.topic}:${p.partition}`) })
         givenUp?.addEventListener('abort', () => revocationOverran(partitions), { once: true })
-        // The revocation's checkpoint takes the one checkpoint slot: two at once would add their offsets
-        // to one transaction, and the second would commit later outputs without theirs.
+        // The revocation's checkpoint waits for the slot and holds it, as the interval's do.
         while (checkpointing !== undefined) await checkpointing
-        const revoking: Promise<void> = task
-          .revoked(partitions, commit, prepare)
-          .catch((err: unknown) => {
+        await inCheckpointSlot(
+          task.revoked(partitions, commit, prepare).catch((err: unknown) => {
             logger.error('checkpoint before revocation failed', { error: err })
             return checkpointFailed(err)
-          })
-          .finally(() => {
-            if (checkpointing === revoking) checkpointing = undefined
-          })
-        checkpointing = revoking
-        await revoking
+          }),
+        )
       },
     }),
   )
