@@ -92,8 +92,10 @@ describe('kafka send queue', () => {
     const sent: number[][] = []
     const q = new SendQueue({
       ...base,
-      maxRecordBytes: 500,
-      tooLarge: (bytes) => new WeirError(ErrorCode.RECORD_TOO_LARGE, `${bytes} bytes`, { retriable: false }),
+      recordLimit: {
+        bytes: 500,
+        refusal: (bytes) => new WeirError(ErrorCode.RECORD_TOO_LARGE, `${bytes} bytes`, { retriable: false }),
+      },
       send: (chunk) => {
         sent.push(chunk.map(num))
         return f.send(chunk)

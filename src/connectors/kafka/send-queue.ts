@@ -11,10 +11,8 @@ export interface SendQueueOptions {
   readonly maxRecords: number
   /** Rough byte cap of one chunk (key + value + headers + overhead). */
   readonly maxBytes: number
-  /** A record larger than this (counted as for `maxBytes`) is refused without being sent. */
-  readonly maxRecordBytes?: number
-  /** Makes the refusal of a record larger than `maxRecordBytes`. */
-  readonly tooLarge?: (bytes: number) => WeirError
+  /** A record larger than `bytes` (counted as for `maxBytes`) is refused with `refusal` without being sent. */
+  readonly recordLimit?: { readonly bytes: number; readonly refusal: (bytes: number) => WeirError }
   /** Gets a record the service refuses for good; without it such a record blocks every flush. */
   readonly onRejected?: (record: OutgoingRecord, err: WeirError) => void | Promise<void>
   /** Hears the outcome of every send (undefined: it worked), for status(). */
@@ -181,25 +179,22 @@ export class SendQueue {
     }
     const n = this.#chunkSize()
     const epoch = this.#epoch
+    let outcome: Promise<void>
     if (n === 0) {
-      // The head record alone is over maxRecordBytes: refused here, as the service would refuse it.
+      // The head record alone is over the record limit: refused here, as the service would refuse it.
       const head = this.#pending[this.#head]!
-      const err = this.#o.tooLarge!(recordBytes(head))
-      const refused = Promise.resolve().then(() => this.#onFailed(epoch, [head], err, false))
-      this.#inflight = refused.finally(() => {
-        this.#inflight = undefined
-        this.#next()
-      })
-      return
+      const err = this.#o.recordLimit!.refusal(recordBytes(head))
+      outcome = Promise.resolve().then(() => this.#onFailed(epoch, [head], err, false))
+    } else {
+      const chunk = this.#pending.slice(this.#head, this.#head + n)
+      // Records left behind keep their (earlier) waiting time; with none left, the next add starts it anew.
+      if (n === this.#count) this.#waitingSince = -1
+      outcome = this.#o.send(chunk).then(
+        () => this.#onSent(epoch, n),
+        (err: unknown) => this.#onFailed(epoch, chunk, this.#o.toError(err), true),
+      )
     }
-    const chunk = this.#pending.slice(this.#head, this.#head + n)
-    // Records left behind keep their (earlier) waiting time; with none left, the next add starts it anew.
-    if (n === this.#count) this.#waitingSince = -1
-    const sent = this.#o.send(chunk).then(
-      () => this.#onSent(epoch, n),
-      (err: unknown) => this.#onFailed(epoch, chunk, this.#o.toError(err), true),
-    )
-    this.#inflight = sent.finally(() => {
+    this.#inflight = outcome.finally(() => {
       this.#inflight = undefined
       this.#next()
     })
@@ -207,17 +202,14 @@ export class SendQueue {
 
   /**
    * How many records from the head the next chunk takes: up to maxRecords, maxBytes and the search limit,
-   * and never a record over maxRecordBytes (0: the head is one).
+   * and never a record over the record limit (0: the head is one).
    */
   #chunkSize(): number {
     const limit = Math.min(this.#o.maxRecords, this.#limit, this.#count)
     const pending = this.#pending
     const head = this.#head
     const maxBytes = this.#o.maxBytes
-    const maxRecord =
-      this.#o.tooLarge === undefined
-        ? Number.POSITIVE_INFINITY
-        : (this.#o.maxRecordBytes ?? Number.POSITIVE_INFINITY)
+    const maxRecord = this.#o.recordLimit?.bytes ?? Number.POSITIVE_INFINITY
     let bytes = 0
     let n = 0
     while (n < limit) {

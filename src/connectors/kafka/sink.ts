@@ -132,13 +132,15 @@ export class KafkaSink implements RecordSink {
       // A request carries one record batch per partition, which the broker caps (message.max.bytes,
       // 1 MiB by default): bound chunks by bytes as well as by count.
       maxBytes: Math.max(1024, p.maxBatchBytes),
-      maxRecordBytes: p.maxRecordBytes,
-      tooLarge: (bytes) =>
-        new WeirError(
-          ErrorCode.RECORD_TOO_LARGE,
-          `kafka send: record of ~${bytes} bytes is over maxRecordBytes (${p.maxRecordBytes}); not sent`,
-          { retriable: false },
-        ),
+      recordLimit: {
+        bytes: p.maxRecordBytes,
+        refusal: (bytes) =>
+          new WeirError(
+            ErrorCode.RECORD_TOO_LARGE,
+            `kafka send: record of ~${bytes} bytes is over maxRecordBytes (${p.maxRecordBytes}); not sent`,
+            { retriable: false },
+          ),
+      },
       ...(options.onRejected ? { onRejected: options.onRejected } : {}),
       onOutcome: (err) => {
         if (err) this.#log.warn('send failed', { err })
