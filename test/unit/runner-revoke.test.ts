@@ -7,16 +7,35 @@
  * skipped: windows lost after kill -9).
  */
 import assert from 'node:assert/strict'
-import { describe, it } from 'node:test'
+import { describe, it, type TestContext } from 'node:test'
 import type { RebalanceListener, Source, Transport } from '../../src/connectors/contract.ts'
 import { MemoryBroker, memoryTransport } from '../../src/connectors/memory/index.ts'
 import type { RawRecord } from '../../src/core/record.ts'
-import { pipeline } from '../../src/dsl/stream.ts'
+import { type Pipeline, pipeline } from '../../src/dsl/stream.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { createMetrics } from '../../src/ops/index.ts'
-import { run } from '../../src/runtime/runner.ts'
+import { type RunningPipeline, run } from '../../src/runtime/runner.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Runs `p` on `transport` from the input's start in batches of five, stopped when the test ends. */
+async function start(
+  t: TestContext,
+  p: Pipeline,
+  transport: Transport,
+  extra: { checkpointIntervalMs?: number } = {},
+): Promise<RunningPipeline> {
+  const running = await run(p, {
+    transport,
+    metrics: createMetrics(),
+    logger: silentLogger,
+    fromBeginning: true,
+    maxBatch: 5,
+    ...extra,
+  })
+  t.after(() => running.stop())
+  return running
+}
 
 /**
  * The in-process source with one eager rebalance, as Kafka's: right as it hands out batch `at`, every
@@ -108,14 +127,7 @@ describe('a rebalance while the runner holds a batch', () => {
     // Batch 1: five of "a"; batch 2 (held while the partition is revoked and assigned again): five of "b".
     for (let i = 0; i < 5; i++) append('a')
     for (let i = 0; i < 5; i++) append('b')
-    const running = await run(p, {
-      transport,
-      metrics: createMetrics(),
-      logger: silentLogger,
-      fromBeginning: true,
-      maxBatch: 5,
-    })
-    t.after(() => running.stop())
+    const running = await start(t, p, transport)
 
     const counts = () =>
       broker.all('counts').map((r) => [r.key!.toString(), JSON.parse(r.value!.toString()) as number] as const)
@@ -177,15 +189,7 @@ describe('a rebalance while the runner holds a batch', () => {
         { topic: 'in', key: Buffer.from('k'), value: Buffer.from(JSON.stringify({ k: `${i}` })) },
         Date.now(),
       )
-    const running = await run(p, {
-      transport,
-      metrics: createMetrics(),
-      logger: silentLogger,
-      fromBeginning: true,
-      maxBatch: 5,
-      checkpointIntervalMs: 5,
-    })
-    t.after(() => running.stop())
+    const running = await start(t, p, transport, { checkpointIntervalMs: 5 })
     for (let waited = 0; broker.all('out').length < 20 && waited < 10_000; waited += 10) await sleep(10)
     await running.stop('test')
     assert.ok(broker.all('out').length >= 20, 'every record went through')
