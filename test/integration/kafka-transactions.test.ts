@@ -8,10 +8,10 @@ import { collect, createTopic, kafkaAvailable, testKafka, uniqueName } from './h
 
 const quiet: RebalanceListener = { assigned: async () => {}, revoked: async () => {} }
 
-/** What a read_committed reader sees in partition 0, from the start to the last stable offset. */
-async function visible(kafka: KafkaTransport, topic: string): Promise<string[]> {
+/** What a read_committed reader sees in a partition (0 unless said), from the start to the last stable offset. */
+async function visible(kafka: KafkaTransport, topic: string, partition = 0): Promise<string[]> {
   const out: RawRecord[] = []
-  for await (const b of kafka.readPartition({ topic, partition: 0 })) out.push(...b)
+  for await (const b of kafka.readPartition({ topic, partition })) out.push(...b)
   return out.map((r) => r.value?.toString() ?? '')
 }
 
@@ -268,7 +268,7 @@ describe('kafka transactions (exactly-once)', { timeout: 180_000 }, () => {
     let seen: string[] = []
     for (const deadline = Date.now() + 10_000; seen.length < 49 && Date.now() < deadline; ) {
       seen = []
-      for (let p = 0; p < 5; p++) seen.push(...(await visibleIn(kafka, output, p)))
+      for (let p = 0; p < 5; p++) seen.push(...(await visible(kafka, output, p)))
       if (seen.length < 49) await new Promise((r) => setTimeout(r, 50))
     }
     assert.deepEqual(
@@ -296,16 +296,9 @@ describe('kafka transactions (exactly-once)', { timeout: 180_000 }, () => {
       (e: unknown) => e instanceof WeirError && e.code === ErrorCode.TRANSACTION_ABORTED,
     )
     await sink.abortTransaction()
-    for (let p = 0; p < 5; p++) assert.deepEqual(await visibleIn(kafka, output, p), [], `partition ${p}`)
+    for (let p = 0; p < 5; p++) assert.deepEqual(await visible(kafka, output, p), [], `partition ${p}`)
   })
 })
-
-async function visibleIn(kafka: KafkaTransport, topic: string, partition: number): Promise<string[]> {
-  const out: string[] = []
-  for await (const b of kafka.readPartition({ topic, partition }))
-    for (const r of b) out.push(r.value!.toString())
-  return out
-}
 
 /** v0…v49 over five partitions, v17 two megabytes (over the broker's default 1 MiB limit). */
 function addFiftyWithOneOfTwoMegabytes(sink: { add(r: OutgoingRecord): void }, topic: string): void {
