@@ -4,12 +4,6 @@
  * subscriber) or PostgreSQL (rows), a supervisor's view of progress (the group's committed offsets),
  * and the table the suite prints.
  */
-import {
-  Admin,
-  type FetchIsolationLevelValue,
-  FetchIsolationLevels,
-  ListOffsetTimestamps,
-} from '@platformatic/kafka'
 import type { KafkaTransport } from '../../src/connectors/kafka/index.ts'
 import type { RawRecord } from '../../src/core/record.ts'
 import { readAll } from '../integration/helpers/apps.ts'
@@ -295,35 +289,16 @@ export function table(rows: readonly FaultRow[]): string {
  * readers stop) is below their end. Once every instance has stopped none may be left: an open one hides
  * every record after its start from read_committed readers (a "hanging" transaction), which counts as lost.
  */
-export async function openTransactions(
-  brokers: readonly string[],
-  topics: readonly string[],
-): Promise<string[]> {
-  const admin = new Admin({ clientId: 'faults-open-transactions', bootstrapBrokers: [...brokers] })
+export async function openTransactions(kafka: KafkaTransport, topics: readonly string[]): Promise<string[]> {
+  const admin = kafka.admin()
   try {
     const existing = new Set(await admin.listTopics())
     const present = topics.filter((t) => existing.has(t))
-    if (present.length === 0) return []
-    const meta = await admin.metadata({ topics: present })
-    const request = [...meta.topics].map(([name, t]) => ({
-      name,
-      partitions: Array.from({ length: t.partitionsCount }, (_, partitionIndex) => ({
-        partitionIndex,
-        timestamp: ListOffsetTimestamps.LATEST,
-      })),
-    }))
-    const at = async (isolationLevel: FetchIsolationLevelValue) => {
-      const out = new Map<string, bigint>()
-      for (const t of await admin.listOffsets({ topics: request, isolationLevel }))
-        for (const p of t.partitions) out.set(`${t.name}:${p.partitionIndex}`, p.offset)
-      return out
-    }
-    const stable = await at(FetchIsolationLevels.READ_COMMITTED)
-    const end = await at(FetchIsolationLevels.READ_UNCOMMITTED)
+    const stable = await admin.endOffsets(present)
     const open: string[] = []
-    for (const [tp, e] of end) {
+    for (const [tp, end] of await admin.highWatermarks(present)) {
       const s = stable.get(tp)
-      if (s !== undefined && s < e) open.push(`${tp} (last stable offset ${s}, end ${e})`)
+      if (s !== undefined && s < end) open.push(`${tp} (last stable offset ${s}, end ${end})`)
     }
     return open
   } finally {

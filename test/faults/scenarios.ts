@@ -142,7 +142,7 @@ export async function runScenario(
     const { code } = await c.exit
     if (code !== 0) unclean++
   }
-  const open = await openTransactions(ctx.brokers, app.topics)
+  const open = await openTransactions(kafka, app.topics)
   const inputs = countIds(await readTopic(kafka, app.inputTopic))
   let repeats = 0
   for (const n of inputs.values()) repeats += n - 1

@@ -1,6 +1,7 @@
 import {
   Admin as ClientAdmin,
   FetchIsolationLevels,
+  type FetchIsolationLevelValue,
   findErrorBy,
   ListOffsetTimestamps,
 } from '@platformatic/kafka'
@@ -100,6 +101,11 @@ export class KafkaAdmin implements Admin {
     return this.#listOffsets(topics, ListOffsetTimestamps.LATEST)
   }
 
+  /** The high watermark of each partition: its end, records of open transactions included. */
+  async highWatermarks(topics: readonly string[]): Promise<OffsetMap> {
+    return this.#listOffsets(topics, ListOffsetTimestamps.LATEST, FetchIsolationLevels.READ_UNCOMMITTED)
+  }
+
   async beginningOffsets(topics: readonly string[]): Promise<OffsetMap> {
     return this.#listOffsets(topics, ListOffsetTimestamps.EARLIEST)
   }
@@ -171,7 +177,11 @@ export class KafkaAdmin implements Admin {
     await this.#client.close().catch(() => {})
   }
 
-  async #listOffsets(topics: readonly string[], timestamp: bigint): Promise<OffsetMap> {
+  async #listOffsets(
+    topics: readonly string[],
+    timestamp: bigint,
+    isolationLevel: FetchIsolationLevelValue = FetchIsolationLevels.READ_COMMITTED,
+  ): Promise<OffsetMap> {
     const out: OffsetMap = new Map()
     if (topics.length === 0) return out
     const counts = await this.partitions(topics)
@@ -183,7 +193,7 @@ export class KafkaAdmin implements Admin {
     try {
       const listed = await this.#client.listOffsets({
         topics: request,
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        isolationLevel,
       })
       for (const t of listed) {
         for (const p of t.partitions) out.set(`${t.name}:${p.partitionIndex}`, Number(p.offset))
